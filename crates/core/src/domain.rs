@@ -1,0 +1,382 @@
+//! The checked settings model: every global setting and every resource with
+//! defaults applied and values validated. Built once at start-up by
+//! [`crate::settings::load`] (from a file) or [`crate::settings::check`]
+//! (from a raw value), then shared read-only as `Arc<Domain>`.
+//!
+//! Names follow Eve: wire names (meta fields, query parameters) are read
+//! from here, never written as literals elsewhere.
+
+use std::sync::Arc;
+
+use bson::Document;
+use eve_query::{DateFormat, SortSpec};
+use eve_schema::Schema;
+use eve_store::IndexSpec;
+use indexmap::IndexMap;
+use regex::Regex;
+
+/// HTTP methods that settings can enable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    /// GET (implies HEAD).
+    Get,
+    /// POST.
+    Post,
+    /// PATCH.
+    Patch,
+    /// PUT.
+    Put,
+    /// DELETE.
+    Delete,
+}
+
+impl Method {
+    /// The upper-case method name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// The whole checked configuration.
+#[derive(Debug)]
+pub struct Domain {
+    /// Global settings.
+    pub settings: Settings,
+    /// Resources, in the order of the settings file (internal ones included).
+    pub resources: IndexMap<String, Arc<Resource>>,
+    /// Warnings found while checking (unknown keys, risky choices), logged
+    /// at start-up and printed by `eve-rs check`.
+    pub warnings: Vec<String>,
+}
+
+/// Names of the automatic and envelope fields (all configurable).
+#[derive(Debug, Clone)]
+pub struct MetaNames {
+    /// `ID_FIELD` (global default for resources' `id_field`), default `_id`.
+    pub id_field: String,
+    /// `LAST_UPDATED`, default `_updated`.
+    pub last_updated: String,
+    /// `DATE_CREATED`, default `_created`.
+    pub date_created: String,
+    /// `ETAG`, default `_etag`.
+    pub etag: String,
+    /// `ITEMS`, default `_items`.
+    pub items: String,
+    /// `META`, default `_meta`.
+    pub meta: String,
+    /// `LINKS`, default `_links`.
+    pub links: String,
+    /// `STATUS`, default `_status`.
+    pub status: String,
+    /// `STATUS_OK`, default `OK`.
+    pub status_ok: String,
+    /// `STATUS_ERR`, default `ERR`.
+    pub status_err: String,
+    /// `ISSUES`, default `_issues`.
+    pub issues: String,
+    /// `ERROR`, default `_error`.
+    pub error: String,
+    /// `VERSION`, default `_version`.
+    pub version: String,
+    /// `LATEST_VERSION`, default `_latest_version`.
+    pub latest_version: String,
+    /// `VERSION_ID_SUFFIX`, default `_document`.
+    pub version_id_suffix: String,
+    /// `DELETED`, default `_deleted`.
+    pub deleted: String,
+}
+
+/// Query parameter names (`QUERY_*` settings and friends).
+#[derive(Debug, Clone)]
+pub struct QueryParams {
+    /// `QUERY_WHERE`, default `where`.
+    pub where_: String,
+    /// `QUERY_SORT`, default `sort`.
+    pub sort: String,
+    /// `QUERY_PAGE`, default `page`.
+    pub page: String,
+    /// `QUERY_MAX_RESULTS`, default `max_results`.
+    pub max_results: String,
+    /// `QUERY_PROJECTION`, default `projection`.
+    pub projection: String,
+    /// `QUERY_EMBEDDED`, default `embedded`.
+    pub embedded: String,
+    /// `QUERY_AGGREGATION`, default `aggregate`.
+    pub aggregation: String,
+    /// `VERSION_PARAM`, default `version`.
+    pub version: String,
+    /// `SHOW_DELETED_PARAM`, default `show_deleted`.
+    pub show_deleted: String,
+}
+
+/// CORS settings (`X_*`).
+#[derive(Debug, Clone, Default)]
+pub struct Cors {
+    /// `X_DOMAINS`: allowed origins (`*` allowed); `None` when unset.
+    pub domains: Option<Vec<String>>,
+    /// `X_DOMAINS_RE`: compiled origin regexes (invalid ones dropped with a
+    /// warning); matched at the start of the origin, like Python's `re.match`.
+    pub domains_re: Vec<Regex>,
+    /// `X_HEADERS`.
+    pub headers: Vec<String>,
+    /// `X_EXPOSE_HEADERS`.
+    pub expose_headers: Vec<String>,
+    /// `X_ALLOW_CREDENTIALS` is exactly `true`.
+    pub allow_credentials: bool,
+    /// `X_MAX_AGE`, default 21600.
+    pub max_age: i64,
+}
+
+impl Cors {
+    /// CORS is active when `X_DOMAINS` or `X_DOMAINS_RE` is set.
+    pub fn is_enabled(&self) -> bool {
+        self.domains.is_some() || !self.domains_re.is_empty()
+    }
+}
+
+/// A built-in or registered renderer, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RendererName {
+    /// `json` (alias `eve.render.JSONRenderer`).
+    Json,
+    /// `xml` (alias `eve.render.XMLRenderer`).
+    Xml,
+}
+
+/// Which data layer serves the API (`DATA_LAYER`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataLayerKind {
+    /// The embedded durable store (default).
+    Embedded,
+    /// MongoDB (`MONGO_*` settings).
+    Mongo,
+    /// PostgreSQL (`POSTGRES_URI`).
+    Postgres {
+        /// Connection URI.
+        uri: String,
+    },
+}
+
+/// Global settings (upper-case keys), checked, with Eve's defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATA_LAYER`.
+    pub data_layer: DataLayerKind,
+    /// `URL_PREFIX`, without slashes, default empty.
+    pub url_prefix: String,
+    /// `API_VERSION`, without slashes, default empty.
+    pub api_version: String,
+    /// `INFO`: key of the info block on the home page, default none.
+    pub info: Option<String>,
+    /// `RESOURCE_METHODS`, default `[GET]`.
+    pub resource_methods: Vec<Method>,
+    /// `ITEM_METHODS`, default `[GET]`.
+    pub item_methods: Vec<Method>,
+    /// `ALLOW_OVERRIDE_HTTP_METHOD`, default true.
+    pub allow_override_http_method: bool,
+    /// Meta and envelope field names.
+    pub meta: MetaNames,
+    /// Query parameter names.
+    pub params: QueryParams,
+    /// `DATE_FORMAT`, default RFC 1123.
+    pub date_format: DateFormat,
+    /// `RENDERERS` in preference order (never empty).
+    pub renderers: Vec<RendererName>,
+    /// `JSON_SORT_KEYS`, default false.
+    pub json_sort_keys: bool,
+    /// `JSON_REQUEST_CONTENT_TYPES`, default `[application/json]`, lower case.
+    pub json_request_content_types: Vec<String>,
+    /// `STANDARD_ERRORS`.
+    pub standard_errors: Vec<u16>,
+    /// `DEBUG`, default false.
+    pub debug: bool,
+    /// `EXTRA_RESPONSE_FIELDS` (resource default).
+    pub extra_response_fields: Vec<String>,
+    /// `BANDWIDTH_SAVER`, default true.
+    pub bandwidth_saver: bool,
+    /// `JSONP_ARGUMENT`, default none.
+    pub jsonp_argument: Option<String>,
+    /// `HEADER_TOTAL_COUNT`, default `X-Total-Count`.
+    pub header_total_count: String,
+    /// `PAGINATION_DEFAULT`, default 25.
+    pub pagination_default: u64,
+    /// `VALIDATE_FILTERS`, default false.
+    pub validate_filters: bool,
+    /// `MONGO_QUERY_BLACKLIST`, default `[$where, $regex]`.
+    pub mongo_query_blacklist: Vec<String>,
+    /// `IF_MATCH`, default true.
+    pub if_match: bool,
+    /// `ENFORCE_IF_MATCH`, default true.
+    pub enforce_if_match: bool,
+    /// `VALIDATION_ERROR_STATUS`, default 422.
+    pub validation_error_status: u16,
+    /// `VALIDATION_ERROR_AS_LIST`, default false.
+    pub validation_error_as_list: bool,
+    /// `UPSERT_ON_PUT`, default true.
+    pub upsert_on_put: bool,
+    /// `AUTO_CREATE_LISTS`, default false.
+    pub auto_create_lists: bool,
+    /// `AUTO_COLLAPSE_MULTI_KEYS`, default false.
+    pub auto_collapse_multi_keys: bool,
+    /// `CACHE_CONTROL` (global; for home and errors without a resource).
+    pub cache_control: String,
+    /// `CACHE_EXPIRES` seconds (global).
+    pub cache_expires: i64,
+    /// CORS.
+    pub cors: Cors,
+    /// `HATEOAS`, default true.
+    pub hateoas: bool,
+    /// `SCHEMA_ENDPOINT`, default none.
+    pub schema_endpoint: Option<String>,
+    /// Every top-level key as written, for features that read settings not
+    /// modelled here yet.
+    pub raw: IndexMap<String, serde_json::Value>,
+}
+
+/// One segment of a URL rule (`url`, `item_url`, `additional_lookup.url`).
+#[derive(Debug, Clone)]
+pub enum UrlRule {
+    /// `regex("<pattern>")`: the whole segment(s) must match (anchored).
+    Regex(Regex),
+    /// `int`: digits only; the captured value is an integer.
+    Int,
+    /// `float`: a decimal number.
+    Float,
+    /// `path`: one or more segments, slashes included.
+    Path,
+    /// `string` / default converter: any non-empty segment without `/`.
+    String,
+}
+
+/// A piece of a resource `url`.
+#[derive(Debug, Clone)]
+pub enum UrlPart {
+    /// A literal path segment.
+    Literal(String),
+    /// `<regex("..."):field>`: a sub-resource variable.
+    Var {
+        /// How the segment is matched.
+        rule: UrlRule,
+        /// Field the captured value filters on and is written into.
+        field: String,
+    },
+}
+
+/// `datasource` of a resource.
+#[derive(Debug, Clone)]
+pub struct Datasource {
+    /// `source`: the collection, default the resource name.
+    pub source: String,
+    /// `filter`: a MongoDB query ANDed into every read and edit.
+    pub filter: Option<Document>,
+    /// `projection` as written (field → 0/1).
+    pub projection: Option<Document>,
+    /// `default_sort`.
+    pub default_sort: Option<SortSpec>,
+    /// `aggregation`, raw (a later issue).
+    pub aggregation: Option<serde_json::Value>,
+}
+
+/// `additional_lookup`.
+#[derive(Debug, Clone)]
+pub struct AdditionalLookup {
+    /// URL rule for the value.
+    pub rule: UrlRule,
+    /// Field looked up.
+    pub field: String,
+}
+
+/// One resource of `DOMAIN`, with every resource-level setting resolved
+/// (own value, else the global one, else Eve's default).
+#[derive(Debug)]
+pub struct Resource {
+    /// Resource name (key in `DOMAIN`).
+    pub name: String,
+    /// `url` as written (no leading/trailing slash).
+    pub url: String,
+    /// `url` split into parts.
+    pub url_parts: Vec<UrlPart>,
+    /// `resource_title` (the resource name when `url` has variables).
+    pub resource_title: String,
+    /// `item_title`.
+    pub item_title: String,
+    /// The compiled `schema` (with `id_field` added when missing).
+    pub schema: Schema,
+    /// The schema as written, in file order.
+    pub schema_def: IndexMap<String, serde_json::Value>,
+    /// `datasource`.
+    pub datasource: Datasource,
+    /// `resource_methods`.
+    pub resource_methods: Vec<Method>,
+    /// `item_methods`.
+    pub item_methods: Vec<Method>,
+    /// `cache_control`.
+    pub cache_control: String,
+    /// `cache_expires` seconds.
+    pub cache_expires: i64,
+    /// `id_field`.
+    pub id_field: String,
+    /// `item_lookup`.
+    pub item_lookup: bool,
+    /// `item_lookup_field`.
+    pub item_lookup_field: String,
+    /// `item_url`.
+    pub item_url: UrlRule,
+    /// `additional_lookup`.
+    pub additional_lookup: Option<AdditionalLookup>,
+    /// `allowed_filters` (`["*"]` = all, `[]` = filtering off).
+    pub allowed_filters: Vec<String>,
+    /// `sorting`.
+    pub sorting: bool,
+    /// `pagination`.
+    pub pagination: bool,
+    /// `pagination_limit`.
+    pub pagination_limit: u64,
+    /// `optimize_pagination_for_speed`.
+    pub optimize_pagination_for_speed: bool,
+    /// `projection` (client projections enabled).
+    pub projection: bool,
+    /// `embedding`.
+    pub embedding: bool,
+    /// `embedded_fields`.
+    pub embedded_fields: Vec<String>,
+    /// `hateoas`.
+    pub hateoas: bool,
+    /// `allow_unknown` is truthy (a rules mapping also counts as true).
+    pub allow_unknown: bool,
+    /// `extra_response_fields`.
+    pub extra_response_fields: Vec<String>,
+    /// `bulk_enabled`.
+    pub bulk_enabled: bool,
+    /// `soft_delete`.
+    pub soft_delete: bool,
+    /// `versioning`.
+    pub versioning: bool,
+    /// `internal_resource`.
+    pub internal_resource: bool,
+    /// `merge_nested_documents`.
+    pub merge_nested_documents: bool,
+    /// `normalize_dotted_fields`.
+    pub normalize_dotted_fields: bool,
+    /// `normalize_on_patch`.
+    pub normalize_on_patch: bool,
+    /// `etag_ignore_fields` (dotted paths).
+    pub etag_ignore_fields: Vec<String>,
+    /// `query_objectid_as_string`.
+    pub query_objectid_as_string: bool,
+    /// `mongo_query_whitelist` (plus the global `MONGO_QUERY_WHITELIST`).
+    pub mongo_query_whitelist: Vec<String>,
+    /// Indexes: the unique ones implied by the schema (`unique` fields and a
+    /// custom `id_field`) followed by `mongo_indexes`.
+    pub indexes: Vec<IndexSpec>,
+    /// `auth_field`.
+    pub auth_field: Option<String>,
+    /// The resource definition as written, for features not modelled yet.
+    pub raw: IndexMap<String, serde_json::Value>,
+}

@@ -1,0 +1,1 @@
+//! The embedded store (placeholder; the store helper writes it).

@@ -1,0 +1,153 @@
+//! `eve-store` owns the boundary between the API pipeline and storage: the
+//! object-safe [`DataLayer`] trait every back end implements, the
+//! [`StoreError`] kinds back ends map their native errors onto, and (behind
+//! the `conformance` feature) the conformance suite each back end runs.
+//!
+//! A data layer knows collections of BSON documents, filters ([`Filter`]),
+//! sorts and indexes. It never sees an HTTP request, a status code or a
+//! setting: the pipeline plans the query and the store executes it.
+//!
+//! Conventions every layer follows, as MongoDB does:
+//! * every document has a primary key `_id`; a document inserted without
+//!   one gets a fresh ObjectId;
+//! * a unique index (including the implicit one on `_id`) is enforced by
+//!   the store itself, atomically;
+//! * `insert` of several documents is atomic: all are stored or none;
+//! * a write that returns `Ok` is durable.
+
+use async_trait::async_trait;
+use bson::{Bson, Document};
+pub use eve_query::{Filter, SortDir, SortSpec};
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+/// The errors a data layer reports, whatever its native error type.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique index (or `_id`) already holds this value.
+    #[error("duplicate key at index {index}: {message}")]
+    DuplicateKey {
+        /// Position, in the submitted batch, of the document that collided.
+        index: usize,
+        /// Which key collided, for logs and debug messages.
+        message: String,
+    },
+    /// The query uses something this layer cannot evaluate (a bad regex, an
+    /// operator the layer does not implement). Maps to a client error.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    /// An index definition the layer cannot build (bad keys, or existing
+    /// documents violate a new unique index).
+    #[error("invalid index {name}: {message}")]
+    InvalidIndex {
+        /// The index name.
+        name: String,
+        /// Why it was refused.
+        message: String,
+    },
+    /// The store cannot be reached or is shutting down.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: I/O failure, corruption, a bug. Never shown to clients.
+    #[error("internal store error: {0}")]
+    Internal(String),
+}
+
+/// Result alias for data-layer calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Direction or kind of one index key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexKey {
+    /// Ascending (`1`).
+    Asc,
+    /// Descending (`-1`).
+    Desc,
+    /// A special kind: `2d`, `2dsphere`, `text`, `hashed`. Layers that do
+    /// not support a kind keep the definition and fall back to scans.
+    Special(String),
+}
+
+/// One index of a collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexSpec {
+    /// Index name (unique per collection).
+    pub name: String,
+    /// Keyed fields (dotted paths), in order.
+    pub keys: Vec<(String, IndexKey)>,
+    /// Reject two documents with the same key.
+    pub unique: bool,
+    /// Skip documents that lack the first key field.
+    pub sparse: bool,
+}
+
+/// A read: filter, order, window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindQuery {
+    /// Which documents.
+    pub filter: Filter,
+    /// Order of the results; empty means natural (insertion) order.
+    pub sort: SortSpec,
+    /// Documents to skip after sorting.
+    pub skip: u64,
+    /// Maximum number of documents, `None` for all.
+    pub limit: Option<u64>,
+}
+
+impl FindQuery {
+    /// All documents matching `filter`, in natural order.
+    pub fn new(filter: Filter) -> Self {
+        FindQuery { filter, sort: Vec::new(), skip: 0, limit: None }
+    }
+}
+
+/// The storage interface of eve-rs. Object safe: hold it as
+/// `Arc<dyn DataLayer>`.
+#[async_trait]
+pub trait DataLayer: Send + Sync + 'static {
+    /// A short name for logs (`embedded`, `mongo`, `postgres`).
+    fn name(&self) -> &'static str;
+
+    /// Makes sure `collection` exists with exactly these indexes (besides
+    /// the implicit unique `_id` index): creates missing ones, rebuilds
+    /// changed ones, keeps the rest. Called at start-up.
+    async fn prepare_collection(&self, collection: &str, indexes: &[IndexSpec]) -> StoreResult<()>;
+
+    /// Documents matching the query, sorted (MongoDB order across types),
+    /// then windowed.
+    async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>>;
+
+    /// Number of documents matching `filter`.
+    async fn count(&self, collection: &str, filter: &Filter) -> StoreResult<u64>;
+
+    /// The first document matching `filter` (natural order).
+    async fn find_one(&self, collection: &str, filter: &Filter) -> StoreResult<Option<Document>> {
+        let mut query = FindQuery::new(filter.clone());
+        query.limit = Some(1);
+        Ok(self.find(collection, &query).await?.into_iter().next())
+    }
+
+    /// Inserts every document, atomically and in order; documents without
+    /// `_id` get a new ObjectId. Returns the `_id` of each document.
+    async fn insert(&self, collection: &str, docs: Vec<Document>) -> StoreResult<Vec<Bson>>;
+
+    /// Replaces the first document matching `filter` with `doc` (which
+    /// keeps the matched document's `_id`). Returns whether one matched:
+    /// `false` means the conditional write found nothing (changed or gone).
+    async fn replace_one(&self, collection: &str, filter: &Filter, doc: Document) -> StoreResult<bool>;
+
+    /// Sets fields on the first document matching `filter`. Keys of `set`
+    /// may be dotted paths (`a.b`), which create intermediate documents as
+    /// MongoDB's `$set` does. Returns whether one matched.
+    async fn update_one(&self, collection: &str, filter: &Filter, set: Document) -> StoreResult<bool>;
+
+    /// Deletes every document matching `filter`; returns how many.
+    async fn delete_many(&self, collection: &str, filter: &Filter) -> StoreResult<u64>;
+
+    /// Checks the store's own integrity (indexes agree with documents, files
+    /// are sound). Layers without such a check return `Ok(())`.
+    async fn check_integrity(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
