@@ -1,0 +1,2 @@
+//! Loading and checking settings files (placeholder; the settings helper
+//! writes it).
