@@ -10,3 +10,8 @@ pub mod domain;
 pub mod settings;
 
 pub use domain::*;
+pub mod error;
+pub mod plan;
+pub mod request;
+
+pub use error::{ApiError, ApiResult};
