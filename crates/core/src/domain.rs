@@ -308,7 +308,8 @@ pub struct Resource {
     pub item_title: String,
     /// The compiled `schema` (with `id_field` added when missing).
     pub schema: Schema,
-    /// The schema as written, in file order.
+    /// The schema as written, in file order, with the automatic `id_field`
+    /// (`{type: objectid}`) appended when the schema does not declare it.
     pub schema_def: IndexMap<String, serde_json::Value>,
     /// `datasource`.
     pub datasource: Datasource,

@@ -1,2 +1,0 @@
-//! Loading and checking settings files (placeholder; the settings helper
-//! writes it).

@@ -1,0 +1,198 @@
+//! `mongo_indexes` (features.md §43) and the unique indexes implied by the
+//! schema.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::read::{kind_of, Ctx};
+use eve_store::{IndexKey, IndexSpec};
+
+/// Index options kept in [`IndexSpec`]; `background` is accepted and
+/// meaningless here; other MongoDB options are dropped with a warning.
+const KEPT_OPTIONS: &[&str] = &["unique", "sparse", "background"];
+
+/// The unique indexes implied by the schema: one per top-level field with
+/// `unique: true`, and one on a custom `id_field` (not `_id`, which every
+/// store keys on anyway). Named `unique_<field>`. Schema-implied indexes
+/// are sparse: Eve's `unique` rule only checks documents that have the
+/// field.
+pub(crate) fn implied(schema: &IndexMap<String, Value>, id_field: &str) -> Vec<IndexSpec> {
+    let mut out = Vec::new();
+    if id_field != "_id" {
+        out.push(IndexSpec {
+            name: format!("unique_{id_field}"),
+            keys: vec![(id_field.to_string(), IndexKey::Asc)],
+            unique: true,
+            sparse: false,
+        });
+    }
+    for (field, rules) in schema {
+        if field == id_field {
+            continue;
+        }
+        if rules.get("unique") == Some(&Value::Bool(true)) {
+            out.push(IndexSpec {
+                name: format!("unique_{field}"),
+                keys: vec![(field.clone(), IndexKey::Asc)],
+                unique: true,
+                sparse: true,
+            });
+        }
+    }
+    out
+}
+
+/// Parses `mongo_indexes` (at `path`): `name: [[field, dir], ...]`,
+/// `name: [[[field, dir], ...], {options}]` or
+/// `name: {keys: [[field, dir], ...], options: {...}}`.
+pub(crate) fn parse_mongo_indexes(ctx: &mut Ctx, path: &str, v: &Value) -> Vec<IndexSpec> {
+    let Value::Object(map) = v else {
+        if !v.is_null() {
+            ctx.problem(
+                path,
+                format!(
+                    "expected a mapping of index names to index definitions, found {}",
+                    kind_of(v)
+                ),
+            );
+        }
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, def) in map {
+        let at = format!("{path}.{name}");
+        let (keys, options) = match def {
+            Value::Object(obj) => {
+                for k in obj.keys() {
+                    if k != "keys" && k != "options" {
+                        ctx.problem(
+                            format!("{at}.{k}"),
+                            "unknown key (expected keys and options)",
+                        );
+                    }
+                }
+                match obj.get("keys") {
+                    Some(keys) => (keys, obj.get("options")),
+                    None => {
+                        ctx.problem(
+                            format!("{at}.keys"),
+                            "required: a list of [field, direction] pairs",
+                        );
+                        continue;
+                    }
+                }
+            }
+            // `[[[field, dir], ...], {options}]`: the first element is a
+            // list of pairs rather than a pair.
+            Value::Array(items)
+                if items
+                    .first()
+                    .is_some_and(|f| f.get(0).is_some_and(Value::is_array)) =>
+            {
+                if items.len() > 2 {
+                    ctx.problem(at.clone(), "expected [keys, options]");
+                    continue;
+                }
+                (&items[0], items.get(1))
+            }
+            Value::Array(_) => (def, None),
+            other => {
+                ctx.problem(
+                    at,
+                    format!(
+                        "expected a list of [field, direction] pairs, found {}",
+                        kind_of(other)
+                    ),
+                );
+                continue;
+            }
+        };
+        let Some(keys) = parse_keys(ctx, &at, keys) else {
+            continue;
+        };
+        let (unique, sparse) = parse_options(ctx, &at, name, options);
+        out.push(IndexSpec {
+            name: name.clone(),
+            keys,
+            unique,
+            sparse,
+        });
+    }
+    out
+}
+
+fn parse_keys(ctx: &mut Ctx, at: &str, keys: &Value) -> Option<Vec<(String, IndexKey)>> {
+    let bad = |ctx: &mut Ctx, msg: String| {
+        ctx.problem(at, msg);
+        None
+    };
+    let Value::Array(pairs) = keys else {
+        return bad(
+            ctx,
+            format!(
+                "expected a list of [field, direction] pairs, found {}",
+                kind_of(keys)
+            ),
+        );
+    };
+    if pairs.is_empty() {
+        return bad(ctx, "an index needs at least one key".into());
+    }
+    let mut out = Vec::new();
+    for pair in pairs {
+        let (Some(Value::String(field)), Some(dir), 2) = (
+            pair.get(0),
+            pair.get(1),
+            pair.as_array().map_or(0, Vec::len),
+        ) else {
+            return bad(
+                ctx,
+                format!("expected [field, direction] pairs, found {pair}"),
+            );
+        };
+        let key = match dir {
+            Value::Number(n) if n.as_i64() == Some(1) => IndexKey::Asc,
+            Value::Number(n) if n.as_i64() == Some(-1) => IndexKey::Desc,
+            Value::String(s) if ["2d", "2dsphere", "text", "hashed"].contains(&s.as_str()) => {
+                IndexKey::Special(s.clone())
+            }
+            other => {
+                return bad(
+                    ctx,
+                    format!("invalid direction {other} for '{field}' (expected 1, -1, \"2d\", \"2dsphere\", \"text\" or \"hashed\")"),
+                )
+            }
+        };
+        out.push((field.clone(), key));
+    }
+    Some(out)
+}
+
+fn parse_options(ctx: &mut Ctx, at: &str, name: &str, options: Option<&Value>) -> (bool, bool) {
+    let (mut unique, mut sparse) = (false, false);
+    match options {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(opts)) => {
+            for (k, v) in opts {
+                let flag = match v {
+                    Value::Bool(b) => Some(*b),
+                    _ => None,
+                };
+                match k.as_str() {
+                    "unique" | "sparse" | "background" if flag.is_none() => {
+                        ctx.problem(format!("{at}.options.{k}"), "expected a boolean (true or false)")
+                    }
+                    "unique" => unique = flag.unwrap_or(false),
+                    "sparse" => sparse = flag.unwrap_or(false),
+                    _ if KEPT_OPTIONS.contains(&k.as_str()) => {}
+                    _ => ctx.warn(format!("mongo_indexes '{name}': index option '{k}' is not supported and is ignored")),
+                }
+            }
+        }
+        Some(other) => ctx.problem(
+            format!("{at}.options"),
+            format!("expected a mapping, found {}", kind_of(other)),
+        ),
+    }
+    (unique, sparse)
+}
