@@ -1,1 +1,323 @@
-//! The embedded store (placeholder; the store helper writes it).
+//! `eve-store-sqlite`: the embedded, durable document store of eve-rs
+//! (`DATA_LAYER: embedded`), a [`DataLayer`] over SQLite.
+//!
+//! # Files
+//!
+//! [`SqliteStore::open`] takes a directory and keeps one database in it,
+//! `eve.sqlite3` (plus SQLite's `-wal` and `-shm` files). The database
+//! runs in WAL mode with `synchronous = FULL`: a write that returned `Ok`
+//! has been synced to disk and survives a crash or `kill -9`.
+//!
+//! Each collection is a table of BSON documents keyed by an integer rowid
+//! (natural order = insertion order; a replaced document keeps its rowid),
+//! plus one *side table* per index, `(key BLOB, rid)`. The catalog tables
+//! `eve_collections` and `eve_indexes` name them (see `catalog`).
+//!
+//! # Threads
+//!
+//! * **One writer thread** owns the only read-write connection and takes
+//!   requests from a channel. It commits in groups: it drains every queued
+//!   request, runs each inside its own `SAVEPOINT` of one transaction (a
+//!   failing operation rolls back alone), commits once, then answers every
+//!   caller through a oneshot channel (see `writer`). Conditional writes
+//!   evaluate their filter inside that transaction, so they are race free.
+//! * **Readers**: a small pool of read-only connections used from
+//!   `spawn_blocking`; WAL lets them read a consistent snapshot while the
+//!   writer writes. Every read is one transaction, catalog included.
+//!
+//! # Indexes
+//!
+//! An index entry's key is an order-preserving byte encoding of the
+//! indexed value(s) (see `keys`): comparing encodings byte by byte gives
+//! MongoDB's order across types, numbers compared by exact value. A
+//! compound key is the concatenation of its components; an array yields
+//! one entry per (distinct) element and marks the index *multikey*. A
+//! unique index's side table has the key alone as primary key, so SQLite
+//! enforces uniqueness atomically; the implicit `_id_` index is one of
+//! those. Special kinds (`2dsphere`, `text`, `hashed`) are recorded but
+//! have no side table: queries on them scan.
+//!
+//! # Planning
+//!
+//! An equality, `$in` or range on the leading field of an index becomes key
+//! ranges on its side table; the documents found are re-checked with
+//! [`Filter::matches`], so query semantics always come from `eve-query`.
+//! A sort on the leading field of a non-sparse, non-multikey index walks
+//! the index in order. Anything else scans. [`SqliteStore::explain`] shows
+//! the choice and its cost (see `query`).
+
+mod catalog;
+mod error;
+mod integrity;
+mod keys;
+mod query;
+mod write;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bson::{Bson, Document};
+use eve_query::Filter;
+use eve_store::{DataLayer, FindQuery, IndexSpec, StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags};
+
+pub use catalog::ID_INDEX;
+pub use query::{ExecStats, QueryPlan};
+
+use error::sql_err;
+
+/// The database file's name inside the store directory.
+pub const DB_FILE: &str = "eve.sqlite3";
+
+/// Read-only connections kept for readers.
+const READERS: usize = 4;
+
+/// How long a connection waits on a lock before reporting `Unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The embedded store. Cheap to share behind an `Arc`; dropping it stops
+/// the writer thread once the queued writes are done.
+pub struct SqliteStore {
+    path: PathBuf,
+    sender: Option<mpsc::Sender<writer::Job>>,
+    writer: Option<JoinHandle<()>>,
+    readers: Arc<ReadPool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// What [`SqliteStore::explain`] reports: the plan and what running it
+/// cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explain {
+    /// How the documents were reached.
+    pub plan: QueryPlan,
+    /// Index entries and documents read.
+    pub stats: ExecStats,
+    /// Documents returned (after skip and limit).
+    pub returned: u64,
+}
+
+/// Read-only connections, handed out one at a time.
+struct ReadPool {
+    idle: Mutex<Vec<Connection>>,
+    available: Condvar,
+}
+
+impl ReadPool {
+    fn take(&self) -> StoreResult<Connection> {
+        let poisoned = |_| StoreError::Internal("reader pool lock poisoned".into());
+        let mut idle = self.idle.lock().map_err(poisoned)?;
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Ok(conn);
+            }
+            idle = self.available.wait(idle).map_err(poisoned)?;
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+            self.available.notify_one();
+        }
+    }
+}
+
+fn open_writer(file: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Internal(format!("cannot switch the database to WAL mode (got {mode})")));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;").map_err(sql_err)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    conn.execute_batch(catalog::CATALOG_SQL).map_err(sql_err)?;
+    Ok(conn)
+}
+
+fn open_reader(file: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating when needed) the store kept in directory `dir`.
+    pub fn open(dir: &Path) -> StoreResult<SqliteStore> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Internal(format!("cannot create store directory {}: {e}", dir.display())))?;
+        let path = dir.join(DB_FILE);
+        let conn = open_writer(&path)?;
+        let mut idle = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            idle.push(open_reader(&path)?);
+        }
+        let (sender, receiver) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("eve-store-writer".into())
+            .spawn(move || writer::run(conn, receiver))
+            .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            path,
+            sender: Some(sender),
+            writer: Some(writer),
+            readers: Arc::new(ReadPool { idle: Mutex::new(idle), available: Condvar::new() }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `op` on the writer thread (grouped with concurrent writes) and
+    /// waits until its batch is durably committed.
+    async fn write<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (job, answer) = writer::job(op);
+        writer::submit(self.sender.as_ref(), job)?;
+        answer.await.map_err(|_| StoreError::Unavailable("the write could not be applied; see the logs".into()))?
+    }
+
+    /// Runs `op` on a reader connection, off the async runtime, inside one
+    /// read transaction (a consistent snapshot).
+    async fn read<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.take()?;
+            let result = (|| {
+                conn.execute_batch("BEGIN").map_err(sql_err)?;
+                let result = op(&conn);
+                // A read transaction has nothing to keep; ending it can only
+                // fail if it already ended.
+                let _ = conn.execute_batch("COMMIT");
+                result
+            })();
+            pool.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+    }
+
+    /// Plans and runs `query` on `collection`, reporting the chosen plan
+    /// and what it cost (as MongoDB's `explain("executionStats")`).
+    pub async fn explain(&self, collection: &str, query: &FindQuery) -> StoreResult<Explain> {
+        let collection = collection.to_string();
+        let query = query.clone();
+        self.read(move |conn| {
+            let Some(meta) = catalog::load(conn, &collection)? else {
+                return Ok(Explain { plan: QueryPlan::NoCollection, stats: ExecStats::default(), returned: 0 });
+            };
+            let mut stats = ExecStats::default();
+            let (access, docs) =
+                query::find(conn, &meta, &query.filter, &query.sort, query.skip, query.limit, &mut stats)?;
+            Ok(Explain { plan: access.describe(&meta), stats, returned: docs.len() as u64 })
+        })
+        .await
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer loop after the queued writes.
+        self.sender.take();
+        if let Some(handle) = self.writer.take() {
+            if handle.join().is_err() {
+                tracing::error!("the store writer thread panicked");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl DataLayer for SqliteStore {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn prepare_collection(&self, collection: &str, indexes: &[IndexSpec]) -> StoreResult<()> {
+        let collection = collection.to_string();
+        let indexes = indexes.to_vec();
+        self.write(move |conn| write::prepare_collection(conn, &collection, &indexes)).await
+    }
+
+    async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
+        let collection = collection.to_string();
+        let query = query.clone();
+        self.read(move |conn| {
+            let Some(meta) = catalog::load(conn, &collection)? else { return Ok(Vec::new()) };
+            let mut stats = ExecStats::default();
+            let (_, docs) = query::find(conn, &meta, &query.filter, &query.sort, query.skip, query.limit, &mut stats)?;
+            Ok(docs)
+        })
+        .await
+    }
+
+    async fn count(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
+        let collection = collection.to_string();
+        let filter = filter.clone();
+        self.read(move |conn| {
+            let Some(meta) = catalog::load(conn, &collection)? else { return Ok(0) };
+            query::count(conn, &meta, &filter)
+        })
+        .await
+    }
+
+    async fn insert(&self, collection: &str, docs: Vec<Document>) -> StoreResult<Vec<Bson>> {
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let collection = collection.to_string();
+        self.write(move |conn| write::insert(conn, &collection, docs)).await
+    }
+
+    async fn replace_one(&self, collection: &str, filter: &Filter, doc: Document) -> StoreResult<bool> {
+        let collection = collection.to_string();
+        let filter = filter.clone();
+        self.write(move |conn| write::replace_one(conn, &collection, &filter, doc)).await
+    }
+
+    async fn update_one(&self, collection: &str, filter: &Filter, set: Document) -> StoreResult<bool> {
+        let collection = collection.to_string();
+        let filter = filter.clone();
+        self.write(move |conn| write::update_one(conn, &collection, &filter, set)).await
+    }
+
+    async fn delete_many(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
+        let collection = collection.to_string();
+        let filter = filter.clone();
+        self.write(move |conn| write::delete_many(conn, &collection, &filter)).await
+    }
+
+    async fn check_integrity(&self) -> StoreResult<()> {
+        self.read(integrity::check).await
+    }
+}

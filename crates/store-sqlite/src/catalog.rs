@@ -1,0 +1,252 @@
+//! The catalog: which collections and indexes exist, and the SQL tables
+//! behind them.
+//!
+//! ```text
+//! eve_collections(cid INTEGER PRIMARY KEY, name TEXT UNIQUE)
+//! eve_indexes(ixid INTEGER PRIMARY KEY, cid, name, spec BLOB, multikey)
+//! c{cid}_docs(rowid INTEGER PRIMARY KEY, doc BLOB)        -- BSON bytes
+//! c{cid}_ix{ixid}(key BLOB, rid INTEGER, …) WITHOUT ROWID  -- one per index
+//! ```
+//!
+//! Table names are built from integer ids only, never from client text.
+//! The catalog is read inside each transaction, so readers always see the
+//! index set (and multikey flags) matching the data of their snapshot.
+
+use bson::{doc, Bson, Document};
+use eve_store::{IndexKey, IndexSpec, StoreError, StoreResult};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::sql_err;
+
+/// Name of the implicit unique index on `_id`.
+pub const ID_INDEX: &str = "_id_";
+
+/// The SQL that creates the catalog (idempotent).
+pub(crate) const CATALOG_SQL: &str = "
+CREATE TABLE IF NOT EXISTS eve_collections(
+    cid INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS eve_indexes(
+    ixid INTEGER PRIMARY KEY,
+    cid INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    spec BLOB NOT NULL,
+    multikey INTEGER NOT NULL DEFAULT 0,
+    UNIQUE(cid, name)
+);
+";
+
+/// One index as the catalog knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexMeta {
+    pub ixid: i64,
+    pub spec: IndexSpec,
+    /// Some document put an array through one of the keyed paths.
+    pub multikey: bool,
+}
+
+impl IndexMeta {
+    /// Special kinds (`2dsphere`, `text`, `hashed`) are recorded only;
+    /// queries on them are served by scans.
+    pub fn has_side_table(&self) -> bool {
+        has_side_table(&self.spec)
+    }
+
+    pub fn table(&self, cid: i64) -> String {
+        index_table(cid, self.ixid)
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.spec.keys.iter().map(|(f, _)| f.as_str())
+    }
+
+    pub fn leading_field(&self) -> Option<&str> {
+        self.spec.keys.first().map(|(f, _)| f.as_str())
+    }
+}
+
+pub(crate) fn has_side_table(spec: &IndexSpec) -> bool {
+    !spec.keys.is_empty() && spec.keys.iter().all(|(_, k)| !matches!(k, IndexKey::Special(_)))
+}
+
+/// One collection as the catalog knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct CollMeta {
+    pub cid: i64,
+    /// The `_id` index first, then the others by creation.
+    pub indexes: Vec<IndexMeta>,
+}
+
+impl CollMeta {
+    pub fn docs_table(&self) -> String {
+        docs_table(self.cid)
+    }
+}
+
+pub(crate) fn docs_table(cid: i64) -> String {
+    format!("c{cid}_docs")
+}
+
+pub(crate) fn index_table(cid: i64, ixid: i64) -> String {
+    format!("c{cid}_ix{ixid}")
+}
+
+/// The definition of the implicit `_id` index.
+pub(crate) fn id_index_spec() -> IndexSpec {
+    IndexSpec { name: ID_INDEX.into(), keys: vec![("_id".into(), IndexKey::Asc)], unique: true, sparse: false }
+}
+
+/// Serializes an index definition for the catalog.
+pub(crate) fn spec_to_bytes(spec: &IndexSpec) -> StoreResult<Vec<u8>> {
+    let keys: Vec<Bson> = spec
+        .keys
+        .iter()
+        .map(|(f, k)| {
+            let dir = match k {
+                IndexKey::Asc => Bson::Int32(1),
+                IndexKey::Desc => Bson::Int32(-1),
+                IndexKey::Special(s) => Bson::String(s.clone()),
+            };
+            Bson::Array(vec![Bson::String(f.clone()), dir])
+        })
+        .collect();
+    let d = doc! {"name": &spec.name, "keys": keys, "unique": spec.unique, "sparse": spec.sparse};
+    d.to_vec().map_err(|e| StoreError::Internal(format!("cannot encode index definition: {e}")))
+}
+
+/// Reads back an index definition written by [`spec_to_bytes`].
+pub(crate) fn spec_from_bytes(bytes: &[u8]) -> StoreResult<IndexSpec> {
+    let bad = |why: &str| StoreError::Internal(format!("corrupt index definition in catalog: {why}"));
+    let d = Document::from_reader(bytes).map_err(|e| bad(&e.to_string()))?;
+    let name = d.get_str("name").map_err(|_| bad("name"))?.to_string();
+    let mut keys = Vec::new();
+    for k in d.get_array("keys").map_err(|_| bad("keys"))? {
+        let Bson::Array(pair) = k else { return Err(bad("key")) };
+        let (Some(Bson::String(field)), Some(dir)) = (pair.first(), pair.get(1)) else {
+            return Err(bad("key"));
+        };
+        let dir = match dir {
+            Bson::Int32(1) => IndexKey::Asc,
+            Bson::Int32(-1) => IndexKey::Desc,
+            Bson::String(s) => IndexKey::Special(s.clone()),
+            _ => return Err(bad("direction")),
+        };
+        keys.push((field.clone(), dir));
+    }
+    Ok(IndexSpec {
+        name,
+        keys,
+        unique: d.get_bool("unique").unwrap_or(false),
+        sparse: d.get_bool("sparse").unwrap_or(false),
+    })
+}
+
+/// The catalog entry of `collection`, if it exists.
+pub(crate) fn load(conn: &Connection, collection: &str) -> StoreResult<Option<CollMeta>> {
+    let cid: Option<i64> = conn
+        .prepare_cached("SELECT cid FROM eve_collections WHERE name = ?1")
+        .and_then(|mut st| st.query_row([collection], |r| r.get(0)).optional())
+        .map_err(sql_err)?;
+    let Some(cid) = cid else { return Ok(None) };
+    load_by_id(conn, cid).map(Some)
+}
+
+/// The catalog entry of the collection with this id.
+pub(crate) fn load_by_id(conn: &Connection, cid: i64) -> StoreResult<CollMeta> {
+    let mut st = conn
+        .prepare_cached("SELECT ixid, spec, multikey FROM eve_indexes WHERE cid = ?1 ORDER BY ixid")
+        .map_err(sql_err)?;
+    let rows = st
+        .query_map([cid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, bool>(2)?)))
+        .map_err(sql_err)?;
+    let mut indexes = Vec::new();
+    for row in rows {
+        let (ixid, spec, multikey) = row.map_err(sql_err)?;
+        indexes.push(IndexMeta { ixid, spec: spec_from_bytes(&spec)?, multikey });
+    }
+    // The `_id` index first: the planner prefers it on ties.
+    indexes.sort_by_key(|ix| (ix.spec.name != ID_INDEX, ix.ixid));
+    Ok(CollMeta { cid, indexes })
+}
+
+/// Every collection: (name, id).
+pub(crate) fn list(conn: &Connection) -> StoreResult<Vec<(String, i64)>> {
+    let mut st = conn.prepare("SELECT name, cid FROM eve_collections ORDER BY cid").map_err(sql_err)?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sql_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+}
+
+/// The catalog entry of `collection`, creating the collection (with its
+/// `_id` index) when missing. Writer only.
+pub(crate) fn ensure(conn: &Connection, collection: &str) -> StoreResult<CollMeta> {
+    if let Some(meta) = load(conn, collection)? {
+        return Ok(meta);
+    }
+    conn.execute("INSERT INTO eve_collections(name) VALUES (?1)", [collection]).map_err(sql_err)?;
+    let cid = conn.last_insert_rowid();
+    conn.execute_batch(&format!("CREATE TABLE {}(rowid INTEGER PRIMARY KEY, doc BLOB NOT NULL);", docs_table(cid)))
+        .map_err(sql_err)?;
+    create_index_entry(conn, cid, &id_index_spec())?;
+    load_by_id(conn, cid)
+}
+
+/// Records an index and creates its (empty) side table. Writer only.
+pub(crate) fn create_index_entry(conn: &Connection, cid: i64, spec: &IndexSpec) -> StoreResult<IndexMeta> {
+    conn.execute(
+        "INSERT INTO eve_indexes(cid, name, spec, multikey) VALUES (?1, ?2, ?3, 0)",
+        params![cid, spec.name, spec_to_bytes(spec)?],
+    )
+    .map_err(sql_err)?;
+    let ixid = conn.last_insert_rowid();
+    let meta = IndexMeta { ixid, spec: spec.clone(), multikey: false };
+    if meta.has_side_table() {
+        let table = meta.table(cid);
+        // Unique: the key alone is the primary key, so SQLite itself refuses
+        // a second document with the same key (no check-then-insert race).
+        let sql = if spec.unique {
+            format!("CREATE TABLE {table}(key BLOB NOT NULL PRIMARY KEY, rid INTEGER NOT NULL) WITHOUT ROWID;")
+        } else {
+            format!(
+                "CREATE TABLE {table}(key BLOB NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(key, rid)) WITHOUT ROWID;"
+            )
+        };
+        conn.execute_batch(&sql).map_err(sql_err)?;
+    }
+    Ok(meta)
+}
+
+/// Forgets an index and drops its side table. Writer only.
+pub(crate) fn drop_index(conn: &Connection, cid: i64, index: &IndexMeta) -> StoreResult<()> {
+    conn.execute("DELETE FROM eve_indexes WHERE ixid = ?1", [index.ixid]).map_err(sql_err)?;
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {};", index.table(cid))).map_err(sql_err)
+}
+
+/// Records that an index met an array. Writer only.
+pub(crate) fn set_multikey(conn: &Connection, index: &IndexMeta) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE eve_indexes SET multikey = 1 WHERE ixid = ?1")
+        .and_then(|mut st| st.execute([index.ixid]))
+        .map(|_| ())
+        .map_err(sql_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_definitions_round_trip_through_the_catalog() {
+        let spec = IndexSpec {
+            name: "geo".into(),
+            keys: vec![
+                ("a.b".into(), IndexKey::Asc),
+                ("c".into(), IndexKey::Desc),
+                ("loc".into(), IndexKey::Special("2dsphere".into())),
+            ],
+            unique: true,
+            sparse: true,
+        };
+        let bytes = spec_to_bytes(&spec).unwrap_or_default();
+        assert_eq!(spec_from_bytes(&bytes).ok(), Some(spec));
+    }
+}

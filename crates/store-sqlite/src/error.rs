@@ -1,0 +1,34 @@
+//! Mapping of SQLite errors onto [`StoreError`] kinds.
+
+use eve_store::StoreError;
+use rusqlite::ErrorCode;
+
+/// Maps a SQLite error: busy/locked → `Unavailable`, anything else →
+/// `Internal`. Unique violations are recognised where the side table is
+/// written (see [`is_constraint`]), because only there is the index known.
+pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Internal(format!("sqlite: {e}")),
+    }
+}
+
+/// Whether `e` is a constraint violation (a unique key already present).
+pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
+}
+
+/// A copy of an error, for answering every caller of a failed batch.
+pub(crate) fn replicate(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::DuplicateKey { index, message } => StoreError::DuplicateKey { index: *index, message: message.clone() },
+        StoreError::InvalidQuery(m) => StoreError::InvalidQuery(m.clone()),
+        StoreError::InvalidIndex { name, message } => StoreError::InvalidIndex { name: name.clone(), message: message.clone() },
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Internal(m) => StoreError::Internal(m.clone()),
+    }
+}

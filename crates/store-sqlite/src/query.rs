@@ -1,0 +1,436 @@
+//! Query planning and execution, shared by readers and the writer.
+//!
+//! The planner looks at the filter's top-level AND conjuncts for one on the
+//! leading field of an index whose operand can be located in the key
+//! encoding: an equality (`Eq`, or `In` of such values) or a range
+//! (`Gt`/`Gte`/`Lt`/`Lte`, also combined in `AllOf`) with a value that is
+//! not null, not an array, not a regex. Such a conjunct becomes key ranges
+//! on the index's side table; the rowids found there are loaded in rowid
+//! (natural) order and every document is checked against the whole filter
+//! with [`Filter::matches`], so the semantics always come from `eve-query`
+//! and the index only has to yield a superset (ranges are therefore
+//! inclusive of their bounds).
+//!
+//! Without a usable filter, a sort whose first key leads a non-sparse index
+//! that never met an array walks that index in order, and stops once
+//! `skip + limit` documents matched. A multikey index is never walked for
+//! order: a document would appear once per element, and MongoDB sorts an
+//! array by its smallest (largest, descending) element, which an in-memory
+//! sort with [`eve_query::sort_documents`] gets right.
+//!
+//! Everything else is a scan of the documents table in rowid order.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use bson::{Bson, Document};
+use eve_query::{Cond, Filter, SortDir, SortSpec};
+use eve_store::{StoreError, StoreResult};
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::catalog::{CollMeta, IndexMeta};
+use crate::error::sql_err;
+use crate::keys::{encode_value, index_values, prefix_successor, type_tag};
+
+/// How a query reaches its documents, as chosen by the planner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryPlan {
+    /// The collection does not exist: nothing to read.
+    NoCollection,
+    /// Every document is read, in natural order.
+    CollectionScan,
+    /// Key ranges of an index give the candidate documents.
+    IndexScan {
+        /// The index used.
+        index: String,
+        /// The indexed field whose condition gave the ranges.
+        field: String,
+        /// How many key ranges are scanned (one per `$in` value).
+        ranges: usize,
+    },
+    /// An index is walked in key order to produce sorted results.
+    IndexOrder {
+        /// The index walked.
+        index: String,
+        /// The sort field it provides.
+        field: String,
+        /// Walked from the largest key down.
+        descending: bool,
+    },
+}
+
+impl fmt::Display for QueryPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryPlan::NoCollection => write!(f, "EOF (no such collection)"),
+            QueryPlan::CollectionScan => write!(f, "COLLSCAN"),
+            QueryPlan::IndexScan { index, field, ranges } => {
+                write!(f, "IXSCAN {index} on {field} ({ranges} range(s))")
+            }
+            QueryPlan::IndexOrder { index, field, descending } => {
+                let dir = if *descending { "desc" } else { "asc" };
+                write!(f, "IXORDER {index} on {field} {dir}")
+            }
+        }
+    }
+}
+
+/// What executing a query cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecStats {
+    /// Index entries read.
+    pub keys_examined: u64,
+    /// Documents loaded and checked against the filter.
+    pub docs_examined: u64,
+}
+
+/// A half-open byte range `[lo, hi)` of encoded keys (`hi: None` = no end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyRange {
+    lo: Vec<u8>,
+    hi: Option<Vec<u8>>,
+}
+
+impl KeyRange {
+    fn point(value: &Bson) -> Self {
+        let lo = encode_value(value);
+        let hi = prefix_successor(&lo);
+        KeyRange { lo, hi }
+    }
+
+    /// Values of `value`'s type bracket from `value` up (inclusive).
+    fn from(value: &Bson) -> Self {
+        let tag = type_tag(value);
+        KeyRange { lo: encode_value(value), hi: tag.checked_add(1).map(|t| vec![t]) }
+    }
+
+    /// Values of `value`'s type bracket up to `value` (inclusive).
+    fn to(value: &Bson) -> Self {
+        KeyRange { lo: vec![type_tag(value)], hi: prefix_successor(&encode_value(value)) }
+    }
+
+    fn intersect(&self, other: &KeyRange) -> KeyRange {
+        let lo = self.lo.clone().max(other.lo.clone());
+        let hi = match (&self.hi, &other.hi) {
+            (Some(a), Some(b)) => Some(a.clone().min(b.clone())),
+            (Some(a), None) | (None, Some(a)) => Some(a.clone()),
+            (None, None) => None,
+        };
+        KeyRange { lo, hi }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(&self.hi, Some(hi) if *hi <= self.lo)
+    }
+}
+
+/// The access path chosen for one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Access {
+    Scan,
+    Index { ix: usize, field: String, ranges: Vec<KeyRange> },
+    Order { ix: usize, field: String, desc: bool },
+}
+
+impl Access {
+    pub fn describe(&self, meta: &CollMeta) -> QueryPlan {
+        let name = |ix: &usize| meta.indexes.get(*ix).map(|i| i.spec.name.clone()).unwrap_or_default();
+        match self {
+            Access::Scan => QueryPlan::CollectionScan,
+            Access::Index { ix, field, ranges } => {
+                QueryPlan::IndexScan { index: name(ix), field: field.clone(), ranges: ranges.len() }
+            }
+            Access::Order { ix, field, desc } => {
+                QueryPlan::IndexOrder { index: name(ix), field: field.clone(), descending: *desc }
+            }
+        }
+    }
+}
+
+/// Whether a value can be located in the key encoding for an equality.
+fn point_operand(v: &Bson) -> bool {
+    !matches!(v, Bson::Null | Bson::Undefined | Bson::Array(_) | Bson::RegularExpression(_))
+}
+
+/// Whether a value can bound a range.
+fn range_operand(v: &Bson) -> bool {
+    point_operand(v) && !matches!(v, Bson::MinKey | Bson::MaxKey)
+}
+
+/// Key ranges for one condition on an index's leading field, with a score
+/// (higher is more selective), or `None` when the index cannot help.
+fn ranges_for(cond: &Cond, index: &IndexMeta) -> Option<(u32, Vec<KeyRange>)> {
+    match cond {
+        Cond::Eq(v) if point_operand(v) => {
+            let score = if index.spec.unique && index.spec.keys.len() == 1 { 100 } else { 60 };
+            Some((score, vec![KeyRange::point(v)]))
+        }
+        Cond::In(vs) if vs.iter().all(point_operand) => {
+            let mut ranges: Vec<KeyRange> = vs.iter().map(KeyRange::point).collect();
+            ranges.sort_by(|a, b| a.lo.cmp(&b.lo));
+            ranges.dedup();
+            Some((50, ranges))
+        }
+        Cond::Gt(v) | Cond::Gte(v) if range_operand(v) => Some((10, vec![KeyRange::from(v)])),
+        Cond::Lt(v) | Cond::Lte(v) if range_operand(v) => Some((10, vec![KeyRange::to(v)])),
+        Cond::AllOf(conds) => {
+            // An equality inside wins.
+            if let Some(best) = conds
+                .iter()
+                .filter(|c| matches!(c, Cond::Eq(_) | Cond::In(_)))
+                .filter_map(|c| ranges_for(c, index))
+                .max_by_key(|(score, _)| *score)
+            {
+                return Some(best);
+            }
+            let bounds: Vec<KeyRange> = conds
+                .iter()
+                .filter(|c| matches!(c, Cond::Gt(_) | Cond::Gte(_) | Cond::Lt(_) | Cond::Lte(_) | Cond::AllOf(_)))
+                .filter_map(|c| ranges_for(c, index))
+                .filter_map(|(_, r)| r.into_iter().next())
+                .collect();
+            let first = bounds.first()?.clone();
+            if index.multikey {
+                // Each condition may be met by a different array element:
+                // bounds must not be intersected.
+                return Some((10, vec![first]));
+            }
+            let range = bounds.iter().skip(1).fold(first, |acc, r| acc.intersect(r));
+            let score = if bounds.len() > 1 { 20 } else { 10 };
+            if range.is_empty() {
+                Some((score, Vec::new()))
+            } else {
+                Some((score, vec![range]))
+            }
+        }
+        _ => None,
+    }
+}
+
+fn conjuncts<'a>(filter: &'a Filter, out: &mut Vec<&'a Filter>) {
+    match filter {
+        Filter::And(parts) => parts.iter().for_each(|p| conjuncts(p, out)),
+        other => out.push(other),
+    }
+}
+
+/// Chooses how to run a query (see the module documentation).
+pub(crate) fn plan(meta: &CollMeta, filter: &Filter, sort: &SortSpec) -> Access {
+    let mut parts = Vec::new();
+    conjuncts(filter, &mut parts);
+    let mut best: Option<(u32, usize, String, Vec<KeyRange>)> = None;
+    for (ix, index) in meta.indexes.iter().enumerate() {
+        if !index.has_side_table() {
+            continue;
+        }
+        let Some(leading) = index.leading_field() else { continue };
+        for part in &parts {
+            let Filter::Field { path, cond } = part else { continue };
+            if path != leading {
+                continue;
+            }
+            if let Some((score, ranges)) = ranges_for(cond, index) {
+                if best.as_ref().is_none_or(|(s, ..)| score > *s) {
+                    best = Some((score, ix, path.clone(), ranges));
+                }
+            }
+        }
+    }
+    if let Some((_, ix, field, ranges)) = best {
+        return Access::Index { ix, field, ranges };
+    }
+    if let Some((field, dir)) = sort.first() {
+        for (ix, index) in meta.indexes.iter().enumerate() {
+            if index.has_side_table()
+                && !index.spec.sparse
+                && !index.multikey
+                && index.leading_field() == Some(field.as_str())
+            {
+                return Access::Order { ix, field: field.clone(), desc: *dir == SortDir::Desc };
+            }
+        }
+    }
+    Access::Scan
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Document> {
+    Document::from_reader(bytes).map_err(|e| StoreError::Internal(format!("corrupt stored document: {e}")))
+}
+
+fn load_doc(conn: &Connection, meta: &CollMeta, rowid: i64) -> StoreResult<Option<Document>> {
+    let sql = format!("SELECT doc FROM {} WHERE rowid = ?1", meta.docs_table());
+    let bytes: Option<Vec<u8>> = conn
+        .prepare_cached(&sql)
+        .and_then(|mut st| st.query_row([rowid], |r| r.get(0)).optional())
+        .map_err(sql_err)?;
+    bytes.map(|b| decode(&b)).transpose()
+}
+
+/// Documents matching `filter`, in natural order, with their rowids; at
+/// most `want` of them. `access` must be `Scan` or `Index`.
+pub(crate) fn natural(
+    conn: &Connection,
+    meta: &CollMeta,
+    access: &Access,
+    filter: &Filter,
+    want: Option<usize>,
+    stats: &mut ExecStats,
+) -> StoreResult<Vec<(i64, Document)>> {
+    let mut out = Vec::new();
+    if want == Some(0) {
+        return Ok(out);
+    }
+    match access {
+        Access::Index { ix, ranges, .. } => {
+            let table = meta.indexes.get(*ix).map(|i| i.table(meta.cid)).unwrap_or_default();
+            let mut rowids = BTreeSet::new();
+            for range in ranges {
+                let rids: Vec<i64> = match &range.hi {
+                    Some(hi) => {
+                        let sql = format!("SELECT rid FROM {table} WHERE key >= ?1 AND key < ?2");
+                        let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
+                        let rows = st.query_map(rusqlite::params![range.lo, hi], |r| r.get(0)).map_err(sql_err)?;
+                        rows.collect::<Result<_, _>>().map_err(sql_err)?
+                    }
+                    None => {
+                        let sql = format!("SELECT rid FROM {table} WHERE key >= ?1");
+                        let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
+                        let rows = st.query_map([&range.lo], |r| r.get(0)).map_err(sql_err)?;
+                        rows.collect::<Result<_, _>>().map_err(sql_err)?
+                    }
+                };
+                stats.keys_examined += rids.len() as u64;
+                rowids.extend(rids);
+            }
+            for rowid in rowids {
+                let Some(doc) = load_doc(conn, meta, rowid)? else { continue };
+                stats.docs_examined += 1;
+                if filter.matches(&doc) {
+                    out.push((rowid, doc));
+                    if want.is_some_and(|w| out.len() >= w) {
+                        break;
+                    }
+                }
+            }
+        }
+        _ => {
+            let sql = format!("SELECT rowid, doc FROM {} ORDER BY rowid", meta.docs_table());
+            let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
+            let mut rows = st.query([]).map_err(sql_err)?;
+            while let Some(row) = rows.next().map_err(sql_err)? {
+                let rowid: i64 = row.get(0).map_err(sql_err)?;
+                let bytes: Vec<u8> = row.get(1).map_err(sql_err)?;
+                let doc = decode(&bytes)?;
+                stats.docs_examined += 1;
+                if filter.matches(&doc) {
+                    out.push((rowid, doc));
+                    if want.is_some_and(|w| out.len() >= w) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Walks a (non-multikey, non-sparse) index in key order; documents with
+/// equal leading values are ordered by the full sort in memory (stably,
+/// from natural order), so the result equals an in-memory sort.
+fn walk_order(
+    conn: &Connection,
+    meta: &CollMeta,
+    ix: usize,
+    desc: bool,
+    filter: &Filter,
+    sort: &SortSpec,
+    want: Option<usize>,
+    stats: &mut ExecStats,
+) -> StoreResult<Vec<Document>> {
+    let Some(index) = meta.indexes.get(ix) else { return Ok(Vec::new()) };
+    let Some(field) = index.leading_field() else { return Ok(Vec::new()) };
+    let order = if desc { "DESC" } else { "ASC" };
+    let sql = format!("SELECT rid FROM {} ORDER BY key {order}, rid ASC", index.table(meta.cid));
+    let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
+    let mut rows = st.query([]).map_err(sql_err)?;
+    let mut out: Vec<Document> = Vec::new();
+    let mut group: Vec<(i64, Document)> = Vec::new();
+    let mut group_key: Option<Vec<u8>> = None;
+    let mut seen = BTreeSet::new();
+    let flush = |group: &mut Vec<(i64, Document)>, out: &mut Vec<Document>| {
+        group.sort_by_key(|(rowid, _)| *rowid);
+        let mut docs: Vec<Document> = group.drain(..).map(|(_, d)| d).collect();
+        if sort.len() > 1 {
+            eve_query::sort_documents(&mut docs, sort);
+        }
+        out.extend(docs);
+    };
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        stats.keys_examined += 1;
+        let rowid: i64 = row.get(0).map_err(sql_err)?;
+        if !seen.insert(rowid) {
+            continue;
+        }
+        let Some(doc) = load_doc(conn, meta, rowid)? else { continue };
+        stats.docs_examined += 1;
+        if !filter.matches(&doc) {
+            continue;
+        }
+        let mut saw_array = false;
+        let lead = index_values(&doc, field, &mut saw_array)
+            .first()
+            .map(|v| encode_value(v))
+            .unwrap_or_else(|| encode_value(&Bson::Null));
+        if group_key.as_ref() != Some(&lead) {
+            flush(&mut group, &mut out);
+            if want.is_some_and(|w| out.len() >= w) {
+                return Ok(out);
+            }
+            group_key = Some(lead);
+        }
+        group.push((rowid, doc));
+    }
+    flush(&mut group, &mut out);
+    Ok(out)
+}
+
+/// Runs a find: plan, fetch, sort, window.
+pub(crate) fn find(
+    conn: &Connection,
+    meta: &CollMeta,
+    filter: &Filter,
+    sort: &SortSpec,
+    skip: u64,
+    limit: Option<u64>,
+    stats: &mut ExecStats,
+) -> StoreResult<(Access, Vec<Document>)> {
+    let access = plan(meta, filter, sort);
+    let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+    let want = limit.map(|l| skip.saturating_add(usize::try_from(l).unwrap_or(usize::MAX)));
+    let mut docs = match &access {
+        Access::Order { ix, desc, .. } => walk_order(conn, meta, *ix, *desc, filter, sort, want, stats)?,
+        _ if sort.is_empty() => natural(conn, meta, &access, filter, want, stats)?.into_iter().map(|(_, d)| d).collect(),
+        _ => {
+            let mut docs: Vec<Document> =
+                natural(conn, meta, &access, filter, None, stats)?.into_iter().map(|(_, d)| d).collect();
+            eve_query::sort_documents(&mut docs, sort);
+            docs
+        }
+    };
+    let end = want.unwrap_or(usize::MAX).min(docs.len());
+    docs.truncate(end);
+    let docs = if skip >= docs.len() { Vec::new() } else { docs.split_off(skip) };
+    Ok((access, docs))
+}
+
+/// Counts the documents matching `filter`.
+pub(crate) fn count(conn: &Connection, meta: &CollMeta, filter: &Filter) -> StoreResult<u64> {
+    let access = plan(meta, filter, &Vec::new());
+    let mut stats = ExecStats::default();
+    if matches!(filter, Filter::All) {
+        let sql = format!("SELECT COUNT(*) FROM {}", meta.docs_table());
+        let n: i64 = conn.query_row(&sql, [], |r| r.get(0)).map_err(sql_err)?;
+        return Ok(u64::try_from(n).unwrap_or(0));
+    }
+    Ok(natural(conn, meta, &access, filter, None, &mut stats)?.len() as u64)
+}

@@ -1,0 +1,372 @@
+//! The write operations, run by the writer thread inside a savepoint (see
+//! [`crate::writer`]): each either completes or leaves no trace.
+//!
+//! Index maintenance is explicit: a document's entries are computed from
+//! its content ([`crate::keys::index_entries`]); they are inserted after
+//! the document and deleted (recomputed from the stored document) before
+//! it changes. A unique index refuses a second entry through its primary
+//! key, which is how `DuplicateKey` arises, atomically.
+
+use bson::{oid::ObjectId, Bson, Document};
+use eve_query::Filter;
+use eve_store::{IndexSpec, StoreError, StoreResult};
+use rusqlite::Connection;
+
+use crate::catalog::{self, CollMeta, IndexMeta, ID_INDEX};
+use crate::error::{is_constraint, sql_err};
+use crate::keys::index_entries;
+use crate::query::{self, ExecStats};
+
+/// Why inserting a document's index entries failed.
+enum EntryError {
+    /// A unique index already holds one of the keys.
+    Duplicate(String),
+    /// Anything else.
+    Other(StoreError),
+}
+
+impl EntryError {
+    fn at(self, position: usize) -> StoreError {
+        match self {
+            EntryError::Duplicate(message) => StoreError::DuplicateKey { index: position, message },
+            EntryError::Other(e) => e,
+        }
+    }
+}
+
+/// A short, log-friendly rendering of a document's value at a path.
+fn key_text(doc: &Document, index: &IndexMeta) -> String {
+    let parts: Vec<String> = index
+        .spec
+        .keys
+        .iter()
+        .map(|(f, _)| {
+            let mut saw = false;
+            let v = crate::keys::index_values(doc, f, &mut saw);
+            let text = match v.as_slice() {
+                [] => "null".to_string(),
+                [one] => one.to_string(),
+                many => format!("{many:?}"),
+            };
+            let text: String = text.chars().take(200).collect();
+            format!("{f}: {text}")
+        })
+        .collect();
+    format!("{{ {} }}", parts.join(", "))
+}
+
+fn add_entries(conn: &Connection, meta: &mut CollMeta, rowid: i64, doc: &Document) -> Result<(), EntryError> {
+    let cid = meta.cid;
+    for index in &mut meta.indexes {
+        if !index.has_side_table() {
+            continue;
+        }
+        let (keys, multikey) = index_entries(doc, index.fields().collect::<Vec<_>>(), index.spec.sparse)
+            .map_err(|e| EntryError::Other(StoreError::InvalidQuery(format!("index {}: {}", index.spec.name, e.0))))?;
+        if multikey && !index.multikey {
+            catalog::set_multikey(conn, index).map_err(EntryError::Other)?;
+            index.multikey = true;
+        }
+        let sql = format!("INSERT INTO {}(key, rid) VALUES (?1, ?2)", index.table(cid));
+        let mut st = conn.prepare_cached(&sql).map_err(|e| EntryError::Other(sql_err(e)))?;
+        for key in keys {
+            if let Err(e) = st.execute(rusqlite::params![key, rowid]) {
+                if is_constraint(&e) {
+                    return Err(EntryError::Duplicate(format!(
+                        "E11000 duplicate key error index: {} dup key: {}",
+                        index.spec.name,
+                        key_text(doc, index)
+                    )));
+                }
+                return Err(EntryError::Other(sql_err(e)));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_entries(conn: &Connection, meta: &CollMeta, rowid: i64, doc: &Document) -> StoreResult<()> {
+    for index in &meta.indexes {
+        if !index.has_side_table() {
+            continue;
+        }
+        // The document was indexed when stored, so its keys compute again;
+        // should they not, there is nothing of it to remove.
+        let Ok((keys, _)) = index_entries(doc, index.fields().collect::<Vec<_>>(), index.spec.sparse) else {
+            continue;
+        };
+        let sql = format!("DELETE FROM {} WHERE key = ?1 AND rid = ?2", index.table(meta.cid));
+        let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
+        for key in keys {
+            st.execute(rusqlite::params![key, rowid]).map_err(sql_err)?;
+        }
+    }
+    Ok(())
+}
+
+fn encode_doc(doc: &Document) -> StoreResult<Vec<u8>> {
+    doc.to_vec().map_err(|e| StoreError::InvalidQuery(format!("document cannot be stored: {e}")))
+}
+
+fn check_id(id: &Bson) -> StoreResult<()> {
+    match id {
+        Bson::Array(_) => Err(StoreError::InvalidQuery("_id cannot be an array".into())),
+        _ => Ok(()),
+    }
+}
+
+/// The document as stored: `_id` first (a new ObjectId when missing).
+fn with_id_first(mut doc: Document, id: Option<Bson>) -> (Bson, Document) {
+    let id = id.or_else(|| doc.remove("_id")).unwrap_or_else(|| Bson::ObjectId(ObjectId::new()));
+    doc.remove("_id");
+    let mut out = Document::new();
+    out.insert("_id", id.clone());
+    out.extend(doc);
+    (id, out)
+}
+
+/// Inserts `docs` in order; the first failure fails the whole call (the
+/// caller's savepoint undoes the documents already written).
+pub(crate) fn insert(conn: &Connection, collection: &str, docs: Vec<Document>) -> StoreResult<Vec<Bson>> {
+    let mut meta = catalog::ensure(conn, collection)?;
+    let sql = format!("INSERT INTO {}(doc) VALUES (?1)", meta.docs_table());
+    let mut ids = Vec::with_capacity(docs.len());
+    for (position, doc) in docs.into_iter().enumerate() {
+        let (id, doc) = with_id_first(doc, None);
+        check_id(&id)?;
+        let bytes = encode_doc(&doc)?;
+        conn.prepare_cached(&sql).and_then(|mut st| st.execute([bytes])).map_err(sql_err)?;
+        let rowid = conn.last_insert_rowid();
+        add_entries(conn, &mut meta, rowid, &doc).map_err(|e| e.at(position))?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Rewrites one stored document (same rowid), keeping indexes in step.
+fn rewrite(conn: &Connection, meta: &mut CollMeta, rowid: i64, old: &Document, new: &Document) -> StoreResult<()> {
+    let bytes = encode_doc(new)?;
+    remove_entries(conn, meta, rowid, old)?;
+    let sql = format!("UPDATE {} SET doc = ?1 WHERE rowid = ?2", meta.docs_table());
+    conn.prepare_cached(&sql).and_then(|mut st| st.execute(rusqlite::params![bytes, rowid])).map_err(sql_err)?;
+    add_entries(conn, meta, rowid, new).map_err(|e| e.at(0))
+}
+
+/// The first document (natural order) matching `filter`, with its rowid.
+fn first_match(conn: &Connection, meta: &CollMeta, filter: &Filter) -> StoreResult<Option<(i64, Document)>> {
+    let access = query::plan(meta, filter, &Vec::new());
+    let mut stats = ExecStats::default();
+    Ok(query::natural(conn, meta, &access, filter, Some(1), &mut stats)?.into_iter().next())
+}
+
+/// Replaces the first match; the stored `_id` is kept.
+pub(crate) fn replace_one(conn: &Connection, collection: &str, filter: &Filter, doc: Document) -> StoreResult<bool> {
+    let Some(mut meta) = catalog::load(conn, collection)? else { return Ok(false) };
+    let Some((rowid, old)) = first_match(conn, &meta, filter)? else { return Ok(false) };
+    let id = old.get("_id").cloned().unwrap_or(Bson::Null);
+    let (_, new) = with_id_first(doc, Some(id));
+    rewrite(conn, &mut meta, rowid, &old, &new)?;
+    Ok(true)
+}
+
+/// Applies `$set`-like assignments to the first match.
+pub(crate) fn update_one(conn: &Connection, collection: &str, filter: &Filter, set: Document) -> StoreResult<bool> {
+    let Some(mut meta) = catalog::load(conn, collection)? else { return Ok(false) };
+    let Some((rowid, old)) = first_match(conn, &meta, filter)? else { return Ok(false) };
+    let mut new = old.clone();
+    for (path, value) in set {
+        if path == "_id" || path.starts_with("_id.") {
+            // `_id` is immutable; the stored one stays.
+            continue;
+        }
+        set_path(&mut new, &path, value).map_err(StoreError::InvalidQuery)?;
+    }
+    rewrite(conn, &mut meta, rowid, &old, &new)?;
+    Ok(true)
+}
+
+/// Deletes every match.
+pub(crate) fn delete_many(conn: &Connection, collection: &str, filter: &Filter) -> StoreResult<u64> {
+    let Some(meta) = catalog::load(conn, collection)? else { return Ok(0) };
+    let access = query::plan(&meta, filter, &Vec::new());
+    let mut stats = ExecStats::default();
+    let victims = query::natural(conn, &meta, &access, filter, None, &mut stats)?;
+    let sql = format!("DELETE FROM {} WHERE rowid = ?1", meta.docs_table());
+    for (rowid, doc) in &victims {
+        remove_entries(conn, &meta, *rowid, doc)?;
+        conn.prepare_cached(&sql).and_then(|mut st| st.execute([rowid])).map_err(sql_err)?;
+    }
+    Ok(victims.len() as u64)
+}
+
+/// The largest array position `set_path` pads up to, against runaway
+/// allocations from a hostile path like `a.999999999`.
+const MAX_ARRAY_PAD: usize = 100_000;
+
+/// MongoDB `$set` of one dotted path: intermediate documents are created,
+/// numeric segments index into arrays (padding with nulls).
+pub(crate) fn set_path(doc: &mut Document, path: &str, value: Bson) -> Result<(), String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(format!("invalid update path '{path}'"));
+    }
+    set_in_doc(doc, &segments, value, path)
+}
+
+fn set_in_doc(doc: &mut Document, segments: &[&str], value: Bson, path: &str) -> Result<(), String> {
+    let Some((seg, rest)) = segments.split_first() else { return Ok(()) };
+    if rest.is_empty() {
+        doc.insert(*seg, value);
+        return Ok(());
+    }
+    if !doc.contains_key(*seg) {
+        doc.insert(*seg, Document::new());
+    }
+    match doc.get_mut(*seg) {
+        Some(child) => set_in_value(child, rest, value, path),
+        None => Err(format!("cannot set '{path}'")),
+    }
+}
+
+fn set_in_value(target: &mut Bson, segments: &[&str], value: Bson, path: &str) -> Result<(), String> {
+    match target {
+        Bson::Document(d) => set_in_doc(d, segments, value, path),
+        Bson::Array(items) => {
+            let Some((seg, rest)) = segments.split_first() else { return Ok(()) };
+            let i: usize = seg.parse().map_err(|_| format!("cannot create field '{seg}' in an array (path '{path}')"))?;
+            if i > MAX_ARRAY_PAD {
+                return Err(format!("array position {i} too large in '{path}'"));
+            }
+            while items.len() <= i {
+                items.push(Bson::Null);
+            }
+            if rest.is_empty() {
+                items[i] = value;
+                return Ok(());
+            }
+            if matches!(items[i], Bson::Null) {
+                items[i] = Bson::Document(Document::new());
+            }
+            set_in_value(&mut items[i], rest, value, path)
+        }
+        other => Err(format!(
+            "cannot create field '{}' in element of type {:?} (path '{path}')",
+            segments.first().copied().unwrap_or(""),
+            other.element_type()
+        )),
+    }
+}
+
+/// Makes the collection's indexes exactly `wanted` (plus `_id`):
+/// unchanged ones stay, changed ones are rebuilt, unlisted ones dropped.
+pub(crate) fn prepare_collection(conn: &Connection, collection: &str, wanted: &[IndexSpec]) -> StoreResult<()> {
+    for (i, spec) in wanted.iter().enumerate() {
+        let invalid = |message: &str| StoreError::InvalidIndex { name: spec.name.clone(), message: message.into() };
+        if spec.name == ID_INDEX {
+            return Err(invalid("the name _id_ is reserved for the primary key index"));
+        }
+        if spec.name.is_empty() {
+            return Err(invalid("an index needs a name"));
+        }
+        if spec.keys.is_empty() {
+            return Err(invalid("an index needs at least one key"));
+        }
+        if spec.keys.iter().any(|(f, _)| f.is_empty() || f.split('.').any(str::is_empty)) {
+            return Err(invalid("invalid key path"));
+        }
+        let mut fields: Vec<&str> = spec.keys.iter().map(|(f, _)| f.as_str()).collect();
+        fields.sort_unstable();
+        if fields.windows(2).any(|w| w[0] == w[1]) {
+            return Err(invalid("a field is keyed twice"));
+        }
+        if wanted[..i].iter().any(|other| other.name == spec.name) {
+            return Err(invalid("two indexes share this name"));
+        }
+    }
+    let meta = catalog::ensure(conn, collection)?;
+    for existing in &meta.indexes {
+        if existing.spec.name == ID_INDEX {
+            continue;
+        }
+        match wanted.iter().find(|w| w.name == existing.spec.name) {
+            Some(w) if *w == existing.spec => {}
+            _ => catalog::drop_index(conn, meta.cid, existing)?,
+        }
+    }
+    for spec in wanted {
+        if meta.indexes.iter().any(|e| e.spec == *spec) {
+            continue;
+        }
+        let index = catalog::create_index_entry(conn, meta.cid, spec)?;
+        build_index(conn, meta.cid, index)?;
+    }
+    Ok(())
+}
+
+/// Fills a new index from the existing documents.
+fn build_index(conn: &Connection, cid: i64, index: IndexMeta) -> StoreResult<()> {
+    if !index.has_side_table() {
+        return Ok(());
+    }
+    let mut one = CollMeta { cid, indexes: vec![index] };
+    let sql = format!("SELECT rowid, doc FROM {} ORDER BY rowid", one.docs_table());
+    let mut st = conn.prepare(&sql).map_err(sql_err)?;
+    let mut rows = st.query([]).map_err(sql_err)?;
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let rowid: i64 = row.get(0).map_err(sql_err)?;
+        let bytes: Vec<u8> = row.get(1).map_err(sql_err)?;
+        let doc = query::decode(&bytes)?;
+        let name = one.indexes.first().map(|i| i.spec.name.clone()).unwrap_or_default();
+        add_entries(conn, &mut one, rowid, &doc).map_err(|e| match e {
+            EntryError::Duplicate(message) => {
+                StoreError::InvalidIndex { name, message: format!("existing documents violate the unique index: {message}") }
+            }
+            EntryError::Other(StoreError::InvalidQuery(message)) => StoreError::InvalidIndex { name, message },
+            EntryError::Other(e) => e,
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn set_path_creates_intermediate_documents() {
+        let mut d = doc! {"a": 1};
+        assert!(set_path(&mut d, "b.c.d", Bson::Int32(2)).is_ok());
+        assert_eq!(d, doc! {"a": 1, "b": {"c": {"d": 2}}});
+        assert!(set_path(&mut d, "b.c.e", Bson::Int32(3)).is_ok());
+        assert_eq!(d, doc! {"a": 1, "b": {"c": {"d": 2, "e": 3}}});
+    }
+
+    #[test]
+    fn set_path_indexes_into_arrays() {
+        let mut d = doc! {"a": [1, {"x": 1}]};
+        assert!(set_path(&mut d, "a.1.x", Bson::Int32(9)).is_ok());
+        assert!(set_path(&mut d, "a.3", Bson::Int32(7)).is_ok());
+        assert_eq!(d, doc! {"a": [1, {"x": 9}, null, 7]});
+    }
+
+    #[test]
+    fn set_path_refuses_to_descend_into_scalars() {
+        let mut d = doc! {"a": 1};
+        assert!(set_path(&mut d, "a.b", Bson::Int32(2)).is_err());
+        assert!(set_path(&mut d, "a..b", Bson::Int32(2)).is_err());
+        assert!(set_path(&mut d, "", Bson::Int32(2)).is_err());
+        let mut d = doc! {"a": [1]};
+        assert!(set_path(&mut d, "a.x", Bson::Int32(2)).is_err());
+        assert!(set_path(&mut d, "a.99999999999", Bson::Int32(2)).is_err());
+    }
+
+    #[test]
+    fn stored_documents_put_id_first() {
+        let (id, d) = with_id_first(doc! {"a": 1, "_id": 5}, None);
+        assert_eq!(id, Bson::Int32(5));
+        assert_eq!(d.keys().next().map(String::as_str), Some("_id"));
+        let (id, _) = with_id_first(doc! {"a": 1}, None);
+        assert!(matches!(id, Bson::ObjectId(_)));
+    }
+}
