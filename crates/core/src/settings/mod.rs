@@ -207,7 +207,11 @@ pub fn check(
         ),
     }
 
-    let read::Ctx { problems, warnings } = ctx;
+    let read::Ctx {
+        mut problems,
+        warnings,
+    } = ctx;
+    sort_by_file_order(&mut problems, &raw);
     if problems.is_empty() {
         Ok(Domain {
             settings,
@@ -217,4 +221,22 @@ pub fn check(
     } else {
         Err(SettingsError { problems })
     }
+}
+
+/// Orders problems like the file: by top-level key, then (inside `DOMAIN`)
+/// by resource; the order found is kept within one key.
+fn sort_by_file_order(problems: &mut [Problem], raw: &IndexMap<String, Value>) {
+    let resources = raw.get("DOMAIN").and_then(Value::as_object);
+    problems.sort_by_cached_key(|p| {
+        let mut segments = p.path.splitn(3, '.');
+        let top = segments.next().unwrap_or("");
+        let top_rank = raw.get_index_of(top).unwrap_or(usize::MAX);
+        let resource_rank = match (top, segments.next(), resources) {
+            ("DOMAIN", Some(name), Some(domain)) => {
+                domain.keys().position(|k| k == name).unwrap_or(usize::MAX)
+            }
+            _ => 0,
+        };
+        (top_rank, resource_rank)
+    });
 }
