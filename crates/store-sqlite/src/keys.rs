@@ -21,7 +21,8 @@
 //! `0.d1d2… × 10^exp` (computed exactly, with a small big-number routine for
 //! doubles), so `Int64(2^53 + 1)` and `Double(2^53)` differ while `Int32(1)`
 //! and `Double(1.0)` encode identically. NaN sorts below every number, as in
-//! MongoDB.
+//! MongoDB. A Decimal128 is encoded as its nearest double, because that is
+//! how `eve_query::compare_bson` compares it.
 
 use bson::{Bson, Document};
 
@@ -93,7 +94,9 @@ fn encode_into(value: &Bson, out: &mut Vec<u8>) {
         Bson::Int32(i) => encode_integer(i64::from(*i), out),
         Bson::Int64(i) => encode_integer(*i, out),
         Bson::Double(d) => encode_double(*d, out),
-        Bson::Decimal128(d) => encode_decimal_str(&d.to_string(), out),
+        // eve-query compares a Decimal128 as its nearest double; the index
+        // must agree with it, so it encodes that double.
+        Bson::Decimal128(d) => encode_double(d.to_string().parse::<f64>().unwrap_or(f64::NAN), out),
         Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => encode_bytes(s.as_bytes(), out),
         Bson::Document(d) => encode_document(d, out),
         Bson::Array(a) => {
@@ -124,12 +127,10 @@ fn encode_into(value: &Bson, out: &mut Vec<u8>) {
             encode_bytes(c.code.as_bytes(), out);
             encode_document(&c.scope, out);
         }
-        Bson::DbPointer(_) => {
-            // The fields are private; the BSON serialization is a faithful,
-            // if arbitrary, order within this (rare) bracket.
-            let mut d = Document::new();
-            d.insert("", value.clone());
-            encode_bytes(&d.to_vec().unwrap_or_default(), out);
+        Bson::DbPointer(p) => {
+            // The fields are private; like eve-query, order this (rare,
+            // deprecated) bracket by the debug form.
+            encode_bytes(format!("{p:?}").as_bytes(), out);
         }
     }
 }
@@ -186,46 +187,6 @@ fn encode_double(d: f64, out: &mut Vec<u8>) {
     }
     let (digits, exp) = exact_decimal(d.abs());
     encode_finite(d < 0.0, digits, exp, out);
-}
-
-/// Encodes a decimal in the textual form `Decimal128` displays
-/// (`-1.5E+3`, `0.001`, `NaN`, `-Infinity`).
-fn encode_decimal_str(s: &str, out: &mut Vec<u8>) {
-    let (negative, body) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if body.eq_ignore_ascii_case("nan") || body.eq_ignore_ascii_case("snan") {
-        out.push(class::NAN);
-        return;
-    }
-    if body.eq_ignore_ascii_case("infinity") || body.eq_ignore_ascii_case("inf") {
-        out.push(if negative { class::NEG_INF } else { class::POS_INF });
-        return;
-    }
-    let (mantissa, exp10) = match body.find(['E', 'e']) {
-        Some(pos) => (&body[..pos], body[pos + 1..].parse::<i64>().unwrap_or(0)),
-        None => (body, 0),
-    };
-    let (int_part, frac_part) = match mantissa.find('.') {
-        Some(pos) => (&mantissa[..pos], &mantissa[pos + 1..]),
-        None => (mantissa, ""),
-    };
-    let all: Vec<u8> = int_part
-        .bytes()
-        .chain(frac_part.bytes())
-        .filter(u8::is_ascii_digit)
-        .map(|b| b - b'0')
-        .collect();
-    let first_nonzero = all.iter().position(|&d| d != 0);
-    let Some(start) = first_nonzero else {
-        out.push(class::ZERO);
-        return;
-    };
-    let digits = all[start..].to_vec();
-    // value = digits × 10^(exp10 - frac_len) = 0.digits × 10^(n + exp10 - frac_len)
-    let exp = digits.len() as i64 + exp10 - frac_part.len() as i64;
-    encode_finite(negative, digits, exp, out);
 }
 
 /// Writes a non-zero finite number `±0.d1d2… × 10^exp` (`d1 != 0`).
@@ -565,5 +526,124 @@ mod tests {
         assert_eq!(prefix_successor(&[1, 2]), Some(vec![1, 3]));
         assert_eq!(prefix_successor(&[1, 0xFF]), Some(vec![2]));
         assert_eq!(prefix_successor(&[0xFF]), None);
+    }
+
+    mod order {
+        //! The encoding agrees with `eve_query::compare_bson` on every pair.
+        use super::*;
+        use bson::{spec::BinarySubtype, Binary, Decimal128, Regex, Timestamp};
+        use proptest::prelude::*;
+
+        fn number() -> impl Strategy<Value = Bson> {
+            let edge_ints = prop::sample::select(vec![
+                0i64,
+                1,
+                -1,
+                2,
+                (1 << 53) - 1,
+                1 << 53,
+                (1 << 53) + 1,
+                i64::MAX,
+                i64::MIN,
+                i64::MAX - 1,
+                1 << 62,
+            ]);
+            let edge_floats = prop::sample::select(vec![
+                0.0f64,
+                -0.0,
+                0.5,
+                1.0,
+                -1.5,
+                9_007_199_254_740_992.0,
+                9_223_372_036_854_775_808.0,
+                -9_223_372_036_854_775_808.0,
+                f64::MAX,
+                f64::MIN_POSITIVE,
+                5e-324,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NAN,
+                0.1,
+            ]);
+            prop_oneof![
+                any::<i32>().prop_map(Bson::Int32),
+                any::<i64>().prop_map(Bson::Int64),
+                any::<f64>().prop_map(Bson::Double),
+                (-1000i32..1000).prop_map(Bson::Int32),
+                (-1000i32..1000).prop_map(|i| Bson::Double(f64::from(i) / 4.0)),
+                edge_ints.clone().prop_map(Bson::Int64),
+                edge_ints.prop_map(|i| Bson::Double(i as f64)),
+                edge_floats.prop_map(Bson::Double),
+                prop::sample::select(vec!["1", "1.0", "-0", "0.1", "1E+400", "NaN", "-Infinity", "2.5", "9007199254740993"])
+                    .prop_map(|s| Bson::Decimal128(s.parse().unwrap_or_else(|_| Decimal128::from_bytes([0; 16])))),
+            ]
+        }
+
+        fn text() -> impl Strategy<Value = String> {
+            prop::collection::vec(prop::sample::select(vec!['a', 'b', '\0', '\u{1}', 'é', '\u{ff}']), 0..4)
+                .prop_map(|cs| cs.into_iter().collect())
+        }
+
+        fn scalar() -> impl Strategy<Value = Bson> {
+            prop_oneof![
+                Just(Bson::MinKey),
+                Just(Bson::MaxKey),
+                Just(Bson::Null),
+                Just(Bson::Undefined),
+                number(),
+                number(),
+                text().prop_map(Bson::String),
+                text().prop_map(Bson::Symbol),
+                text().prop_map(Bson::JavaScriptCode),
+                (prop::collection::vec(any::<u8>(), 0..3), prop::sample::select(vec![0u8, 4, 0x80])).prop_map(
+                    |(bytes, st)| Bson::Binary(Binary { subtype: BinarySubtype::from(st), bytes })
+                ),
+                prop::array::uniform12(prop::sample::select(vec![0u8, 1, 0xFF])).prop_map(|b| Bson::ObjectId(ObjectId::from_bytes(b))),
+                any::<bool>().prop_map(Bson::Boolean),
+                prop_oneof![any::<i64>(), -3i64..3].prop_map(|ms| Bson::DateTime(bson::DateTime::from_millis(ms))),
+                (0u32..3, 0u32..3).prop_map(|(time, increment)| Bson::Timestamp(Timestamp { time, increment })),
+                (text(), prop::sample::select(vec!["", "i", "im"])).prop_filter_map("regex", |(p, o)| {
+                    let pattern = bson::raw::CString::try_from(p).ok()?;
+                    let options = bson::raw::CString::try_from(o).ok()?;
+                    Some(Bson::RegularExpression(Regex { pattern, options }))
+                }),
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = Bson> {
+            scalar().prop_recursive(3, 16, 3, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..3).prop_map(Bson::Array),
+                    prop::collection::vec((prop::sample::select(vec!["a", "b", ""]), inner), 0..3).prop_map(|kvs| {
+                        let mut d = Document::new();
+                        for (k, v) in kvs {
+                            d.insert(k, v);
+                        }
+                        Bson::Document(d)
+                    }),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+
+            #[test]
+            fn encoding_order_is_compare_bson_order(a in value(), b in value()) {
+                let expected = eve_query::compare_bson(&a, &b);
+                let actual = encode_value(&a).cmp(&encode_value(&b));
+                prop_assert_eq!(actual, expected, "{:?} vs {:?}", a, b);
+            }
+
+            #[test]
+            fn compound_keys_order_lexicographically(a in (value(), value()), b in (value(), value())) {
+                let expected = eve_query::compare_bson(&a.0, &b.0).then(eve_query::compare_bson(&a.1, &b.1));
+                let mut ka = encode_value(&a.0);
+                ka.extend(encode_value(&a.1));
+                let mut kb = encode_value(&b.0);
+                kb.extend(encode_value(&b.1));
+                prop_assert_eq!(ka.cmp(&kb), expected);
+            }
+        }
     }
 }
