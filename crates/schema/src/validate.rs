@@ -1,0 +1,1371 @@
+//! Normalization and validation of one document, following Cerberus'
+//! processing model (as extended by Eve) step by step, because the order of
+//! operations is visible in `_issues`: a validator per (sub-)document with
+//! its own document path, schema path and error list; child validators for
+//! sub-documents, list items, mapping keys/values and logical alternatives.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use bson::{Bson, Document};
+use indexmap::{IndexMap, IndexSet};
+
+use crate::compile::{Check, Deps, LogicOp, Rules, SubSchema, Ty, Unknown};
+use crate::errors::{py_sort, Key, Kind, Tree, VErr};
+use crate::pyfmt::{self, py_eq};
+use crate::registry::{DefaultSetterError, RuleContext};
+use crate::{Issues, Mode, Options, Outcome, PendingCheck, Schema};
+
+type Doc = IndexMap<Key, Bson>;
+
+/// `allow_unknown` in effect for a validator.
+#[derive(Clone, Copy)]
+enum Unk<'s> {
+    Flag(bool),
+    Rules(&'s Rules),
+}
+
+impl<'s> Unk<'s> {
+    fn from_rule(u: &'s Unknown) -> Unk<'s> {
+        match u {
+            Unknown::Flag(b) => Unk::Flag(*b),
+            Unknown::Rules(r) => Unk::Rules(r),
+        }
+    }
+
+    fn truthy(self) -> bool {
+        match self {
+            Unk::Flag(b) => b,
+            Unk::Rules(r) => r.raw.as_object().is_some_and(|m| !m.is_empty()),
+        }
+    }
+
+    fn rules(self) -> Option<&'s Rules> {
+        match self {
+            Unk::Rules(r) => Some(r),
+            Unk::Flag(_) => None,
+        }
+    }
+}
+
+/// Settings a child validator inherits.
+#[derive(Clone, Copy)]
+struct Config<'s> {
+    allow_unknown: Unk<'s>,
+    purge_unknown: bool,
+    require_all: bool,
+    is_child: bool,
+    is_normalized: bool,
+    /// Eve's `is_update_operation`: set on the root validator only.
+    is_update_op: bool,
+}
+
+/// What every validator of one validation shares.
+struct Shared<'s> {
+    schema: &'s Schema,
+    opts: &'s Options,
+    persisted: Option<&'s Document>,
+    is_update: bool,
+    pending: std::cell::RefCell<Vec<PendingCheck>>,
+}
+
+/// The rule queue entries evaluated before the definition-order rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Q {
+    Nullable,
+    Readonly,
+    Type,
+    Empty,
+    Check(usize),
+}
+
+struct V<'s, 'c> {
+    sh: &'c Shared<'s>,
+    cfg: Config<'s>,
+    schema: IndexMap<Key, &'s Rules>,
+    doc_path: Vec<Key>,
+    schema_path: Vec<Key>,
+    document: Doc,
+    root: Rc<Doc>,
+    errors: Vec<VErr>,
+    update: bool,
+    remaining: Vec<Q>,
+    unrequired_by_excludes: IndexSet<Key>,
+    coerce_failed: HashSet<Key>,
+    readonly_failed: HashSet<Key>,
+    /// In a logical alternative's validator: the `allow_unknown` the
+    /// alternative passes to its own sub-document.
+    logic_allow_unknown: Option<Unk<'s>>,
+}
+
+fn doc_from_document(d: &Document) -> Doc {
+    d.iter()
+        .map(|(k, v)| (Key::Str(k.clone()), v.clone()))
+        .collect()
+}
+
+fn doc_from_list(a: &[Bson]) -> Doc {
+    a.iter()
+        .enumerate()
+        .map(|(i, v)| (Key::Int(i as i64), v.clone()))
+        .collect()
+}
+
+fn doc_into_document(d: Doc) -> Document {
+    d.into_iter().map(|(k, v)| (k.text(), v)).collect()
+}
+
+fn is_iterable(v: &Bson) -> bool {
+    matches!(
+        v,
+        Bson::String(_) | Bson::Array(_) | Bson::Document(_) | Bson::Binary(_)
+    )
+}
+
+/// The members Python iterates over (dict keys for mappings, characters
+/// for strings).
+fn members(v: &Bson) -> Vec<Bson> {
+    match v {
+        Bson::Array(a) => a.clone(),
+        Bson::Document(d) => d.keys().map(|k| Bson::String(k.clone())).collect(),
+        Bson::String(s) => s.chars().map(|c| Bson::String(c.to_string())).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn contains(list: &[Bson], v: &Bson) -> bool {
+    list.iter().any(|x| py_eq(x, v))
+}
+
+impl<'s, 'c> V<'s, 'c> {
+    fn child(
+        &self,
+        doc_crumb: &[Key],
+        schema_crumb: &[Key],
+        schema: IndexMap<Key, &'s Rules>,
+        cfg: Config<'s>,
+    ) -> V<'s, 'c> {
+        let mut cfg = cfg;
+        cfg.is_child = true;
+        cfg.is_update_op = false;
+        V {
+            sh: self.sh,
+            cfg,
+            schema,
+            doc_path: self.doc_path.iter().chain(doc_crumb).cloned().collect(),
+            schema_path: self
+                .schema_path
+                .iter()
+                .chain(schema_crumb)
+                .cloned()
+                .collect(),
+            document: Doc::new(),
+            root: self.root.clone(),
+            errors: Vec::new(),
+            update: self.update,
+            remaining: Vec::new(),
+            unrequired_by_excludes: IndexSet::new(),
+            coerce_failed: HashSet::new(),
+            readonly_failed: HashSet::new(),
+            logic_allow_unknown: None,
+        }
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    fn push_errors(&mut self, errs: Vec<VErr>) {
+        self.errors.extend(errs);
+        py_sort(&mut self.errors);
+    }
+
+    fn error(&mut self, field: &Key, rule: &str, kind: Kind) {
+        let mut schema_path = self.schema_path.clone();
+        schema_path.push(field.clone());
+        schema_path.push(Key::Str(rule.to_string()));
+        let mut doc = self.doc_path.clone();
+        doc.push(field.clone());
+        self.push_errors(vec![VErr {
+            doc,
+            schema: schema_path,
+            kind,
+        }]);
+    }
+
+    fn msg(&mut self, field: &Key, rule: &str, text: String) {
+        self.error(field, rule, Kind::Msg(text));
+    }
+
+    /// A custom error (`self._error(field, message)`): its schema path is
+    /// the validator's own.
+    fn custom(&mut self, field: &Key, text: String) {
+        let mut doc = self.doc_path.clone();
+        doc.push(field.clone());
+        let schema = self.schema_path.clone();
+        self.push_errors(vec![VErr {
+            doc,
+            schema,
+            kind: Kind::Msg(text),
+        }]);
+    }
+
+    fn unknown_error(&mut self, field: &Key) {
+        let mut doc = self.doc_path.clone();
+        doc.push(field.clone());
+        let schema = self.schema_path.clone();
+        self.push_errors(vec![VErr {
+            doc,
+            schema,
+            kind: Kind::Msg("unknown field".into()),
+        }]);
+    }
+
+    // -------------------------------------------------------------- top level
+
+    fn validate(&mut self, document: Doc, normalize: bool) {
+        self.document = document;
+        if !self.cfg.is_child {
+            self.root = Rc::new(self.document.clone());
+        }
+        if normalize {
+            self.normalize_mapping();
+            if !self.cfg.is_child {
+                self.root = Rc::new(self.document.clone());
+            }
+        }
+        let fields: Vec<Key> = self.document.keys().cloned().collect();
+        for field in fields {
+            match self.schema.get(&field).copied() {
+                Some(rules) => self.validate_definitions(rules, &field),
+                None => self.validate_unknown(&field),
+            }
+        }
+        if !self.update {
+            self.validate_required();
+        }
+    }
+
+    fn normalized(&mut self, document: Doc) -> Doc {
+        self.document = document;
+        self.normalize_mapping();
+        std::mem::take(&mut self.document)
+    }
+
+    // ---------------------------------------------------------- normalization
+
+    fn normalize_mapping(&mut self) {
+        self.normalize_rename();
+        if self.cfg.purge_unknown && !self.cfg.allow_unknown.truthy() {
+            let schema = &self.schema;
+            self.document.retain(|k, _| schema.contains_key(k));
+        }
+        // `readonly` before defaults, so that readonly + default works.
+        let ro: Vec<Key> = self
+            .schema
+            .iter()
+            .filter(|(k, r)| r.readonly && self.document.contains_key(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for field in ro {
+            self.check_readonly(&field);
+        }
+        self.normalize_defaults();
+        self.normalize_coerce();
+        self.normalize_containers();
+        self.cfg.is_normalized = true;
+    }
+
+    fn normalize_rename(&mut self) {
+        let fields: Vec<Key> = self.document.keys().cloned().collect();
+        for field in fields {
+            if let Some(rules) = self.schema.get(&field).copied() {
+                let mut current = field.clone();
+                if let Some(new) = &rules.rename {
+                    let v = self.document.shift_remove(&field).unwrap_or(Bson::Null);
+                    current = Key::Str(new.clone());
+                    self.document.insert(current.clone(), v);
+                }
+                if let Some(handlers) = &rules.rename_handler {
+                    self.rename_with(&current, handlers);
+                }
+            } else if let Some(h) = self
+                .cfg
+                .allow_unknown
+                .rules()
+                .and_then(|r| r.rename_handler.as_ref())
+            {
+                self.rename_with(&field, h);
+            }
+        }
+    }
+
+    fn rename_with(&mut self, field: &Key, handlers: &[String]) {
+        let name = Bson::String(field.text());
+        let mut result = name.clone();
+        for h in handlers {
+            match self.apply_coercer(h, &result) {
+                Ok(v) => result = v,
+                Err(e) => {
+                    self.msg(
+                        field,
+                        "rename_handler",
+                        format!("field '{}' cannot be renamed: {e}", field.text()),
+                    );
+                    return;
+                }
+            }
+        }
+        if !py_eq(&result, &name) {
+            let new = Key::Str(pyfmt::py_str(&result));
+            if let Some(v) = self.document.shift_remove(field) {
+                self.document.insert(new, v);
+            }
+        }
+    }
+
+    fn apply_coercer(&self, name: &str, v: &Bson) -> Result<Bson, String> {
+        match self.sh.schema.registry.coercers.get(name) {
+            Some(f) => f(v),
+            None => crate::coerce::builtin(name, v, &self.sh.schema.date_format),
+        }
+    }
+
+    fn persisted_has(&self, field: &Key) -> bool {
+        match (self.sh.persisted, field) {
+            (Some(p), Key::Str(s)) => p.contains_key(s),
+            _ => false,
+        }
+    }
+
+    fn normalize_defaults(&mut self) {
+        let empty: Vec<(Key, &'s Rules)> = self
+            .schema
+            .iter()
+            .filter(|(k, r)| match self.document.get(*k) {
+                None => true,
+                Some(Bson::Null) => !r.nullable,
+                Some(_) => false,
+            })
+            .map(|(k, r)| (k.clone(), *r))
+            .collect();
+        for (field, rules) in &empty {
+            let Some(default) = &rules.default else {
+                continue;
+            };
+            // Eve: a field sent (even as null) keeps its value; on PATCH a
+            // stored field is not reset.
+            if self.document.contains_key(field)
+                || (self.cfg.is_update_op && self.persisted_has(field))
+            {
+                continue;
+            }
+            self.document.insert(field.clone(), default.clone());
+        }
+        let mut queue: Vec<(Key, &'s Rules)> = empty
+            .into_iter()
+            .filter(|(_, r)| r.default_setter.is_some())
+            .collect();
+        let mut seen: HashSet<Vec<Key>> = HashSet::new();
+        while !queue.is_empty() {
+            let (field, rules) = queue.remove(0);
+            // Eve: not applied when the stored document has the field.
+            if self.sh.persisted.is_none() || !self.persisted_has(&field) {
+                let name = rules.default_setter.as_deref().unwrap_or_default();
+                let setter = self.sh.schema.registry.default_setters.get(name).cloned();
+                if let Some(setter) = setter {
+                    let current = doc_into_document(self.document.clone());
+                    match setter(&current) {
+                        Ok(v) => {
+                            self.document.insert(field.clone(), v);
+                        }
+                        Err(DefaultSetterError::MissingField(_)) => {
+                            queue.push((field.clone(), rules))
+                        }
+                        Err(DefaultSetterError::Failed(e)) => self.msg(
+                            &field,
+                            "default_setter",
+                            format!("default value for '{}' cannot be set: {e}", field.text()),
+                        ),
+                    }
+                }
+            }
+            let state: Vec<Key> = queue.iter().map(|(k, _)| k.clone()).collect();
+            if !seen.insert(state) {
+                for (f, _) in queue.clone() {
+                    self.msg(
+                        &f,
+                        "default_setter",
+                        format!("default value for '{}' cannot be set: Circular dependencies of default setters.", f.text()),
+                    );
+                }
+                break;
+            }
+        }
+    }
+
+    fn normalize_coerce(&mut self) {
+        let fields: Vec<Key> = self.document.keys().cloned().collect();
+        for field in fields {
+            let (chain, nullable) = match self.schema.get(&field) {
+                Some(r) => match &r.coerce {
+                    Some(c) => (c, r.nullable),
+                    None => continue,
+                },
+                None => match self
+                    .cfg
+                    .allow_unknown
+                    .rules()
+                    .and_then(|r| r.coerce.as_ref().map(|c| (c, r.nullable)))
+                {
+                    Some(x) => x,
+                    None => continue,
+                },
+            };
+            let mut value = self.document.get(&field).cloned().unwrap_or(Bson::Null);
+            for name in chain {
+                match self.apply_coercer(name, &value) {
+                    Ok(v) => value = v,
+                    Err(e) => {
+                        if !(nullable && value == Bson::Null) {
+                            self.msg(
+                                &field,
+                                "coerce",
+                                format!("field '{}' cannot be coerced: {e}", field.text()),
+                            );
+                            self.coerce_failed.insert(field.clone());
+                        }
+                    }
+                }
+                if self.coerce_failed.contains(&field) {
+                    break;
+                }
+            }
+            self.document.insert(field, value);
+        }
+    }
+
+    fn normalize_containers(&mut self) {
+        let fields: Vec<Key> = self.document.keys().cloned().collect();
+        for field in fields {
+            let rules = self.schema.get(&field).copied();
+            let value = self.document.get(&field).cloned().unwrap_or(Bson::Null);
+            match value {
+                Bson::Document(d) => {
+                    let mut d = d;
+                    if let Some(ks) = rules.and_then(|r| r.keysrules.as_deref()) {
+                        d = self.normalize_keys(&field, d, ks);
+                    }
+                    if let Some(vs) = rules.and_then(|r| r.valuesrules.as_deref()) {
+                        let schema = d.keys().map(|k| (Key::Str(k.clone()), vs)).collect();
+                        let mut child = self.child(
+                            std::slice::from_ref(&field),
+                            &[field.clone(), "valuesrules".into()],
+                            schema,
+                            self.cfg,
+                        );
+                        d = doc_into_document(child.normalized(doc_from_document(&d)));
+                        let errs = std::mem::take(&mut child.errors);
+                        if !errs.is_empty() {
+                            self.push_errors(errs);
+                        }
+                    }
+                    let wants_schema = match rules {
+                        Some(r) => {
+                            r.allow_unknown.is_some()
+                                || r.purge_unknown.is_some()
+                                || matches!(r.schema, Some(SubSchema::Dict(_)))
+                        }
+                        None => false,
+                    } || matches!(self.cfg.allow_unknown, Unk::Rules(_));
+                    let list_schema = matches!(
+                        rules.and_then(|r| r.schema.as_ref()),
+                        Some(SubSchema::List(_))
+                    );
+                    if wants_schema && !list_schema {
+                        d = self.normalize_sub_document(&field, rules, d);
+                    }
+                    self.document.insert(field, Bson::Document(d));
+                }
+                Bson::Array(a) => {
+                    let Some(r) = rules else { continue };
+                    if let Some(SubSchema::List(item)) = &r.schema {
+                        let schema = (0..a.len())
+                            .map(|i| (Key::Int(i as i64), &**item))
+                            .collect();
+                        let mut child = self.child(
+                            std::slice::from_ref(&field),
+                            &[field.clone(), "schema".into()],
+                            schema,
+                            self.cfg,
+                        );
+                        let out = child.normalized(doc_from_list(&a));
+                        let errs = std::mem::take(&mut child.errors);
+                        self.document
+                            .insert(field, Bson::Array(out.into_values().collect()));
+                        if !errs.is_empty() {
+                            self.push_errors(errs);
+                        }
+                    } else if let (None, Some(items)) = (&r.schema, &r.items) {
+                        if items.len() != a.len() {
+                            continue;
+                        }
+                        let schema = items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, x)| (Key::Int(i as i64), &**x))
+                            .collect();
+                        let mut child = self.child(
+                            std::slice::from_ref(&field),
+                            &[field.clone(), "items".into()],
+                            schema,
+                            self.cfg,
+                        );
+                        let out = child.normalized(doc_from_list(&a));
+                        let errs = std::mem::take(&mut child.errors);
+                        self.document
+                            .insert(field, Bson::Array(out.into_values().collect()));
+                        if !errs.is_empty() {
+                            self.push_errors(errs);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn normalize_keys(&mut self, field: &Key, d: Document, ks: &'s Rules) -> Document {
+        let schema = d.keys().map(|k| (Key::Str(k.clone()), ks)).collect();
+        let doc: Doc = d
+            .keys()
+            .map(|k| (Key::Str(k.clone()), Bson::String(k.clone())))
+            .collect();
+        let mut child = self.child(
+            std::slice::from_ref(field),
+            &[field.clone(), "keysrules".into()],
+            schema,
+            self.cfg,
+        );
+        let result = child.normalized(doc);
+        let errs = std::mem::take(&mut child.errors);
+        if !errs.is_empty() {
+            self.push_errors(errs);
+        }
+        let mut d = d;
+        for (k, new) in result {
+            let old = k.text();
+            let new = pyfmt::py_str(&new);
+            if old == new {
+                continue;
+            }
+            if let Some(v) = d.get(&old).cloned() {
+                let existed = d.contains_key(&new);
+                d.insert(new, v);
+                if !existed {
+                    d.remove(&old);
+                }
+            }
+        }
+        d
+    }
+
+    fn normalize_sub_document(
+        &mut self,
+        field: &Key,
+        rules: Option<&'s Rules>,
+        d: Document,
+    ) -> Document {
+        let rules = rules.or(self.cfg.allow_unknown.rules());
+        let schema = match rules.and_then(|r| r.schema.as_ref()) {
+            Some(SubSchema::Dict(m)) => m.iter().map(|(k, r)| (Key::Str(k.clone()), r)).collect(),
+            _ => IndexMap::new(),
+        };
+        let mut cfg = self.cfg;
+        if let Some(r) = rules {
+            if let Some(u) = &r.allow_unknown {
+                cfg.allow_unknown = Unk::from_rule(u);
+            }
+            if let Some(p) = r.purge_unknown {
+                cfg.purge_unknown = p;
+            }
+            if let Some(p) = r.require_all {
+                cfg.require_all = p;
+            }
+        }
+        let mut child = self.child(
+            std::slice::from_ref(field),
+            &[field.clone(), "schema".into()],
+            schema,
+            cfg,
+        );
+        let out = child.normalized(doc_from_document(&d));
+        let errs = std::mem::take(&mut child.errors);
+        if !errs.is_empty() {
+            self.push_errors(errs);
+        }
+        doc_into_document(out)
+    }
+
+    // ------------------------------------------------------------- validation
+
+    fn validate_unknown(&mut self, field: &Key) {
+        if self.cfg.allow_unknown.truthy() {
+            if let Unk::Rules(rules) = self.cfg.allow_unknown {
+                let crumb = if self.cfg.is_child {
+                    "allow_unknown"
+                } else {
+                    "__allow_unknown__"
+                };
+                let mut schema = IndexMap::new();
+                schema.insert(field.clone(), rules);
+                let mut child = self.child(&[], &[crumb.into()], schema, self.cfg);
+                child.update = false;
+                let mut doc = Doc::new();
+                doc.insert(
+                    field.clone(),
+                    self.document.get(field).cloned().unwrap_or(Bson::Null),
+                );
+                child.validate(doc, false);
+                let errs = std::mem::take(&mut child.errors);
+                if !errs.is_empty() {
+                    self.push_errors(errs);
+                }
+            }
+        } else {
+            self.unknown_error(field);
+        }
+    }
+
+    fn validate_required(&mut self) {
+        let required: Vec<Key> = self
+            .schema
+            .iter()
+            .filter(|(_, r)| r.required.unwrap_or(self.cfg.require_all))
+            .map(|(k, _)| k.clone())
+            .filter(|k| !self.unrequired_by_excludes.contains(k))
+            .collect();
+        for field in required {
+            if !self.document.contains_key(&field) {
+                self.msg(&field, "required", "required field".into());
+            }
+        }
+        if !self.unrequired_by_excludes.is_empty() {
+            let present: HashSet<Key> = self
+                .document
+                .iter()
+                .filter(|(_, v)| **v != Bson::Null)
+                .map(|(k, _)| k.clone())
+                .collect();
+            if self
+                .unrequired_by_excludes
+                .iter()
+                .all(|k| !present.contains(k))
+            {
+                let missing: Vec<Key> = self
+                    .unrequired_by_excludes
+                    .iter()
+                    .filter(|k| !present.contains(*k))
+                    .cloned()
+                    .collect();
+                for field in missing {
+                    self.msg(&field, "required", "required field".into());
+                }
+            }
+        }
+    }
+
+    fn drop_rules(&mut self, pred: impl Fn(&Q) -> bool) {
+        self.remaining.retain(|q| !pred(q));
+    }
+
+    fn validate_definitions(&mut self, rules: &'s Rules, field: &Key) {
+        let mut queue = vec![Q::Nullable];
+        if rules.raw.get("readonly").is_some() {
+            queue.push(Q::Readonly);
+        }
+        if rules.types.is_some() {
+            queue.push(Q::Type);
+        }
+        if rules.empty.is_some() {
+            queue.push(Q::Empty);
+        }
+        queue.extend((0..rules.checks.len()).map(Q::Check));
+        self.remaining = queue;
+        let value = self.document.get(field).cloned().unwrap_or(Bson::Null);
+        while !self.remaining.is_empty() {
+            let q = self.remaining.remove(0);
+            match q {
+                Q::Nullable => {
+                    if value == Bson::Null {
+                        if !rules.nullable {
+                            self.msg(field, "nullable", "null value not allowed".into());
+                        }
+                        self.drop_rules(|q| match q {
+                            Q::Type | Q::Empty => true,
+                            Q::Check(i) => rules.checks[*i].skipped_for_null(),
+                            _ => false,
+                        });
+                    }
+                }
+                Q::Readonly => {
+                    if self.check_readonly(field) {
+                        self.remaining.clear();
+                    }
+                }
+                Q::Type => {
+                    let types = rules.types.as_deref().unwrap_or_default();
+                    if !types.is_empty() && !types.iter().any(|t| self.type_matches(t, &value)) {
+                        let c = if rules.type_is_list {
+                            pyfmt::list_repr(
+                                &rules
+                                    .type_names
+                                    .iter()
+                                    .map(|s| Bson::String(s.clone()))
+                                    .collect::<Vec<_>>(),
+                            )
+                        } else {
+                            rules.type_names.first().cloned().unwrap_or_default()
+                        };
+                        self.msg(field, "type", format!("must be of {c} type"));
+                        self.remaining.clear();
+                    }
+                }
+                Q::Empty => {
+                    if pyfmt::py_len(&value) == Some(0) {
+                        self.drop_rules(|q| match q {
+                            Q::Check(i) => rules.checks[*i].skipped_for_empty(),
+                            _ => false,
+                        });
+                        if rules.empty == Some(false) {
+                            self.msg(field, "empty", "empty values not allowed".into());
+                        }
+                    }
+                }
+                Q::Check(i) => self.run_check(rules, &rules.checks[i], field, &value),
+            }
+        }
+    }
+
+    /// Eve's `readonly`: accepted when equal to the stored value. Returns
+    /// true when the remaining rules of the field must be dropped.
+    fn check_readonly(&mut self, field: &Key) -> bool {
+        let Some(rules) = self.schema.get(field).copied() else {
+            return false;
+        };
+        let value = self.document.get(field).cloned().unwrap_or(Bson::Null);
+        let stored = match (self.sh.persisted, field) {
+            (Some(p), Key::Str(s)) => p.get(s).cloned().unwrap_or(Bson::Null),
+            _ => Bson::Null,
+        };
+        if py_eq(&value, &stored) || !rules.readonly {
+            return false;
+        }
+        if !self.cfg.is_normalized {
+            self.msg(field, "readonly", "field is read-only".into());
+            self.readonly_failed.insert(field.clone());
+        }
+        self.cfg.is_normalized && self.readonly_failed.contains(field)
+    }
+
+    fn type_matches(&self, t: &Ty, v: &Bson) -> bool {
+        match t {
+            Ty::String => matches!(v, Bson::String(_)),
+            Ty::Integer => matches!(v, Bson::Int32(_) | Bson::Int64(_) | Bson::Boolean(_)),
+            Ty::Float => matches!(
+                v,
+                Bson::Int32(_) | Bson::Int64(_) | Bson::Boolean(_) | Bson::Double(_)
+            ),
+            Ty::Number => matches!(v, Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_)),
+            Ty::Boolean => matches!(v, Bson::Boolean(_)),
+            Ty::Datetime | Ty::Date => matches!(v, Bson::DateTime(_)),
+            Ty::Dict => matches!(v, Bson::Document(_)),
+            Ty::List => matches!(v, Bson::Array(_)),
+            Ty::Set => false,
+            Ty::Binary => matches!(v, Bson::Binary(_)),
+            Ty::Container => matches!(v, Bson::Array(_) | Bson::Document(_) | Bson::Binary(_)),
+            Ty::ObjectId => match v {
+                Bson::ObjectId(_) => true,
+                Bson::String(s) => bson::oid::ObjectId::parse_str(s).is_ok(),
+                Bson::Binary(b) => b.bytes.len() == 12,
+                _ => false,
+            },
+            Ty::DbRef => matches!(v, Bson::Document(d) if pyfmt::as_dbref(d).is_some()),
+            Ty::Decimal => matches!(v, Bson::Decimal128(_)),
+            Ty::Media => matches!(v, Bson::Binary(_)),
+            Ty::Geo(g) => g.accepts(v, self.sh.schema.registry.geojson_custom_fields),
+            Ty::Custom(name) => self
+                .sh
+                .schema
+                .registry
+                .types
+                .get(name)
+                .is_some_and(|t| (t.check)(v)),
+        }
+    }
+
+    fn context_document(&self) -> Document {
+        doc_into_document(self.document.clone())
+    }
+
+    fn run_check(&mut self, rules: &'s Rules, check: &'s Check, field: &Key, value: &Bson) {
+        match check {
+            Check::MinLength(n) | Check::MaxLength(n) => {
+                if let Some(len) = pyfmt::py_len(value) {
+                    let min = matches!(check, Check::MinLength(_));
+                    if (min && (len as i64) < *n) || (!min && (len as i64) > *n) {
+                        let text = if min {
+                            format!("min length is {n}")
+                        } else {
+                            format!("max length is {n}")
+                        };
+                        self.msg(field, check.rule_name(), text);
+                    }
+                }
+            }
+            Check::Min(c) | Check::Max(c) => {
+                let min = matches!(check, Check::Min(_));
+                if let Some(ord) = pyfmt::py_cmp(value, c) {
+                    let bad = if min { ord.is_lt() } else { ord.is_gt() };
+                    if bad {
+                        let word = if min { "min" } else { "max" };
+                        self.msg(field, word, format!("{word} value is {}", pyfmt::py_str(c)));
+                    }
+                }
+            }
+            Check::Allowed(allowed) => {
+                if is_iterable(value) && !matches!(value, Bson::String(_)) {
+                    let bad: Vec<Bson> = members(value)
+                        .into_iter()
+                        .filter(|x| !contains(allowed, x))
+                        .collect();
+                    if !bad.is_empty() {
+                        self.msg(
+                            field,
+                            "allowed",
+                            format!("unallowed values {}", pyfmt::tuple_repr(&bad)),
+                        );
+                    }
+                } else if !contains(allowed, value) {
+                    self.msg(
+                        field,
+                        "allowed",
+                        format!("unallowed value {}", pyfmt::py_str(value)),
+                    );
+                }
+            }
+            Check::Forbidden(forbidden) => {
+                if let Bson::Array(items) = value {
+                    let mut bad: Vec<Bson> = Vec::new();
+                    for x in items {
+                        if contains(forbidden, x) && !contains(&bad, x) {
+                            bad.push(x.clone());
+                        }
+                    }
+                    if !bad.is_empty() {
+                        self.msg(
+                            field,
+                            "forbidden",
+                            format!("unallowed values {}", pyfmt::list_repr(&bad)),
+                        );
+                    }
+                } else if contains(forbidden, value) {
+                    self.msg(
+                        field,
+                        "forbidden",
+                        format!("unallowed value {}", pyfmt::py_str(value)),
+                    );
+                }
+            }
+            Check::Contains(expected) => {
+                if is_iterable(value) {
+                    let have = members(value);
+                    let mut missing: Vec<Bson> = Vec::new();
+                    for x in expected {
+                        if !contains(&have, x) && !contains(&missing, x) {
+                            missing.push(x.clone());
+                        }
+                    }
+                    if !missing.is_empty() {
+                        self.msg(
+                            field,
+                            "contains",
+                            format!("missing members {}", pyfmt::set_repr(&missing)),
+                        );
+                    }
+                }
+            }
+            Check::Regex { pattern, re } => {
+                if let Bson::String(s) = value {
+                    if !re.is_match(s) {
+                        self.msg(
+                            field,
+                            "regex",
+                            format!("value does not match regex '{pattern}'"),
+                        );
+                    }
+                }
+            }
+            Check::Schema => self.check_schema(rules, field, value),
+            Check::Items => {
+                let (Some(items), Bson::Array(values)) = (&rules.items, value) else {
+                    return;
+                };
+                if items.len() != values.len() {
+                    self.msg(
+                        field,
+                        "items",
+                        format!(
+                            "length of list should be {}, it is {}",
+                            items.len(),
+                            values.len()
+                        ),
+                    );
+                } else {
+                    let schema = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| (Key::Int(i as i64), &**r))
+                        .collect();
+                    let mut child = self.child(
+                        std::slice::from_ref(field),
+                        &[field.clone(), "items".into()],
+                        schema,
+                        self.cfg,
+                    );
+                    child.validate(doc_from_list(values), false);
+                    let errs = std::mem::take(&mut child.errors);
+                    if !errs.is_empty() {
+                        self.error(field, "items", Kind::Group(errs));
+                    }
+                }
+            }
+            Check::KeysRules => {
+                let (Some(ks), Bson::Document(d)) = (&rules.keysrules, value) else {
+                    return;
+                };
+                let schema = d.keys().map(|k| (Key::Str(k.clone()), &**ks)).collect();
+                let mut child = self.child(
+                    std::slice::from_ref(field),
+                    &[field.clone(), "keysrules".into()],
+                    schema,
+                    self.cfg,
+                );
+                child.update = false;
+                child.validate(
+                    d.keys()
+                        .map(|k| (Key::Str(k.clone()), Bson::String(k.clone())))
+                        .collect(),
+                    false,
+                );
+                let errs = std::mem::take(&mut child.errors);
+                if !errs.is_empty() {
+                    self.error(field, "keysrules", Kind::Group(errs));
+                }
+            }
+            Check::ValuesRules => {
+                let (Some(vs), Bson::Document(d)) = (&rules.valuesrules, value) else {
+                    return;
+                };
+                let schema = d.keys().map(|k| (Key::Str(k.clone()), &**vs)).collect();
+                let mut child = self.child(
+                    std::slice::from_ref(field),
+                    &[field.clone(), "valuesrules".into()],
+                    schema,
+                    self.cfg,
+                );
+                child.validate(doc_from_document(d), false);
+                let errs = std::mem::take(&mut child.errors);
+                if !errs.is_empty() {
+                    self.error(field, "valuesrules", Kind::Group(errs));
+                }
+            }
+            Check::Dependencies(deps) => self.check_dependencies(deps, field),
+            Check::Excludes(names) => {
+                let required = rules.required.unwrap_or(self.cfg.require_all);
+                if required {
+                    self.unrequired_by_excludes.insert(field.clone());
+                    for n in names {
+                        let k = Key::Str(n.clone());
+                        if self.schema.contains_key(&k) {
+                            self.unrequired_by_excludes.insert(k);
+                        }
+                    }
+                }
+                if names
+                    .iter()
+                    .any(|n| self.document.contains_key(&Key::Str(n.clone())))
+                {
+                    let list = names
+                        .iter()
+                        .map(|n| format!("'{n}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.msg(
+                        field,
+                        "excludes",
+                        format!("{list} must not be present with '{}'", field.text()),
+                    );
+                }
+            }
+            Check::Logic { op, defs } => self.check_logic(*op, defs, field),
+            Check::CheckWith(names) => {
+                for name in names {
+                    let Some(f) = self.sh.schema.registry.check_with.get(name).cloned() else {
+                        continue;
+                    };
+                    let doc = self.context_document();
+                    let root = doc_into_document((*self.root).clone());
+                    let ctx = RuleContext {
+                        resource: &self.sh.opts.resource,
+                        original: self.sh.persisted,
+                        document: &doc,
+                        root: &root,
+                        is_update: self.sh.is_update,
+                    };
+                    for m in f(&field.text(), value, &ctx) {
+                        self.custom(field, m);
+                    }
+                }
+            }
+            Check::Custom { name, constraint } => {
+                let Some(rule) = self.sh.schema.registry.rules.get(name).cloned() else {
+                    return;
+                };
+                let doc = self.context_document();
+                let root = doc_into_document((*self.root).clone());
+                let ctx = RuleContext {
+                    resource: &self.sh.opts.resource,
+                    original: self.sh.persisted,
+                    document: &doc,
+                    root: &root,
+                    is_update: self.sh.is_update,
+                };
+                if let Some(m) = (rule.check)(constraint, &field.text(), value, &ctx) {
+                    self.custom(field, m);
+                }
+            }
+            Check::Unique(kind) => {
+                let path: Vec<String> = self
+                    .doc_path
+                    .iter()
+                    .chain(std::iter::once(field))
+                    .map(Key::text)
+                    .collect();
+                let dotted: Vec<String> = self
+                    .doc_path
+                    .iter()
+                    .chain(std::iter::once(field))
+                    .filter_map(|k| match k {
+                        Key::Str(s) => Some(s.clone()),
+                        Key::Int(_) => None,
+                    })
+                    .collect();
+                self.sh.pending.borrow_mut().push(PendingCheck::Unique {
+                    path,
+                    field: dotted.join("."),
+                    value: value.clone(),
+                    within_resource: *kind == crate::compile::UniqueKind::WithinResource,
+                    to_user: *kind == crate::compile::UniqueKind::ToUser,
+                });
+            }
+            Check::DataRelation(rel) => {
+                if !pyfmt::truthy(value) && rules.nullable {
+                    return;
+                }
+                let target_field = self.sh.schema.relation_field(rel);
+                let path: Vec<String> = self
+                    .doc_path
+                    .iter()
+                    .chain(std::iter::once(field))
+                    .map(Key::text)
+                    .collect();
+                if rel.version {
+                    let ok = matches!(value, Bson::Document(d) if d.contains_key(&target_field) && d.contains_key("_version"));
+                    if !ok {
+                        self.custom(
+                            field,
+                            format!("versioned data_relation must be a dict with fields '{target_field}' and '_version'"),
+                        );
+                        return;
+                    }
+                    self.sh
+                        .pending
+                        .borrow_mut()
+                        .push(PendingCheck::DataRelation {
+                            path,
+                            resource: rel.resource.clone(),
+                            field: target_field,
+                            value: value.clone(),
+                        });
+                    return;
+                }
+                let items = match value {
+                    Bson::Array(a) => a.clone(),
+                    other => vec![other.clone()],
+                };
+                for item in items {
+                    let v = match &item {
+                        Bson::Document(d) => match pyfmt::as_dbref(d) {
+                            Some((_, id, _)) => id.clone(),
+                            None => item.clone(),
+                        },
+                        // Eve's lookup goes through its query "mongotizer",
+                        // which turns ObjectId-like strings into ObjectIds.
+                        Bson::String(s) => match bson::oid::ObjectId::parse_str(s) {
+                            Ok(oid) if s.len() == 24 => Bson::ObjectId(oid),
+                            _ => item.clone(),
+                        },
+                        _ => item.clone(),
+                    };
+                    self.sh
+                        .pending
+                        .borrow_mut()
+                        .push(PendingCheck::DataRelation {
+                            path: path.clone(),
+                            resource: rel.resource.clone(),
+                            field: target_field.clone(),
+                            value: v,
+                        });
+                }
+            }
+        }
+    }
+
+    fn check_schema(&mut self, rules: &'s Rules, field: &Key, value: &Bson) {
+        match (&rules.schema, value) {
+            (Some(SubSchema::Dict(fields)), Bson::Document(d)) => {
+                let schema = fields
+                    .iter()
+                    .map(|(k, r)| (Key::Str(k.clone()), r))
+                    .collect();
+                let mut cfg = self.cfg;
+                cfg.allow_unknown = match &rules.allow_unknown {
+                    Some(u) => Unk::from_rule(u),
+                    None => self.logic_allow_unknown.unwrap_or(self.cfg.allow_unknown),
+                };
+                if let Some(r) = rules.require_all {
+                    cfg.require_all = r;
+                }
+                let mut child = self.child(
+                    std::slice::from_ref(field),
+                    &[field.clone(), "schema".into()],
+                    schema,
+                    cfg,
+                );
+                child.validate(doc_from_document(d), false);
+                let errs = std::mem::take(&mut child.errors);
+                if !errs.is_empty() {
+                    self.error(field, "schema", Kind::Group(errs));
+                }
+            }
+            (Some(SubSchema::List(item)), Bson::Array(a)) => {
+                let schema = (0..a.len())
+                    .map(|i| (Key::Int(i as i64), &**item))
+                    .collect();
+                let mut child = self.child(
+                    std::slice::from_ref(field),
+                    &[field.clone(), "schema".into()],
+                    schema,
+                    self.cfg,
+                );
+                child.validate(doc_from_list(a), false);
+                let errs = std::mem::take(&mut child.errors);
+                if !errs.is_empty() {
+                    self.error(field, "schema", Kind::Group(errs));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Cerberus' `_lookup_field`: dotted names, `^` for the root document.
+    fn lookup(&self, path: &str) -> Option<Bson> {
+        let (ctx, path): (&Doc, &str) = match path.strip_prefix('^') {
+            Some(rest) if rest.starts_with('^') => (&self.document, rest),
+            Some(rest) => (&self.root, rest),
+            None => (&self.document, path),
+        };
+        let mut parts = path.split('.');
+        let first = parts.next()?;
+        let mut cur = ctx.get(&Key::Str(first.to_string()))?.clone();
+        for part in parts {
+            cur = match cur {
+                Bson::Document(d) => d.get(part)?.clone(),
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    fn check_dependencies(&mut self, deps: &Deps, field: &Key) {
+        // Eve: dependencies stored in the original document count. Eve
+        // iterates the constraint, so a single name is taken letter by
+        // letter (only one-letter names ever match).
+        let names: Vec<String> = match deps {
+            Deps::Names(n)
+                if n.len() == 1
+                    && matches!(
+                        self.schema.get(field).map(|r| &r.raw["dependencies"]),
+                        Some(serde_json::Value::String(_))
+                    ) =>
+            {
+                n[0].chars().map(|c| c.to_string()).collect()
+            }
+            Deps::Names(n) => n.clone(),
+            Deps::Values { map, .. } => map.iter().map(|(k, _)| k.clone()).collect(),
+        };
+        let persisted: Vec<String> = match self.sh.persisted {
+            Some(p) => names
+                .into_iter()
+                .filter(|n| !self.document.contains_key(&Key::Str(n.clone())) && p.contains_key(n))
+                .collect(),
+            None => Vec::new(),
+        };
+        if let (false, Some(p)) = (persisted.is_empty(), self.sh.persisted) {
+            let mut dcopy = self.document.clone();
+            for n in &persisted {
+                dcopy.insert(Key::Str(n.clone()), p.get(n).cloned().unwrap_or(Bson::Null));
+            }
+            let mut child = self.child(&[], &[], self.schema.clone(), self.cfg);
+            child.validate(dcopy, true);
+            let errs = std::mem::take(&mut child.errors);
+            if !errs.is_empty() {
+                self.push_errors(errs);
+            }
+            return;
+        }
+        match deps {
+            Deps::Names(names) => {
+                for n in names {
+                    if self.lookup(n).is_none() {
+                        self.msg(field, "dependencies", format!("field '{n}' is required"));
+                    }
+                }
+            }
+            Deps::Values { map, repr } => {
+                let ok = map.iter().all(|(name, wanted)| {
+                    let v = self.lookup(name).unwrap_or(Bson::Null);
+                    contains(wanted, &v)
+                });
+                if !ok {
+                    self.msg(
+                        field,
+                        "dependencies",
+                        format!("depends on these values: {repr}"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_logic(&mut self, op: LogicOp, defs: &'s [std::sync::Arc<Rules>], field: &Key) {
+        let mut valid = 0;
+        let mut per_def: Vec<(usize, Vec<VErr>)> = Vec::new();
+        for (i, def) in defs.iter().enumerate() {
+            let mut schema = IndexMap::new();
+            schema.insert(field.clone(), &**def);
+            let mut cfg = self.cfg;
+            cfg.allow_unknown = Unk::Flag(true);
+            let mut child = self.child(
+                &[],
+                &[
+                    field.clone(),
+                    Key::Str(op.name().to_string()),
+                    Key::Int(i as i64),
+                ],
+                schema,
+                cfg,
+            );
+            // The alternative inherits the validator's allow_unknown for its
+            // own sub-documents unless it declares one.
+            child.logic_allow_unknown = Some(match &def.allow_unknown {
+                Some(u) => Unk::from_rule(u),
+                None => self.cfg.allow_unknown,
+            });
+            child.validate(self.document.clone(), false);
+            let errs = std::mem::take(&mut child.errors);
+            if errs.is_empty() {
+                valid += 1;
+            } else {
+                per_def.push((i, errs));
+            }
+        }
+        let n = defs.len();
+        let text = match op {
+            LogicOp::AnyOf if valid < 1 => "no definitions validate",
+            LogicOp::AllOf if valid < n => "one or more definitions don't validate",
+            LogicOp::NoneOf if valid > 0 => "one or more definitions validate",
+            LogicOp::OneOf if valid != 1 => "none or more than one rule validate",
+            _ => return,
+        };
+        self.error(
+            field,
+            op.name(),
+            Kind::Logic {
+                rule: op.name().to_string(),
+                msg: text.to_string(),
+                defs: per_def,
+            },
+        );
+    }
+}
+
+/// Runs normalization and validation of a whole document.
+pub(crate) fn run(schema: &Schema, doc: Document, mode: Mode<'_>, options: &Options) -> Outcome {
+    let (persisted, update, normalize) = match mode {
+        Mode::Insert => (None, false, true),
+        Mode::Replace { original } => (Some(original), false, true),
+        Mode::Update {
+            original,
+            normalize,
+        } => (Some(original), true, normalize),
+    };
+    let sh = Shared {
+        schema,
+        opts: options,
+        persisted,
+        is_update: update,
+        pending: Default::default(),
+    };
+    let mut fields: IndexMap<Key, &Rules> = schema
+        .fields
+        .iter()
+        .map(|(k, r)| (Key::Str(k.clone()), r))
+        .collect();
+    let id = Key::Str(options.id_field.clone());
+    if !fields.contains_key(&id) {
+        fields.insert(id, &schema.id_rules);
+    }
+    let mut v = V {
+        sh: &sh,
+        cfg: Config {
+            allow_unknown: Unk::Flag(options.allow_unknown),
+            purge_unknown: false,
+            require_all: false,
+            is_child: false,
+            is_normalized: false,
+            is_update_op: update,
+        },
+        schema: fields,
+        doc_path: Vec::new(),
+        schema_path: Vec::new(),
+        document: Doc::new(),
+        root: Rc::new(Doc::new()),
+        errors: Vec::new(),
+        update,
+        remaining: Vec::new(),
+        unrequired_by_excludes: IndexSet::new(),
+        coerce_failed: HashSet::new(),
+        readonly_failed: HashSet::new(),
+        logic_allow_unknown: None,
+    };
+    v.validate(doc_from_document(&doc), normalize);
+    let mut tree = Tree::default();
+    tree.extend(&v.errors);
+    tree.purge();
+    let document = doc_into_document(std::mem::take(&mut v.document));
+    Outcome {
+        document,
+        issues: Issues::from_tree(&tree),
+        pending: sh.pending.into_inner(),
+    }
+}
