@@ -98,6 +98,9 @@ pub(crate) fn builtin(name: &str, v: &Bson, date_format: &DateFormat) -> Result<
         },
         "str" => Ok(Bson::String(pyfmt::py_str(v))),
         "bool" => Ok(Bson::Boolean(pyfmt::truthy(v))),
+        // `to_bool` also passes booleans through: the boolean serializer
+        // has already converted "true"/"false" on boolean fields.
+        "to_bool" if matches!(v, Bson::Boolean(_)) => Ok(v.clone()),
         "to_bool" | "lower" | "upper" | "strip" => match v {
             Bson::String(s) => Ok(match name {
                 "to_bool" => Bson::Boolean(matches!(s.to_lowercase().as_str(), "true" | "1")),
