@@ -1,11 +1,139 @@
 //! `eve-query`: the query language of eve-rs.
 //!
-//! PLACEHOLDER: the public surface below is the contract; the query helper
-//! replaces the bodies with the real parsers and evaluator.
+//! This crate owns everything a client can say about *which* documents it
+//! wants and *how* it wants them: the `where`, `sort` and `projection`
+//! query parameters, the [`Filter`] AST they become, MongoDB's comparison
+//! order ([`compare_bson`]), and an in-memory evaluator
+//! ([`Filter::matches`], [`sort_documents`], [`apply_projection`]) with
+//! MongoDB semantics that data layers without a native query engine use.
+//! It also renders and parses `DATE_FORMAT` dates ([`DateFormat`]).
+//!
+//! # The pipeline for `where`
+//!
+//! 1. [`parse_where`] reads the raw value: a JSON object, or else the
+//!    Python-like form below. The result is a MongoDB query document.
+//! 2. [`check_operators`] enforces the known-operator list and
+//!    `MONGO_QUERY_BLACKLIST`; [`check_allowed_filters`] enforces
+//!    `allowed_filters`.
+//! 3. The caller converts date and ObjectId strings, then [`Filter::parse`]
+//!    validates every operand and builds the AST that data layers receive.
+//!
+//! ```
+//! use eve_query::{parse_where, check_operators, check_allowed_filters, Filter};
+//! use bson::doc;
+//!
+//! let q = parse_where(r#"{"age": {"$gte": 18}, "tags": "admin"}"#).unwrap();
+//! check_operators(&q, &[], &["$where".into(), "$regex".into()]).unwrap();
+//! check_allowed_filters(&q, &["*".into()]).unwrap();
+//! let f = Filter::parse(&q).unwrap();
+//! assert!(f.matches(&doc! {"age": 30, "tags": ["admin", "dev"]}));
+//! assert!(!f.matches(&doc! {"age": 12, "tags": "admin"}));
+//! ```
+//!
+//! # The Python-like `where` grammar
+//!
+//! Tried when the value is not valid JSON. It is the subset of Python
+//! expressions that Eve's parser translates, with the safer choices:
+//! `True`/`False`/`None` are constants and unary minus is honoured, while
+//! lists, `in`, `is`, `not` and arithmetic are syntax errors.
+//!
+//! ```text
+//! query      ::= statement ((";" | NEWLINE) statement)* [";"]
+//! statement  ::= or_expr
+//! or_expr    ::= and_expr ("or" and_expr)*          -> {"$or": [..]}
+//! and_expr   ::= operand ("and" operand)*           -> {"$and": [..]}
+//! operand    ::= "(" or_expr ")" | comparison
+//! comparison ::= name cmp_op value (cmp_op value)*  -> only the first is used
+//! cmp_op     ::= "==" | "!=" | "<" | "<=" | ">" | ">="
+//! name       ::= IDENT ("." IDENT)*                 -> dotted field path
+//! value      ::= STRING+                            -> string (adjacent literals concatenate)
+//!              | ("-" | "+") value                  -> numbers only
+//!              | INT | FLOAT                        -> Int32 / Int64 / Double
+//!              | "True" | "False" | "None"          -> true / false / null
+//!              | "ObjectId" "(" STRING ")"          -> ObjectId
+//!              | "datetime" "(" INT ("," INT){2,6} [","] ")"  -> UTC date
+//!              | name                               -> the name as a string
+//!              | "(" value ")"
+//! ```
+//!
+//! `a == v` becomes `{"a": v}`; the other operators become `{"a": {"$ne":
+//! v}}`, `$lt`, `$lte`, `$gt`, `$gte`. Statements are merged into one
+//! document, a later key replacing an earlier one. Parentheses may nest
+//! 100 deep and the value may be up to 1 MiB long.
+//!
+//! ```
+//! use eve_query::parse_where;
+//! use bson::doc;
+//!
+//! assert_eq!(
+//!     parse_where(r#"age<=3 and (name=="x" or rank>2)"#).unwrap(),
+//!     doc! {"$and": [{"age": {"$lte": 3}}, {"$or": [{"name": "x"}, {"rank": {"$gt": 2}}]}]},
+//! );
+//! assert_eq!(parse_where("lastname==Doe; a.b==-1").unwrap(), doc! {"lastname": "Doe", "a.b": -1});
+//! assert_eq!(parse_where("active==True").unwrap(), doc! {"active": true});
+//! assert!(parse_where("not a==1").is_err());
+//! assert!(parse_where("a in [1, 2]").is_err());
+//! assert!(parse_where("[1]").is_err()); // JSON, but not an object
+//! ```
+//!
+//! # The `sort` grammar
+//!
+//! ```text
+//! sort      ::= comma_list | literal
+//! comma_list::= item ("," item)*                    -> spaces around items trimmed
+//! item      ::= ["-"] FIELD                         -> "-" means descending
+//! literal   ::= "[" [pair ("," pair)* [","]] "]"    -> also "(" ... ")"
+//!             | "{" [STRING ":" dir ("," STRING ":" dir)* [","]] "}"
+//! pair      ::= ("(" | "[") STRING "," dir [","] (")" | "]")
+//! dir       ::= "1" | "-1"                          -> also 1.0 / -1.0
+//! ```
+//!
+//! A value is read as a Python literal first (strings in single or double
+//! quotes); a value that starts like a literal but does not parse is a
+//! [`QueryError::SortSyntax`].
+//!
+//! ```
+//! use eve_query::{parse_sort, SortDir::*};
+//!
+//! assert_eq!(parse_sort("city,-lastname").unwrap(), vec![("city".into(), Asc), ("lastname".into(), Desc)]);
+//! assert_eq!(parse_sort("[('age', -1)]").unwrap(), vec![("age".into(), Desc)]);
+//! assert_eq!(parse_sort(r#"{"age": -1}"#).unwrap(), vec![("age".into(), Desc)]);
+//! assert!(parse_sort(r#"[("age", -1"#).is_err());
+//! ```
+//!
+//! # Projections
+//!
+//! ```
+//! use eve_query::{apply_projection, parse_projection};
+//! use bson::doc;
+//!
+//! let p = parse_projection(r#"{"lastname": 1, "born": 0}"#).unwrap();
+//! let d = doc! {"firstname": "J", "lastname": "D", "born": 1970};
+//! assert_eq!(apply_projection(&d, &p), doc! {"lastname": "D"}); // inclusion wins
+//! ```
 
 mod ast;
+mod compare;
+mod datefmt;
+mod eval;
+mod filter;
+mod path;
+mod projection;
+mod pylex;
+mod sort;
+mod where_json;
+mod where_python;
 
 pub use ast::{Cond, ElemMatch, Filter, SortDir, SortSpec};
+pub use compare::compare_bson;
+pub use datefmt::DateFormat;
+pub use filter::MAX_FILTER_DEPTH;
+pub use path::values_at_path;
+pub use projection::{apply_projection, parse_projection};
+pub use sort::{parse_sort, sort_documents};
+pub use where_json::{
+    check_allowed_filters, check_operators, parse_where, KNOWN_OPERATORS, MAX_WHERE_LEN,
+};
 
 use bson::{Bson, Document};
 
@@ -39,44 +167,16 @@ pub enum QueryError {
     ProjectionSyntax,
 }
 
-/// Renders and parses dates with a Python `strftime` pattern (`DATE_FORMAT`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DateFormat {
-    pattern: String,
-}
-
-impl DateFormat {
-    /// The default, RFC 1123: `%a, %d %b %Y %H:%M:%S GMT`.
-    pub fn rfc1123() -> Self {
-        DateFormat { pattern: "%a, %d %b %Y %H:%M:%S GMT".into() }
-    }
-
-    /// A format from a Python `strftime` pattern; errors on unsupported
-    /// directives.
-    pub fn new(pattern: &str) -> Result<Self, String> {
-        Ok(DateFormat { pattern: pattern.into() })
-    }
-
-    /// The pattern as written.
-    pub fn pattern(&self) -> &str {
-        &self.pattern
-    }
-
-    /// Formats a date (UTC).
-    pub fn format(&self, date: bson::DateTime) -> String {
-        date.to_chrono().format(&self.pattern).to_string()
-    }
-
-    /// Parses a string; `None` when it does not match the pattern.
-    pub fn parse(&self, s: &str) -> Option<bson::DateTime> {
-        chrono::NaiveDateTime::parse_from_str(s, &self.pattern)
-            .ok()
-            .map(|n| bson::DateTime::from_chrono(n.and_utc()))
-    }
-}
-
 /// Converts a JSON value to BSON as pymongo would store it: integers that
 /// fit 32 bits become Int32, larger ones Int64, other numbers Double.
+///
+/// ```
+/// use bson::Bson;
+/// use eve_query::json_to_bson;
+/// assert_eq!(json_to_bson(&serde_json::json!(1)), Bson::Int32(1));
+/// assert_eq!(json_to_bson(&serde_json::json!(5_000_000_000_i64)), Bson::Int64(5_000_000_000));
+/// assert_eq!(json_to_bson(&serde_json::json!(1.5)), Bson::Double(1.5));
+/// ```
 pub fn json_to_bson(value: &serde_json::Value) -> Bson {
     match value {
         serde_json::Value::Null => Bson::Null,
@@ -90,93 +190,65 @@ pub fn json_to_bson(value: &serde_json::Value) -> Bson {
         }
         serde_json::Value::String(s) => Bson::String(s.clone()),
         serde_json::Value::Array(a) => Bson::Array(a.iter().map(json_to_bson).collect()),
-        serde_json::Value::Object(o) => {
-            Bson::Document(o.iter().map(|(k, v)| (k.clone(), json_to_bson(v))).collect())
-        }
+        serde_json::Value::Object(o) => Bson::Document(
+            o.iter()
+                .map(|(k, v)| (k.clone(), json_to_bson(v)))
+                .collect(),
+        ),
     }
-}
-
-/// Parses a `where` value: MongoDB JSON first, then the Python-like form.
-pub fn parse_where(raw: &str) -> Result<Document, QueryError> {
-    let v: serde_json::Value = serde_json::from_str(raw).map_err(|_| QueryError::WhereSyntax)?;
-    match json_to_bson(&v) {
-        Bson::Document(d) => Ok(d),
-        _ => Err(QueryError::WhereSyntax),
-    }
-}
-
-/// Checks that every `$` key is a known operator (or in `whitelist`) and
-/// none is in `blacklist`.
-pub fn check_operators(query: &Document, whitelist: &[String], blacklist: &[String]) -> Result<(), QueryError> {
-    let _ = (query, whitelist, blacklist);
-    Ok(())
-}
-
-/// Checks field keys against `allowed_filters` (hierarchical; `*` = all).
-pub fn check_allowed_filters(query: &Document, allowed: &[String]) -> Result<(), QueryError> {
-    let _ = (query, allowed);
-    Ok(())
-}
-
-/// Parses a `sort` value (comma list or Python literal list/mapping).
-pub fn parse_sort(raw: &str) -> Result<SortSpec, QueryError> {
-    Ok(raw
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            let s = s.trim();
-            match s.strip_prefix('-') {
-                Some(f) => (f.to_string(), SortDir::Desc),
-                None => (s.to_string(), SortDir::Asc),
-            }
-        })
-        .collect())
-}
-
-/// Parses a `projection` value (a JSON object of field → 0/1).
-pub fn parse_projection(raw: &str) -> Result<Document, QueryError> {
-    let v: serde_json::Value = serde_json::from_str(raw).map_err(|_| QueryError::ProjectionSyntax)?;
-    match json_to_bson(&v) {
-        Bson::Document(d) => Ok(d),
-        _ => Err(QueryError::ProjectionSyntax),
-    }
-}
-
-/// MongoDB's comparison order of two BSON values (type brackets first,
-/// numbers compared by value across types).
-pub fn compare_bson(a: &Bson, b: &Bson) -> std::cmp::Ordering {
-    let _ = (a, b);
-    std::cmp::Ordering::Equal
-}
-
-/// Sorts documents by a sort spec with MongoDB semantics (missing sorts as
-/// null; arrays sort by their smallest element ascending, largest
-/// descending).
-pub fn sort_documents(docs: &mut [Document], sort: &SortSpec) {
-    let _ = (docs, sort);
-}
-
-/// The values found at a dotted path, descending through arrays.
-pub fn values_at_path<'a>(doc: &'a Document, path: &str) -> Vec<&'a Bson> {
-    doc.get(path).into_iter().collect()
 }
 
 impl Filter {
-    /// Builds a filter from a MongoDB query document.
+    /// Builds a filter from a MongoDB query document, checking every
+    /// operator and operand. Structurally bad operands, unknown operators
+    /// and operators this evaluator cannot run (`$where`, `$text`, `$expr`,
+    /// geo and bitwise operators) give [`QueryError::Invalid`].
+    ///
+    /// ```
+    /// use eve_query::{Cond, Filter, QueryError};
+    /// use bson::doc;
+    ///
+    /// assert_eq!(
+    ///     Filter::parse(&doc! {"a": {"$gt": 1}}),
+    ///     Ok(Filter::Field { path: "a".into(), cond: Cond::Gt(1.into()) }),
+    /// );
+    /// assert_eq!(
+    ///     Filter::parse(&doc! {"a": {"$in": 1}}),
+    ///     Err(QueryError::Invalid("$in needs an array".into())),
+    /// );
+    /// ```
     pub fn parse(query: &Document) -> Result<Filter, QueryError> {
-        let _ = query;
-        Ok(Filter::All)
+        filter::parse_filter(query, 0)
     }
 
-    /// Prints the filter back as a MongoDB query document.
+    /// Prints the filter back as a MongoDB query document; parsing the
+    /// result gives the same filter back.
+    ///
+    /// ```
+    /// use eve_query::Filter;
+    /// use bson::doc;
+    ///
+    /// let f = Filter::parse(&doc! {"a": 1, "b": {"$size": 2}}).unwrap();
+    /// assert_eq!(f.to_document(), doc! {"$and": [{"a": 1}, {"b": {"$size": 2}}]});
+    /// assert_eq!(Filter::parse(&f.to_document()), Ok(f));
+    /// ```
     pub fn to_document(&self) -> Document {
-        Document::new()
+        filter::filter_to_document(self)
     }
 
     /// Whether a document satisfies the filter (MongoDB semantics).
+    ///
+    /// ```
+    /// use eve_query::Filter;
+    /// use bson::doc;
+    ///
+    /// let f = Filter::parse(&doc! {"items.price": {"$lt": 10}}).unwrap();
+    /// assert!(f.matches(&doc! {"items": [{"price": 50}, {"price": 5}]}));
+    /// let ne = Filter::parse(&doc! {"x": {"$ne": 1}}).unwrap();
+    /// assert!(ne.matches(&doc! {})); // a missing field is "not equal"
+    /// ```
     pub fn matches(&self, doc: &Document) -> bool {
-        let _ = doc;
-        true
+        eval::filter_matches(self, doc)
     }
 
     /// `self AND other`, flattening and dropping `All`.
@@ -201,6 +273,66 @@ impl Filter {
 
     /// `{path: value}`.
     pub fn eq(path: impl Into<String>, value: impl Into<Bson>) -> Filter {
-        Filter::Field { path: path.into(), cond: Cond::Eq(value.into()) }
+        Filter::Field {
+            path: path.into(),
+            cond: Cond::Eq(value.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn and_flattens_and_drops_all() {
+        let a = Filter::eq("a", 1);
+        let b = Filter::eq("b", 2);
+        assert_eq!(Filter::All.and(a.clone()), a);
+        assert_eq!(a.clone().and(Filter::All), a);
+        assert_eq!(
+            a.clone().and(b.clone()),
+            Filter::And(vec![a.clone(), b.clone()])
+        );
+        assert_eq!(
+            Filter::And(vec![a.clone()]).and(Filter::And(vec![b.clone()])),
+            Filter::And(vec![a.clone(), b.clone()])
+        );
+        assert_eq!(
+            b.clone().and(Filter::And(vec![a.clone()])),
+            Filter::And(vec![b, a])
+        );
+    }
+
+    #[test]
+    fn eq_builds_an_equality_filter_that_matches() {
+        let f = Filter::eq("x.y", "v");
+        assert!(f.matches(&doc! {"x": {"y": "v"}}));
+        assert!(!f.matches(&doc! {"x": {"y": "w"}}));
+    }
+
+    #[test]
+    fn error_texts_are_eves() {
+        assert_eq!(
+            QueryError::WhereSyntax.to_string(),
+            "Unable to parse `where` clause"
+        );
+        assert_eq!(
+            QueryError::Blacklisted.to_string(),
+            "Query contains operators banned in MONGO_QUERY_BLACKLIST"
+        );
+        assert_eq!(QueryError::Invalid("boom".into()).to_string(), "boom");
+        assert_eq!(QueryError::SortSyntax("bad".into()).to_string(), "bad");
+    }
+
+    #[test]
+    fn json_to_bson_keeps_key_order_and_nesting() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"z": [1, {"b": null}], "a": true}"#).unwrap();
+        assert_eq!(
+            json_to_bson(&v),
+            Bson::Document(doc! {"z": [1, {"b": Bson::Null}], "a": true})
+        );
     }
 }
