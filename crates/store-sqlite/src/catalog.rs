@@ -67,7 +67,11 @@ impl IndexMeta {
 }
 
 pub(crate) fn has_side_table(spec: &IndexSpec) -> bool {
-    !spec.keys.is_empty() && spec.keys.iter().all(|(_, k)| !matches!(k, IndexKey::Special(_)))
+    !spec.keys.is_empty()
+        && spec
+            .keys
+            .iter()
+            .all(|(_, k)| !matches!(k, IndexKey::Special(_)))
 }
 
 /// One collection as the catalog knows it.
@@ -94,7 +98,12 @@ pub(crate) fn index_table(cid: i64, ixid: i64) -> String {
 
 /// The definition of the implicit `_id` index.
 pub(crate) fn id_index_spec() -> IndexSpec {
-    IndexSpec { name: ID_INDEX.into(), keys: vec![("_id".into(), IndexKey::Asc)], unique: true, sparse: false }
+    IndexSpec {
+        name: ID_INDEX.into(),
+        keys: vec![("_id".into(), IndexKey::Asc)],
+        unique: true,
+        sparse: false,
+    }
 }
 
 /// Serializes an index definition for the catalog.
@@ -112,17 +121,21 @@ pub(crate) fn spec_to_bytes(spec: &IndexSpec) -> StoreResult<Vec<u8>> {
         })
         .collect();
     let d = doc! {"name": &spec.name, "keys": keys, "unique": spec.unique, "sparse": spec.sparse};
-    d.to_vec().map_err(|e| StoreError::Internal(format!("cannot encode index definition: {e}")))
+    d.to_vec()
+        .map_err(|e| StoreError::Internal(format!("cannot encode index definition: {e}")))
 }
 
 /// Reads back an index definition written by [`spec_to_bytes`].
 pub(crate) fn spec_from_bytes(bytes: &[u8]) -> StoreResult<IndexSpec> {
-    let bad = |why: &str| StoreError::Internal(format!("corrupt index definition in catalog: {why}"));
+    let bad =
+        |why: &str| StoreError::Internal(format!("corrupt index definition in catalog: {why}"));
     let d = Document::from_reader(bytes).map_err(|e| bad(&e.to_string()))?;
     let name = d.get_str("name").map_err(|_| bad("name"))?.to_string();
     let mut keys = Vec::new();
     for k in d.get_array("keys").map_err(|_| bad("keys"))? {
-        let Bson::Array(pair) = k else { return Err(bad("key")) };
+        let Bson::Array(pair) = k else {
+            return Err(bad("key"));
+        };
         let (Some(Bson::String(field)), Some(dir)) = (pair.first(), pair.get(1)) else {
             return Err(bad("key"));
         };
@@ -158,12 +171,22 @@ pub(crate) fn load_by_id(conn: &Connection, cid: i64) -> StoreResult<CollMeta> {
         .prepare_cached("SELECT ixid, spec, multikey FROM eve_indexes WHERE cid = ?1 ORDER BY ixid")
         .map_err(sql_err)?;
     let rows = st
-        .query_map([cid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, bool>(2)?)))
+        .query_map([cid], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
+        })
         .map_err(sql_err)?;
     let mut indexes = Vec::new();
     for row in rows {
         let (ixid, spec, multikey) = row.map_err(sql_err)?;
-        indexes.push(IndexMeta { ixid, spec: spec_from_bytes(&spec)?, multikey });
+        indexes.push(IndexMeta {
+            ixid,
+            spec: spec_from_bytes(&spec)?,
+            multikey,
+        });
     }
     // The `_id` index first: the planner prefers it on ties.
     indexes.sort_by_key(|ix| (ix.spec.name != ID_INDEX, ix.ixid));
@@ -172,8 +195,12 @@ pub(crate) fn load_by_id(conn: &Connection, cid: i64) -> StoreResult<CollMeta> {
 
 /// Every collection: (name, id).
 pub(crate) fn list(conn: &Connection) -> StoreResult<Vec<(String, i64)>> {
-    let mut st = conn.prepare("SELECT name, cid FROM eve_collections ORDER BY cid").map_err(sql_err)?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sql_err)?;
+    let mut st = conn
+        .prepare("SELECT name, cid FROM eve_collections ORDER BY cid")
+        .map_err(sql_err)?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sql_err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
 }
 
@@ -183,23 +210,38 @@ pub(crate) fn ensure(conn: &Connection, collection: &str) -> StoreResult<CollMet
     if let Some(meta) = load(conn, collection)? {
         return Ok(meta);
     }
-    conn.execute("INSERT INTO eve_collections(name) VALUES (?1)", [collection]).map_err(sql_err)?;
+    conn.execute(
+        "INSERT INTO eve_collections(name) VALUES (?1)",
+        [collection],
+    )
+    .map_err(sql_err)?;
     let cid = conn.last_insert_rowid();
-    conn.execute_batch(&format!("CREATE TABLE {}(rowid INTEGER PRIMARY KEY, doc BLOB NOT NULL);", docs_table(cid)))
-        .map_err(sql_err)?;
+    conn.execute_batch(&format!(
+        "CREATE TABLE {}(rowid INTEGER PRIMARY KEY, doc BLOB NOT NULL);",
+        docs_table(cid)
+    ))
+    .map_err(sql_err)?;
     create_index_entry(conn, cid, &id_index_spec())?;
     load_by_id(conn, cid)
 }
 
 /// Records an index and creates its (empty) side table. Writer only.
-pub(crate) fn create_index_entry(conn: &Connection, cid: i64, spec: &IndexSpec) -> StoreResult<IndexMeta> {
+pub(crate) fn create_index_entry(
+    conn: &Connection,
+    cid: i64,
+    spec: &IndexSpec,
+) -> StoreResult<IndexMeta> {
     conn.execute(
         "INSERT INTO eve_indexes(cid, name, spec, multikey) VALUES (?1, ?2, ?3, 0)",
         params![cid, spec.name, spec_to_bytes(spec)?],
     )
     .map_err(sql_err)?;
     let ixid = conn.last_insert_rowid();
-    let meta = IndexMeta { ixid, spec: spec.clone(), multikey: false };
+    let meta = IndexMeta {
+        ixid,
+        spec: spec.clone(),
+        multikey: false,
+    };
     if meta.has_side_table() {
         let table = meta.table(cid);
         // Unique: the key alone is the primary key, so SQLite itself refuses
@@ -218,8 +260,10 @@ pub(crate) fn create_index_entry(conn: &Connection, cid: i64, spec: &IndexSpec) 
 
 /// Forgets an index and drops its side table. Writer only.
 pub(crate) fn drop_index(conn: &Connection, cid: i64, index: &IndexMeta) -> StoreResult<()> {
-    conn.execute("DELETE FROM eve_indexes WHERE ixid = ?1", [index.ixid]).map_err(sql_err)?;
-    conn.execute_batch(&format!("DROP TABLE IF EXISTS {};", index.table(cid))).map_err(sql_err)
+    conn.execute("DELETE FROM eve_indexes WHERE ixid = ?1", [index.ixid])
+        .map_err(sql_err)?;
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {};", index.table(cid)))
+        .map_err(sql_err)
 }
 
 /// Records that an index met an array. Writer only.

@@ -25,9 +25,15 @@ pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
 /// A copy of an error, for answering every caller of a failed batch.
 pub(crate) fn replicate(e: &StoreError) -> StoreError {
     match e {
-        StoreError::DuplicateKey { index, message } => StoreError::DuplicateKey { index: *index, message: message.clone() },
+        StoreError::DuplicateKey { index, message } => StoreError::DuplicateKey {
+            index: *index,
+            message: message.clone(),
+        },
         StoreError::InvalidQuery(m) => StoreError::InvalidQuery(m.clone()),
-        StoreError::InvalidIndex { name, message } => StoreError::InvalidIndex { name: name.clone(), message: message.clone() },
+        StoreError::InvalidIndex { name, message } => StoreError::InvalidIndex {
+            name: name.clone(),
+            message: message.clone(),
+        },
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
         StoreError::Internal(m) => StoreError::Internal(m.clone()),
     }

@@ -15,7 +15,9 @@ use crate::query::decode;
 pub(crate) fn check(conn: &Connection) -> StoreResult<()> {
     let mut problems = Vec::new();
     let mut st = conn.prepare("PRAGMA integrity_check").map_err(sql_err)?;
-    let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_err)?;
+    let rows = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql_err)?;
     for row in rows {
         let line = row.map_err(sql_err)?;
         if line != "ok" {
@@ -27,7 +29,10 @@ pub(crate) fn check(conn: &Connection) -> StoreResult<()> {
         let mut expected: Vec<BTreeSet<(Vec<u8>, i64)>> = vec![BTreeSet::new(); meta.indexes.len()];
         let mut multikey = vec![false; meta.indexes.len()];
         let mut ids = BTreeSet::new();
-        let sql = format!("SELECT rowid, doc FROM {} ORDER BY rowid", meta.docs_table());
+        let sql = format!(
+            "SELECT rowid, doc FROM {} ORDER BY rowid",
+            meta.docs_table()
+        );
         let mut st = conn.prepare(&sql).map_err(sql_err)?;
         let mut rows = st.query([]).map_err(sql_err)?;
         while let Some(row) = rows.next().map_err(sql_err)? {
@@ -57,7 +62,10 @@ pub(crate) fn check(conn: &Connection) -> StoreResult<()> {
                         multikey[i] |= mk;
                         expected[i].extend(keys.into_iter().map(|k| (k, rowid)));
                     }
-                    Err(e) => problems.push(format!("{name}: row {rowid}: index {}: {}", index.spec.name, e.0)),
+                    Err(e) => problems.push(format!(
+                        "{name}: row {rowid}: index {}: {}",
+                        index.spec.name, e.0
+                    )),
                 }
             }
         }
@@ -67,8 +75,11 @@ pub(crate) fn check(conn: &Connection) -> StoreResult<()> {
             }
             let sql = format!("SELECT key, rid FROM {}", index.table(cid));
             let mut st = conn.prepare(&sql).map_err(sql_err)?;
-            let rows = st.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))).map_err(sql_err)?;
-            let actual: BTreeSet<(Vec<u8>, i64)> = rows.collect::<Result<_, _>>().map_err(sql_err)?;
+            let rows = st
+                .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(sql_err)?;
+            let actual: BTreeSet<(Vec<u8>, i64)> =
+                rows.collect::<Result<_, _>>().map_err(sql_err)?;
             let missing = expected[i].difference(&actual).count();
             let extra = actual.difference(&expected[i]).count();
             if missing > 0 || extra > 0 {
@@ -78,13 +89,19 @@ pub(crate) fn check(conn: &Connection) -> StoreResult<()> {
                 ));
             }
             if multikey[i] && !index.multikey {
-                problems.push(format!("{name}: index {}: holds arrays but is not marked multikey", index.spec.name));
+                problems.push(format!(
+                    "{name}: index {}: holds arrays but is not marked multikey",
+                    index.spec.name
+                ));
             }
         }
     }
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(StoreError::Internal(format!("integrity check failed: {}", problems.join("; "))))
+        Err(StoreError::Internal(format!(
+            "integrity check failed: {}",
+            problems.join("; ")
+        )))
     }
 }

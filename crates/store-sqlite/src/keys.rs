@@ -97,7 +97,9 @@ fn encode_into(value: &Bson, out: &mut Vec<u8>) {
         // eve-query compares a Decimal128 as its nearest double; the index
         // must agree with it, so it encodes that double.
         Bson::Decimal128(d) => encode_double(d.to_string().parse::<f64>().unwrap_or(f64::NAN), out),
-        Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => encode_bytes(s.as_bytes(), out),
+        Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => {
+            encode_bytes(s.as_bytes(), out)
+        }
         Bson::Document(d) => encode_document(d, out),
         Bson::Array(a) => {
             for v in a {
@@ -167,7 +169,12 @@ fn encode_integer(i: i64, out: &mut Vec<u8>) {
         out.push(class::ZERO);
         return;
     }
-    let digits: Vec<u8> = i.unsigned_abs().to_string().bytes().map(|b| b - b'0').collect();
+    let digits: Vec<u8> = i
+        .unsigned_abs()
+        .to_string()
+        .bytes()
+        .map(|b| b - b'0')
+        .collect();
     let exp = digits.len() as i64;
     encode_finite(i < 0, digits, exp, out);
 }
@@ -178,7 +185,11 @@ fn encode_double(d: f64, out: &mut Vec<u8>) {
         return;
     }
     if d.is_infinite() {
-        out.push(if d > 0.0 { class::POS_INF } else { class::NEG_INF });
+        out.push(if d > 0.0 {
+            class::POS_INF
+        } else {
+            class::NEG_INF
+        });
         return;
     }
     if d == 0.0 {
@@ -220,7 +231,11 @@ fn exact_decimal(d: f64) -> (Vec<u8>, i64) {
     let bits = d.to_bits();
     let raw_exp = ((bits >> 52) & 0x7FF) as i64;
     let frac = bits & ((1u64 << 52) - 1);
-    let (mut m, mut e2) = if raw_exp == 0 { (frac, -1074) } else { (frac | (1u64 << 52), raw_exp - 1075) };
+    let (mut m, mut e2) = if raw_exp == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), raw_exp - 1075)
+    };
     while m & 1 == 0 && m != 0 {
         m >>= 1;
         e2 += 1;
@@ -273,7 +288,11 @@ impl BigDec {
     /// Multiplies by `base^n` (`base` is 2 or 5), in chunks that keep every
     /// limb product below 2^64.
     fn mul_pow(&mut self, base: u64, mut n: u32) {
-        let (chunk, chunk_pow) = if base == 2 { (1u64 << 29, 29) } else { (1_220_703_125u64, 13) };
+        let (chunk, chunk_pow) = if base == 2 {
+            (1u64 << 29, 29)
+        } else {
+            (1_220_703_125u64, 13)
+        };
         while n >= chunk_pow {
             self.mul_small(chunk);
             n -= chunk_pow;
@@ -296,6 +315,97 @@ impl BigDec {
     }
 }
 
+/// The length of the first encoded value at the start of `key` (a key is
+/// a concatenation of encodings); `None` when `key` is malformed.
+pub(crate) fn first_component_len(key: &[u8]) -> Option<usize> {
+    value_len(key, 0)
+}
+
+/// Where the encoded value starting at `at` ends.
+fn value_len(key: &[u8], at: usize) -> Option<usize> {
+    let t = *key.get(at)?;
+    let body = at + 1;
+    match t {
+        tag::MIN_KEY | tag::MAX_KEY | tag::NULL | tag::UNDEFINED => Some(body),
+        tag::NUMBER => match *key.get(body)? {
+            class::POSITIVE => terminated(key, body + 5, 0x00),
+            class::NEGATIVE => terminated(key, body + 5, 0xFF),
+            _ => Some(body + 1),
+        },
+        tag::STRING | tag::CODE | tag::DB_POINTER => string_end(key, body),
+        tag::DOCUMENT => {
+            let mut pos = body;
+            loop {
+                if *key.get(pos)? == 0 {
+                    return Some(pos + 1);
+                }
+                pos = string_end(key, pos + 1)?;
+                pos = value_len(key, pos)?;
+            }
+        }
+        tag::ARRAY => {
+            let mut pos = body;
+            loop {
+                if *key.get(pos)? == 0 {
+                    return Some(pos + 1);
+                }
+                pos = value_len(key, pos)?;
+            }
+        }
+        tag::BINARY => {
+            let len = u32::from_be_bytes(key.get(body..body + 4)?.try_into().ok()?) as usize;
+            let end = body.checked_add(5)?.checked_add(len)?;
+            (end <= key.len()).then_some(end)
+        }
+        tag::OBJECT_ID => fixed(key, body, 12),
+        tag::BOOL => fixed(key, body, 1),
+        tag::DATE | tag::TIMESTAMP => fixed(key, body, 8),
+        tag::REGEX => string_end(key, string_end(key, body)?),
+        tag::CODE_WITH_SCOPE => {
+            let pos = string_end(key, body)?;
+            // The scope is a document body without its tag.
+            let mut pos = pos;
+            loop {
+                if *key.get(pos)? == 0 {
+                    return Some(pos + 1);
+                }
+                pos = string_end(key, pos + 1)?;
+                pos = value_len(key, pos)?;
+            }
+        }
+        _ => None,
+    }
+}
+
+fn fixed(key: &[u8], at: usize, n: usize) -> Option<usize> {
+    let end = at + n;
+    (end <= key.len()).then_some(end)
+}
+
+/// The end of a digit run closed by `terminator`.
+fn terminated(key: &[u8], at: usize, terminator: u8) -> Option<usize> {
+    let rest = key.get(at..)?;
+    rest.iter()
+        .position(|&b| b == terminator)
+        .map(|p| at + p + 1)
+}
+
+/// The end of an escaped byte string (`00 FF` escapes, `00 00` ends).
+fn string_end(key: &[u8], at: usize) -> Option<usize> {
+    let mut pos = at;
+    loop {
+        if *key.get(pos)? == 0 {
+            match *key.get(pos + 1)? {
+                0 => return Some(pos + 2),
+                0xFF => pos += 2,
+                _ => return None,
+            }
+        } else {
+            pos += 1;
+        }
+    }
+}
+
 /// The smallest byte string greater than every string starting with
 /// `prefix`; `None` when there is none (all bytes `FF`).
 pub(crate) fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
@@ -313,7 +423,11 @@ pub(crate) fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 /// arrays (by position when the segment is a number, and into every
 /// element document), and an array at the end of the path contributes its
 /// elements (an empty array contributes itself).
-pub(crate) fn index_values<'a>(doc: &'a Document, path: &str, saw_array: &mut bool) -> Vec<&'a Bson> {
+pub(crate) fn index_values<'a>(
+    doc: &'a Document,
+    path: &str,
+    saw_array: &mut bool,
+) -> Vec<&'a Bson> {
     let mut segments = path.split('.');
     let mut out = Vec::new();
     let Some(first) = segments.next() else {
@@ -326,7 +440,12 @@ pub(crate) fn index_values<'a>(doc: &'a Document, path: &str, saw_array: &mut bo
     out
 }
 
-fn collect_values<'a>(value: &'a Bson, segments: &[&str], out: &mut Vec<&'a Bson>, saw_array: &mut bool) {
+fn collect_values<'a>(
+    value: &'a Bson,
+    segments: &[&str],
+    out: &mut Vec<&'a Bson>,
+    saw_array: &mut bool,
+) {
     let Some((seg, rest)) = segments.split_first() else {
         match value {
             Bson::Array(items) => {
@@ -377,7 +496,11 @@ pub(crate) struct KeyError(pub String);
 /// * otherwise a missing field is indexed as null;
 /// * an array yields one entry per element; a compound index may meet an
 ///   array in at most one of its fields (MongoDB's "parallel arrays" rule).
-pub(crate) fn index_entries<'a, I>(doc: &Document, fields: I, sparse: bool) -> Result<(Vec<Vec<u8>>, bool), KeyError>
+pub(crate) fn index_entries<'a, I>(
+    doc: &Document,
+    fields: I,
+    sparse: bool,
+) -> Result<(Vec<Vec<u8>>, bool), KeyError>
 where
     I: IntoIterator<Item = &'a str>,
 {
@@ -438,9 +561,13 @@ mod tests {
         assert_eq!(enc(1i32), enc(1.0f64));
         assert_eq!(enc(0.0f64), enc(-0.0f64));
         assert_eq!(enc(-250i64), enc(-250.0f64));
-        let d: Decimal128 = "1.50".parse().unwrap_or_else(|_| Decimal128::from_bytes([0; 16]));
+        let d: Decimal128 = "1.50"
+            .parse()
+            .unwrap_or_else(|_| Decimal128::from_bytes([0; 16]));
         assert_eq!(enc(d), enc(1.5f64));
-        let d: Decimal128 = "1.05E+3".parse().unwrap_or_else(|_| Decimal128::from_bytes([0; 16]));
+        let d: Decimal128 = "1.05E+3"
+            .parse()
+            .unwrap_or_else(|_| Decimal128::from_bytes([0; 16]));
         assert_eq!(enc(d), enc(1050i32));
     }
 
@@ -448,9 +575,12 @@ mod tests {
     fn numbers_order_exactly() {
         let big = 1i64 << 53;
         assert!(enc(big) < enc(big + 1));
-        assert!(enc((big + 1) as f64) < enc(big + 1), "2^53+1 as f64 rounds down");
+        assert!(
+            enc((big + 1) as f64) < enc(big + 1),
+            "2^53+1 as f64 rounds down"
+        );
         assert!(enc(i64::MAX) < enc(9.3e18f64));
-        assert!(enc(i64::MIN) == enc(-9.223372036854775808e18f64));
+        assert!(enc(i64::MIN) == enc(-(2f64.powi(63))));
         assert!(enc(f64::NAN) < enc(f64::NEG_INFINITY));
         assert!(enc(f64::NEG_INFINITY) < enc(i64::MIN));
         assert!(enc(-1.5f64) < enc(-1i32));
@@ -470,15 +600,26 @@ mod tests {
             Bson::String("a".into()),
             Bson::Document(doc! {"a": 1}),
             Bson::Array(vec![Bson::Int32(1)]),
-            Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![1] }),
+            Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes: vec![1],
+            }),
             Bson::ObjectId(ObjectId::new()),
             Bson::Boolean(false),
             Bson::DateTime(bson::DateTime::from_millis(0)),
-            Bson::Timestamp(bson::Timestamp { time: 1, increment: 1 }),
+            Bson::Timestamp(bson::Timestamp {
+                time: 1,
+                increment: 1,
+            }),
             Bson::MaxKey,
         ];
         for pair in ordered.windows(2) {
-            assert!(encode_value(&pair[0]) < encode_value(&pair[1]), "{:?} < {:?}", pair[0], pair[1]);
+            assert!(
+                encode_value(&pair[0]) < encode_value(&pair[1]),
+                "{:?} < {:?}",
+                pair[0],
+                pair[1]
+            );
         }
     }
 
@@ -501,8 +642,14 @@ mod tests {
     #[test]
     fn sparse_skips_missing_first_field_and_non_sparse_indexes_null() {
         let d = doc! {"b": 1};
-        assert_eq!(index_entries(&d, ["a"], true).unwrap_or_default().0.len(), 0);
-        assert_eq!(index_entries(&d, ["a"], false).unwrap_or_default().0, vec![enc(Bson::Null)]);
+        assert_eq!(
+            index_entries(&d, ["a"], true).unwrap_or_default().0.len(),
+            0
+        );
+        assert_eq!(
+            index_entries(&d, ["a"], false).unwrap_or_default().0,
+            vec![enc(Bson::Null)]
+        );
     }
 
     #[test]
@@ -574,14 +721,30 @@ mod tests {
                 edge_ints.clone().prop_map(Bson::Int64),
                 edge_ints.prop_map(|i| Bson::Double(i as f64)),
                 edge_floats.prop_map(Bson::Double),
-                prop::sample::select(vec!["1", "1.0", "-0", "0.1", "1E+400", "NaN", "-Infinity", "2.5", "9007199254740993"])
-                    .prop_map(|s| Bson::Decimal128(s.parse().unwrap_or_else(|_| Decimal128::from_bytes([0; 16])))),
+                prop::sample::select(vec![
+                    "1",
+                    "1.0",
+                    "-0",
+                    "0.1",
+                    "1E+400",
+                    "NaN",
+                    "-Infinity",
+                    "2.5",
+                    "9007199254740993"
+                ])
+                .prop_map(|s| Bson::Decimal128(
+                    s.parse()
+                        .unwrap_or_else(|_| Decimal128::from_bytes([0; 16]))
+                )),
             ]
         }
 
         fn text() -> impl Strategy<Value = String> {
-            prop::collection::vec(prop::sample::select(vec!['a', 'b', '\0', '\u{1}', 'é', '\u{ff}']), 0..4)
-                .prop_map(|cs| cs.into_iter().collect())
+            prop::collection::vec(
+                prop::sample::select(vec!['a', 'b', '\0', '\u{1}', 'é', '\u{ff}']),
+                0..4,
+            )
+            .prop_map(|cs| cs.into_iter().collect())
         }
 
         fn scalar() -> impl Strategy<Value = Bson> {
@@ -595,18 +758,29 @@ mod tests {
                 text().prop_map(Bson::String),
                 text().prop_map(Bson::Symbol),
                 text().prop_map(Bson::JavaScriptCode),
-                (prop::collection::vec(any::<u8>(), 0..3), prop::sample::select(vec![0u8, 4, 0x80])).prop_map(
-                    |(bytes, st)| Bson::Binary(Binary { subtype: BinarySubtype::from(st), bytes })
-                ),
-                prop::array::uniform12(prop::sample::select(vec![0u8, 1, 0xFF])).prop_map(|b| Bson::ObjectId(ObjectId::from_bytes(b))),
+                (
+                    prop::collection::vec(any::<u8>(), 0..3),
+                    prop::sample::select(vec![0u8, 4, 0x80])
+                )
+                    .prop_map(|(bytes, st)| Bson::Binary(Binary {
+                        subtype: BinarySubtype::from(st),
+                        bytes
+                    })),
+                prop::array::uniform12(prop::sample::select(vec![0u8, 1, 0xFF]))
+                    .prop_map(|b| Bson::ObjectId(ObjectId::from_bytes(b))),
                 any::<bool>().prop_map(Bson::Boolean),
-                prop_oneof![any::<i64>(), -3i64..3].prop_map(|ms| Bson::DateTime(bson::DateTime::from_millis(ms))),
-                (0u32..3, 0u32..3).prop_map(|(time, increment)| Bson::Timestamp(Timestamp { time, increment })),
-                (text(), prop::sample::select(vec!["", "i", "im"])).prop_filter_map("regex", |(p, o)| {
-                    let pattern = bson::raw::CString::try_from(p).ok()?;
-                    let options = bson::raw::CString::try_from(o).ok()?;
-                    Some(Bson::RegularExpression(Regex { pattern, options }))
-                }),
+                prop_oneof![any::<i64>(), -3i64..3]
+                    .prop_map(|ms| Bson::DateTime(bson::DateTime::from_millis(ms))),
+                (0u32..3, 0u32..3)
+                    .prop_map(|(time, increment)| Bson::Timestamp(Timestamp { time, increment })),
+                (text(), prop::sample::select(vec!["", "i", "im"])).prop_filter_map(
+                    "regex",
+                    |(p, o)| {
+                        let pattern = bson::raw::CString::try_from(p).ok()?;
+                        let options = bson::raw::CString::try_from(o).ok()?;
+                        Some(Bson::RegularExpression(Regex { pattern, options }))
+                    }
+                ),
             ]
         }
 
@@ -614,13 +788,14 @@ mod tests {
             scalar().prop_recursive(3, 16, 3, |inner| {
                 prop_oneof![
                     prop::collection::vec(inner.clone(), 0..3).prop_map(Bson::Array),
-                    prop::collection::vec((prop::sample::select(vec!["a", "b", ""]), inner), 0..3).prop_map(|kvs| {
-                        let mut d = Document::new();
-                        for (k, v) in kvs {
-                            d.insert(k, v);
-                        }
-                        Bson::Document(d)
-                    }),
+                    prop::collection::vec((prop::sample::select(vec!["a", "b", ""]), inner), 0..3)
+                        .prop_map(|kvs| {
+                            let mut d = Document::new();
+                            for (k, v) in kvs {
+                                d.insert(k, v);
+                            }
+                            Bson::Document(d)
+                        }),
                 ]
             })
         }
@@ -633,6 +808,14 @@ mod tests {
                 let expected = eve_query::compare_bson(&a, &b);
                 let actual = encode_value(&a).cmp(&encode_value(&b));
                 prop_assert_eq!(actual, expected, "{:?} vs {:?}", a, b);
+            }
+
+            #[test]
+            fn the_first_component_of_a_key_is_found(a in value(), b in value()) {
+                let mut key = encode_value(&a);
+                let len = key.len();
+                key.extend(encode_value(&b));
+                prop_assert_eq!(first_component_len(&key), Some(len));
             }
 
             #[test]

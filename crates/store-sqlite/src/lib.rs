@@ -87,11 +87,23 @@ pub struct SqliteStore {
     sender: Option<mpsc::Sender<writer::Job>>,
     writer: Option<JoinHandle<()>>,
     readers: Arc<ReadPool>,
+    counters: Arc<writer::Counters>,
+}
+
+/// How the writer thread grouped its work since the store was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Transactions committed (or attempted): one per group of writes.
+    pub batches: u64,
+    /// Write operations received.
+    pub writes: u64,
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,15 +148,22 @@ impl ReadPool {
 fn open_writer(file: &Path) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(
         file,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(sql_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(sql_err)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Internal(format!("cannot switch the database to WAL mode (got {mode})")));
+        return Err(StoreError::Internal(format!(
+            "cannot switch the database to WAL mode (got {mode})"
+        )));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;").map_err(sql_err)?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")
+        .map_err(sql_err)?;
     conn.set_prepared_statement_cache_capacity(128);
     conn.execute_batch(catalog::CATALOG_SQL).map_err(sql_err)?;
     Ok(conn)
@@ -164,8 +183,12 @@ fn open_reader(file: &Path) -> StoreResult<Connection> {
 impl SqliteStore {
     /// Opens (creating when needed) the store kept in directory `dir`.
     pub fn open(dir: &Path) -> StoreResult<SqliteStore> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Internal(format!("cannot create store directory {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Internal(format!(
+                "cannot create store directory {}: {e}",
+                dir.display()
+            ))
+        })?;
         let path = dir.join(DB_FILE);
         let conn = open_writer(&path)?;
         let mut idle = Vec::with_capacity(READERS);
@@ -173,16 +196,33 @@ impl SqliteStore {
             idle.push(open_reader(&path)?);
         }
         let (sender, receiver) = mpsc::channel();
+        let counters = Arc::new(writer::Counters::default());
+        let thread_counters = Arc::clone(&counters);
         let writer = std::thread::Builder::new()
             .name("eve-store-writer".into())
-            .spawn(move || writer::run(conn, receiver))
+            .spawn(move || writer::run(conn, receiver, thread_counters))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path,
             sender: Some(sender),
             writer: Some(writer),
-            readers: Arc::new(ReadPool { idle: Mutex::new(idle), available: Condvar::new() }),
+            readers: Arc::new(ReadPool {
+                idle: Mutex::new(idle),
+                available: Condvar::new(),
+            }),
+            counters,
         })
+    }
+
+    /// How many write batches (transactions) and writes the writer
+    /// thread has handled: with concurrent writers, batches < writes
+    /// shows group commit at work.
+    pub fn write_stats(&self) -> WriteStats {
+        use std::sync::atomic::Ordering;
+        WriteStats {
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            writes: self.counters.writes.load(Ordering::Relaxed),
+        }
     }
 
     /// The database file.
@@ -199,7 +239,9 @@ impl SqliteStore {
     {
         let (job, answer) = writer::job(op);
         writer::submit(self.sender.as_ref(), job)?;
-        answer.await.map_err(|_| StoreError::Unavailable("the write could not be applied; see the logs".into()))?
+        answer.await.map_err(|_| {
+            StoreError::Unavailable("the write could not be applied; see the logs".into())
+        })?
     }
 
     /// Runs `op` on a reader connection, off the async runtime, inside one
@@ -234,12 +276,27 @@ impl SqliteStore {
         let query = query.clone();
         self.read(move |conn| {
             let Some(meta) = catalog::load(conn, &collection)? else {
-                return Ok(Explain { plan: QueryPlan::NoCollection, stats: ExecStats::default(), returned: 0 });
+                return Ok(Explain {
+                    plan: QueryPlan::NoCollection,
+                    stats: ExecStats::default(),
+                    returned: 0,
+                });
             };
             let mut stats = ExecStats::default();
-            let (access, docs) =
-                query::find(conn, &meta, &query.filter, &query.sort, query.skip, query.limit, &mut stats)?;
-            Ok(Explain { plan: access.describe(&meta), stats, returned: docs.len() as u64 })
+            let (access, docs) = query::find(
+                conn,
+                &meta,
+                &query.filter,
+                &query.sort,
+                query.skip,
+                query.limit,
+                &mut stats,
+            )?;
+            Ok(Explain {
+                plan: access.describe(&meta),
+                stats,
+                returned: docs.len() as u64,
+            })
         })
         .await
     }
@@ -266,16 +323,27 @@ impl DataLayer for SqliteStore {
     async fn prepare_collection(&self, collection: &str, indexes: &[IndexSpec]) -> StoreResult<()> {
         let collection = collection.to_string();
         let indexes = indexes.to_vec();
-        self.write(move |conn| write::prepare_collection(conn, &collection, &indexes)).await
+        self.write(move |conn| write::prepare_collection(conn, &collection, &indexes))
+            .await
     }
 
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
         let collection = collection.to_string();
         let query = query.clone();
         self.read(move |conn| {
-            let Some(meta) = catalog::load(conn, &collection)? else { return Ok(Vec::new()) };
+            let Some(meta) = catalog::load(conn, &collection)? else {
+                return Ok(Vec::new());
+            };
             let mut stats = ExecStats::default();
-            let (_, docs) = query::find(conn, &meta, &query.filter, &query.sort, query.skip, query.limit, &mut stats)?;
+            let (_, docs) = query::find(
+                conn,
+                &meta,
+                &query.filter,
+                &query.sort,
+                query.skip,
+                query.limit,
+                &mut stats,
+            )?;
             Ok(docs)
         })
         .await
@@ -285,7 +353,9 @@ impl DataLayer for SqliteStore {
         let collection = collection.to_string();
         let filter = filter.clone();
         self.read(move |conn| {
-            let Some(meta) = catalog::load(conn, &collection)? else { return Ok(0) };
+            let Some(meta) = catalog::load(conn, &collection)? else {
+                return Ok(0);
+            };
             query::count(conn, &meta, &filter)
         })
         .await
@@ -296,25 +366,39 @@ impl DataLayer for SqliteStore {
             return Ok(Vec::new());
         }
         let collection = collection.to_string();
-        self.write(move |conn| write::insert(conn, &collection, docs)).await
+        self.write(move |conn| write::insert(conn, &collection, docs))
+            .await
     }
 
-    async fn replace_one(&self, collection: &str, filter: &Filter, doc: Document) -> StoreResult<bool> {
+    async fn replace_one(
+        &self,
+        collection: &str,
+        filter: &Filter,
+        doc: Document,
+    ) -> StoreResult<bool> {
         let collection = collection.to_string();
         let filter = filter.clone();
-        self.write(move |conn| write::replace_one(conn, &collection, &filter, doc)).await
+        self.write(move |conn| write::replace_one(conn, &collection, &filter, doc))
+            .await
     }
 
-    async fn update_one(&self, collection: &str, filter: &Filter, set: Document) -> StoreResult<bool> {
+    async fn update_one(
+        &self,
+        collection: &str,
+        filter: &Filter,
+        set: Document,
+    ) -> StoreResult<bool> {
         let collection = collection.to_string();
         let filter = filter.clone();
-        self.write(move |conn| write::update_one(conn, &collection, &filter, set)).await
+        self.write(move |conn| write::update_one(conn, &collection, &filter, set))
+            .await
     }
 
     async fn delete_many(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
         let collection = collection.to_string();
         let filter = filter.clone();
-        self.write(move |conn| write::delete_many(conn, &collection, &filter)).await
+        self.write(move |conn| write::delete_many(conn, &collection, &filter))
+            .await
     }
 
     async fn check_integrity(&self) -> StoreResult<()> {

@@ -30,7 +30,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::catalog::{CollMeta, IndexMeta};
 use crate::error::sql_err;
-use crate::keys::{encode_value, index_values, prefix_successor, type_tag};
+use crate::keys::{encode_value, first_component_len, prefix_successor, type_tag};
 
 /// How a query reaches its documents, as chosen by the planner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,10 +64,18 @@ impl fmt::Display for QueryPlan {
         match self {
             QueryPlan::NoCollection => write!(f, "EOF (no such collection)"),
             QueryPlan::CollectionScan => write!(f, "COLLSCAN"),
-            QueryPlan::IndexScan { index, field, ranges } => {
+            QueryPlan::IndexScan {
+                index,
+                field,
+                ranges,
+            } => {
                 write!(f, "IXSCAN {index} on {field} ({ranges} range(s))")
             }
-            QueryPlan::IndexOrder { index, field, descending } => {
+            QueryPlan::IndexOrder {
+                index,
+                field,
+                descending,
+            } => {
                 let dir = if *descending { "desc" } else { "asc" };
                 write!(f, "IXORDER {index} on {field} {dir}")
             }
@@ -101,12 +109,18 @@ impl KeyRange {
     /// Values of `value`'s type bracket from `value` up (inclusive).
     fn from(value: &Bson) -> Self {
         let tag = type_tag(value);
-        KeyRange { lo: encode_value(value), hi: tag.checked_add(1).map(|t| vec![t]) }
+        KeyRange {
+            lo: encode_value(value),
+            hi: tag.checked_add(1).map(|t| vec![t]),
+        }
     }
 
     /// Values of `value`'s type bracket up to `value` (inclusive).
     fn to(value: &Bson) -> Self {
-        KeyRange { lo: vec![type_tag(value)], hi: prefix_successor(&encode_value(value)) }
+        KeyRange {
+            lo: vec![type_tag(value)],
+            hi: prefix_successor(&encode_value(value)),
+        }
     }
 
     fn intersect(&self, other: &KeyRange) -> KeyRange {
@@ -128,28 +142,48 @@ impl KeyRange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Access {
     Scan,
-    Index { ix: usize, field: String, ranges: Vec<KeyRange> },
-    Order { ix: usize, field: String, desc: bool },
+    Index {
+        ix: usize,
+        field: String,
+        ranges: Vec<KeyRange>,
+    },
+    Order {
+        ix: usize,
+        field: String,
+        desc: bool,
+    },
 }
 
 impl Access {
     pub fn describe(&self, meta: &CollMeta) -> QueryPlan {
-        let name = |ix: &usize| meta.indexes.get(*ix).map(|i| i.spec.name.clone()).unwrap_or_default();
+        let name = |ix: &usize| {
+            meta.indexes
+                .get(*ix)
+                .map(|i| i.spec.name.clone())
+                .unwrap_or_default()
+        };
         match self {
             Access::Scan => QueryPlan::CollectionScan,
-            Access::Index { ix, field, ranges } => {
-                QueryPlan::IndexScan { index: name(ix), field: field.clone(), ranges: ranges.len() }
-            }
-            Access::Order { ix, field, desc } => {
-                QueryPlan::IndexOrder { index: name(ix), field: field.clone(), descending: *desc }
-            }
+            Access::Index { ix, field, ranges } => QueryPlan::IndexScan {
+                index: name(ix),
+                field: field.clone(),
+                ranges: ranges.len(),
+            },
+            Access::Order { ix, field, desc } => QueryPlan::IndexOrder {
+                index: name(ix),
+                field: field.clone(),
+                descending: *desc,
+            },
         }
     }
 }
 
 /// Whether a value can be located in the key encoding for an equality.
 fn point_operand(v: &Bson) -> bool {
-    !matches!(v, Bson::Null | Bson::Undefined | Bson::Array(_) | Bson::RegularExpression(_))
+    !matches!(
+        v,
+        Bson::Null | Bson::Undefined | Bson::Array(_) | Bson::RegularExpression(_)
+    )
 }
 
 /// Whether a value can bound a range.
@@ -162,7 +196,11 @@ fn range_operand(v: &Bson) -> bool {
 fn ranges_for(cond: &Cond, index: &IndexMeta) -> Option<(u32, Vec<KeyRange>)> {
     match cond {
         Cond::Eq(v) if point_operand(v) => {
-            let score = if index.spec.unique && index.spec.keys.len() == 1 { 100 } else { 60 };
+            let score = if index.spec.unique && index.spec.keys.len() == 1 {
+                100
+            } else {
+                60
+            };
             Some((score, vec![KeyRange::point(v)]))
         }
         Cond::In(vs) if vs.iter().all(point_operand) => {
@@ -185,7 +223,12 @@ fn ranges_for(cond: &Cond, index: &IndexMeta) -> Option<(u32, Vec<KeyRange>)> {
             }
             let bounds: Vec<KeyRange> = conds
                 .iter()
-                .filter(|c| matches!(c, Cond::Gt(_) | Cond::Gte(_) | Cond::Lt(_) | Cond::Lte(_) | Cond::AllOf(_)))
+                .filter(|c| {
+                    matches!(
+                        c,
+                        Cond::Gt(_) | Cond::Gte(_) | Cond::Lt(_) | Cond::Lte(_) | Cond::AllOf(_)
+                    )
+                })
                 .filter_map(|c| ranges_for(c, index))
                 .filter_map(|(_, r)| r.into_iter().next())
                 .collect();
@@ -223,9 +266,13 @@ pub(crate) fn plan(meta: &CollMeta, filter: &Filter, sort: &SortSpec) -> Access 
         if !index.has_side_table() {
             continue;
         }
-        let Some(leading) = index.leading_field() else { continue };
+        let Some(leading) = index.leading_field() else {
+            continue;
+        };
         for part in &parts {
-            let Filter::Field { path, cond } = part else { continue };
+            let Filter::Field { path, cond } = part else {
+                continue;
+            };
             if path != leading {
                 continue;
             }
@@ -246,7 +293,11 @@ pub(crate) fn plan(meta: &CollMeta, filter: &Filter, sort: &SortSpec) -> Access 
                 && !index.multikey
                 && index.leading_field() == Some(field.as_str())
             {
-                return Access::Order { ix, field: field.clone(), desc: *dir == SortDir::Desc };
+                return Access::Order {
+                    ix,
+                    field: field.clone(),
+                    desc: *dir == SortDir::Desc,
+                };
             }
         }
     }
@@ -254,7 +305,8 @@ pub(crate) fn plan(meta: &CollMeta, filter: &Filter, sort: &SortSpec) -> Access 
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Document> {
-    Document::from_reader(bytes).map_err(|e| StoreError::Internal(format!("corrupt stored document: {e}")))
+    Document::from_reader(bytes)
+        .map_err(|e| StoreError::Internal(format!("corrupt stored document: {e}")))
 }
 
 fn load_doc(conn: &Connection, meta: &CollMeta, rowid: i64) -> StoreResult<Option<Document>> {
@@ -282,14 +334,20 @@ pub(crate) fn natural(
     }
     match access {
         Access::Index { ix, ranges, .. } => {
-            let table = meta.indexes.get(*ix).map(|i| i.table(meta.cid)).unwrap_or_default();
+            let table = meta
+                .indexes
+                .get(*ix)
+                .map(|i| i.table(meta.cid))
+                .unwrap_or_default();
             let mut rowids = BTreeSet::new();
             for range in ranges {
                 let rids: Vec<i64> = match &range.hi {
                     Some(hi) => {
                         let sql = format!("SELECT rid FROM {table} WHERE key >= ?1 AND key < ?2");
                         let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
-                        let rows = st.query_map(rusqlite::params![range.lo, hi], |r| r.get(0)).map_err(sql_err)?;
+                        let rows = st
+                            .query_map(rusqlite::params![range.lo, hi], |r| r.get(0))
+                            .map_err(sql_err)?;
                         rows.collect::<Result<_, _>>().map_err(sql_err)?
                     }
                     None => {
@@ -303,7 +361,9 @@ pub(crate) fn natural(
                 rowids.extend(rids);
             }
             for rowid in rowids {
-                let Some(doc) = load_doc(conn, meta, rowid)? else { continue };
+                let Some(doc) = load_doc(conn, meta, rowid)? else {
+                    continue;
+                };
                 stats.docs_examined += 1;
                 if filter.matches(&doc) {
                     out.push((rowid, doc));
@@ -314,7 +374,10 @@ pub(crate) fn natural(
             }
         }
         _ => {
-            let sql = format!("SELECT rowid, doc FROM {} ORDER BY rowid", meta.docs_table());
+            let sql = format!(
+                "SELECT rowid, doc FROM {} ORDER BY rowid",
+                meta.docs_table()
+            );
             let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
             let mut rows = st.query([]).map_err(sql_err)?;
             while let Some(row) = rows.next().map_err(sql_err)? {
@@ -340,17 +403,20 @@ pub(crate) fn natural(
 fn walk_order(
     conn: &Connection,
     meta: &CollMeta,
-    ix: usize,
-    desc: bool,
+    (ix, desc): (usize, bool),
     filter: &Filter,
     sort: &SortSpec,
     want: Option<usize>,
     stats: &mut ExecStats,
 ) -> StoreResult<Vec<Document>> {
-    let Some(index) = meta.indexes.get(ix) else { return Ok(Vec::new()) };
-    let Some(field) = index.leading_field() else { return Ok(Vec::new()) };
+    let Some(index) = meta.indexes.get(ix) else {
+        return Ok(Vec::new());
+    };
     let order = if desc { "DESC" } else { "ASC" };
-    let sql = format!("SELECT rid FROM {} ORDER BY key {order}, rid ASC", index.table(meta.cid));
+    let sql = format!(
+        "SELECT key, rid FROM {} ORDER BY key {order}, rid ASC",
+        index.table(meta.cid)
+    );
     let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
     let mut rows = st.query([]).map_err(sql_err)?;
     let mut out: Vec<Document> = Vec::new();
@@ -367,28 +433,31 @@ fn walk_order(
     };
     while let Some(row) = rows.next().map_err(sql_err)? {
         stats.keys_examined += 1;
-        let rowid: i64 = row.get(0).map_err(sql_err)?;
-        if !seen.insert(rowid) {
-            continue;
-        }
-        let Some(doc) = load_doc(conn, meta, rowid)? else { continue };
-        stats.docs_examined += 1;
-        if !filter.matches(&doc) {
-            continue;
-        }
-        let mut saw_array = false;
-        let lead = index_values(&doc, field, &mut saw_array)
-            .first()
-            .map(|v| encode_value(v))
-            .unwrap_or_else(|| encode_value(&Bson::Null));
-        if group_key.as_ref() != Some(&lead) {
+        let key: Vec<u8> = row.get(0).map_err(sql_err)?;
+        let rowid: i64 = row.get(1).map_err(sql_err)?;
+        // Documents are grouped by the leading key component, read from
+        // the entry itself: a group ends before the next one is loaded.
+        let lead_len = first_component_len(&key).ok_or_else(|| {
+            StoreError::Internal(format!("malformed key in index {}", index.spec.name))
+        })?;
+        let lead = &key[..lead_len];
+        if group_key.as_deref() != Some(lead) {
             flush(&mut group, &mut out);
             if want.is_some_and(|w| out.len() >= w) {
                 return Ok(out);
             }
-            group_key = Some(lead);
+            group_key = Some(lead.to_vec());
         }
-        group.push((rowid, doc));
+        if !seen.insert(rowid) {
+            continue;
+        }
+        let Some(doc) = load_doc(conn, meta, rowid)? else {
+            continue;
+        };
+        stats.docs_examined += 1;
+        if filter.matches(&doc) {
+            group.push((rowid, doc));
+        }
     }
     flush(&mut group, &mut out);
     Ok(out)
@@ -408,18 +477,29 @@ pub(crate) fn find(
     let skip = usize::try_from(skip).unwrap_or(usize::MAX);
     let want = limit.map(|l| skip.saturating_add(usize::try_from(l).unwrap_or(usize::MAX)));
     let mut docs = match &access {
-        Access::Order { ix, desc, .. } => walk_order(conn, meta, *ix, *desc, filter, sort, want, stats)?,
-        _ if sort.is_empty() => natural(conn, meta, &access, filter, want, stats)?.into_iter().map(|(_, d)| d).collect(),
+        Access::Order { ix, desc, .. } => {
+            walk_order(conn, meta, (*ix, *desc), filter, sort, want, stats)?
+        }
+        _ if sort.is_empty() => natural(conn, meta, &access, filter, want, stats)?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect(),
         _ => {
-            let mut docs: Vec<Document> =
-                natural(conn, meta, &access, filter, None, stats)?.into_iter().map(|(_, d)| d).collect();
+            let mut docs: Vec<Document> = natural(conn, meta, &access, filter, None, stats)?
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect();
             eve_query::sort_documents(&mut docs, sort);
             docs
         }
     };
     let end = want.unwrap_or(usize::MAX).min(docs.len());
     docs.truncate(end);
-    let docs = if skip >= docs.len() { Vec::new() } else { docs.split_off(skip) };
+    let docs = if skip >= docs.len() {
+        Vec::new()
+    } else {
+        docs.split_off(skip)
+    };
     Ok((access, docs))
 }
 

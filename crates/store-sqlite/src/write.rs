@@ -28,7 +28,10 @@ enum EntryError {
 impl EntryError {
     fn at(self, position: usize) -> StoreError {
         match self {
-            EntryError::Duplicate(message) => StoreError::DuplicateKey { index: position, message },
+            EntryError::Duplicate(message) => StoreError::DuplicateKey {
+                index: position,
+                message,
+            },
             EntryError::Other(e) => e,
         }
     }
@@ -55,20 +58,34 @@ fn key_text(doc: &Document, index: &IndexMeta) -> String {
     format!("{{ {} }}", parts.join(", "))
 }
 
-fn add_entries(conn: &Connection, meta: &mut CollMeta, rowid: i64, doc: &Document) -> Result<(), EntryError> {
+fn add_entries(
+    conn: &Connection,
+    meta: &mut CollMeta,
+    rowid: i64,
+    doc: &Document,
+) -> Result<(), EntryError> {
     let cid = meta.cid;
     for index in &mut meta.indexes {
         if !index.has_side_table() {
             continue;
         }
-        let (keys, multikey) = index_entries(doc, index.fields().collect::<Vec<_>>(), index.spec.sparse)
-            .map_err(|e| EntryError::Other(StoreError::InvalidQuery(format!("index {}: {}", index.spec.name, e.0))))?;
+        let (keys, multikey) =
+            index_entries(doc, index.fields().collect::<Vec<_>>(), index.spec.sparse).map_err(
+                |e| {
+                    EntryError::Other(StoreError::InvalidQuery(format!(
+                        "index {}: {}",
+                        index.spec.name, e.0
+                    )))
+                },
+            )?;
         if multikey && !index.multikey {
             catalog::set_multikey(conn, index).map_err(EntryError::Other)?;
             index.multikey = true;
         }
         let sql = format!("INSERT INTO {}(key, rid) VALUES (?1, ?2)", index.table(cid));
-        let mut st = conn.prepare_cached(&sql).map_err(|e| EntryError::Other(sql_err(e)))?;
+        let mut st = conn
+            .prepare_cached(&sql)
+            .map_err(|e| EntryError::Other(sql_err(e)))?;
         for key in keys {
             if let Err(e) = st.execute(rusqlite::params![key, rowid]) {
                 if is_constraint(&e) {
@@ -85,17 +102,27 @@ fn add_entries(conn: &Connection, meta: &mut CollMeta, rowid: i64, doc: &Documen
     Ok(())
 }
 
-fn remove_entries(conn: &Connection, meta: &CollMeta, rowid: i64, doc: &Document) -> StoreResult<()> {
+fn remove_entries(
+    conn: &Connection,
+    meta: &CollMeta,
+    rowid: i64,
+    doc: &Document,
+) -> StoreResult<()> {
     for index in &meta.indexes {
         if !index.has_side_table() {
             continue;
         }
         // The document was indexed when stored, so its keys compute again;
         // should they not, there is nothing of it to remove.
-        let Ok((keys, _)) = index_entries(doc, index.fields().collect::<Vec<_>>(), index.spec.sparse) else {
+        let Ok((keys, _)) =
+            index_entries(doc, index.fields().collect::<Vec<_>>(), index.spec.sparse)
+        else {
             continue;
         };
-        let sql = format!("DELETE FROM {} WHERE key = ?1 AND rid = ?2", index.table(meta.cid));
+        let sql = format!(
+            "DELETE FROM {} WHERE key = ?1 AND rid = ?2",
+            index.table(meta.cid)
+        );
         let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
         for key in keys {
             st.execute(rusqlite::params![key, rowid]).map_err(sql_err)?;
@@ -105,7 +132,8 @@ fn remove_entries(conn: &Connection, meta: &CollMeta, rowid: i64, doc: &Document
 }
 
 fn encode_doc(doc: &Document) -> StoreResult<Vec<u8>> {
-    doc.to_vec().map_err(|e| StoreError::InvalidQuery(format!("document cannot be stored: {e}")))
+    doc.to_vec()
+        .map_err(|e| StoreError::InvalidQuery(format!("document cannot be stored: {e}")))
 }
 
 fn check_id(id: &Bson) -> StoreResult<()> {
@@ -117,7 +145,9 @@ fn check_id(id: &Bson) -> StoreResult<()> {
 
 /// The document as stored: `_id` first (a new ObjectId when missing).
 fn with_id_first(mut doc: Document, id: Option<Bson>) -> (Bson, Document) {
-    let id = id.or_else(|| doc.remove("_id")).unwrap_or_else(|| Bson::ObjectId(ObjectId::new()));
+    let id = id
+        .or_else(|| doc.remove("_id"))
+        .unwrap_or_else(|| Bson::ObjectId(ObjectId::new()));
     doc.remove("_id");
     let mut out = Document::new();
     out.insert("_id", id.clone());
@@ -127,7 +157,11 @@ fn with_id_first(mut doc: Document, id: Option<Bson>) -> (Bson, Document) {
 
 /// Inserts `docs` in order; the first failure fails the whole call (the
 /// caller's savepoint undoes the documents already written).
-pub(crate) fn insert(conn: &Connection, collection: &str, docs: Vec<Document>) -> StoreResult<Vec<Bson>> {
+pub(crate) fn insert(
+    conn: &Connection,
+    collection: &str,
+    docs: Vec<Document>,
+) -> StoreResult<Vec<Bson>> {
     let mut meta = catalog::ensure(conn, collection)?;
     let sql = format!("INSERT INTO {}(doc) VALUES (?1)", meta.docs_table());
     let mut ids = Vec::with_capacity(docs.len());
@@ -135,7 +169,9 @@ pub(crate) fn insert(conn: &Connection, collection: &str, docs: Vec<Document>) -
         let (id, doc) = with_id_first(doc, None);
         check_id(&id)?;
         let bytes = encode_doc(&doc)?;
-        conn.prepare_cached(&sql).and_then(|mut st| st.execute([bytes])).map_err(sql_err)?;
+        conn.prepare_cached(&sql)
+            .and_then(|mut st| st.execute([bytes]))
+            .map_err(sql_err)?;
         let rowid = conn.last_insert_rowid();
         add_entries(conn, &mut meta, rowid, &doc).map_err(|e| e.at(position))?;
         ids.push(id);
@@ -144,25 +180,50 @@ pub(crate) fn insert(conn: &Connection, collection: &str, docs: Vec<Document>) -
 }
 
 /// Rewrites one stored document (same rowid), keeping indexes in step.
-fn rewrite(conn: &Connection, meta: &mut CollMeta, rowid: i64, old: &Document, new: &Document) -> StoreResult<()> {
+fn rewrite(
+    conn: &Connection,
+    meta: &mut CollMeta,
+    rowid: i64,
+    old: &Document,
+    new: &Document,
+) -> StoreResult<()> {
     let bytes = encode_doc(new)?;
     remove_entries(conn, meta, rowid, old)?;
     let sql = format!("UPDATE {} SET doc = ?1 WHERE rowid = ?2", meta.docs_table());
-    conn.prepare_cached(&sql).and_then(|mut st| st.execute(rusqlite::params![bytes, rowid])).map_err(sql_err)?;
+    conn.prepare_cached(&sql)
+        .and_then(|mut st| st.execute(rusqlite::params![bytes, rowid]))
+        .map_err(sql_err)?;
     add_entries(conn, meta, rowid, new).map_err(|e| e.at(0))
 }
 
 /// The first document (natural order) matching `filter`, with its rowid.
-fn first_match(conn: &Connection, meta: &CollMeta, filter: &Filter) -> StoreResult<Option<(i64, Document)>> {
+fn first_match(
+    conn: &Connection,
+    meta: &CollMeta,
+    filter: &Filter,
+) -> StoreResult<Option<(i64, Document)>> {
     let access = query::plan(meta, filter, &Vec::new());
     let mut stats = ExecStats::default();
-    Ok(query::natural(conn, meta, &access, filter, Some(1), &mut stats)?.into_iter().next())
+    Ok(
+        query::natural(conn, meta, &access, filter, Some(1), &mut stats)?
+            .into_iter()
+            .next(),
+    )
 }
 
 /// Replaces the first match; the stored `_id` is kept.
-pub(crate) fn replace_one(conn: &Connection, collection: &str, filter: &Filter, doc: Document) -> StoreResult<bool> {
-    let Some(mut meta) = catalog::load(conn, collection)? else { return Ok(false) };
-    let Some((rowid, old)) = first_match(conn, &meta, filter)? else { return Ok(false) };
+pub(crate) fn replace_one(
+    conn: &Connection,
+    collection: &str,
+    filter: &Filter,
+    doc: Document,
+) -> StoreResult<bool> {
+    let Some(mut meta) = catalog::load(conn, collection)? else {
+        return Ok(false);
+    };
+    let Some((rowid, old)) = first_match(conn, &meta, filter)? else {
+        return Ok(false);
+    };
     let id = old.get("_id").cloned().unwrap_or(Bson::Null);
     let (_, new) = with_id_first(doc, Some(id));
     rewrite(conn, &mut meta, rowid, &old, &new)?;
@@ -170,9 +231,18 @@ pub(crate) fn replace_one(conn: &Connection, collection: &str, filter: &Filter, 
 }
 
 /// Applies `$set`-like assignments to the first match.
-pub(crate) fn update_one(conn: &Connection, collection: &str, filter: &Filter, set: Document) -> StoreResult<bool> {
-    let Some(mut meta) = catalog::load(conn, collection)? else { return Ok(false) };
-    let Some((rowid, old)) = first_match(conn, &meta, filter)? else { return Ok(false) };
+pub(crate) fn update_one(
+    conn: &Connection,
+    collection: &str,
+    filter: &Filter,
+    set: Document,
+) -> StoreResult<bool> {
+    let Some(mut meta) = catalog::load(conn, collection)? else {
+        return Ok(false);
+    };
+    let Some((rowid, old)) = first_match(conn, &meta, filter)? else {
+        return Ok(false);
+    };
     let mut new = old.clone();
     for (path, value) in set {
         if path == "_id" || path.starts_with("_id.") {
@@ -186,15 +256,23 @@ pub(crate) fn update_one(conn: &Connection, collection: &str, filter: &Filter, s
 }
 
 /// Deletes every match.
-pub(crate) fn delete_many(conn: &Connection, collection: &str, filter: &Filter) -> StoreResult<u64> {
-    let Some(meta) = catalog::load(conn, collection)? else { return Ok(0) };
+pub(crate) fn delete_many(
+    conn: &Connection,
+    collection: &str,
+    filter: &Filter,
+) -> StoreResult<u64> {
+    let Some(meta) = catalog::load(conn, collection)? else {
+        return Ok(0);
+    };
     let access = query::plan(&meta, filter, &Vec::new());
     let mut stats = ExecStats::default();
     let victims = query::natural(conn, &meta, &access, filter, None, &mut stats)?;
     let sql = format!("DELETE FROM {} WHERE rowid = ?1", meta.docs_table());
     for (rowid, doc) in &victims {
         remove_entries(conn, &meta, *rowid, doc)?;
-        conn.prepare_cached(&sql).and_then(|mut st| st.execute([rowid])).map_err(sql_err)?;
+        conn.prepare_cached(&sql)
+            .and_then(|mut st| st.execute([rowid]))
+            .map_err(sql_err)?;
     }
     Ok(victims.len() as u64)
 }
@@ -213,8 +291,15 @@ pub(crate) fn set_path(doc: &mut Document, path: &str, value: Bson) -> Result<()
     set_in_doc(doc, &segments, value, path)
 }
 
-fn set_in_doc(doc: &mut Document, segments: &[&str], value: Bson, path: &str) -> Result<(), String> {
-    let Some((seg, rest)) = segments.split_first() else { return Ok(()) };
+fn set_in_doc(
+    doc: &mut Document,
+    segments: &[&str],
+    value: Bson,
+    path: &str,
+) -> Result<(), String> {
+    let Some((seg, rest)) = segments.split_first() else {
+        return Ok(());
+    };
     if rest.is_empty() {
         doc.insert(*seg, value);
         return Ok(());
@@ -228,12 +313,21 @@ fn set_in_doc(doc: &mut Document, segments: &[&str], value: Bson, path: &str) ->
     }
 }
 
-fn set_in_value(target: &mut Bson, segments: &[&str], value: Bson, path: &str) -> Result<(), String> {
+fn set_in_value(
+    target: &mut Bson,
+    segments: &[&str],
+    value: Bson,
+    path: &str,
+) -> Result<(), String> {
     match target {
         Bson::Document(d) => set_in_doc(d, segments, value, path),
         Bson::Array(items) => {
-            let Some((seg, rest)) = segments.split_first() else { return Ok(()) };
-            let i: usize = seg.parse().map_err(|_| format!("cannot create field '{seg}' in an array (path '{path}')"))?;
+            let Some((seg, rest)) = segments.split_first() else {
+                return Ok(());
+            };
+            let i: usize = seg
+                .parse()
+                .map_err(|_| format!("cannot create field '{seg}' in an array (path '{path}')"))?;
             if i > MAX_ARRAY_PAD {
                 return Err(format!("array position {i} too large in '{path}'"));
             }
@@ -259,11 +353,20 @@ fn set_in_value(target: &mut Bson, segments: &[&str], value: Bson, path: &str) -
 
 /// Makes the collection's indexes exactly `wanted` (plus `_id`):
 /// unchanged ones stay, changed ones are rebuilt, unlisted ones dropped.
-pub(crate) fn prepare_collection(conn: &Connection, collection: &str, wanted: &[IndexSpec]) -> StoreResult<()> {
+pub(crate) fn prepare_collection(
+    conn: &Connection,
+    collection: &str,
+    wanted: &[IndexSpec],
+) -> StoreResult<()> {
     for (i, spec) in wanted.iter().enumerate() {
-        let invalid = |message: &str| StoreError::InvalidIndex { name: spec.name.clone(), message: message.into() };
+        let invalid = |message: &str| StoreError::InvalidIndex {
+            name: spec.name.clone(),
+            message: message.into(),
+        };
         if spec.name == ID_INDEX {
-            return Err(invalid("the name _id_ is reserved for the primary key index"));
+            return Err(invalid(
+                "the name _id_ is reserved for the primary key index",
+            ));
         }
         if spec.name.is_empty() {
             return Err(invalid("an index needs a name"));
@@ -271,7 +374,11 @@ pub(crate) fn prepare_collection(conn: &Connection, collection: &str, wanted: &[
         if spec.keys.is_empty() {
             return Err(invalid("an index needs at least one key"));
         }
-        if spec.keys.iter().any(|(f, _)| f.is_empty() || f.split('.').any(str::is_empty)) {
+        if spec
+            .keys
+            .iter()
+            .any(|(f, _)| f.is_empty() || f.split('.').any(str::is_empty))
+        {
             return Err(invalid("invalid key path"));
         }
         let mut fields: Vec<&str> = spec.keys.iter().map(|(f, _)| f.as_str()).collect();
@@ -308,7 +415,10 @@ fn build_index(conn: &Connection, cid: i64, index: IndexMeta) -> StoreResult<()>
     if !index.has_side_table() {
         return Ok(());
     }
-    let mut one = CollMeta { cid, indexes: vec![index] };
+    let mut one = CollMeta {
+        cid,
+        indexes: vec![index],
+    };
     let sql = format!("SELECT rowid, doc FROM {} ORDER BY rowid", one.docs_table());
     let mut st = conn.prepare(&sql).map_err(sql_err)?;
     let mut rows = st.query([]).map_err(sql_err)?;
@@ -316,12 +426,19 @@ fn build_index(conn: &Connection, cid: i64, index: IndexMeta) -> StoreResult<()>
         let rowid: i64 = row.get(0).map_err(sql_err)?;
         let bytes: Vec<u8> = row.get(1).map_err(sql_err)?;
         let doc = query::decode(&bytes)?;
-        let name = one.indexes.first().map(|i| i.spec.name.clone()).unwrap_or_default();
+        let name = one
+            .indexes
+            .first()
+            .map(|i| i.spec.name.clone())
+            .unwrap_or_default();
         add_entries(conn, &mut one, rowid, &doc).map_err(|e| match e {
-            EntryError::Duplicate(message) => {
-                StoreError::InvalidIndex { name, message: format!("existing documents violate the unique index: {message}") }
+            EntryError::Duplicate(message) => StoreError::InvalidIndex {
+                name,
+                message: format!("existing documents violate the unique index: {message}"),
+            },
+            EntryError::Other(StoreError::InvalidQuery(message)) => {
+                StoreError::InvalidIndex { name, message }
             }
-            EntryError::Other(StoreError::InvalidQuery(message)) => StoreError::InvalidIndex { name, message },
             EntryError::Other(e) => e,
         })?;
     }

@@ -14,7 +14,9 @@
 //! the check and the write.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 
 use eve_store::{StoreError, StoreResult};
 use rusqlite::Connection;
@@ -57,8 +59,15 @@ where
     (job, rx)
 }
 
+/// Counters of the writer's work (see [`crate::WriteStats`]).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub batches: AtomicU64,
+    pub writes: AtomicU64,
+}
+
 /// The writer loop; returns when every sender is gone.
-pub(crate) fn run(conn: Connection, rx: Receiver<Job>) {
+pub(crate) fn run(conn: Connection, rx: Receiver<Job>, counters: Arc<Counters>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -67,6 +76,10 @@ pub(crate) fn run(conn: Connection, rx: Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters
+            .writes
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         run_batch(&conn, batch);
     }
 }
@@ -92,7 +105,11 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
         }
         let (ok, finish) = job(conn);
         finishers.push(finish);
-        let end = if ok { "RELEASE op" } else { "ROLLBACK TO op; RELEASE op" };
+        let end = if ok {
+            "RELEASE op"
+        } else {
+            "ROLLBACK TO op; RELEASE op"
+        };
         if let Err(e) = conn.execute_batch(end) {
             broken = Some(sql_err(e));
             break;
@@ -122,5 +139,7 @@ pub(crate) fn submit(sender: Option<&Sender<Job>>, job: Job) -> StoreResult<()> 
     let Some(sender) = sender else {
         return Err(StoreError::Unavailable("the store is closed".into()));
     };
-    sender.send(job).map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))
+    sender
+        .send(job)
+        .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))
 }
