@@ -256,6 +256,36 @@ group("e_data_relation", {"author": {"type": "objectid", "data_relation": {"reso
       seed={"users": [{"_id": OID1, "name": "alice"}, {"_id": OID2, "name": "bob"}]})
 group("e_versioned", {"v": {"type": "string", "versioned": False}}, [{"v": "x"}])
 
+# --- orderings and combinations ----------------------------------------------
+group("x_dep_many", {"c": {"type": "string", "dependencies": ["a", "b", "d"]}, "a": {}, "b": {}, "d": {}},
+      [{"c": "x"}, {"c": "x", "b": 1}])
+group("x_rel_many", {"ls": {"type": "list", "data_relation": {"resource": "users", "field": "name"}}},
+      [{"ls": ["a", "b", "c"]}], seed={"users": [{"name": "zed"}]})
+group("x_unique_combo", {"u": {"type": "string", "unique": True, "maxlength": 2, "regex": "^[a-z]+$"}},
+      [{"u": "AB9"}, {"u": "doe"}], seed={"self": [{"u": "do"}]})
+group("x_readonly_type", {"ro": {"type": "integer", "readonly": True, "min": 5}}, [{"ro": "x"}, {"ro": 1}])
+group("x_list_dict_req", {"l": {"type": "list", "schema": {"type": "dict", "schema": {"a": {"type": "string", "required": True},
+                                                                              "b": {"type": "integer", "default": 1}}}}},
+      [{"l": [{}, {"a": "x"}, {"a": 1, "z": 1}]}])
+group("x_items_dicts", {"it": {"type": "list", "items": [{"type": "dict", "schema": {"a": {"type": "integer"}}}, {"type": "string"}]}},
+      [{"it": [{"a": "x"}, 1]}])
+group("x_misc", {"lmin": {"type": "list", "min": [1, 2]}, "dal": {"type": "dict", "allowed": ["a", "b"]},
+                 "sc": {"type": "string", "contains": "x"}, "nd": {"type": "dict", "nullable": True, "schema": {"a": {"type": "integer"}}},
+                 "nr": {"type": "string", "nullable": True, "readonly": True}},
+      [{"lmin": [0, 5]}, {"lmin": [1, 2, 3]}, {"dal": {"a": 1, "c": 2}}, {"sc": "abc"}, {"sc": "x"}, {"nd": None}, {"nr": None}])
+group("x_au_inherit", {"d": {"type": "dict", "schema": {"a": {"type": "integer"}}}}, [{"d": {"z": 1}, "top": 1}],
+      resource={"allow_unknown": True})
+group("x_logic_nested", {"l": {"type": "list", "schema": {"anyof": [{"type": "integer"}, {"type": "string", "minlength": 3}]}},
+                         "d": {"type": "dict", "oneof": [{"schema": {"a": {"type": "integer"}}, "allow_unknown": True},
+                                                         {"schema": {"b": {"type": "integer"}}, "allow_unknown": True}]}},
+      [{"l": [1, "ab", True]}, {"d": {"a": 1, "b": 2}}, {"d": {"a": "x"}},
+       dev({"l": [2.5]}, "safer integer serializer: Eve serializes list items through the anyof types and truncates 2.5",
+           {"l": {"0": ["no definitions validate", {"anyof definition 0": "must be of integer type",
+                                                    "anyof definition 1": "must be of string type"}]}})])
+group("x_multi_field", {"a": {"type": "integer", "min": 5, "max": 1}, "b": {"type": "list", "minlength": 3, "contains": "z",
+                                                                            "allowed": ["x"]}},
+      [{"a": 3, "b": ["y"]}])
+
 # --- modes -----------------------------------------------------------------
 group("m_patch", {"a": {"type": "string", "required": True}, "ro": {"type": "string", "readonly": True, "default": "stored"},
                   "dep": {"type": "string", "dependencies": "b"}, "b": {"type": "string"},

@@ -474,10 +474,8 @@ impl<'a> Compiler<'a> {
                     ),
                 },
                 "min" | "max" => {
-                    let c = self.constraint_value(v, &kpath, is_datetime);
-                    if matches!(v, Value::Array(_) | Value::Object(_)) {
-                        self.err(kpath, "must be a number, a string or a date");
-                    } else if let Some(c) = c {
+                    // Any value: Python compares what it can and skips the rest.
+                    if let Some(c) = self.constraint_value(v, &kpath, is_datetime) {
                         r.checks.push(if key == "min" {
                             Check::Min(c)
                         } else {

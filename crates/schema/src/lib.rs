@@ -221,7 +221,23 @@ impl Schema {
 
     /// Normalizes and validates a document.
     pub fn validate(&self, doc: Document, mode: Mode<'_>, options: &Options) -> Outcome {
-        validate::run(self, doc, mode, options)
+        validate::run(self, doc, mode, options, None)
+    }
+
+    /// Like [`Schema::validate`], with the answers of the store checks
+    /// known: `failed` tells, for each [`PendingCheck`] the validation
+    /// produces, whether it failed (the caller ran the checks listed by a
+    /// first [`Schema::validate`]). Their messages are then added where
+    /// Eve adds them, so the order of several messages on one field is
+    /// exactly Eve's; [`Issues::add`] is the simpler alternative.
+    pub fn validate_with_checks(
+        &self,
+        doc: Document,
+        mode: Mode<'_>,
+        options: &Options,
+        failed: &dyn Fn(&PendingCheck) -> bool,
+    ) -> Outcome {
+        validate::run(self, doc, mode, options, Some(failed))
     }
 
     /// Message for a failed [`PendingCheck::Unique`].

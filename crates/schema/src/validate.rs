@@ -67,6 +67,8 @@ struct Shared<'s> {
     persisted: Option<&'s Document>,
     is_update: bool,
     pending: std::cell::RefCell<Vec<PendingCheck>>,
+    /// Answers of the store checks, when known: true when a check failed.
+    failed: Option<&'s dyn Fn(&PendingCheck) -> bool>,
 }
 
 /// The rule queue entries evaluated before the definition-order rules.
@@ -1050,6 +1052,7 @@ impl<'s, 'c> V<'s, 'c> {
                     .chain(std::iter::once(field))
                     .map(Key::text)
                     .collect();
+                // The stored field: list positions are skipped.
                 let dotted: Vec<String> = self
                     .doc_path
                     .iter()
@@ -1059,13 +1062,14 @@ impl<'s, 'c> V<'s, 'c> {
                         Key::Int(_) => None,
                     })
                     .collect();
-                self.sh.pending.borrow_mut().push(PendingCheck::Unique {
+                let check = PendingCheck::Unique {
                     path,
                     field: dotted.join("."),
                     value: value.clone(),
                     within_resource: *kind == crate::compile::UniqueKind::WithinResource,
                     to_user: *kind == crate::compile::UniqueKind::ToUser,
-                });
+                };
+                self.pending(field, check, Schema::unique_message(value));
             }
             Check::DataRelation(rel) => {
                 if !pyfmt::truthy(value) && rules.nullable {
@@ -1079,23 +1083,32 @@ impl<'s, 'c> V<'s, 'c> {
                     .map(Key::text)
                     .collect();
                 if rel.version {
-                    let ok = matches!(value, Bson::Document(d) if d.contains_key(&target_field) && d.contains_key("_version"));
-                    if !ok {
+                    let (id, version) = match value {
+                        Bson::Document(d) => {
+                            (d.get(&target_field).cloned(), d.get("_version").cloned())
+                        }
+                        _ => (None, None),
+                    };
+                    let (Some(id), Some(version)) = (id, version) else {
                         self.custom(
                             field,
                             format!("versioned data_relation must be a dict with fields '{target_field}' and '_version'"),
                         );
                         return;
-                    }
-                    self.sh
-                        .pending
-                        .borrow_mut()
-                        .push(PendingCheck::DataRelation {
-                            path,
-                            resource: rel.resource.clone(),
-                            field: target_field,
-                            value: value.clone(),
-                        });
+                    };
+                    let text = Schema::data_relation_version_message(
+                        &id,
+                        &rel.resource,
+                        &target_field,
+                        &version,
+                    );
+                    let check = PendingCheck::DataRelation {
+                        path,
+                        resource: rel.resource.clone(),
+                        field: target_field,
+                        value: value.clone(),
+                    };
+                    self.pending(field, check, text);
                     return;
                 }
                 let items = match value {
@@ -1116,18 +1129,26 @@ impl<'s, 'c> V<'s, 'c> {
                         },
                         _ => item.clone(),
                     };
-                    self.sh
-                        .pending
-                        .borrow_mut()
-                        .push(PendingCheck::DataRelation {
-                            path: path.clone(),
-                            resource: rel.resource.clone(),
-                            field: target_field.clone(),
-                            value: v,
-                        });
+                    let text = Schema::data_relation_message(&v, &rel.resource, &target_field);
+                    let check = PendingCheck::DataRelation {
+                        path: path.clone(),
+                        resource: rel.resource.clone(),
+                        field: target_field.clone(),
+                        value: v,
+                    };
+                    self.pending(field, check, text);
                 }
             }
         }
+    }
+
+    /// Records a store check; when its answer is known and it failed, the
+    /// error is added right here, where Eve adds it.
+    fn pending(&mut self, field: &Key, check: PendingCheck, text: String) {
+        if self.sh.failed.is_some_and(|f| f(&check)) {
+            self.custom(field, text);
+        }
+        self.sh.pending.borrow_mut().push(check);
     }
 
     fn check_schema(&mut self, rules: &'s Rules, field: &Key, value: &Bson) {
@@ -1310,7 +1331,13 @@ impl<'s, 'c> V<'s, 'c> {
 }
 
 /// Runs normalization and validation of a whole document.
-pub(crate) fn run(schema: &Schema, doc: Document, mode: Mode<'_>, options: &Options) -> Outcome {
+pub(crate) fn run<'s>(
+    schema: &'s Schema,
+    doc: Document,
+    mode: Mode<'s>,
+    options: &'s Options,
+    failed: Option<&'s dyn Fn(&PendingCheck) -> bool>,
+) -> Outcome {
     let (persisted, update, normalize) = match mode {
         Mode::Insert => (None, false, true),
         Mode::Replace { original } => (Some(original), false, true),
@@ -1325,6 +1352,7 @@ pub(crate) fn run(schema: &Schema, doc: Document, mode: Mode<'_>, options: &Opti
         persisted,
         is_update: update,
         pending: Default::default(),
+        failed,
     };
     let mut fields: IndexMap<Key, &Rules> = schema
         .fields
