@@ -45,8 +45,15 @@ pub struct Options {
 }
 
 /// A check that needs the data layer (uniqueness, referential integrity).
-/// The validator reports it; the caller runs it against the store and, when
-/// it fails, adds [`PendingCheck::message`] at [`PendingCheck::path`].
+/// The validator reports it; the caller runs it against the store and then
+/// either validates again with the answers
+/// ([`crate::Schema::validate_with_checks`], exact Eve message order) or adds
+/// [`crate::Schema::unique_message`] / [`crate::Schema::data_relation_message`]
+/// at the check's `path` with [`Issues::add`].
+///
+/// `DataRelation` values that are ObjectId-like strings are already
+/// converted to ObjectIds (Eve's lookup does the same). For a versioned
+/// relation the value is the whole `{<field>: id, _version: n}` mapping.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PendingCheck {
     /// `unique` / `unique_within_resource` / `unique_to_user`: no other
