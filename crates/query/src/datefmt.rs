@@ -335,7 +335,10 @@ impl Fields {
             None => self.hour,
         };
         let date = match self.julian {
-            Some(j) => NaiveDate::from_yo_opt(year, j)?,
+            // As in Python, the day of the year is an offset from January 1
+            // and may run into the next year (`1969 366` is 1970-01-01).
+            Some(j) => NaiveDate::from_ymd_opt(year, 1, 1)?
+                .checked_add_signed(Duration::days(i64::from(j) - 1))?,
             None => NaiveDate::from_ymd_opt(year, self.month.unwrap_or(1), self.day.unwrap_or(1))?,
         };
         if self.second > 59 {
@@ -491,7 +494,7 @@ mod tests {
     fn day_of_year_overrides_month_and_day() {
         let f = DateFormat::new("%Y %j").unwrap();
         assert_eq!(f.parse("2020 060"), Some(at(2020, 2, 29, 0, 0, 0, 0)));
-        assert_eq!(f.parse("2021 366"), None);
+        assert_eq!(f.parse("2021 366"), Some(at(2022, 1, 1, 0, 0, 0, 0)));
     }
 
     #[test]

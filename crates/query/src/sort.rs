@@ -91,21 +91,26 @@ fn direction(lit: &Lit) -> Result<SortDir, String> {
 
 fn literal_to_spec(lit: Lit) -> Result<SortSpec, String> {
     match lit {
-        Lit::List(items) | Lit::Tuple(items) => items
-            .into_iter()
-            .map(|item| match item {
-                Lit::Tuple(pair) | Lit::List(pair) => match pair.as_slice() {
-                    [Lit::Str(field), dir] => Ok((field.clone(), direction(dir)?)),
+        Lit::List(items) | Lit::Tuple(items) => {
+            items
+                .into_iter()
+                .map(|item| match item {
+                    Lit::Tuple(pair) | Lit::List(pair) => match pair.as_slice() {
+                        [Lit::Str(field), dir] if !field.is_empty() => {
+                            Ok((field.clone(), direction(dir)?))
+                        }
+                        _ => Err("each sort item must be a (non-empty field, direction) pair"
+                            .to_string()),
+                    },
                     _ => Err("each sort item must be a (field, direction) pair".to_string()),
-                },
-                _ => Err("each sort item must be a (field, direction) pair".to_string()),
-            })
-            .collect(),
+                })
+                .collect()
+        }
         Lit::Dict(entries) => entries
             .into_iter()
             .map(|(k, v)| match k {
-                Lit::Str(field) => Ok((field, direction(&v)?)),
-                _ => Err("sort keys must be strings".to_string()),
+                Lit::Str(field) if !field.is_empty() => Ok((field, direction(&v)?)),
+                _ => Err("sort keys must be non-empty strings".to_string()),
             })
             .collect(),
         _ => Err("sort must be a list of (field, direction) pairs or a mapping".into()),
@@ -403,6 +408,8 @@ mod tests {
             r#"[(1, 1)]"#,
             r#"["age"]"#,
             r#"{1: 1}"#,
+            r#"[("", 1)]"#,
+            r#"{"": 1}"#,
             r#"{"a"}"#,
             r#"("age", -1)"#,
         ] {
