@@ -132,7 +132,8 @@ pub use path::values_at_path;
 pub use projection::{apply_projection, parse_projection};
 pub use sort::{parse_sort, sort_documents};
 pub use where_json::{
-    check_allowed_filters, check_operators, parse_where, KNOWN_OPERATORS, MAX_WHERE_LEN,
+    check_allowed_filters, check_operators, parse_where, parse_where_with_form, WhereForm,
+    KNOWN_OPERATORS, MAX_WHERE_LEN,
 };
 
 use bson::{Bson, Document};

@@ -58,12 +58,34 @@ fn is_known(op: &str) -> bool {
     KNOWN_OPERATORS.contains(&op)
 }
 
+/// Which syntax a `where` value was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhereForm {
+    /// A MongoDB JSON query document (checked with [`check_operators`]).
+    Json,
+    /// The Python-like form. Eve does not apply the operator whitelist or
+    /// blacklist to it (it can only produce comparisons, `$and` and `$or`).
+    Python,
+}
+
 /// Parses a `where` value: MongoDB JSON first, then the Python-like form.
 ///
 /// An empty value yields the empty query (Eve skips an empty `where`).
 pub fn parse_where(raw: &str) -> Result<Document, QueryError> {
+    parse_where_with_form(raw).map(|(d, _)| d)
+}
+
+/// [`parse_where`], also telling which syntax was used, for callers that
+/// follow Eve in applying [`check_operators`] to the JSON form only.
+///
+/// ```
+/// use eve_query::{parse_where_with_form, WhereForm};
+/// assert_eq!(parse_where_with_form(r#"{"a": 1}"#).unwrap().1, WhereForm::Json);
+/// assert_eq!(parse_where_with_form("a == 1").unwrap().1, WhereForm::Python);
+/// ```
+pub fn parse_where_with_form(raw: &str) -> Result<(Document, WhereForm), QueryError> {
     if raw.is_empty() {
-        return Ok(Document::new());
+        return Ok((Document::new(), WhereForm::Json));
     }
     if raw.len() > MAX_WHERE_LEN {
         return Err(QueryError::WhereSyntax);
@@ -71,12 +93,14 @@ pub fn parse_where(raw: &str) -> Result<Document, QueryError> {
     // serde_json refuses nesting beyond 128 levels, so no stack overflow.
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) {
         return match json_to_bson(&v) {
-            Bson::Document(d) => Ok(d),
+            Bson::Document(d) => Ok((d, WhereForm::Json)),
             // Valid JSON that is not an object: Eve answers 500, we 400.
             _ => Err(QueryError::WhereSyntax),
         };
     }
-    where_python::parse_python_where(raw).map_err(|_| QueryError::WhereSyntax)
+    where_python::parse_python_where(raw)
+        .map(|d| (d, WhereForm::Python))
+        .map_err(|_| QueryError::WhereSyntax)
 }
 
 /// Checks that every `$` key is a known operator (or in `whitelist`) and
