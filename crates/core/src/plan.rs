@@ -4,7 +4,9 @@
 //! tested without a server.
 
 use bson::{Bson, Document};
-use eve_query::{check_allowed_filters, check_operators, parse_projection, parse_sort, parse_where, Filter};
+use eve_query::{
+    check_allowed_filters, check_operators, parse_projection, parse_sort, parse_where, Filter,
+};
 use eve_store::FindQuery;
 
 use crate::domain::{Domain, Resource};
@@ -39,9 +41,17 @@ pub fn plan_read(
 ) -> ApiResult<ReadPlan> {
     let settings = &domain.settings;
     let mut filter = Filter::All;
-    if let Some(raw) = args.where_.as_deref().filter(|_| !res.allowed_filters.is_empty()) {
+    if let Some(raw) = args
+        .where_
+        .as_deref()
+        .filter(|_| !res.allowed_filters.is_empty())
+    {
         let mut query = parse_where(raw)?;
-        check_operators(&query, &res.mongo_query_whitelist, &settings.mongo_query_blacklist)?;
+        check_operators(
+            &query,
+            &res.mongo_query_whitelist,
+            &settings.mongo_query_blacklist,
+        )?;
         check_allowed_filters(&query, &res.allowed_filters)?;
         convert_query(domain, res, &mut query);
         filter = Filter::parse(&query)?;
@@ -68,12 +78,22 @@ pub fn plan_read(
             .unwrap_or(settings.pagination_default)
             .min(res.pagination_limit)
             .max(1);
-        (true, args.page, Some(max), (args.page - 1).saturating_mul(max))
+        (
+            true,
+            args.page,
+            Some(max),
+            (args.page - 1).saturating_mul(max),
+        )
     } else {
         (false, 1, args.max_results, 0)
     };
     Ok(ReadPlan {
-        query: FindQuery { filter, sort, skip, limit: max_results },
+        query: FindQuery {
+            filter,
+            sort,
+            skip,
+            limit: max_results,
+        },
         page,
         max_results,
         paginate,
@@ -84,7 +104,11 @@ pub fn plan_read(
 
 /// The filter every access to an endpoint carries: sub-resource URL
 /// variables and the datasource filter.
-pub fn base_filter(domain: &Domain, res: &Resource, url_vars: &[(String, String)]) -> ApiResult<Filter> {
+pub fn base_filter(
+    domain: &Domain,
+    res: &Resource,
+    url_vars: &[(String, String)],
+) -> ApiResult<Filter> {
     let mut filter = Filter::All;
     for (field, raw) in url_vars {
         let value = convert_value(domain, res, field, Bson::String(raw.clone()));
@@ -93,7 +117,10 @@ pub fn base_filter(domain: &Domain, res: &Resource, url_vars: &[(String, String)
     if let Some(ds) = &res.datasource.filter {
         let mut ds = ds.clone();
         convert_query(domain, res, &mut ds);
-        filter = filter.and(Filter::parse(&ds).map_err(|e| ApiError::Internal(format!("datasource filter: {e}")))?);
+        filter = filter.and(
+            Filter::parse(&ds)
+                .map_err(|e| ApiError::Internal(format!("datasource filter: {e}")))?,
+        );
     }
     Ok(filter)
 }
@@ -177,7 +204,10 @@ fn convert_in_place(domain: &Domain, res: &Resource, path: &str, value: &mut Bso
                             }
                         }
                     }
-                } else if matches!(k.as_str(), "$regex" | "$options" | "$type" | "$exists" | "$size" | "$mod") {
+                } else if matches!(
+                    k.as_str(),
+                    "$regex" | "$options" | "$type" | "$exists" | "$size" | "$mod"
+                ) {
                     // operands that are never dates or ids
                 } else if is_operator_doc {
                     convert_in_place(domain, res, path, v);
@@ -192,12 +222,15 @@ fn convert_in_place(domain: &Domain, res: &Resource, path: &str, value: &mut Bso
 
 /// Converts one string value for `path` (see [`convert_query`]).
 pub fn convert_value(domain: &Domain, res: &Resource, path: &str, value: Bson) -> Bson {
-    let Bson::String(s) = &value else { return value };
+    let Bson::String(s) = &value else {
+        return value;
+    };
     if let Some(date) = domain.settings.date_format.parse(s) {
         return Bson::DateTime(date);
     }
     if is_object_id(s) {
-        let objectid_field = path == res.id_field || res.schema.field_types(path).iter().any(|t| t == "objectid");
+        let objectid_field =
+            path == res.id_field || res.schema.field_types(path).iter().any(|t| t == "objectid");
         if objectid_field || !res.query_objectid_as_string {
             if let Ok(oid) = bson::oid::ObjectId::parse_str(s) {
                 return Bson::ObjectId(oid);
@@ -235,7 +268,11 @@ pub fn automatic_fields(domain: &Domain, res: &Resource) -> Vec<String> {
 /// projection (schema fields, or the datasource projection) narrowed or
 /// widened by the client's, plus the automatic fields. `None` means whole
 /// documents.
-pub fn projection_for(domain: &Domain, res: &Resource, client: Option<&Document>) -> Option<Document> {
+pub fn projection_for(
+    domain: &Domain,
+    res: &Resource,
+    client: Option<&Document>,
+) -> Option<Document> {
     /// What a resource exposes before the client's projection.
     enum Base {
         /// Whole stored documents.
@@ -243,26 +280,44 @@ pub fn projection_for(domain: &Domain, res: &Resource, client: Option<&Document>
         /// Whole documents minus these fields (clients may re-include them).
         AllExcept(Vec<String>),
         /// Only these fields; `extra` may be re-included by clients.
-        Only { fields: Vec<String>, extra: Vec<String> },
+        Only {
+            fields: Vec<String>,
+            extra: Vec<String>,
+        },
     }
     let auto = automatic_fields(domain, res);
-    let schema_fields: Vec<String> = res.schema.field_names().iter().map(|s| s.to_string()).collect();
+    let schema_fields: Vec<String> = res
+        .schema
+        .field_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let base = match &res.datasource.projection {
         Some(ds) => {
             let (inc, exc) = split_projection(ds);
             if !inc.is_empty() {
-                Base::Only { fields: inc, extra: Vec::new() }
+                Base::Only {
+                    fields: inc,
+                    extra: Vec::new(),
+                }
             } else if res.allow_unknown {
                 Base::AllExcept(exc)
             } else {
                 Base::Only {
-                    fields: schema_fields.iter().filter(|f| !exc.contains(f)).cloned().collect(),
+                    fields: schema_fields
+                        .iter()
+                        .filter(|f| !exc.contains(f))
+                        .cloned()
+                        .collect(),
                     extra: exc,
                 }
             }
         }
         None if res.allow_unknown => Base::All,
-        None => Base::Only { fields: schema_fields, extra: Vec::new() },
+        None => Base::Only {
+            fields: schema_fields,
+            extra: Vec::new(),
+        },
     };
     let (inc, exc) = client.map(split_projection).unwrap_or_default();
     let mut result = Document::new();
@@ -272,7 +327,9 @@ pub fn projection_for(domain: &Domain, res: &Resource, client: Option<&Document>
         }
     };
     match base {
-        Base::All | Base::AllExcept(_) if !inc.is_empty() => include(&mut result, inc.iter().collect()),
+        Base::All | Base::AllExcept(_) if !inc.is_empty() => {
+            include(&mut result, inc.iter().collect())
+        }
         Base::All | Base::AllExcept(_) => {
             let mut excluded: Vec<&String> = exc.iter().collect();
             if let Base::AllExcept(base_exc) = &base {
@@ -288,11 +345,17 @@ pub fn projection_for(domain: &Domain, res: &Resource, client: Option<&Document>
         Base::Only { fields, extra } if !inc.is_empty() => {
             let visible = |f: &&String| {
                 let top = f.split('.').next().unwrap_or(f);
-                fields.iter().chain(extra.iter()).any(|b| b == top || b == *f)
+                fields
+                    .iter()
+                    .chain(extra.iter())
+                    .any(|b| b == top || b == *f)
             };
             include(&mut result, inc.iter().filter(visible).collect());
         }
-        Base::Only { fields, .. } => include(&mut result, fields.iter().filter(|f| !exc.contains(f)).collect()),
+        Base::Only { fields, .. } => include(
+            &mut result,
+            fields.iter().filter(|f| !exc.contains(f)).collect(),
+        ),
     }
     Some(result)
 }

@@ -30,10 +30,12 @@ pub fn parse_page(raw: Option<&str>) -> u64 {
 /// missing, non-numeric, zero or negative → `None` (use the default).
 pub fn parse_max_results(raw: Option<&str>) -> Option<u64> {
     let s = raw?.trim();
-    let n = s
-        .parse::<i64>()
-        .ok()
-        .or_else(|| s.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.trunc() as i64))?;
+    let n = s.parse::<i64>().ok().or_else(|| {
+        s.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(|f| f.trunc() as i64)
+    })?;
     (n > 0).then_some(n as u64)
 }
 

@@ -1,1 +1,26 @@
-//! HTTP layer (being written).
+//! `eve-http`: the HTTP face of eve-rs. It builds the URL space from the
+//! checked [`eve_core::Domain`], runs every request through one pipeline
+//! (method override → routing → OPTIONS → method check → parse → plan →
+//! data layer → render) and maps every error to Eve's status and body in
+//! one table ([`error`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = eve_http::App::open("settings.yaml".as_ref(), "data".as_ref()).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+//! app.serve(listener, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+mod app;
+pub mod error;
+pub mod hooks;
+pub mod negotiate;
+mod read;
+pub mod render;
+pub mod routing;
+mod write;
+
+pub use app::{App, AppError, Limits};
+pub use eve_schema::Registry;
+pub use hooks::{Hooks, NoHooks};

@@ -191,10 +191,22 @@ pub fn check(
                 registry,
                 resource_names: &names,
             };
+            let mut checked = Vec::new();
             for (name, def) in domain {
                 if let Some(res) = resource::check_resource(&mut ctx, &env, name, def) {
-                    resources.insert(name.clone(), Arc::new(res));
+                    checked.push(res);
                 }
+            }
+            // A data_relation without `field` refers to the target's id_field.
+            let id_fields: Vec<(String, String)> = checked
+                .iter()
+                .map(|r| (r.name.clone(), r.id_field.clone()))
+                .collect();
+            for mut res in checked {
+                for (target, id_field) in &id_fields {
+                    res.schema.set_relation_id_field(target, id_field);
+                }
+                resources.insert(res.name.clone(), Arc::new(res));
             }
             resource::check_url_clashes(&mut ctx, &resources);
         }

@@ -1,0 +1,279 @@
+//! Real-socket tests of the `eve-rs` binary: serving, `check`, graceful
+//! shutdown, and durability of acknowledged writes across `kill -9`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_eve-rs");
+
+const SETTINGS: &str = r#"
+RESOURCE_METHODS: [GET, POST, DELETE]
+ITEM_METHODS: [GET, PATCH, PUT, DELETE]
+DOMAIN:
+  people:
+    schema:
+      name: {type: string, required: true}
+      n: {type: integer}
+"#;
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(settings: &Path, data: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                settings.to_str().unwrap(),
+                "--port",
+                "0",
+                "--data-dir",
+                data.to_str().unwrap(),
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn eve-rs");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected: {line}"))
+            .to_string();
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 client: one request per connection.
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes())?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw)?;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, head.to_string(), body.to_string()))
+}
+
+fn write_settings(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("settings.yaml");
+    std::fs::write(&path, SETTINGS).unwrap();
+    path
+}
+
+#[test]
+fn serves_the_api_over_a_real_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = write_settings(dir.path());
+    let server = Server::start(&settings, &dir.path().join("data"));
+    let (status, _, body) = request(&server.addr, "GET", "/", &[], "").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        r#"{"_links": {"child": [{"href": "people", "title": "people"}]}}"#
+    );
+    let (status, head, _) = request(
+        &server.addr,
+        "POST",
+        "/people",
+        &[("Content-Type", "application/json")],
+        r#"{"name": "a"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 201);
+    assert!(head
+        .to_ascii_lowercase()
+        .contains(&format!("location: http://{}/people/", server.addr)));
+    let (_, get_head, get_body) = request(&server.addr, "GET", "/people", &[], "").unwrap();
+    let (status, head, body) = request(&server.addr, "HEAD", "/people", &[], "").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(body, "");
+    let len = |h: &str| {
+        h.lines().find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_string)
+        })
+    };
+    assert_eq!(len(&head), Some(get_body.len().to_string()));
+    assert_eq!(len(&get_head), Some(get_body.len().to_string()));
+}
+
+#[test]
+fn check_reports_every_problem_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "PAGINATION_LIMIT: lots\nRESOURCE_METHODS: [FETCH]\nDOMAIN: {people: {}}\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PAGINATION_LIMIT"), "{err}");
+    assert!(err.contains("RESOURCE_METHODS"), "{err}");
+
+    let good = write_settings(dir.path());
+    let out = Command::new(BIN)
+        .args(["check", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn serve_refuses_invalid_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "DOMAIN: {people: {resource_methods: [POST]}}\n").unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            bad.to_str().unwrap(),
+            "--port",
+            "0",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DOMAIN.people"));
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = write_settings(dir.path());
+    let mut server = Server::start(&settings, &dir.path().join("data"));
+    assert_eq!(request(&server.addr, "GET", "/", &[], "").unwrap().0, 200);
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(code) = server.child.try_wait().unwrap() {
+            assert!(code.success(), "exit status {code:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "server did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue #2 acceptance: a stream of POSTs, `kill -9` mid-way, restart, and
+/// every document that got a 201 is there.
+#[test]
+fn every_acknowledged_post_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = write_settings(dir.path());
+    let data = dir.path().join("data");
+    let mut server = Server::start(&settings, &data);
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let addr = server.addr.clone();
+            let acked = acked.clone();
+            std::thread::spawn(move || {
+                for i in 0..2000 {
+                    let body = format!(r#"{{"name": "w{w}-{i}", "n": {i}}}"#);
+                    match request(
+                        &addr,
+                        "POST",
+                        "/people",
+                        &[("Content-Type", "application/json")],
+                        &body,
+                    ) {
+                        Ok((201, _, resp)) => {
+                            let v: serde_json::Value = match serde_json::from_str(&resp) {
+                                Ok(v) => v,
+                                Err(_) => break, // cut mid-response: not acknowledged
+                            };
+                            acked
+                                .lock()
+                                .unwrap()
+                                .push(v["_id"].as_str().unwrap().to_string());
+                        }
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    // Let some writes land, then pull the plug.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 200,
+        "only {} writes acknowledged before the kill",
+        acked.len()
+    );
+
+    let server = Server::start(&settings, &data);
+    for id in &acked {
+        let (status, _, body) =
+            request(&server.addr, "GET", &format!("/people/{id}"), &[], "").unwrap();
+        assert_eq!(status, 200, "acknowledged document {id} lost: {body}");
+    }
+    let (_, _, body) = request(&server.addr, "GET", "/people?max_results=1", &[], "").unwrap();
+    let total = serde_json::from_str::<serde_json::Value>(&body).unwrap()["_meta"]["total"]
+        .as_u64()
+        .unwrap();
+    assert!(total as usize >= acked.len());
+}

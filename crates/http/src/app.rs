@@ -1,0 +1,475 @@
+//! The application: a checked [`Domain`], a data layer and hooks, served
+//! as an axum [`Router`]. One handler runs the pipeline of every request:
+//! method override → routing → OPTIONS → method check → dispatch (parse,
+//! plan, execute) → render → headers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use eve_core::{ApiError, Domain, Resource};
+use eve_store::DataLayer;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use crate::hooks::{Hooks, NoHooks};
+use crate::negotiate::{self, Format};
+use crate::routing::{EndpointKind, Route, RouteTable};
+use crate::{read, write};
+
+/// Limits applied to every request.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted request body, in bytes (default 16 MiB); larger
+    /// bodies get `413`.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why an [`App`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The settings file is invalid.
+    #[error("{0}")]
+    Settings(#[from] eve_core::settings::SettingsError),
+    /// The data layer failed to open or prepare collections.
+    #[error("data layer: {0}")]
+    Store(#[from] eve_store::StoreError),
+    /// A URL rule could not be compiled.
+    #[error("invalid URL rule: {0}")]
+    Route(#[from] regex::Error),
+    /// The settings select a data layer this build cannot open.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+pub(crate) struct AppState {
+    pub domain: Arc<Domain>,
+    pub store: Arc<dyn DataLayer>,
+    pub hooks: Arc<dyn Hooks>,
+    pub routes: RouteTable,
+    pub limits: Limits,
+}
+
+/// An Eve-compatible API: settings, data layer and hooks, ready to serve
+/// over a socket ([`App::serve`]) or in-process ([`App::router`]).
+#[derive(Clone)]
+pub struct App {
+    state: Arc<AppState>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("store", &self.state.store.name())
+            .field("routes", &self.state.routes)
+            .finish()
+    }
+}
+
+impl App {
+    /// Builds an app over `store`, creating collections and indexes.
+    pub async fn new(domain: Domain, store: Arc<dyn DataLayer>) -> Result<App, AppError> {
+        App::with_hooks(domain, store, Arc::new(NoHooks), Limits::default()).await
+    }
+
+    /// Builds an app with hooks and limits.
+    pub async fn with_hooks(
+        domain: Domain,
+        store: Arc<dyn DataLayer>,
+        hooks: Arc<dyn Hooks>,
+        limits: Limits,
+    ) -> Result<App, AppError> {
+        for res in domain.resources.values() {
+            store
+                .prepare_collection(&res.datasource.source, &res.indexes)
+                .await?;
+        }
+        let routes = RouteTable::new(&domain)?;
+        Ok(App {
+            state: Arc::new(AppState {
+                domain: Arc::new(domain),
+                store,
+                hooks,
+                routes,
+                limits,
+            }),
+        })
+    }
+
+    /// Loads a settings file and opens the embedded store in `data_dir`.
+    pub async fn open(settings: &Path, data_dir: &Path) -> Result<App, AppError> {
+        let domain = eve_core::settings::load(settings, &eve_schema::Registry::default())?;
+        App::open_domain(domain, data_dir).await
+    }
+
+    /// Opens the data layer the settings select, with the embedded store in
+    /// `data_dir`.
+    pub async fn open_domain(domain: Domain, data_dir: &Path) -> Result<App, AppError> {
+        let store: Arc<dyn DataLayer> = match &domain.settings.data_layer {
+            eve_core::DataLayerKind::Embedded => {
+                let dir = data_dir.to_path_buf();
+                Arc::new(
+                    tokio::task::spawn_blocking(move || eve_store_sqlite::SqliteStore::open(&dir))
+                        .await
+                        .map_err(|e| AppError::Unsupported(e.to_string()))??,
+                )
+            }
+            other => {
+                return Err(AppError::Unsupported(format!(
+                    "data layer {other:?} is not available in this build"
+                )))
+            }
+        };
+        App::new(domain, store).await
+    }
+
+    /// The checked settings.
+    pub fn domain(&self) -> &Domain {
+        &self.state.domain
+    }
+
+    /// The data layer.
+    pub fn store(&self) -> &Arc<dyn DataLayer> {
+        &self.state.store
+    }
+
+    /// The axum router serving the whole API (use `oneshot` in tests).
+    pub fn router(&self) -> Router {
+        let domain = self.state.domain.clone();
+        Router::new()
+            .fallback(handle)
+            .with_state(self.state.clone())
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                move |_panic: Box<dyn std::any::Any + Send>| {
+                    tracing::error!("panic while handling a request");
+                    let reply = error_reply(&domain, &ApiError::Internal("panic".into()));
+                    let body = crate::render::write_json(
+                        reply.body.as_ref().unwrap_or(&Value::Null),
+                        false,
+                    );
+                    let mut resp = Response::new(Body::from(body));
+                    *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    resp.headers_mut()
+                        .insert("content-type", HeaderValue::from_static("application/json"));
+                    resp
+                },
+            ))
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then finishes
+    /// in-flight requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = self.router();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// What a request handler produces before rendering.
+#[derive(Debug, Default)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: Option<Value>,
+    pub headers: Vec<(HeaderName, String)>,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: Value) -> Reply {
+        Reply {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+    pub fn header(mut self, name: HeaderName, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// Everything a handler needs about the request.
+pub(crate) struct Ctx {
+    pub state: Arc<AppState>,
+    /// Effective method (after override), upper case.
+    pub method: String,
+    /// Decoded query arguments, in order.
+    pub args: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    /// The request body (read only for POST, PATCH and PUT).
+    pub body: Bytes,
+    /// `scheme://host` for absolute URLs.
+    pub origin: String,
+}
+
+impl Ctx {
+    pub fn domain(&self) -> &Domain {
+        &self.state.domain
+    }
+    pub fn arg(&self, name: &str) -> Option<&str> {
+        self.args
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
+    let started = Instant::now();
+    let client_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "-".into());
+    let url = req.uri().to_string();
+    let original_method = req.method().as_str().to_string();
+    let response = run(state, req).await;
+    tracing::info!(
+        method = %original_method,
+        url = %url,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        client_ip = %client_ip,
+        "request"
+    );
+    response
+}
+
+async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
+    let (parts, body) = req.into_parts();
+    let settings = &state.domain.settings;
+    let mut method = parts.method.as_str().to_ascii_uppercase();
+    // Safer than Eve (features.md §3.10 Note): only a POST can be turned
+    // into another method, so safe methods never change state.
+    if settings.allow_override_http_method && method == "POST" {
+        if let Some(o) = parts
+            .headers
+            .get("x-http-method-override")
+            .and_then(|v| v.to_str().ok())
+        {
+            if !o.trim().is_empty() {
+                method = o.trim().to_ascii_uppercase();
+            }
+        }
+    }
+    let path = percent_encoding::percent_decode_str(parts.uri.path())
+        .decode_utf8_lossy()
+        .into_owned();
+    let args: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let host = parts
+        .headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string();
+    let mut ctx = Ctx {
+        state: state.clone(),
+        method: method.clone(),
+        args,
+        headers: parts.headers,
+        body: Bytes::new(),
+        origin: format!("http://{host}"),
+    };
+
+    let route = state.routes.route(&path);
+    let format = negotiate::choose_format(&state.domain, ctx.header("accept"));
+    let Some(route) = route else {
+        return finish(&ctx, None, Err(ApiError::UrlNotFound), format);
+    };
+    if method == "OPTIONS" {
+        let mut resp = Response::new(Body::empty());
+        let h = resp.headers_mut();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&route.allowed_methods().join(", ")) {
+            h.insert("allow", v);
+        }
+        negotiate::add_cors(&ctx, Some(&route), resp.headers_mut());
+        return resp;
+    }
+    if !route.allows(&method) {
+        return finish(&ctx, Some(&route), Err(ApiError::MethodNotAllowed), format);
+    }
+    if matches!(method.as_str(), "POST" | "PATCH" | "PUT") {
+        match axum::body::to_bytes(body, state.limits.max_body_bytes).await {
+            Ok(bytes) => ctx.body = bytes,
+            Err(_) => return finish(&ctx, Some(&route), Err(ApiError::BodyTooLarge), format),
+        }
+    }
+    let resource_name = route.resource.as_ref().map(|r| r.name.clone());
+    let hook_method = if method == "HEAD" {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    if let Err(e) = state
+        .hooks
+        .on_pre_request(hook_method, resource_name.as_deref())
+    {
+        return finish(&ctx, Some(&route), Err(e), format);
+    }
+    let result = dispatch(&ctx, &route).await;
+    let response = finish(&ctx, Some(&route), result, format);
+    if method != "HEAD" {
+        state.hooks.on_post_request(
+            &method,
+            resource_name.as_deref(),
+            response.status().as_u16(),
+        );
+    }
+    response
+}
+
+async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
+    let res = route.resource.clone();
+    match (route.kind, ctx.method.as_str(), res) {
+        (EndpointKind::Home, "GET" | "HEAD", _) => Ok(read::get_home(ctx)),
+        (_, _, None) => Err(ApiError::MethodNotAllowed),
+        (EndpointKind::Collection, "GET" | "HEAD", Some(res)) => {
+            read::get_collection(ctx, route, &res).await
+        }
+        (EndpointKind::Collection, "POST", Some(res)) => write::post(ctx, route, &res).await,
+        (EndpointKind::Collection, "DELETE", Some(res)) => {
+            write::delete_collection(ctx, route, &res).await
+        }
+        (EndpointKind::Item | EndpointKind::AdditionalItem, "GET" | "HEAD", Some(res)) => {
+            read::get_item(ctx, route, &res).await
+        }
+        (EndpointKind::Item, "PATCH" | "POST", Some(res)) => write::patch(ctx, route, &res).await,
+        (EndpointKind::Item, "PUT", Some(res)) => write::put(ctx, route, &res).await,
+        (EndpointKind::Item, "DELETE", Some(res)) => write::delete_item(ctx, route, &res).await,
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// Renders a reply or an error, then adds cache, CORS and length headers.
+fn finish(
+    ctx: &Ctx,
+    route: Option<&Route>,
+    result: Result<Reply, ApiError>,
+    format: Format,
+) -> Response {
+    let domain = ctx.domain();
+    let resource: Option<&Resource> = route.and_then(|r| r.resource.as_deref());
+    let mut reply = match result {
+        Ok(reply) => reply,
+        Err(err) => error_reply(domain, &err),
+    };
+    let mut format = format;
+    let jsonp = match (&domain.settings.jsonp_argument, format) {
+        (Some(arg), Format::Json) => match ctx.arg(arg) {
+            Some(cb) if negotiate::valid_callback(cb) => Some(cb.to_string()),
+            Some(_) => {
+                reply = error_reply(domain, &ApiError::InvalidCallback);
+                None
+            }
+            None => None,
+        },
+        _ => None,
+    };
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let standard = domain.settings.standard_errors.contains(&reply.status) || reply.status >= 500;
+    let (content_type, bytes): (String, Bytes) = match &reply.body {
+        Some(_) if reply.status >= 400 && !standard => {
+            format = Format::Html;
+            (
+                "text/html; charset=utf-8".into(),
+                Bytes::from(html_error(reply.status)),
+            )
+        }
+        Some(body) => negotiate::render_body(ctx, body, format, jsonp.as_deref()),
+        None => (String::new(), Bytes::new()),
+    };
+    let _ = format;
+    let is_head = ctx.method == "HEAD";
+    let len = bytes.len();
+    let mut resp = Response::new(if is_head {
+        Body::empty()
+    } else {
+        Body::from(bytes)
+    });
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    if !content_type.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&content_type) {
+            headers.insert("content-type", v);
+        }
+    }
+    if reply.body.is_some() && status != StatusCode::NOT_MODIFIED {
+        headers.insert("content-length", HeaderValue::from(len));
+    }
+    for (name, value) in &reply.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.append(name.clone(), v);
+        }
+    }
+    if ctx.method == "GET" || ctx.method == "HEAD" {
+        negotiate::add_cache_headers(domain, resource, headers);
+    }
+    negotiate::add_cors(ctx, route, headers);
+    resp
+}
+
+pub(crate) fn error_reply(domain: &Domain, err: &ApiError) -> Reply {
+    let (status, message) = crate::error::status_and_message(err, domain.settings.debug);
+    if status >= 500 {
+        tracing::error!(error = %err, "request failed");
+    }
+    let meta = &domain.settings.meta;
+    let mut body = serde_json::Map::new();
+    body.insert(meta.status.clone(), Value::String(meta.status_err.clone()));
+    let mut e = serde_json::Map::new();
+    e.insert("code".into(), Value::from(status));
+    e.insert("message".into(), Value::String(message));
+    body.insert(meta.error.clone(), Value::Object(e));
+    Reply::new(status, Value::Object(body))
+}
+
+fn html_error(status: u16) -> String {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    format!(
+        "<!doctype html>\n<html lang=en>\n<title>{status} {reason}</title>\n<h1>{reason}</h1>\n<p>{}</p>\n",
+        crate::error::generic_message(status)
+    )
+}

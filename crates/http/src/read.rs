@@ -1,0 +1,480 @@
+//! Read handlers: the home endpoint, collection GET and item GET, and the
+//! document building they share with write responses (meta defaults,
+//! ETags, HATEOAS links).
+
+use axum::http::header;
+use bson::{Bson, Document};
+use eve_core::plan::{item_filter, plan_read, projection_for};
+use eve_core::request::{normalize_etag, parse_max_results, parse_page, ReadArgs};
+use eve_core::{ApiError, ApiResult, Domain, Resource};
+use serde_json::{json, Map, Value};
+
+use crate::app::{Ctx, Reply};
+use crate::negotiate::http_date;
+use crate::render::{bson_to_json, doc_to_map, document_etag};
+use crate::routing::Route;
+
+/// `GET /`: child links (features.md §10.2).
+pub(crate) fn get_home(ctx: &Ctx) -> Reply {
+    let domain = ctx.domain();
+    let s = &domain.settings;
+    let mut body = Map::new();
+    if s.hateoas {
+        let mut children: Vec<Value> = domain
+            .resources
+            .values()
+            .filter(|r| !r.internal_resource)
+            .map(|r| json!({"href": home_href(r), "title": r.resource_title}))
+            .collect();
+        if let Some(schema) = &s.schema_endpoint {
+            children.push(json!({"href": schema, "title": schema}));
+        }
+        body.insert(s.meta.links.clone(), json!({ "child": children }));
+    }
+    if let Some(info) = &s.info {
+        let mut i = Map::new();
+        i.insert("server".into(), json!("Eve"));
+        i.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
+        if !s.api_version.is_empty() {
+            i.insert("api_version".into(), json!(s.api_version));
+        }
+        body.insert(info.clone(), Value::Object(i));
+    }
+    Reply::new(200, Value::Object(body))
+}
+
+/// The home link of a resource: its url with variable patterns removed.
+fn home_href(res: &Resource) -> String {
+    res.url_parts
+        .iter()
+        .map(|p| match p {
+            eve_core::UrlPart::Literal(l) => l.clone(),
+            eve_core::UrlPart::Var { field, .. } => format!("<{field}>"),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Reads `where`/`sort`/`projection`/`page`/`max_results` with the
+/// configured parameter names.
+pub(crate) fn read_args(ctx: &Ctx) -> ReadArgs {
+    let p = &ctx.domain().settings.params;
+    ReadArgs {
+        where_: ctx.arg(&p.where_).map(str::to_string),
+        sort: ctx.arg(&p.sort).map(str::to_string),
+        projection: ctx.arg(&p.projection).map(str::to_string),
+        page: parse_page(ctx.arg(&p.page)),
+        max_results: parse_max_results(ctx.arg(&p.max_results)),
+    }
+}
+
+/// `GET /<resource>`.
+pub(crate) async fn get_collection(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
+    let domain = ctx.domain();
+    let s = &domain.settings;
+    let args = read_args(ctx);
+    let plan = plan_read(domain, res, &args, &route.url_vars)?;
+    let store = &ctx.state.store;
+    let source = &res.datasource.source;
+    let (docs, total) = if plan.count {
+        let (docs, total) = tokio::join!(
+            store.find(source, &plan.query),
+            store.count(source, &plan.query.filter)
+        );
+        (docs?, Some(total?))
+    } else {
+        (store.find(source, &plan.query).await?, None)
+    };
+    let mut docs = docs;
+    ctx.state.hooks.on_fetched_resource(&res.name, &mut docs)?;
+
+    let mut last_modified: Option<bson::DateTime> = None;
+    let items: Vec<Value> = docs
+        .into_iter()
+        .map(|doc| {
+            if let Ok(updated) = doc.get_datetime(&s.meta.last_updated) {
+                last_modified = Some(last_modified.map_or(*updated, |m| m.max(*updated)));
+            }
+            Value::Object(build_document(
+                domain,
+                res,
+                doc,
+                plan.projection.as_ref(),
+                &route.resource_path,
+                false,
+            ))
+        })
+        .collect();
+    let empty = items.is_empty();
+
+    let mut body = Map::new();
+    body.insert(s.meta.items.clone(), Value::Array(items));
+    if res.hateoas {
+        let mut links = Map::new();
+        links.insert("parent".into(), json!({"title": "home", "href": "/"}));
+        let page = plan.page;
+        let max = plan.max_results;
+        let query = |page: u64| link_query(ctx, max, page);
+        let self_href = if empty || (plan.paginate && total.is_none()) {
+            route.resource_path.clone()
+        } else {
+            with_query(&route.resource_path, &query(page))
+        };
+        links.insert(
+            "self".into(),
+            json!({"title": res.resource_title, "href": self_href}),
+        );
+        if plan.paginate {
+            let max = max.unwrap_or(1).max(1);
+            let has_next = match total {
+                Some(t) => page.saturating_mul(max) < t,
+                None => true,
+            };
+            if has_next {
+                links.insert(
+                    "next".into(),
+                    json!({"title": "next page", "href": with_query(&route.resource_path, &query(page + 1))}),
+                );
+                if let Some(t) = total {
+                    let last = t.div_ceil(max).max(1);
+                    links.insert(
+                        "last".into(),
+                        json!({"title": "last page", "href": with_query(&route.resource_path, &query(last))}),
+                    );
+                }
+            }
+            if page > 1 {
+                links.insert(
+                    "prev".into(),
+                    json!({"title": "previous page", "href": with_query(&route.resource_path, &query(page - 1))}),
+                );
+            }
+        }
+        body.insert(s.meta.links.clone(), Value::Object(links));
+    }
+    let mut reply_headers = Vec::new();
+    if plan.paginate {
+        let mut meta = Map::new();
+        meta.insert(s.params.page.clone(), json!(plan.page));
+        meta.insert(s.params.max_results.clone(), json!(plan.max_results));
+        if let Some(t) = total {
+            meta.insert("total".into(), json!(t));
+        }
+        body.insert(s.meta.meta.clone(), Value::Object(meta));
+    }
+    if let Some(t) = total {
+        if let Ok(name) = axum::http::HeaderName::from_bytes(s.header_total_count.as_bytes()) {
+            reply_headers.push((name, t.to_string()));
+        }
+    }
+    if let Some(lm) = last_modified {
+        reply_headers.push((header::LAST_MODIFIED, http_date(lm.to_chrono())));
+    }
+    let mut reply = Reply::new(200, Value::Object(body));
+    reply.headers = reply_headers;
+    Ok(reply)
+}
+
+fn with_query(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// The query string of pagination links (features.md §10.3): values are
+/// inserted unencoded, as Eve does.
+pub(crate) fn link_query(ctx: &Ctx, max_results: Option<u64>, page: u64) -> String {
+    let s = &ctx.domain().settings;
+    let p = &s.params;
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(m) = max_results.filter(|m| *m != s.pagination_default) {
+        parts.push(format!("{}={m}", p.max_results));
+    }
+    for name in [&p.where_, &p.sort, &p.version] {
+        if let Some(v) = ctx.arg(name) {
+            parts.push(format!("{name}={v}"));
+        }
+    }
+    if page > 1 {
+        parts.push(format!("{}={page}", p.page));
+    }
+    let known = [
+        &p.max_results,
+        &p.where_,
+        &p.sort,
+        &p.version,
+        &p.page,
+        &p.embedded,
+        &p.projection,
+    ];
+    for (k, v) in &ctx.args {
+        if !known.contains(&k) {
+            parts.push(format!("{k}={v}"));
+        }
+    }
+    parts.join("&")
+}
+
+/// The id of a document as it appears in URLs.
+pub(crate) fn id_string(value: Option<&Bson>) -> String {
+    match value {
+        Some(Bson::ObjectId(o)) => o.to_hex(),
+        Some(Bson::String(s)) => s.clone(),
+        Some(Bson::Int32(i)) => i.to_string(),
+        Some(Bson::Int64(i)) => i.to_string(),
+        Some(other) => bson_to_json(other, &eve_query::DateFormat::rfc1123())
+            .to_string()
+            .trim_matches('"')
+            .to_string(),
+        None => String::new(),
+    }
+}
+
+/// Applies a projection document (field → 1/0, dotted paths allowed).
+pub(crate) fn project(doc: Document, projection: &Document) -> Document {
+    let inclusive = projection
+        .values()
+        .any(|v| !matches!(v, Bson::Int32(0) | Bson::Int64(0) | Bson::Boolean(false)));
+    if inclusive {
+        let mut out = Document::new();
+        for (key, value) in doc {
+            let direct = projection.contains_key(&key);
+            let prefix = format!("{key}.");
+            let nested: Vec<String> = projection
+                .keys()
+                .filter_map(|k| k.strip_prefix(&prefix))
+                .map(str::to_string)
+                .collect();
+            if direct {
+                out.insert(key, value);
+            } else if !nested.is_empty() {
+                if let Bson::Document(sub) = value {
+                    let sub_proj: Document =
+                        nested.into_iter().map(|k| (k, Bson::Int32(1))).collect();
+                    out.insert(key, project(sub, &sub_proj));
+                }
+            }
+        }
+        out
+    } else {
+        let mut out = doc;
+        for key in projection.keys() {
+            remove_dotted(&mut out, key);
+        }
+        out
+    }
+}
+
+fn remove_dotted(doc: &mut Document, path: &str) {
+    match path.split_once('.') {
+        Some((head, rest)) => {
+            if let Some(Bson::Document(sub)) = doc.get_mut(head) {
+                remove_dotted(sub, rest);
+            }
+        }
+        None => {
+            doc.remove(path);
+        }
+    }
+}
+
+/// The epoch, reported for documents created outside the API.
+fn epoch() -> bson::DateTime {
+    bson::DateTime::from_millis(0)
+}
+
+/// Fills `_created`/`_updated` (epoch) and `_etag` (computed) for documents
+/// written outside the API.
+pub(crate) fn ensure_meta(domain: &Domain, res: &Resource, doc: &mut Document) {
+    let m = &domain.settings.meta;
+    if !doc.contains_key(&m.date_created) {
+        doc.insert(m.date_created.clone(), epoch());
+    }
+    if !doc.contains_key(&m.last_updated) {
+        doc.insert(m.last_updated.clone(), epoch());
+    }
+    if domain.settings.if_match && !doc.contains_key(&m.etag) {
+        let etag = document_etag(doc, &res.etag_ignore_fields);
+        doc.insert(m.etag.clone(), etag);
+    }
+}
+
+/// Builds a document as served: projection, meta defaults, `_links`
+/// (self, and parent/collection for item responses; related).
+pub(crate) fn build_document(
+    domain: &Domain,
+    res: &Resource,
+    mut doc: Document,
+    projection: Option<&Document>,
+    resource_path: &str,
+    item_links: bool,
+) -> Map<String, Value> {
+    ensure_meta(domain, res, &mut doc);
+    if !domain.settings.if_match {
+        doc.remove(&domain.settings.meta.etag);
+    }
+    let doc = match projection {
+        Some(p) => project(doc, p),
+        None => doc,
+    };
+    let mut map = doc_to_map(&doc, &domain.settings.date_format);
+    // Eve places meta fields after the document's own fields.
+    let m = &domain.settings.meta;
+    for key in [&m.last_updated, &m.date_created, &m.etag, &res.id_field] {
+        if let Some(v) = map.shift_remove(key.as_str()) {
+            map.insert(key.clone(), v);
+        }
+    }
+    if res.hateoas {
+        let mut links = Map::new();
+        links.insert(
+            "self".into(),
+            self_link(res, resource_path, doc.get(&res.id_field)),
+        );
+        if item_links {
+            links.insert("parent".into(), json!({"title": "home", "href": "/"}));
+            links.insert(
+                "collection".into(),
+                json!({"title": res.resource_title, "href": resource_path}),
+            );
+        }
+        if let Some(related) = related_links(domain, res, &doc) {
+            links.insert("related".into(), related);
+        }
+        map.insert(m.links.clone(), Value::Object(links));
+    }
+    map
+}
+
+/// `{"title": item_title, "href": "<resource path>/<id>"}`.
+pub(crate) fn self_link(res: &Resource, resource_path: &str, id: Option<&Bson>) -> Value {
+    json!({"title": res.item_title, "href": format!("{resource_path}/{}", id_string(id))})
+}
+
+/// Links to documents referenced through top-level `data_relation` fields
+/// (features.md §10.4), always using the target resource's own path.
+pub(crate) fn related_links(domain: &Domain, res: &Resource, doc: &Document) -> Option<Value> {
+    let mut related = Map::new();
+    for (field, rules) in &res.schema_def {
+        let Some(target) = rules
+            .get("data_relation")
+            .and_then(|d| d.get("resource"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let Some(target) = domain.resources.get(target) else {
+            continue;
+        };
+        let link = |v: &Bson| -> Option<Value> {
+            let id = match v {
+                Bson::Null => return None,
+                Bson::Document(d) if d.contains_key("$id") => d.get("$id"),
+                Bson::Document(d) => d.get(&target.id_field).or_else(|| d.get("_id")),
+                other => Some(other),
+            };
+            let id = id_string(id);
+            (!id.is_empty()).then(
+                || json!({"title": target.item_title, "href": format!("{}/{id}", target.url)}),
+            )
+        };
+        match doc.get(field) {
+            Some(Bson::Array(items)) if !items.is_empty() => {
+                related.insert(
+                    field.clone(),
+                    Value::Array(items.iter().filter_map(link).collect()),
+                );
+            }
+            Some(v) => {
+                if let Some(l) = link(v) {
+                    related.insert(field.clone(), l);
+                }
+            }
+            None => {}
+        }
+    }
+    (!related.is_empty()).then_some(Value::Object(related))
+}
+
+/// Loads the document an item URL names (datasource filter and
+/// sub-resource variables applied).
+pub(crate) async fn load_item(
+    ctx: &Ctx,
+    route: &Route,
+    res: &Resource,
+) -> ApiResult<Option<Document>> {
+    let (field, value) = route.lookup.as_ref().ok_or(ApiError::UrlNotFound)?;
+    let filter = item_filter(ctx.domain(), res, field, value, &route.url_vars)?;
+    Ok(ctx
+        .state
+        .store
+        .find_one(&res.datasource.source, &filter)
+        .await?)
+}
+
+/// `GET /<resource>/<id>` (and the additional lookup).
+pub(crate) async fn get_item(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
+    let domain = ctx.domain();
+    let s = &domain.settings;
+    let mut doc = load_item(ctx, route, res)
+        .await?
+        .ok_or(ApiError::DocumentNotFound)?;
+    ctx.state.hooks.on_fetched_item(&res.name, &mut doc)?;
+    ensure_meta(domain, res, &mut doc);
+    let etag = doc.get_str(&s.meta.etag).ok().map(str::to_string);
+    let updated = doc
+        .get_datetime(&s.meta.last_updated)
+        .ok()
+        .copied()
+        .unwrap_or_else(epoch);
+
+    let none_match = ctx.header("if-none-match").map(normalize_etag);
+    let modified_since = ctx
+        .header("if-modified-since")
+        .and_then(|v| {
+            chrono::NaiveDateTime::parse_from_str(v.trim(), "%a, %d %b %Y %H:%M:%S GMT").ok()
+        })
+        .map(|d| d.and_utc() + chrono::Duration::seconds(1));
+    let etag_says_same = none_match
+        .as_ref()
+        .map(|n| s.if_match && etag.as_deref() == Some(n.as_str()));
+    let date_says_same = modified_since.map(|since| updated.to_chrono() <= since);
+    let not_modified = match (etag_says_same, date_says_same) {
+        (None, None) => false,
+        (Some(a), None) => a,
+        (None, Some(b)) => b,
+        (Some(a), Some(b)) => a && b,
+    };
+    let etag_header = etag
+        .as_ref()
+        .filter(|_| s.if_match)
+        .map(|e| format!("\"{e}\""));
+    if not_modified {
+        let mut reply = Reply::empty(304);
+        if let Some(e) = etag_header {
+            reply = reply.header(header::ETAG, e);
+        }
+        return Ok(reply);
+    }
+    let client_projection = match ctx.arg(&s.params.projection) {
+        Some(raw) if res.projection => Some(eve_query::parse_projection(raw)?),
+        _ => None,
+    };
+    let projection = projection_for(domain, res, client_projection.as_ref());
+    let map = build_document(
+        domain,
+        res,
+        doc,
+        projection.as_ref(),
+        &route.resource_path,
+        true,
+    );
+    let mut reply = Reply::new(200, Value::Object(map))
+        .header(header::LAST_MODIFIED, http_date(updated.to_chrono()));
+    if let Some(e) = etag_header {
+        reply = reply.header(header::ETAG, e);
+    }
+    Ok(reply)
+}

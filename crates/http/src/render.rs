@@ -1,0 +1,517 @@
+//! Rendering: BSON documents to JSON values (dates in `DATE_FORMAT`,
+//! ObjectIds as hex, decimals as strings), JSON bytes with Python's
+//! separators, XML in Eve's layout, and the ETag digest.
+
+use bson::{Bson, Document};
+use eve_query::DateFormat;
+use serde_json::{Map, Value};
+use sha1::{Digest, Sha1};
+
+/// Converts a BSON value to the JSON clients see.
+pub fn bson_to_json(value: &Bson, dates: &DateFormat) -> Value {
+    match value {
+        Bson::Double(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        Bson::String(s) => Value::String(s.clone()),
+        Bson::Array(a) => Value::Array(a.iter().map(|v| bson_to_json(v, dates)).collect()),
+        Bson::Document(d) => Value::Object(doc_to_map(d, dates)),
+        Bson::Boolean(b) => Value::Bool(*b),
+        Bson::Null | Bson::Undefined => Value::Null,
+        Bson::Int32(i) => Value::from(*i),
+        Bson::Int64(i) => Value::from(*i),
+        Bson::DateTime(d) => Value::String(dates.format(*d)),
+        Bson::ObjectId(o) => Value::String(o.to_hex()),
+        Bson::Decimal128(d) => Value::String(d.to_string()),
+        Bson::Binary(b) => Value::String(base64_encode(&b.bytes)),
+        Bson::RegularExpression(r) => Value::String(r.pattern.to_string()),
+        Bson::Timestamp(t) => Value::from(t.time),
+        Bson::Symbol(s) => Value::String(s.clone()),
+        Bson::JavaScriptCode(c) => Value::String(c.clone()),
+        Bson::JavaScriptCodeWithScope(c) => Value::String(c.code.clone()),
+        Bson::DbPointer(_) | Bson::MaxKey | Bson::MinKey => Value::Null,
+    }
+}
+
+/// Converts a document to a JSON object, keeping key order.
+pub fn doc_to_map(doc: &Document, dates: &DateFormat) -> Map<String, Value> {
+    doc.iter()
+        .map(|(k, v)| (k.clone(), bson_to_json(v, dates)))
+        .collect()
+}
+
+/// Standard base64 (for binary values).
+pub fn base64_encode(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// serde_json formatter writing Python's default separators (`", "` and
+/// `": "`), as Eve's responses do.
+struct PythonFormatter;
+
+impl serde_json::ser::Formatter for PythonFormatter {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+}
+
+/// Sorts object keys at every level (`JSON_SORT_KEYS`).
+pub fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.sort_keys();
+            for v in map.values_mut() {
+                sort_keys(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
+/// Serializes JSON as Eve does: Python separators, or 4-space indentation
+/// when `pretty`.
+pub fn write_json(value: &Value, pretty: bool) -> Vec<u8> {
+    use serde::Serialize;
+    let mut out = Vec::with_capacity(256);
+    let result = if pretty {
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut out,
+            serde_json::ser::PrettyFormatter::with_indent(b"    "),
+        );
+        value.serialize(&mut ser)
+    } else {
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
+        value.serialize(&mut ser)
+    };
+    // Serializing a serde_json::Value into a Vec cannot fail.
+    debug_assert!(result.is_ok());
+    out
+}
+
+/// The ETag digest of a document (features.md §12.1): SHA-1 of its relaxed
+/// Extended JSON with sorted keys, Python separators and ASCII escapes,
+/// after removing `ignore` fields (dotted paths allowed). Byte-compatible
+/// with Eve's digests.
+pub fn document_etag(doc: &Document, ignore: &[String]) -> String {
+    let mut doc = doc.clone();
+    for field in ignore {
+        remove_path(&mut doc, field);
+    }
+    let mut text = String::with_capacity(256);
+    write_extended(&Bson::Document(doc), &mut text);
+    let digest = Sha1::digest(text.as_bytes());
+    hex::encode(digest)
+}
+
+fn remove_path(doc: &mut Document, path: &str) {
+    match path.split_once('.') {
+        Some((head, rest)) => {
+            if let Some(Bson::Document(sub)) = doc.get_mut(head) {
+                remove_path(sub, rest);
+            }
+        }
+        None => {
+            doc.remove(path);
+        }
+    }
+}
+
+fn write_extended(value: &Bson, out: &mut String) {
+    match value {
+        Bson::Document(d) => {
+            let mut keys: Vec<&String> = d.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py_string(k, out);
+                out.push_str(": ");
+                if let Some(v) = d.get(k.as_str()) {
+                    write_extended(v, out);
+                }
+            }
+            out.push('}');
+        }
+        Bson::Array(a) => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_extended(v, out);
+            }
+            out.push(']');
+        }
+        Bson::String(s) => write_py_string(s, out),
+        Bson::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        Bson::Null | Bson::Undefined => out.push_str("null"),
+        Bson::Int32(i) => out.push_str(&i.to_string()),
+        Bson::Int64(i) => out.push_str(&i.to_string()),
+        Bson::Double(f) => out.push_str(&python_float_repr(*f)),
+        Bson::ObjectId(o) => {
+            out.push_str("{\"$oid\": \"");
+            out.push_str(&o.to_hex());
+            out.push_str("\"}");
+        }
+        Bson::DateTime(d) => {
+            let c = d.to_chrono();
+            let text = if d.timestamp_millis().rem_euclid(1000) == 0 {
+                c.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            } else {
+                c.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            };
+            out.push_str("{\"$date\": \"");
+            out.push_str(&text);
+            out.push_str("\"}");
+        }
+        Bson::Decimal128(d) => {
+            out.push_str("{\"$numberDecimal\": ");
+            write_py_string(&d.to_string(), out);
+            out.push('}');
+        }
+        other => {
+            // Rare types: any stable text that changes with the value.
+            write_py_string(&format!("{other:?}"), out);
+        }
+    }
+}
+
+/// Python's `repr(float)` for the common cases (exponent written `e+16`).
+fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+
+        return format!(
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        );
+    }
+    let s = format!("{f:?}");
+    if s.contains('.') || s.contains('e') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+fn write_py_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Renders a response value as Eve's XML (features.md §11.2).
+pub fn write_xml(value: &Value, links_key: &str, items_key: &str, meta_key: &str) -> Vec<u8> {
+    let Value::Object(map) = value else {
+        return Vec::new();
+    };
+    if map.is_empty() {
+        return Vec::new();
+    }
+    let mut out = String::with_capacity(512);
+    xml_resource(map, links_key, items_key, meta_key, &mut out);
+    out.into_bytes()
+}
+
+fn xml_resource(
+    map: &Map<String, Value>,
+    links_key: &str,
+    items_key: &str,
+    meta_key: &str,
+    out: &mut String,
+) {
+    let links = map.get(links_key).and_then(Value::as_object);
+    let self_link = links.and_then(|l| l.get("self")).and_then(Value::as_object);
+    match self_link {
+        Some(link) => {
+            out.push_str("<resource href=\"");
+            out.push_str(&xml_escape(
+                link.get("href").and_then(Value::as_str).unwrap_or(""),
+            ));
+            out.push_str("\"  title=\"");
+            out.push_str(&xml_escape(
+                link.get("title").and_then(Value::as_str).unwrap_or(""),
+            ));
+            out.push_str("\" >");
+        }
+        None => out.push_str("<resource>"),
+    }
+    if let Some(links) = links {
+        let mut rels: Vec<(&String, &Value)> = links
+            .iter()
+            .filter(|(k, _)| k.as_str() != "self" && k.as_str() != "related")
+            .collect();
+        rels.sort_by(|a, b| a.0.cmp(b.0));
+        for (rel, link) in rels {
+            let items: Vec<&Value> = match link {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            for l in items {
+                out.push_str("<link rel=\"");
+                out.push_str(&xml_escape(rel));
+                out.push_str("\" href=\"");
+                out.push_str(&xml_escape(
+                    l.get("href").and_then(Value::as_str).unwrap_or(""),
+                ));
+                out.push_str("\" title=\"");
+                out.push_str(&xml_escape(
+                    l.get("title").and_then(Value::as_str).unwrap_or(""),
+                ));
+                out.push_str("\" />");
+            }
+        }
+    }
+    if let Some(Value::Object(meta)) = map.get(meta_key) {
+        out.push('<');
+        out.push_str(meta_key);
+        out.push('>');
+        let mut keys: Vec<&String> = meta.keys().collect();
+        keys.sort();
+        for k in keys {
+            xml_field(k, &meta[k.as_str()], None, out);
+        }
+        out.push_str("</");
+        out.push_str(meta_key);
+        out.push('>');
+    }
+    if let Some(Value::Array(items)) = map.get(items_key) {
+        for item in items {
+            if let Value::Object(m) = item {
+                xml_resource(m, links_key, items_key, meta_key, out);
+            }
+        }
+    }
+    let related = links
+        .and_then(|l| l.get("related"))
+        .and_then(Value::as_object);
+    let mut keys: Vec<&String> = map
+        .keys()
+        .filter(|k| k.as_str() != links_key && k.as_str() != items_key && k.as_str() != meta_key)
+        .collect();
+    keys.sort();
+    for k in keys {
+        xml_field(
+            k,
+            &map[k.as_str()],
+            related.and_then(|r| r.get(k.as_str())),
+            out,
+        );
+    }
+    out.push_str("</resource>");
+}
+
+fn xml_field(name: &str, value: &Value, related: Option<&Value>, out: &mut String) {
+    if let Value::Array(items) = value {
+        for (i, item) in items.iter().enumerate() {
+            let rel = match related {
+                Some(Value::Array(r)) => r.get(i),
+                other => other,
+            };
+            xml_field(name, item, rel, out);
+        }
+        return;
+    }
+    out.push('<');
+    out.push_str(name);
+    if let Some(Value::Object(link)) = related {
+        out.push_str(" href=\"");
+        out.push_str(&xml_escape(
+            link.get("href").and_then(Value::as_str).unwrap_or(""),
+        ));
+        out.push_str("\" title=\"");
+        out.push_str(&xml_escape(
+            link.get("title").and_then(Value::as_str).unwrap_or(""),
+        ));
+        out.push('"');
+    }
+    out.push('>');
+    match value {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            for k in keys {
+                xml_field(k, &m[k.as_str()], None, out);
+            }
+        }
+        Value::String(s) => out.push_str(&xml_escape(s)),
+        Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        Value::Null => out.push_str("None"),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Array(_) => {}
+    }
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn etag_matches_the_digest_eve_computes() {
+        // Digest taken from the oracle (Python Eve 2.3.1) for this document.
+        let at = |y, mo, d, h, mi, s| {
+            bson::DateTime::from_chrono(
+                chrono::NaiveDate::from_ymd_opt(y, mo, d)
+                    .unwrap()
+                    .and_hms_opt(h, mi, s)
+                    .unwrap()
+                    .and_utc(),
+            )
+        };
+        let doc = doc! {
+            "firstname": "John", "lastname": "Doe", "born": at(1970, 8, 27, 14, 37, 13),
+            "_updated": at(2026, 11, 22, 20, 18, 6), "_created": at(2026, 11, 22, 20, 18, 6),
+        };
+        assert_eq!(
+            document_etag(&doc, &[]),
+            "5bcdc8f128a41a0724d38492c2d5f2323e1a8656"
+        );
+    }
+
+    #[test]
+    fn etag_ignores_listed_fields_including_dotted_ones() {
+        let a = doc! {"x": 1, "sub": {"y": 2, "z": 3}};
+        let b = doc! {"x": 1, "sub": {"y": 5, "z": 3}};
+        assert_ne!(document_etag(&a, &[]), document_etag(&b, &[]));
+        assert_eq!(
+            document_etag(&a, &["sub.y".into()]),
+            document_etag(&b, &["sub.y".into()])
+        );
+    }
+
+    #[test]
+    fn python_float_repr_matches_python() {
+        assert_eq!(python_float_repr(1.0), "1.0");
+        assert_eq!(python_float_repr(2.5), "2.5");
+        assert_eq!(python_float_repr(1e16), "1e+16");
+        assert_eq!(python_float_repr(1.5e-7), "1.5e-07");
+    }
+
+    #[test]
+    fn json_uses_python_separators() {
+        let v = serde_json::json!({"a": [1, 2], "b": {"c": null}});
+        assert_eq!(
+            String::from_utf8(write_json(&v, false)).unwrap(),
+            r#"{"a": [1, 2], "b": {"c": null}}"#
+        );
+    }
+
+    #[test]
+    fn pretty_json_indents_four_spaces() {
+        let v = serde_json::json!({"a": 1});
+        assert_eq!(
+            String::from_utf8(write_json(&v, true)).unwrap(),
+            "{\n    \"a\": 1\n}"
+        );
+    }
+
+    #[test]
+    fn xml_home_lists_children() {
+        let v = serde_json::json!({"_links": {"child": [{"href": "people", "title": "people"}, {"href": "works", "title": "works"}]}});
+        assert_eq!(
+            String::from_utf8(write_xml(&v, "_links", "_items", "_meta")).unwrap(),
+            r#"<resource><link rel="child" href="people" title="people" /><link rel="child" href="works" title="works" /></resource>"#
+        );
+    }
+
+    #[test]
+    fn base64_pads() {
+        assert_eq!(base64_encode(b"ab"), "YWI=");
+        assert_eq!(base64_encode(b"abc"), "YWJj");
+        assert_eq!(base64_encode(b"a"), "YQ==");
+    }
+}

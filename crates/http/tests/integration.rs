@@ -1,0 +1,12 @@
+//! HTTP integration tests, in-process through the router (`oneshot`), one
+//! module per feature. Expected payloads were checked against the oracle
+//! (Python Eve 2.3.1) for the same settings and requests.
+
+mod integration {
+    pub mod common;
+    mod conditional;
+    mod endpoints;
+    mod headers;
+    mod reads;
+    mod writes;
+}

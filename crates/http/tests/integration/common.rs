@@ -1,0 +1,148 @@
+//! Test harness: an App over a fresh embedded store in a temp dir.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use eve_http::App;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The settings of Eve's quickstart, with writes enabled.
+pub const PEOPLE: &str = r#"
+RESOURCE_METHODS: [GET, POST, DELETE]
+ITEM_METHODS: [GET, PATCH, PUT, DELETE]
+DOMAIN:
+  people:
+    item_title: person
+    additional_lookup: {url: 'regex("[\w]+")', field: lastname}
+    schema:
+      firstname: {type: string, minlength: 1, maxlength: 10}
+      lastname: {type: string, minlength: 1, maxlength: 15, required: true, unique: true}
+      age: {type: integer}
+      role: {type: list, allowed: [author, contributor, copy]}
+      location: {type: dict, schema: {address: {type: string}, city: {type: string}}}
+      born: {type: datetime}
+  works:
+    cache_control: max-age=10,must-revalidate
+    cache_expires: 10
+    schema:
+      title: {type: string, required: true}
+      owner: {type: objectid, data_relation: {resource: people}}
+"#;
+
+/// An app and the directory of its store.
+pub struct TestApp {
+    /// The app under test.
+    pub app: App,
+    _dir: tempfile::TempDir,
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Resp {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: axum::http::HeaderMap,
+    /// Body text.
+    pub text: String,
+}
+
+impl Resp {
+    /// The body as JSON (panics with the body text if it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    /// A header value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// An app from YAML settings over an empty store.
+    pub async fn new(yaml: &str) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let raw = eve_core::settings::parse_str(yaml, eve_core::settings::Format::Yaml)
+            .expect("settings parse");
+        let domain =
+            eve_core::settings::check(raw, &eve_http::Registry::default()).expect("settings check");
+        let app = App::open_domain(domain, dir.path()).await.expect("app");
+        TestApp { app, _dir: dir }
+    }
+
+    /// Sends a request.
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Resp {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "localhost:5000");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(
+                body.map(|b| Body::from(b.to_string()))
+                    .unwrap_or_else(Body::empty),
+            )
+            .expect("request");
+        let resp = self.app.router().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        Resp {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, uri: &str) -> Resp {
+        self.send("GET", uri, &[], None).await
+    }
+
+    /// POST a JSON body.
+    pub async fn post(&self, uri: &str, body: &str) -> Resp {
+        self.send(
+            "POST",
+            uri,
+            &[("content-type", "application/json")],
+            Some(body),
+        )
+        .await
+    }
+
+    /// A JSON write with an `If-Match` header.
+    pub async fn edit(&self, method: &str, uri: &str, etag: &str, body: &str) -> Resp {
+        self.send(
+            method,
+            uri,
+            &[("content-type", "application/json"), ("if-match", etag)],
+            Some(body),
+        )
+        .await
+    }
+
+    /// POSTs one document and returns (id, etag).
+    pub async fn create(&self, uri: &str, body: &str) -> (String, String) {
+        let r = self.post(uri, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let j = r.json();
+        (
+            j["_id"].as_str().expect("_id").to_string(),
+            j["_etag"].as_str().expect("_etag").to_string(),
+        )
+    }
+}
+
+/// Query-string encoding for test URLs.
+pub fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
