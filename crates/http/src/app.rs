@@ -442,7 +442,12 @@ fn finish(
         }
     }
     if ctx.method == "GET" || ctx.method == "HEAD" {
-        negotiate::add_cache_headers(domain, resource, headers);
+        // Errors carry the global cache settings, as in Eve (§1.3).
+        let cache_from = if reply.status >= 400 { None } else { resource };
+        negotiate::add_cache_headers(domain, cache_from, headers);
+    }
+    if reply.status == 204 {
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
     }
     negotiate::add_cors(ctx, route, headers);
     resp

@@ -101,7 +101,7 @@ async fn jsonp_wraps_json_and_rejects_bad_callbacks() {
 }
 
 #[tokio::test]
-async fn resource_cache_headers_on_get_and_errors() {
+async fn resource_cache_headers_on_gets_global_ones_on_errors() {
     let t = TestApp::new(PEOPLE).await;
     let r = t.get("/works").await;
     assert_eq!(
@@ -109,12 +109,10 @@ async fn resource_cache_headers_on_get_and_errors() {
         Some("max-age=10,must-revalidate")
     );
     assert!(r.header("expires").is_some());
+    // Errors use the global values (none here), as Eve does.
     let r = t.get("/works/5f0000000000000000000001").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        r.header("cache-control"),
-        Some("max-age=10,must-revalidate")
-    );
+    assert!(r.header("cache-control").is_none());
     assert!(t.get("/people").await.header("cache-control").is_none());
     let r = t.post("/works", r#"{"title": "x"}"#).await;
     assert!(r.header("cache-control").is_none());
@@ -190,4 +188,14 @@ async fn json_sort_keys_sorts_every_level() {
         "{}",
         r.text
     );
+}
+
+#[tokio::test]
+async fn global_cache_headers_apply_to_home_and_errors() {
+    let yaml = format!("CACHE_CONTROL: no-cache\nCACHE_EXPIRES: 5\n{PEOPLE}");
+    let t = TestApp::new(&yaml).await;
+    assert_eq!(t.get("/").await.header("cache-control"), Some("no-cache"));
+    let r = t.get("/works/5f0000000000000000000001").await;
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    assert!(r.header("expires").is_some());
 }
