@@ -67,7 +67,7 @@ pub fn plan_read(
     };
 
     let client_projection = match args.projection.as_deref() {
-        Some(raw) if res.projection => Some(parse_projection(raw)?),
+        Some(raw) if res.projection => Some(parse_client_projection(raw)?),
         _ => None,
     };
     let projection = projection_for(domain, res, client_projection.as_ref());
@@ -358,6 +358,20 @@ pub fn projection_for(
         ),
     }
     Some(result)
+}
+
+/// Parses a client `projection`. Mixing inclusion and exclusion is refused
+/// with 400, as issue #2 asks and MongoDB does (Eve silently lets the
+/// inclusions win).
+pub fn parse_client_projection(raw: &str) -> ApiResult<Document> {
+    let projection = parse_projection(raw)?;
+    let (inc, exc) = split_projection(&projection);
+    if !inc.is_empty() && !exc.is_empty() {
+        return Err(ApiError::BadRequest(
+            "projection cannot mix inclusion and exclusion".into(),
+        ));
+    }
+    Ok(projection)
 }
 
 /// Splits a projection document into included and excluded field names.

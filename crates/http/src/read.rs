@@ -459,7 +459,7 @@ pub(crate) async fn get_item(ctx: &Ctx, route: &Route, res: &Resource) -> ApiRes
         return Ok(reply);
     }
     let client_projection = match ctx.arg(&s.params.projection) {
-        Some(raw) if res.projection => Some(eve_query::parse_projection(raw)?),
+        Some(raw) if res.projection => Some(eve_core::plan::parse_client_projection(raw)?),
         _ => None,
     };
     let projection = projection_for(domain, res, client_projection.as_ref());

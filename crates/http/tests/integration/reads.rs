@@ -436,3 +436,21 @@ async fn renamed_query_parameters_are_used_in_links_and_meta() {
     assert_eq!(j["_meta"], json!({"limit": 1, "p": 1, "total": 2}));
     assert_eq!(j["_links"]["next"]["href"], "people?limit=1&p=2");
 }
+
+#[tokio::test]
+async fn mixed_projection_is_refused() {
+    let t = TestApp::new(PEOPLE).await;
+    let (id, _) = t.create("/people", r#"{"lastname": "Doe"}"#).await;
+    let mixed = enc(r#"{"lastname": 1, "age": 0}"#);
+    for url in [
+        format!("/people?projection={mixed}"),
+        format!("/people/{id}?projection={mixed}"),
+    ] {
+        let r = t.get(&url).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            r.json()["_error"]["message"],
+            "projection cannot mix inclusion and exclusion"
+        );
+    }
+}
