@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -81,19 +81,104 @@ impl std::fmt::Debug for App {
     }
 }
 
-impl App {
-    /// Builds an app over `store`, creating collections and indexes.
-    pub async fn new(domain: Domain, store: Arc<dyn DataLayer>) -> Result<App, AppError> {
-        App::with_hooks(domain, store, Arc::new(NoHooks), Limits::default()).await
+/// Builds an [`App`]: settings (from a file, a string or a checked
+/// [`Domain`]), validator extensions, hooks, limits and the data layer.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), eve_http::AppError> {
+/// let registry = eve_http::Registry::new();
+/// let app = eve_http::App::builder()
+///     .registry(registry)
+///     .data_dir("data")
+///     .settings_file("settings.yaml")
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub struct AppBuilder {
+    registry: eve_schema::Registry,
+    hooks: Arc<dyn Hooks>,
+    limits: Limits,
+    store: Option<Arc<dyn DataLayer>>,
+    data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for AppBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppBuilder")
+            .field("limits", &self.limits)
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+impl Default for AppBuilder {
+    fn default() -> Self {
+        AppBuilder {
+            registry: eve_schema::Registry::default(),
+            hooks: Arc::new(NoHooks),
+            limits: Limits::default(),
+            store: None,
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+impl AppBuilder {
+    /// Custom validation rules, types, coercers, default setters and
+    /// `check_with` functions, usable by name in schemas.
+    pub fn registry(mut self, registry: eve_schema::Registry) -> Self {
+        self.registry = registry;
+        self
     }
 
-    /// Builds an app with hooks and limits.
-    pub async fn with_hooks(
-        domain: Domain,
-        store: Arc<dyn DataLayer>,
-        hooks: Arc<dyn Hooks>,
-        limits: Limits,
+    /// Event hooks.
+    pub fn hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// Request limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// A data layer to use instead of the one the settings select.
+    pub fn store(mut self, store: Arc<dyn DataLayer>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Directory of the embedded store (default `./data`).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = dir.into();
+        self
+    }
+
+    /// Loads and checks a settings file (YAML or JSON), then builds.
+    pub async fn settings_file(self, path: impl AsRef<Path>) -> Result<App, AppError> {
+        let domain = eve_core::settings::load(path.as_ref(), &self.registry)?;
+        self.domain(domain).await
+    }
+
+    /// Checks settings given as text, then builds.
+    pub async fn settings_str(
+        self,
+        text: &str,
+        format: eve_core::settings::Format,
     ) -> Result<App, AppError> {
+        let raw = eve_core::settings::parse_str(text, format)?;
+        let domain = eve_core::settings::check(raw, &self.registry)?;
+        self.domain(domain).await
+    }
+
+    /// Builds from checked settings: opens the data layer (unless one was
+    /// given) and creates collections and indexes.
+    pub async fn domain(self, domain: Domain) -> Result<App, AppError> {
+        let store = match self.store {
+            Some(store) => store,
+            None => open_store(&domain, &self.data_dir).await?,
+        };
         for res in domain.resources.values() {
             store
                 .prepare_collection(&res.datasource.source, &res.indexes)
@@ -104,38 +189,55 @@ impl App {
             state: Arc::new(AppState {
                 domain: Arc::new(domain),
                 store,
-                hooks,
+                hooks: self.hooks,
                 routes,
-                limits,
+                limits: self.limits,
             }),
         })
     }
+}
 
-    /// Loads a settings file and opens the embedded store in `data_dir`.
+/// Opens the data layer the settings select.
+async fn open_store(domain: &Domain, data_dir: &Path) -> Result<Arc<dyn DataLayer>, AppError> {
+    match &domain.settings.data_layer {
+        eve_core::DataLayerKind::Embedded => {
+            let dir = data_dir.to_path_buf();
+            let store =
+                tokio::task::spawn_blocking(move || eve_store_sqlite::SqliteStore::open(&dir))
+                    .await
+                    .map_err(|e| AppError::Unsupported(e.to_string()))??;
+            Ok(Arc::new(store))
+        }
+        other => Err(AppError::Unsupported(format!(
+            "data layer {other:?} is not available in this build"
+        ))),
+    }
+}
+
+impl App {
+    /// A builder, for registries, hooks, limits or a custom data layer.
+    pub fn builder() -> AppBuilder {
+        AppBuilder::default()
+    }
+
+    /// Builds an app over `store`, creating collections and indexes.
+    pub async fn new(domain: Domain, store: Arc<dyn DataLayer>) -> Result<App, AppError> {
+        App::builder().store(store).domain(domain).await
+    }
+
+    /// Loads a settings file and opens the data layer it selects (the
+    /// embedded store in `data_dir` by default).
     pub async fn open(settings: &Path, data_dir: &Path) -> Result<App, AppError> {
-        let domain = eve_core::settings::load(settings, &eve_schema::Registry::default())?;
-        App::open_domain(domain, data_dir).await
+        App::builder()
+            .data_dir(data_dir)
+            .settings_file(settings)
+            .await
     }
 
     /// Opens the data layer the settings select, with the embedded store in
     /// `data_dir`.
     pub async fn open_domain(domain: Domain, data_dir: &Path) -> Result<App, AppError> {
-        let store: Arc<dyn DataLayer> = match &domain.settings.data_layer {
-            eve_core::DataLayerKind::Embedded => {
-                let dir = data_dir.to_path_buf();
-                Arc::new(
-                    tokio::task::spawn_blocking(move || eve_store_sqlite::SqliteStore::open(&dir))
-                        .await
-                        .map_err(|e| AppError::Unsupported(e.to_string()))??,
-                )
-            }
-            other => {
-                return Err(AppError::Unsupported(format!(
-                    "data layer {other:?} is not available in this build"
-                )))
-            }
-        };
-        App::new(domain, store).await
+        App::builder().data_dir(data_dir).domain(domain).await
     }
 
     /// The checked settings.

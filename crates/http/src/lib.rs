@@ -21,6 +21,6 @@ pub mod render;
 pub mod routing;
 mod write;
 
-pub use app::{App, AppError, Limits};
+pub use app::{App, AppBuilder, AppError, Limits};
 pub use eve_schema::Registry;
 pub use hooks::{Hooks, NoHooks};
