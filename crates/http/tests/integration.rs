@@ -8,5 +8,7 @@ mod integration {
     mod endpoints;
     mod headers;
     mod reads;
+    mod robustness;
+    mod validation;
     mod writes;
 }

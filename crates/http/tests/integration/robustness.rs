@@ -1,0 +1,1 @@
+//! Bad input, limits and races (issue #6).

@@ -1,0 +1,1 @@
+//! Validation through HTTP: statuses, `_issues`, store-backed rules (issue #3).
