@@ -468,7 +468,13 @@ fn collect_values<'a>(
         }
         Bson::Array(items) => {
             *saw_array = true;
-            if let Ok(i) = seg.parse::<usize>() {
+            // Only plain digits index an array (as `eve_query` reads paths).
+            let position = if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+                seg.parse::<usize>().ok()
+            } else {
+                None
+            };
+            if let Some(i) = position {
                 if let Some(v) = items.get(i) {
                     collect_values(v, rest, out, saw_array);
                 }

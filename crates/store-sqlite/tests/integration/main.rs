@@ -7,6 +7,7 @@ mod durability;
 mod errors;
 mod explain;
 mod integrity;
+mod planner;
 
 use std::path::Path;
 use std::sync::Arc;
