@@ -54,6 +54,7 @@ mod query;
 mod write;
 mod writer;
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -254,14 +255,21 @@ impl SqliteStore {
         let pool = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
             let conn = pool.take()?;
-            let result = (|| {
-                conn.execute_batch("BEGIN").map_err(sql_err)?;
-                let result = op(&conn);
-                // A read transaction has nothing to keep; ending it can only
-                // fail if it already ended.
-                let _ = conn.execute_batch("COMMIT");
-                result
-            })();
+            let result = match conn.execute_batch("BEGIN") {
+                Err(e) => Err(sql_err(e)),
+                Ok(()) => {
+                    // A panic (a bug) must not cost the pool its connection.
+                    let result =
+                        catch_unwind(AssertUnwindSafe(|| op(&conn))).unwrap_or_else(|_| {
+                            Err(StoreError::Internal("a read operation panicked".into()))
+                        });
+                    if !conn.is_autocommit() {
+                        // A read transaction has nothing to keep.
+                        let _ = conn.execute_batch("COMMIT");
+                    }
+                    result
+                }
+            };
             pool.give_back(conn);
             result
         })
