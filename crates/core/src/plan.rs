@@ -111,7 +111,7 @@ pub fn base_filter(
 ) -> ApiResult<Filter> {
     let mut filter = Filter::All;
     for (field, raw) in url_vars {
-        let value = convert_value(domain, res, field, Bson::String(raw.clone()));
+        let value = lookup_value(domain, res, field, raw);
         filter = filter.and(Filter::eq(field.clone(), value));
     }
     if let Some(ds) = &res.datasource.filter {
@@ -138,24 +138,27 @@ pub fn item_filter(
     Ok(Filter::eq(field, value).and(base_filter(domain, res, url_vars)?))
 }
 
-/// Converts a URL lookup value to the type of `field`: integers for
-/// `integer` fields, ObjectIds for `objectid` fields and 24-hex ids.
+/// Converts a value taken from the URL (item lookup, sub-resource
+/// variable) to the type of `field`: the schema's type serializers run first
+/// (integers, ObjectIds, UUIDs, custom types); a value they leave as a
+/// string is converted as query strings are (dates, 24-hex ids), unless the
+/// field is declared a string.
 pub fn lookup_value(domain: &Domain, res: &Resource, field: &str, raw: &str) -> Bson {
     let types = res.schema.field_types(field);
-    if types.iter().any(|t| t == "integer") {
-        if let Ok(i) = raw.parse::<i64>() {
-            return i32::try_from(i).map(Bson::Int32).unwrap_or(Bson::Int64(i));
-        }
-    }
-    if types.iter().any(|t| t == "float" || t == "number") {
-        if let Ok(f) = raw.parse::<f64>() {
-            return Bson::Double(f);
-        }
-    }
     if types.iter().any(|t| t == "string") {
         return Bson::String(raw.to_string());
     }
-    convert_value(domain, res, field, Bson::String(raw.to_string()))
+    let mut probe = Document::new();
+    probe.insert(field, raw);
+    let probe = res
+        .schema
+        .serialize_payload(probe, &domain.settings.date_format);
+    match probe.get(field) {
+        Some(Bson::String(_)) | None => {
+            convert_value(domain, res, field, Bson::String(raw.to_string()))
+        }
+        Some(converted) => converted.clone(),
+    }
 }
 
 /// Converts client values in a query document: strings in `DATE_FORMAT`

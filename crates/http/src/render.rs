@@ -23,6 +23,9 @@ pub fn bson_to_json(value: &Bson, dates: &DateFormat) -> Value {
         Bson::DateTime(d) => Value::String(dates.format(*d)),
         Bson::ObjectId(o) => Value::String(o.to_hex()),
         Bson::Decimal128(d) => Value::String(d.to_string()),
+        Bson::Binary(b) if b.subtype == bson::spec::BinarySubtype::Uuid && b.bytes.len() == 16 => {
+            Value::String(uuid_string(&b.bytes))
+        }
         Bson::Binary(b) => Value::String(base64_encode(&b.bytes)),
         Bson::RegularExpression(r) => Value::String(r.pattern.to_string()),
         Bson::Timestamp(t) => Value::from(t.time),
@@ -38,6 +41,12 @@ pub fn doc_to_map(doc: &Document, dates: &DateFormat) -> Map<String, Value> {
     doc.iter()
         .map(|(k, v)| (k.clone(), bson_to_json(v, dates)))
         .collect()
+}
+
+/// The canonical (lower-case, hyphenated) text of a 16-byte UUID.
+pub fn uuid_string(bytes: &[u8]) -> String {
+    let hex = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// Standard base64 (for binary values).

@@ -38,13 +38,13 @@ mod registry;
 mod serialize;
 mod validate;
 
-use std::collections::HashMap;
-
 pub use api::{FieldIssues, Issues, Mode, Options, PendingCheck, SchemaError};
 pub use registry::{
-    CheckWithFn, CoerceFn, ConstraintKind, DefaultSetterError, DefaultSetterFn, Registry,
-    RuleContext, RuleFn, TypeFn, TypeSerializerFn,
+    parse_uuid, CheckWithFn, CoerceFn, ConstraintKind, DefaultSetterError, DefaultSetterFn,
+    Registry, RuleContext, RuleFn, TypeFn, TypeSerializerFn,
 };
+
+use std::collections::BTreeMap;
 
 use bson::{Bson, Document};
 use eve_query::DateFormat;
@@ -72,7 +72,7 @@ pub struct Schema {
     registry: Registry,
     date_format: DateFormat,
     /// `data_relation` targets without a `field`: resource → its id field.
-    relation_id_fields: HashMap<String, String>,
+    relation_id_fields: BTreeMap<String, String>,
 }
 
 impl Default for Schema {
@@ -82,7 +82,7 @@ impl Default for Schema {
             id_rules: objectid_rules(),
             registry: Registry::default(),
             date_format: DateFormat::rfc1123(),
-            relation_id_fields: HashMap::new(),
+            relation_id_fields: BTreeMap::new(),
         }
     }
 }
@@ -121,7 +121,7 @@ impl Schema {
             id_rules: objectid_rules(),
             registry: registry.clone(),
             date_format: date_format.clone(),
-            relation_id_fields: HashMap::new(),
+            relation_id_fields: BTreeMap::new(),
         })
     }
 

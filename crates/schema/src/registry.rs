@@ -128,7 +128,7 @@ pub(crate) struct CustomType {
 /// );
 /// # let _ = registry;
 /// ```
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Registry {
     pub(crate) rules: HashMap<String, CustomRule>,
     pub(crate) types: HashMap<String, CustomType>,
@@ -136,6 +136,51 @@ pub struct Registry {
     pub(crate) default_setters: HashMap<String, DefaultSetterFn>,
     pub(crate) check_with: HashMap<String, CheckWithFn>,
     pub(crate) geojson_custom_fields: bool,
+}
+
+impl Default for Registry {
+    /// A registry with the built-in optional types: `uuid` (a canonical
+    /// UUID string in payloads, stored as BSON binary subtype 4 as MongoDB's
+    /// `uuidRepresentation: standard` does). Registering a type of the same
+    /// name replaces it.
+    fn default() -> Self {
+        let registry = Registry {
+            rules: HashMap::new(),
+            types: HashMap::new(),
+            coercers: HashMap::new(),
+            default_setters: HashMap::new(),
+            check_with: HashMap::new(),
+            geojson_custom_fields: false,
+        };
+        registry.register_type_with_serializer(
+            "uuid",
+            Arc::new(|v| matches!(v, Bson::Binary(b) if b.subtype == bson::spec::BinarySubtype::Uuid && b.bytes.len() == 16)),
+            Arc::new(|v| match v {
+                Bson::String(s) => parse_uuid(s).map(|bytes| {
+                    Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Uuid, bytes })
+                }),
+                _ => None,
+            }),
+        )
+    }
+}
+
+/// Parses a UUID written as 32 hex digits, with or without the usual
+/// hyphens (and optional braces or `urn:uuid:` prefix, as Python accepts).
+pub fn parse_uuid(text: &str) -> Option<Vec<u8>> {
+    let t = text.trim();
+    let t = t.strip_prefix("urn:uuid:").unwrap_or(t);
+    let t = t
+        .strip_prefix('{')
+        .and_then(|x| x.strip_suffix('}'))
+        .unwrap_or(t);
+    let hex: String = t.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..16)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
 }
 
 impl fmt::Debug for Registry {
