@@ -115,8 +115,39 @@ fn insert_path(doc: &mut Document, path: &str, value: Bson) {
     }
 }
 
+/// `AUTO_CREATE_LISTS`: a single (non-null) value sent for a field whose
+/// type includes `list` becomes a one-element list, at any depth of dict
+/// schemas and list-of-dict schemas, before the type serializers run (as
+/// Eve does while serializing the payload).
+fn auto_create_lists(schema: &eve_schema::Schema, doc: &mut Document, prefix: &str) {
+    for (key, value) in doc.iter_mut() {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let is_list_field = schema.field_types(&path).iter().any(|t| t == "list");
+        if is_list_field && !matches!(value, Bson::Array(_) | Bson::Null) {
+            let single = std::mem::replace(value, Bson::Null);
+            *value = Bson::Array(vec![single]);
+        }
+        match value {
+            Bson::Document(sub) => auto_create_lists(schema, sub, &path),
+            Bson::Array(items) => {
+                for item in items {
+                    if let Bson::Document(sub) = item {
+                        auto_create_lists(schema, sub, &path);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Turns one payload element into a document ready for validation: dotted
-/// keys expanded, sub-resource variables injected, type serializers run.
+/// keys expanded, `AUTO_CREATE_LISTS` applied, sub-resource variables
+/// injected, type serializers run.
 fn prepare(ctx: &Ctx, route: &Route, res: &Resource, value: &Value) -> Result<Document, String> {
     let Value::Object(_) = value else {
         return Err(format!(
@@ -131,6 +162,9 @@ fn prepare(ctx: &Ctx, route: &Route, res: &Resource, value: &Value) -> Result<Do
         doc = expand_dotted(doc);
     }
     let domain = ctx.domain();
+    if domain.settings.auto_create_lists {
+        auto_create_lists(&res.schema, &mut doc, "");
+    }
     let schema_fields = res.schema.field_names();
     for (field, raw) in &route.url_vars {
         if field != &res.id_field && schema_fields.contains(&field.as_str()) {
