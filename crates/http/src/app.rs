@@ -24,19 +24,38 @@ use crate::negotiate::{self, Format};
 use crate::routing::{EndpointKind, Route, RouteTable};
 use crate::{read, write};
 
-/// Limits applied to every request.
+/// Limits applied to every request by the HTTP layer. By default they
+/// come from the settings (`MAX_REQUEST_BODY`, `MAX_HEADER_SIZE`,
+/// `CLIENT_TIMEOUT`; docs/robustness.md); [`AppBuilder::limits`] overrides
+/// them.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest accepted request body, in bytes (default 16 MiB); larger
     /// bodies get `413`.
     pub max_body_bytes: usize,
+    /// Largest request head (request line and headers), in bytes (default
+    /// 64 KiB, at least 8 KiB); larger heads get `431` ([`App::serve`]).
+    pub max_header_bytes: usize,
+    /// Time a client has to send the request head, and then its body
+    /// (default 30 s): a slow head closes the connection
+    /// ([`App::serve`]), a slow body gets `408`.
+    pub client_timeout: std::time::Duration,
+}
+
+impl Limits {
+    /// The limits the settings ask for.
+    pub fn from_settings(limits: &eve_core::RequestLimits) -> Limits {
+        Limits {
+            max_body_bytes: usize::try_from(limits.max_request_body).unwrap_or(usize::MAX),
+            max_header_bytes: limits.max_header_size.max(8192),
+            client_timeout: std::time::Duration::from_secs(limits.client_timeout),
+        }
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_body_bytes: 16 * 1024 * 1024,
-        }
+        Limits::from_settings(&eve_core::RequestLimits::default())
     }
 }
 
@@ -97,7 +116,7 @@ impl std::fmt::Debug for App {
 pub struct AppBuilder {
     registry: eve_schema::Registry,
     hooks: Arc<dyn Hooks>,
-    limits: Limits,
+    limits: Option<Limits>,
     store: Option<Arc<dyn DataLayer>>,
     data_dir: PathBuf,
 }
@@ -116,7 +135,7 @@ impl Default for AppBuilder {
         AppBuilder {
             registry: eve_schema::Registry::default(),
             hooks: Arc::new(NoHooks),
-            limits: Limits::default(),
+            limits: None,
             store: None,
             data_dir: PathBuf::from("data"),
         }
@@ -137,9 +156,9 @@ impl AppBuilder {
         self
     }
 
-    /// Request limits.
+    /// Request limits (instead of those the settings give).
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.limits = Some(limits);
         self
     }
 
@@ -187,11 +206,13 @@ impl AppBuilder {
         let routes = RouteTable::new(&domain)?;
         Ok(App {
             state: Arc::new(AppState {
-                domain: Arc::new(domain),
                 store,
                 hooks: self.hooks,
                 routes,
-                limits: self.limits,
+                limits: self
+                    .limits
+                    .unwrap_or_else(|| Limits::from_settings(&domain.settings.limits)),
+                domain: Arc::new(domain),
             }),
         })
     }
@@ -240,6 +261,16 @@ impl App {
         App::builder().data_dir(data_dir).domain(domain).await
     }
 
+    /// Data access to a resource (internal resources included) for hooks,
+    /// custom routes and embedding code; `None` for an unknown name.
+    pub fn resource(&self, name: &str) -> Option<crate::data::ResourceData> {
+        let resource = self.state.domain.resources.get(name)?.clone();
+        Some(crate::data::ResourceData {
+            state: self.state.clone(),
+            resource,
+        })
+    }
+
     /// The checked settings.
     pub fn domain(&self) -> &Domain {
         &self.state.domain
@@ -273,20 +304,67 @@ impl App {
             ))
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then finishes
-    /// in-flight requests.
+    /// Serves on `listener` until `shutdown` resolves, then stops
+    /// accepting, finishes in-flight requests and returns. HTTP/1.1 and
+    /// HTTP/2; request heads larger than `Limits::max_header_bytes` get
+    /// `431`, and a client that does not send its head within
+    /// `Limits::client_timeout` is disconnected.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        let limits = self.state.limits.clone();
         let router = self.router();
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.client_timeout)
+            .max_buf_size(limits.max_header_bytes);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let shutdown = shutdown;
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, addr) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, retry.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let service = tower::ServiceExt::map_request(
+                router.clone(),
+                move |mut req: Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(addr));
+                    req
+                },
+            );
+            let service = hyper_util::service::TowerToHyperService::new(service);
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection closed with an error");
+                }
+            });
+        }
+        drop(listener);
+        graceful.shutdown().await;
+        Ok(())
     }
 }
 
@@ -431,9 +509,12 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
         return finish(&ctx, Some(&route), Err(ApiError::MethodNotAllowed), format);
     }
     if matches!(method.as_str(), "POST" | "PATCH" | "PUT") {
-        match axum::body::to_bytes(body, state.limits.max_body_bytes).await {
-            Ok(bytes) => ctx.body = bytes,
-            Err(_) => return finish(&ctx, Some(&route), Err(ApiError::BodyTooLarge), format),
+        let limits = &state.limits;
+        let read = axum::body::to_bytes(body, limits.max_body_bytes);
+        match tokio::time::timeout(limits.client_timeout, read).await {
+            Ok(Ok(bytes)) => ctx.body = bytes,
+            Ok(Err(_)) => return finish(&ctx, Some(&route), Err(ApiError::BodyTooLarge), format),
+            Err(_) => return finish(&ctx, Some(&route), Err(ApiError::RequestTimeout), format),
         }
     }
     let resource_name = route.resource.as_ref().map(|r| r.name.clone());
@@ -464,6 +545,7 @@ async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
     let res = route.resource.clone();
     match (route.kind, ctx.method.as_str(), res) {
         (EndpointKind::Home, "GET" | "HEAD", _) => Ok(read::get_home(ctx)),
+        (EndpointKind::Schema, "GET" | "HEAD", _) => read::get_schema(ctx, route),
         (_, _, None) => Err(ApiError::MethodNotAllowed),
         (EndpointKind::Collection, "GET" | "HEAD", Some(res)) => {
             read::get_collection(ctx, route, &res).await
@@ -491,6 +573,11 @@ fn finish(
 ) -> Response {
     let domain = ctx.domain();
     let resource: Option<&Resource> = route.and_then(|r| r.resource.as_deref());
+    // The limits are eve-rs's own: their errors always use Eve's JSON shape.
+    let limit_error = matches!(
+        result,
+        Err(ApiError::BodyTooLarge | ApiError::RequestTimeout)
+    );
     let mut reply = match result {
         Ok(reply) => reply,
         Err(err) => error_reply(domain, &err),
@@ -508,7 +595,9 @@ fn finish(
         _ => None,
     };
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let standard = domain.settings.standard_errors.contains(&reply.status) || reply.status >= 500;
+    let standard = domain.settings.standard_errors.contains(&reply.status)
+        || reply.status >= 500
+        || limit_error;
     let (content_type, bytes): (String, Bytes) = match &reply.body {
         Some(_) if reply.status >= 400 && !standard => {
             format = Format::Html;

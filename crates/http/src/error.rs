@@ -18,6 +18,7 @@ pub fn generic_message(status: u16) -> &'static str {
         409 => "A conflict happened while processing the request. The resource might have been modified while the request was being processed.",
         410 => "The requested URL is no longer available on this server and there is no forwarding address. If you followed a link from a foreign page, please contact the author of this page.",
         412 => "The precondition on the request for the URL failed positive evaluation.",
+        408 => "The server closed the network connection because the browser didn't finish the request within the specified time.",
         413 => "The data value transmitted exceeds the capacity limit.",
         422 => "The request was well-formed but was unable to be followed due to semantic errors.",
         428 => "This request is required to be conditional; try using \"If-Match\" or \"If-Unmodified-Since\".",
@@ -56,6 +57,7 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         ApiError::DuplicateKey(text) => debug_only(409, text.clone()),
         ApiError::InvalidCallback => shown(400, err.to_string()),
         ApiError::BodyTooLarge => debug_only(413, generic_message(413).into()),
+        ApiError::RequestTimeout => shown(408, generic_message(408).into()),
         ApiError::Abort { status, message } => match message {
             Some(m) => shown(*status, m.clone()),
             None => shown(*status, generic_message(*status).to_string()),

@@ -13,6 +13,7 @@
 //! ```
 
 mod app;
+pub mod data;
 pub mod error;
 pub mod hooks;
 pub mod negotiate;
@@ -20,7 +21,9 @@ mod read;
 pub mod render;
 pub mod routing;
 mod write;
+mod limits;
 
 pub use app::{App, AppBuilder, AppError, Limits};
+pub use data::{DataError, ResourceData};
 pub use eve_schema::Registry;
 pub use hooks::{Hooks, NoHooks};

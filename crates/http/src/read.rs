@@ -43,6 +43,32 @@ pub(crate) fn get_home(ctx: &Ctx) -> Reply {
     Reply::new(200, Value::Object(body))
 }
 
+/// `GET /<SCHEMA_ENDPOINT>[/<resource>]` (features.md §40): schemas as
+/// configured, with the automatic id field; internal resources are hidden.
+pub(crate) fn get_schema(ctx: &Ctx, route: &Route) -> ApiResult<Reply> {
+    let domain = ctx.domain();
+    let schema_of = |r: &Resource| Value::Object(r.schema_def.clone().into_iter().collect());
+    match &route.lookup {
+        None => {
+            let all: Map<String, Value> = domain
+                .resources
+                .values()
+                .filter(|r| !r.internal_resource)
+                .map(|r| (r.name.clone(), schema_of(r)))
+                .collect();
+            Ok(Reply::new(200, Value::Object(all)))
+        }
+        Some((_, name)) => {
+            let res = domain
+                .resources
+                .get(name)
+                .filter(|r| !r.internal_resource)
+                .ok_or(ApiError::UrlNotFound)?;
+            Ok(Reply::new(200, schema_of(res)))
+        }
+    }
+}
+
 /// The home link of a resource: its url with variable patterns removed.
 fn home_href(res: &Resource) -> String {
     res.url_parts

@@ -18,6 +18,8 @@ pub enum EndpointKind {
     Item,
     /// The read-only `additional_lookup` item endpoint.
     AdditionalItem,
+    /// `SCHEMA_ENDPOINT`: all schemas, or one (`lookup` holds its name).
+    Schema,
 }
 
 /// A matched URL.
@@ -49,9 +51,8 @@ impl Route {
             }
         };
         match (self.kind, &self.resource) {
-            (EndpointKind::Home, _) | (EndpointKind::AdditionalItem, _) | (_, None) => {
-                out.extend(["GET", "HEAD"])
-            }
+            (EndpointKind::Home | EndpointKind::AdditionalItem | EndpointKind::Schema, _)
+            | (_, None) => out.extend(["GET", "HEAD"]),
             (EndpointKind::Collection, Some(res)) => push_enabled(&mut out, &res.resource_methods),
             (EndpointKind::Item, Some(res)) => {
                 push_enabled(&mut out, &res.item_methods);
@@ -85,6 +86,7 @@ struct ResourceRoutes {
 /// All routes of an API.
 pub struct RouteTable {
     prefix: String,
+    schema_endpoint: Option<String>,
     resources: Vec<ResourceRoutes>,
 }
 
@@ -183,7 +185,15 @@ impl RouteTable {
                 var_fields,
             });
         }
-        Ok(RouteTable { prefix, resources })
+        let schema_endpoint = s
+            .schema_endpoint
+            .as_ref()
+            .map(|e| e.trim_matches('/').to_string());
+        Ok(RouteTable {
+            prefix,
+            schema_endpoint,
+            resources,
+        })
     }
 
     /// The API root path (`/<URL_PREFIX>/<API_VERSION>`, empty by default).
@@ -213,6 +223,26 @@ impl RouteTable {
                 lookup: None,
                 resource_path: String::new(),
             });
+        }
+        if let Some(endpoint) = &self.schema_endpoint {
+            let schema_route = |lookup| Route {
+                kind: EndpointKind::Schema,
+                resource: None,
+                url_vars: Vec::new(),
+                lookup,
+                resource_path: endpoint.clone(),
+            };
+            if rest == endpoint {
+                return Some(schema_route(None));
+            }
+            if let Some(name) = rest
+                .strip_prefix(endpoint.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                if !name.is_empty() && !name.contains('/') {
+                    return Some(schema_route(Some(("resource".into(), name.to_string()))));
+                }
+            }
         }
         for r in &self.resources {
             if let Some(caps) = r.collection.captures(rest) {

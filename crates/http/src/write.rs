@@ -13,7 +13,7 @@ use eve_schema::{Issues, Mode, Options, Outcome, PendingCheck};
 use eve_store::StoreError;
 use serde_json::{json, Map, Value};
 
-use crate::app::{Ctx, Reply};
+use crate::app::{AppState, Ctx, Reply};
 use crate::negotiate::http_date;
 use crate::read::{build_document, ensure_meta, load_item, related_links, self_link};
 use crate::render::{bson_to_json, document_etag, write_json};
@@ -39,8 +39,10 @@ fn parse_body(ctx: &Ctx) -> ApiResult<Value> {
         })
         .unwrap_or_default();
     if s.json_request_content_types.contains(&content_type) {
-        return serde_json::from_slice(&ctx.body)
-            .map_err(|e| ApiError::MalformedBody(e.to_string()));
+        let value: Value = serde_json::from_slice(&ctx.body)
+            .map_err(|e| ApiError::MalformedBody(e.to_string()))?;
+        crate::limits::check_json_depth(&value, s.limits.max_json_depth)?;
+        return Ok(value);
     }
     if content_type == "application/x-www-form-urlencoded" {
         let mut map = Map::new();
@@ -176,7 +178,7 @@ fn prepare(ctx: &Ctx, route: &Route, res: &Resource, value: &Value) -> Result<Do
         .serialize_payload(doc, &domain.settings.date_format))
 }
 
-fn options(res: &Resource) -> Options {
+pub(crate) fn options(res: &Resource) -> Options {
     Options {
         resource: res.name.clone(),
         allow_unknown: res.allow_unknown,
@@ -187,8 +189,8 @@ fn options(res: &Resource) -> Options {
 /// Validates a document, running the store-backed checks the validator
 /// asks for (uniqueness, referential integrity) and validating again with
 /// their answers so that messages come in Eve's order.
-async fn validate(
-    ctx: &Ctx,
+pub(crate) async fn validate(
+    state: &AppState,
     res: &Resource,
     doc: Document,
     mode: Mode<'_>,
@@ -201,7 +203,7 @@ async fn validate(
     }
     let mut failed = Vec::new();
     for check in &first.pending {
-        if check_fails(ctx, res, check, exclude_id).await? {
+        if check_fails(state, res, check, exclude_id).await? {
             failed.push(check.clone());
         }
     }
@@ -212,12 +214,12 @@ async fn validate(
 
 /// Runs one store-backed check; `true` when it fails.
 async fn check_fails(
-    ctx: &Ctx,
+    state: &AppState,
     res: &Resource,
     check: &PendingCheck,
     exclude_id: Option<&Bson>,
 ) -> ApiResult<bool> {
-    let domain = ctx.domain();
+    let domain = &state.domain;
     match check {
         PendingCheck::Unique {
             field,
@@ -235,8 +237,7 @@ async fn check_fails(
             if *within_resource {
                 filter = filter.and(base_filter(domain, res, &[])?);
             }
-            Ok(ctx
-                .state
+            Ok(state
                 .store
                 .find_one(&res.datasource.source, &filter)
                 .await?
@@ -256,8 +257,7 @@ async fn check_fails(
                 other => other.clone(),
             };
             let filter = Filter::eq(field.clone(), value).and(base_filter(domain, target, &[])?);
-            Ok(ctx
-                .state
+            Ok(state
                 .store
                 .find_one(&target.datasource.source, &filter)
                 .await?
@@ -336,7 +336,7 @@ fn location(ctx: &Ctx, route: &Route, res: &Resource, doc: &Document) -> String 
 }
 
 /// Stamps creation meta fields and the ETag; gives the document an `_id`.
-fn stamp_new(domain: &Domain, res: &Resource, doc: &mut Document, at: bson::DateTime) {
+pub(crate) fn stamp_new(domain: &Domain, res: &Resource, doc: &mut Document, at: bson::DateTime) {
     let m = &domain.settings.meta;
     doc.insert(m.last_updated.clone(), at);
     doc.insert(m.date_created.clone(), at);
@@ -370,6 +370,7 @@ pub(crate) async fn post(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<
     if values.is_empty() {
         return Err(ApiError::BadRequestDebug("Empty bulk insert".into()));
     }
+    crate::limits::check_bulk_items(values.len(), s.limits.max_bulk_items)?;
     if values.len() > 1 && !res.bulk_enabled {
         return Err(ApiError::BadRequestDebug("Bulk insert not allowed".into()));
     }
@@ -378,7 +379,7 @@ pub(crate) async fn post(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<
         match prepare(ctx, route, res, value) {
             Err(msg) => results.push(Err(json!({ "validation exception": msg }))),
             Ok(doc) => {
-                let outcome = validate(ctx, res, doc, Mode::Insert, None).await?;
+                let outcome = validate(&ctx.state, res, doc, Mode::Insert, None).await?;
                 if outcome.issues.is_empty() {
                     results.push(Ok(outcome.document));
                 } else {
@@ -525,7 +526,7 @@ pub(crate) async fn patch(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult
         original: &original,
         normalize: res.normalize_on_patch,
     };
-    let outcome = validate(ctx, res, updates, mode, original.get("_id")).await?;
+    let outcome = validate(&ctx.state, res, updates, mode, original.get("_id")).await?;
     if !outcome.issues.is_empty() {
         return Ok(edit_failure(domain, issues_json(domain, &outcome.issues)));
     }
@@ -593,7 +594,7 @@ pub(crate) async fn put(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<R
     };
     rejects_id_change(res, &doc, &original)?;
     let outcome = validate(
-        ctx,
+        &ctx.state,
         res,
         doc,
         Mode::Replace {
@@ -655,7 +656,7 @@ async fn upsert(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
     let (field, raw) = route.lookup.clone().ok_or(ApiError::UrlNotFound)?;
     let id = lookup_value(domain, res, &field, &raw);
     doc.insert(field, id);
-    let outcome = validate(ctx, res, doc, Mode::Insert, None).await?;
+    let outcome = validate(&ctx.state, res, doc, Mode::Insert, None).await?;
     let s = &domain.settings;
     if !outcome.issues.is_empty() {
         let m = &s.meta;

@@ -8,6 +8,7 @@ mod integration {
     mod endpoints;
     mod headers;
     mod reads;
+    mod resources;
     mod robustness;
     mod validation;
     mod writes;
