@@ -277,3 +277,22 @@ fn every_acknowledged_post_survives_kill_9() {
         .unwrap();
     assert!(total as usize >= acked.len());
 }
+
+#[test]
+fn shipped_examples_pass_check() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for example in [
+        "examples/quickstart/settings.yaml",
+        "examples/resources/settings.yaml",
+    ] {
+        let out = Command::new(BIN)
+            .args(["check", root.join(example).to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
