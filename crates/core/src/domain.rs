@@ -234,9 +234,54 @@ pub struct Settings {
     pub hateoas: bool,
     /// `SCHEMA_ENDPOINT`, default none.
     pub schema_endpoint: Option<String>,
+    /// Request limits (eve-rs extensions, docs/robustness.md).
+    pub limits: RequestLimits,
     /// Every top-level key as written, for features that read settings not
     /// modelled here yet.
     pub raw: IndexMap<String, serde_json::Value>,
+}
+
+/// Limits on what one request may ask of the server. These settings are
+/// eve-rs extensions (Eve has none); docs/robustness.md lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// `MAX_REQUEST_BODY`: largest request body in bytes, default 16 MiB;
+    /// larger bodies get `413`.
+    pub max_request_body: u64,
+    /// `MAX_JSON_DEPTH`: deepest nesting of arrays and objects in a JSON
+    /// body, default 64; deeper bodies get `400`. The JSON parser refuses
+    /// more than 128 levels whatever this says.
+    pub max_json_depth: usize,
+    /// `MAX_BULK_ITEMS`: most documents in one bulk POST, default 1000;
+    /// more get `400`.
+    pub max_bulk_items: usize,
+    /// `MAX_WHERE_LENGTH`: longest `where` argument in bytes, default
+    /// 32768; longer ones get `400`.
+    pub max_where_length: usize,
+    /// `MAX_WHERE_TERMS`: most keys and list elements in a parsed `where`
+    /// (a measure of its complexity), default 500; more get `400`.
+    pub max_where_terms: usize,
+    /// `MAX_HEADER_SIZE`: largest request head (request line and headers)
+    /// in bytes, default 64 KiB, at least 8 KiB; larger heads get `431`.
+    pub max_header_size: usize,
+    /// `CLIENT_TIMEOUT`: seconds a client may take to send the request
+    /// head, and again its body, default 30; a slow body gets `408`, a slow
+    /// head a closed connection.
+    pub client_timeout: u64,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            max_request_body: 16 * 1024 * 1024,
+            max_json_depth: 64,
+            max_bulk_items: 1000,
+            max_where_length: 32 * 1024,
+            max_where_terms: 500,
+            max_header_size: 64 * 1024,
+            client_timeout: 30,
+        }
+    }
 }
 
 /// One segment of a URL rule (`url`, `item_url`, `additional_lookup.url`).

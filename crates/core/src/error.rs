@@ -49,6 +49,9 @@ pub enum ApiError {
     /// The request body exceeds the configured limit.
     #[error("request body too large")]
     BodyTooLarge,
+    /// The client took longer than `CLIENT_TIMEOUT` to send the body.
+    #[error("request body not received in time")]
+    RequestTimeout,
     /// A hook or provider aborted the request.
     #[error("aborted with {status}")]
     Abort {

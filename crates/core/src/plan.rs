@@ -46,7 +46,20 @@ pub fn plan_read(
         .as_deref()
         .filter(|_| !res.allowed_filters.is_empty())
     {
+        let limits = &settings.limits;
+        if raw.len() > limits.max_where_length {
+            return Err(ApiError::BadRequest(format!(
+                "the where clause is longer than {} bytes (MAX_WHERE_LENGTH)",
+                limits.max_where_length
+            )));
+        }
         let mut query = parse_where(raw)?;
+        if count_terms(&query, limits.max_where_terms) > limits.max_where_terms {
+            return Err(ApiError::BadRequest(format!(
+                "the where clause has more than {} terms (MAX_WHERE_TERMS)",
+                limits.max_where_terms
+            )));
+        }
         check_operators(
             &query,
             &res.mongo_query_whitelist,
@@ -100,6 +113,38 @@ pub fn plan_read(
         count: paginate && !res.optimize_pagination_for_speed,
         projection,
     })
+}
+
+/// Counts the keys and list elements of a query, stopping early once the
+/// count passes `limit`.
+fn count_terms(query: &Document, limit: usize) -> usize {
+    fn value(v: &Bson, n: &mut usize, limit: usize) {
+        match v {
+            Bson::Document(d) => doc(d, n, limit),
+            Bson::Array(items) => {
+                for item in items {
+                    if *n > limit {
+                        return;
+                    }
+                    *n += 1;
+                    value(item, n, limit);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn doc(d: &Document, n: &mut usize, limit: usize) {
+        for (_, v) in d {
+            if *n > limit {
+                return;
+            }
+            *n += 1;
+            value(v, n, limit);
+        }
+    }
+    let mut n = 0;
+    doc(query, &mut n, limit);
+    n
 }
 
 /// The filter every access to an endpoint carries: sub-resource URL

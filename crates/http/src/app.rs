@@ -557,7 +557,7 @@ async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
         (EndpointKind::Item | EndpointKind::AdditionalItem, "GET" | "HEAD", Some(res)) => {
             read::get_item(ctx, route, &res).await
         }
-        (EndpointKind::Item, "PATCH" | "POST", Some(res)) => write::patch(ctx, route, &res).await,
+        (EndpointKind::Item, "PATCH", Some(res)) => write::patch(ctx, route, &res).await,
         (EndpointKind::Item, "PUT", Some(res)) => write::put(ctx, route, &res).await,
         (EndpointKind::Item, "DELETE", Some(res)) => write::delete_item(ctx, route, &res).await,
         _ => Err(ApiError::MethodNotAllowed),

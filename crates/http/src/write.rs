@@ -456,7 +456,12 @@ fn check_if_match(ctx: &Ctx, original: &Document) -> ApiResult<()> {
     if !s.if_match {
         return Ok(());
     }
-    match ctx.header("if-match") {
+    let sent = ctx
+        .headers
+        .get("if-match")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .filter(|v| !v.trim().is_empty());
+    match sent.as_deref() {
         None if s.enforce_if_match => Err(ApiError::EtagRequired),
         None => Ok(()),
         Some(v) => {

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::read::{kind_of, str_list, Ctx, Scope};
 use super::url::parse_url_rule;
 use crate::domain::{
-    Cors, DataLayerKind, MetaNames, Method, QueryParams, RendererName, Settings, UrlRule,
+    Cors, DataLayerKind, MetaNames, Method, QueryParams, RendererName, RequestLimits, Settings,
+    UrlRule,
 };
 use eve_query::DateFormat;
 
@@ -107,6 +108,14 @@ const MODELLED: &[&str] = &[
     "X_MAX_AGE",
     "HATEOAS",
     "SCHEMA_ENDPOINT",
+    // eve-rs request limits (docs/robustness.md)
+    "MAX_REQUEST_BODY",
+    "MAX_JSON_DEPTH",
+    "MAX_BULK_ITEMS",
+    "MAX_WHERE_LENGTH",
+    "MAX_WHERE_TERMS",
+    "MAX_HEADER_SIZE",
+    "CLIENT_TIMEOUT",
     // resource defaults
     "ITEM_LOOKUP",
     "ITEM_LOOKUP_FIELD",
@@ -390,6 +399,29 @@ fn check_rate_limit(ctx: &mut Ctx, key: &str, method: &str, value: &Value) {
             key,
             "expected null or [requests, seconds] (two positive integers)",
         );
+    }
+}
+
+/// The request limits (eve-rs extensions): positive integers.
+fn check_limits(ctx: &mut Ctx, g: &Scope<'_>) -> RequestLimits {
+    let d = RequestLimits::default();
+    let mut positive = |key: &str, default: u64| -> u64 {
+        let v = g.u64(ctx, key, default);
+        if v == 0 {
+            ctx.problem(key, "expected a positive integer, found 0");
+            return default;
+        }
+        v
+    };
+    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    RequestLimits {
+        max_request_body: positive("MAX_REQUEST_BODY", d.max_request_body),
+        max_json_depth: size(positive("MAX_JSON_DEPTH", d.max_json_depth as u64)),
+        max_bulk_items: size(positive("MAX_BULK_ITEMS", d.max_bulk_items as u64)),
+        max_where_length: size(positive("MAX_WHERE_LENGTH", d.max_where_length as u64)),
+        max_where_terms: size(positive("MAX_WHERE_TERMS", d.max_where_terms as u64)),
+        max_header_size: size(positive("MAX_HEADER_SIZE", d.max_header_size as u64)).max(8192),
+        client_timeout: positive("CLIENT_TIMEOUT", d.client_timeout),
     }
 }
 
@@ -711,6 +743,7 @@ pub(crate) fn check_globals(
         cors: check_cors(ctx, &g),
         hateoas: g.bool(ctx, "HATEOAS", true),
         schema_endpoint: g.opt_string(ctx, "SCHEMA_ENDPOINT", None),
+        limits: check_limits(ctx, &g),
         raw: raw.clone(),
     };
     (settings, defaults)
