@@ -16,12 +16,12 @@ mod app;
 pub mod data;
 pub mod error;
 pub mod hooks;
+mod limits;
 pub mod negotiate;
 mod read;
 pub mod render;
 pub mod routing;
 mod write;
-mod limits;
 
 pub use app::{App, AppBuilder, AppError, Limits};
 pub use data::{DataError, ResourceData};

@@ -46,7 +46,14 @@ pub fn doc_to_map(doc: &Document, dates: &DateFormat) -> Map<String, Value> {
 /// The canonical (lower-case, hyphenated) text of a 16-byte UUID.
 pub fn uuid_string(bytes: &[u8]) -> String {
     let hex = hex::encode(bytes);
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Standard base64 (for binary values).

@@ -98,7 +98,12 @@ pub struct FindQuery {
 impl FindQuery {
     /// All documents matching `filter`, in natural order.
     pub fn new(filter: Filter) -> Self {
-        FindQuery { filter, sort: Vec::new(), skip: 0, limit: None }
+        FindQuery {
+            filter,
+            sort: Vec::new(),
+            skip: 0,
+            limit: None,
+        }
     }
 }
 
@@ -111,7 +116,7 @@ pub trait DataLayer: Send + Sync + 'static {
 
     /// Makes sure `collection` exists with exactly these indexes (besides
     /// the implicit unique `_id` index): creates missing ones, rebuilds
-    /// changed ones, keeps the rest. Called at start-up.
+    /// changed ones, drops the ones no longer listed. Called at start-up.
     async fn prepare_collection(&self, collection: &str, indexes: &[IndexSpec]) -> StoreResult<()>;
 
     /// Documents matching the query, sorted (MongoDB order across types),
@@ -135,12 +140,22 @@ pub trait DataLayer: Send + Sync + 'static {
     /// Replaces the first document matching `filter` with `doc` (which
     /// keeps the matched document's `_id`). Returns whether one matched:
     /// `false` means the conditional write found nothing (changed or gone).
-    async fn replace_one(&self, collection: &str, filter: &Filter, doc: Document) -> StoreResult<bool>;
+    async fn replace_one(
+        &self,
+        collection: &str,
+        filter: &Filter,
+        doc: Document,
+    ) -> StoreResult<bool>;
 
     /// Sets fields on the first document matching `filter`. Keys of `set`
     /// may be dotted paths (`a.b`), which create intermediate documents as
     /// MongoDB's `$set` does. Returns whether one matched.
-    async fn update_one(&self, collection: &str, filter: &Filter, set: Document) -> StoreResult<bool>;
+    async fn update_one(
+        &self,
+        collection: &str,
+        filter: &Filter,
+        set: Document,
+    ) -> StoreResult<bool>;
 
     /// Deletes every document matching `filter`; returns how many.
     async fn delete_many(&self, collection: &str, filter: &Filter) -> StoreResult<u64>;
