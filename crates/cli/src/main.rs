@@ -38,6 +38,14 @@ enum Command {
         /// Settings file (YAML or JSON).
         settings: PathBuf,
     },
+    /// Check the integrity of the embedded store (documents, indexes and
+    /// SQLite's own structures); run it while no server uses the store.
+    /// Exits non-zero and lists the problems if there is any.
+    CheckStore {
+        /// Directory of the embedded store.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+    },
 }
 
 fn settings_path(given: Option<PathBuf>) -> PathBuf {
@@ -57,6 +65,7 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Check { settings } => check(settings),
+        Command::CheckStore { data_dir } => check_store(data_dir),
         Command::Serve {
             settings,
             host,
@@ -106,6 +115,34 @@ fn check(path: PathBuf) -> ExitCode {
                     eprintln!("  {}: {}", p.path, p.message);
                 }
             }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_store(dir: PathBuf) -> ExitCode {
+    use eve_store::DataLayer;
+    if !dir.is_dir() {
+        eprintln!("{}: no such directory", dir.display());
+        return ExitCode::FAILURE;
+    }
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(async {
+                let store = eve_store_sqlite::SqliteStore::open(&dir).map_err(|e| e.to_string())?;
+                store.check_integrity().await.map_err(|e| e.to_string())
+            })
+        });
+    match result {
+        Ok(()) => {
+            println!("{}: OK", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: integrity check failed: {e}", dir.display());
             ExitCode::FAILURE
         }
     }
