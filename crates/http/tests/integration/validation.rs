@@ -530,6 +530,42 @@ async fn put_checks_unique_against_other_documents_only() {
     );
 }
 
+#[tokio::test]
+async fn put_upsert_validates_like_post() {
+    let t = TestApp::new(THINGS).await;
+    let uri = "/things/5f00000000000000000000aa";
+    let r = t
+        .send(
+            "PUT",
+            uri,
+            &[("content-type", "application/json")],
+            Some(r#"{"count": 0, "code": "x"}"#),
+        )
+        .await;
+    assert_body(
+        &r,
+        422,
+        insert_failure(json!({
+            "code": "field is read-only",
+            "count": "min value is 1",
+            "name": "required field",
+        })),
+    );
+    let r = t
+        .send(
+            "PUT",
+            uri,
+            &[("content-type", "application/json")],
+            Some(r#"{"name": "up"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        stored(&t, uri).await,
+        json!({"name": "up", "status": "draft", "label": "none-yet"})
+    );
+}
+
 // ---------------------------------------------------------------- PATCH
 
 #[tokio::test]
