@@ -384,8 +384,11 @@ pub(crate) fn self_link(res: &Resource, resource_path: &str, id: Option<&Bson>) 
 pub(crate) fn related_links(domain: &Domain, res: &Resource, doc: &Document) -> Option<Value> {
     let mut related = Map::new();
     for (field, rules) in &res.schema_def {
-        let Some(target) = rules
+        // The relation is on the field, or on the items of a list field.
+        let relation = rules
             .get("data_relation")
+            .or_else(|| rules.get("schema").and_then(|s| s.get("data_relation")));
+        let Some(target) = relation
             .and_then(|d| d.get("resource"))
             .and_then(Value::as_str)
         else {

@@ -454,3 +454,29 @@ async fn mixed_projection_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn lists_of_references_get_a_list_of_related_links() {
+    let yaml = r#"
+RESOURCE_METHODS: [GET, POST]
+DOMAIN:
+  people: {schema: {name: {type: string}}}
+  teams:
+    schema:
+      members: {type: list, schema: {type: objectid, data_relation: {resource: people}}}
+"#;
+    let t = TestApp::new(yaml).await;
+    let (a, _) = t.create("/people", r#"{"name": "a"}"#).await;
+    let (b, _) = t.create("/people", r#"{"name": "b"}"#).await;
+    let r = t
+        .post("/teams", &format!(r#"{{"members": ["{a}", "{b}"]}}"#))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        r.json()["_links"]["related"],
+        json!({"members": [
+            {"title": "People", "href": format!("people/{a}")},
+            {"title": "People", "href": format!("people/{b}")}
+        ]})
+    );
+}
