@@ -296,3 +296,21 @@ fn shipped_examples_pass_check() {
         );
     }
 }
+
+#[test]
+fn version_and_help() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("eve-rs {}", env!("CARGO_PKG_VERSION"))
+    );
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--host", "--port", "--data-dir"] {
+        assert!(help.contains(flag), "{help}");
+    }
+}
