@@ -149,8 +149,7 @@ pub fn settings(data: &[u8]) {
         let Ok(parsed) = eve_core::settings::parse_str(&raw, format) else {
             continue;
         };
-        let Ok(domain) = eve_core::settings::check(parsed, &eve_schema::Registry::default())
-        else {
+        let Ok(domain) = eve_core::settings::check(parsed, &eve_schema::Registry::default()) else {
             continue;
         };
         for res in domain.resources.values() {
@@ -160,7 +159,9 @@ pub fn settings(data: &[u8]) {
                 id_field: res.id_field.clone(),
             };
             for d in samples() {
-                let d = res.schema.serialize_payload(d, &domain.settings.date_format);
+                let d = res
+                    .schema
+                    .serialize_payload(d, &domain.settings.date_format);
                 let _ = res.schema.validate(d, eve_schema::Mode::Insert, &opts);
             }
         }
@@ -186,7 +187,9 @@ pub fn validator(data: &[u8]) {
         id_field: res.id_field.clone(),
     };
     let original = doc! {"_id": bson::oid::ObjectId::from_bytes([2; 12]), "name": "abc", "n": 1, "sub": {"x": 1}};
-    let _ = res.schema.validate(d.clone(), eve_schema::Mode::Insert, &opts);
+    let _ = res
+        .schema
+        .validate(d.clone(), eve_schema::Mode::Insert, &opts);
     let _ = res.schema.validate(
         d.clone(),
         eve_schema::Mode::Replace {
