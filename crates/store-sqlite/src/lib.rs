@@ -23,7 +23,10 @@
 //!   evaluate their filter inside that transaction, so they are race free.
 //! * **Readers**: a small pool of read-only connections used from
 //!   `spawn_blocking`; WAL lets them read a consistent snapshot while the
-//!   writer writes. Every read is one transaction, catalog included.
+//!   writer writes. Every read is one transaction, catalog included (each
+//!   reader caches the catalog while its version is unchanged). A read of
+//!   one document by `_id` runs on the calling task when a reader is idle:
+//!   it is shorter than the two thread switches `spawn_blocking` costs.
 //!
 //! # Indexes
 //!
@@ -63,7 +66,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bson::{Bson, Document};
-use eve_query::Filter;
+use eve_query::{Cond, Filter};
 use eve_store::{DataLayer, FindQuery, IndexSpec, StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 
@@ -120,30 +123,85 @@ pub struct Explain {
     pub returned: u64,
 }
 
+/// A read-only connection and what it knows of the catalog.
+struct Reader {
+    conn: Connection,
+    catalog: catalog::CatalogCache,
+}
+
+impl Reader {
+    /// Runs `op` inside one read transaction (a consistent snapshot).
+    fn run<T>(
+        &mut self,
+        op: impl FnOnce(&Connection, &mut catalog::CatalogCache) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let conn = &self.conn;
+        let cache = &mut self.catalog;
+        match conn.execute_batch("BEGIN") {
+            Err(e) => Err(sql_err(e)),
+            Ok(()) => {
+                // A panic (a bug) must not cost the pool its connection.
+                let result = catch_unwind(AssertUnwindSafe(|| op(conn, &mut *cache)))
+                    .unwrap_or_else(|_| {
+                        // What the cache holds may be half-updated.
+                        *cache = catalog::CatalogCache::default();
+                        Err(StoreError::Internal("a read operation panicked".into()))
+                    });
+                if !conn.is_autocommit() {
+                    // A read transaction has nothing to keep.
+                    let _ = conn.execute_batch("COMMIT");
+                }
+                result
+            }
+        }
+    }
+}
+
 /// Read-only connections, handed out one at a time.
 struct ReadPool {
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
     available: Condvar,
 }
 
 impl ReadPool {
-    fn take(&self) -> StoreResult<Connection> {
+    fn take(&self) -> StoreResult<Reader> {
         let poisoned = |_| StoreError::Internal("reader pool lock poisoned".into());
         let mut idle = self.idle.lock().map_err(poisoned)?;
         loop {
-            if let Some(conn) = idle.pop() {
-                return Ok(conn);
+            if let Some(reader) = idle.pop() {
+                return Ok(reader);
             }
             idle = self.available.wait(idle).map_err(poisoned)?;
         }
     }
 
-    fn give_back(&self, conn: Connection) {
+    /// An idle reader, if there is one now.
+    fn try_take(&self) -> Option<Reader> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    fn give_back(&self, reader: Reader) {
         if let Ok(mut idle) = self.idle.lock() {
-            idle.push(conn);
+            idle.push(reader);
             self.available.notify_one();
         }
     }
+}
+
+/// Whether `query` reads at most one document located by an `_id`
+/// equality: short enough (one index probe, one row) to run on the calling
+/// task instead of paying two thread switches for `spawn_blocking`.
+fn is_point_read(query: &FindQuery) -> bool {
+    let by_id = |f: &Filter| {
+        matches!(f, Filter::Field { path, cond: Cond::Eq(v) }
+            if path == "_id" && !matches!(v, Bson::Array(_) | Bson::Null | Bson::RegularExpression(_)))
+    };
+    query.limit == Some(1)
+        && query.skip == 0
+        && match &query.filter {
+            Filter::And(parts) => parts.iter().any(by_id),
+            other => by_id(other),
+        }
 }
 
 fn open_writer(file: &Path) -> StoreResult<Connection> {
@@ -194,7 +252,10 @@ impl SqliteStore {
         let conn = open_writer(&path)?;
         let mut idle = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            idle.push(open_reader(&path)?);
+            idle.push(Reader {
+                conn: open_reader(&path)?,
+                catalog: catalog::CatalogCache::default(),
+            });
         }
         let (sender, receiver) = mpsc::channel();
         let counters = Arc::new(writer::Counters::default());
@@ -250,31 +311,34 @@ impl SqliteStore {
     async fn read<T, F>(&self, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection, &mut catalog::CatalogCache) -> StoreResult<T> + Send + 'static,
     {
         let pool = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
-            let conn = pool.take()?;
-            let result = match conn.execute_batch("BEGIN") {
-                Err(e) => Err(sql_err(e)),
-                Ok(()) => {
-                    // A panic (a bug) must not cost the pool its connection.
-                    let result =
-                        catch_unwind(AssertUnwindSafe(|| op(&conn))).unwrap_or_else(|_| {
-                            Err(StoreError::Internal("a read operation panicked".into()))
-                        });
-                    if !conn.is_autocommit() {
-                        // A read transaction has nothing to keep.
-                        let _ = conn.execute_batch("COMMIT");
-                    }
-                    result
-                }
-            };
-            pool.give_back(conn);
+            let mut reader = pool.take()?;
+            let result = reader.run(op);
+            pool.give_back(reader);
             result
         })
         .await
         .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+    }
+
+    /// Like [`read`](Self::read), but a short `op` runs right here when a
+    /// reader is idle (never waiting for one on the async runtime).
+    async fn read_short<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &mut catalog::CatalogCache) -> StoreResult<T> + Send + 'static,
+    {
+        match self.readers.try_take() {
+            Some(mut reader) => {
+                let result = reader.run(op);
+                self.readers.give_back(reader);
+                result
+            }
+            None => self.read(op).await,
+        }
     }
 
     /// Plans and runs `query` on `collection`, reporting the chosen plan
@@ -282,8 +346,8 @@ impl SqliteStore {
     pub async fn explain(&self, collection: &str, query: &FindQuery) -> StoreResult<Explain> {
         let collection = collection.to_string();
         let query = query.clone();
-        self.read(move |conn| {
-            let Some(meta) = catalog::load(conn, &collection)? else {
+        self.read(move |conn, cache| {
+            let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
                 return Ok(Explain {
                     plan: QueryPlan::NoCollection,
                     stats: ExecStats::default(),
@@ -338,8 +402,9 @@ impl DataLayer for SqliteStore {
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
         let collection = collection.to_string();
         let query = query.clone();
-        self.read(move |conn| {
-            let Some(meta) = catalog::load(conn, &collection)? else {
+        let point = is_point_read(&query);
+        let op = move |conn: &Connection, cache: &mut catalog::CatalogCache| {
+            let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
                 return Ok(Vec::new());
             };
             let mut stats = ExecStats::default();
@@ -353,15 +418,19 @@ impl DataLayer for SqliteStore {
                 &mut stats,
             )?;
             Ok(docs)
-        })
-        .await
+        };
+        if point {
+            self.read_short(op).await
+        } else {
+            self.read(op).await
+        }
     }
 
     async fn count(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
         let collection = collection.to_string();
         let filter = filter.clone();
-        self.read(move |conn| {
-            let Some(meta) = catalog::load(conn, &collection)? else {
+        self.read(move |conn, cache| {
+            let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
                 return Ok(0);
             };
             query::count(conn, &meta, &filter)
@@ -410,6 +479,6 @@ impl DataLayer for SqliteStore {
     }
 
     async fn check_integrity(&self) -> StoreResult<()> {
-        self.read(integrity::check).await
+        self.read(|conn, _| integrity::check(conn)).await
     }
 }
