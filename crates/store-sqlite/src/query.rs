@@ -332,6 +332,24 @@ pub(crate) fn natural(
     if want == Some(0) {
         return Ok(out);
     }
+    each_match(conn, meta, access, filter, stats, |rowid, doc| {
+        out.push((rowid, doc));
+        want.is_none_or(|w| out.len() < w)
+    })?;
+    Ok(out)
+}
+
+/// Calls `visit` with each document matching `filter`, in natural order,
+/// until it returns `false`; nothing is kept, so counting a large match
+/// set costs no memory. `access` must be `Scan` or `Index`.
+fn each_match(
+    conn: &Connection,
+    meta: &CollMeta,
+    access: &Access,
+    filter: &Filter,
+    stats: &mut ExecStats,
+    mut visit: impl FnMut(i64, Document) -> bool,
+) -> StoreResult<()> {
     match access {
         Access::Index { ix, ranges, .. } => {
             let table = meta
@@ -365,11 +383,8 @@ pub(crate) fn natural(
                     continue;
                 };
                 stats.docs_examined += 1;
-                if filter.matches(&doc) {
-                    out.push((rowid, doc));
-                    if want.is_some_and(|w| out.len() >= w) {
-                        break;
-                    }
+                if filter.matches(&doc) && !visit(rowid, doc) {
+                    break;
                 }
             }
         }
@@ -385,16 +400,13 @@ pub(crate) fn natural(
                 let bytes: Vec<u8> = row.get(1).map_err(sql_err)?;
                 let doc = decode(&bytes)?;
                 stats.docs_examined += 1;
-                if filter.matches(&doc) {
-                    out.push((rowid, doc));
-                    if want.is_some_and(|w| out.len() >= w) {
-                        break;
-                    }
+                if filter.matches(&doc) && !visit(rowid, doc) {
+                    break;
                 }
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Walks a (non-multikey, non-sparse) index in key order; documents with
@@ -512,5 +524,63 @@ pub(crate) fn count(conn: &Connection, meta: &CollMeta, filter: &Filter) -> Stor
         let n: i64 = conn.query_row(&sql, [], |r| r.get(0)).map_err(sql_err)?;
         return Ok(u64::try_from(n).unwrap_or(0));
     }
-    Ok(natural(conn, meta, &access, filter, None, &mut stats)?.len() as u64)
+    if let Some(n) = count_by_index(conn, meta, filter)? {
+        return Ok(n);
+    }
+    let mut n = 0u64;
+    each_match(conn, meta, &access, filter, &mut stats, |_, _| {
+        n += 1;
+        true
+    })?;
+    Ok(n)
+}
+
+/// Counts a filter that is one equality on the leading field of an index
+/// that never met an array from the index alone: every document has one
+/// entry there, and an entry whose first key component is exactly the
+/// encoded value matches (the encoding gives equal keys to equal values,
+/// numbers by exact value). `None` when the filter has another shape.
+fn count_by_index(conn: &Connection, meta: &CollMeta, filter: &Filter) -> StoreResult<Option<u64>> {
+    let Filter::Field {
+        path,
+        cond: Cond::Eq(value),
+    } = filter
+    else {
+        return Ok(None);
+    };
+    if !matches!(
+        value,
+        Bson::String(_) | Bson::ObjectId(_) | Bson::Boolean(_) | Bson::Int32(_) | Bson::Int64(_)
+    ) {
+        return Ok(None);
+    }
+    let Some(index) = meta
+        .indexes
+        .iter()
+        .find(|i| i.has_side_table() && !i.multikey && i.leading_field() == Some(path.as_str()))
+    else {
+        return Ok(None);
+    };
+    let lo = encode_value(value);
+    let Some(hi) = prefix_successor(&lo) else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT key FROM {} WHERE key >= ?1 AND key < ?2",
+        index.table(meta.cid)
+    );
+    let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
+    let mut rows = st.query(rusqlite::params![lo, hi]).map_err(sql_err)?;
+    let mut n = 0u64;
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let key = row
+            .get_ref(0)
+            .map_err(sql_err)?
+            .as_blob()
+            .map_err(|e| StoreError::Internal(format!("index {}: {e}", index.spec.name)))?;
+        if first_component_len(key) == Some(lo.len()) {
+            n += 1;
+        }
+    }
+    Ok(Some(n))
 }
