@@ -23,9 +23,18 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 
-echo "== building release binaries"
-cargo build --release --quiet -p eve-rs -p eve-bench-ceiling -p eve-bench-runner
+# A smoke run's numbers mean nothing: it reuses the debug build of the tests.
+profile=release
+for arg in "$@"; do
+  if [ "$arg" = "--smoke" ]; then profile=debug; fi
+done
+echo "== building $profile binaries"
+if [ "$profile" = release ]; then
+  cargo build --release --quiet -p eve-rs -p eve-bench-ceiling -p eve-bench-runner
+else
+  cargo build --quiet -p eve-rs -p eve-bench-ceiling -p eve-bench-runner
+fi
 
 target="${CARGO_TARGET_DIR:-$root/target}"
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
-exec "$target/release/eve-bench-runner" "$@"
+EVE_BENCH_PROFILE="$profile" exec "$target/$profile/eve-bench-runner" "$@"

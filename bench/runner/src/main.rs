@@ -57,7 +57,7 @@ impl Config {
             n_small: 10_000,
             n_medium: 100_000,
             n_large: 1_000_000,
-            oracle_max: 100_000,
+            oracle_max: 20_000,
             edits: 1_000,
             startups: 5,
             oracle: true,
@@ -73,7 +73,7 @@ impl Config {
             n_small: 10_000,
             n_medium: 100_000,
             n_large: 300_000,
-            oracle_max: 20_000,
+            oracle_max: 5_000,
             startups: 3,
             ..Config::full()
         }
@@ -104,7 +104,7 @@ usage: bench/run.sh [--smoke | --quick] [options]
   --duration SECS    measured seconds per scenario (full: 10)
   --warmup SECS      warm-up seconds before each measurement (full: 2)
   --large N          documents for S7 (full: 1000000; 0 skips S7)
-  --oracle-max N     at most N documents seeded into Python Eve (full: 100000)
+  --oracle-max N     at most N documents seeded into Python Eve (full: 20000)
   --no-oracle        leave Python Eve out
   --keep-data        keep the eve-rs data directory (bench/out/data)
 
@@ -160,10 +160,12 @@ impl Paths {
             .map(PathBuf::from)
             .map(|t| if t.is_relative() { root.join(t) } else { t })
             .unwrap_or_else(|| root.join("target"));
+        // bench/run.sh builds --smoke runs in the debug profile.
+        let profile = std::env::var("EVE_BENCH_PROFILE").unwrap_or_else(|_| "release".into());
         let out = root.join("bench/out");
         std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {out:?}: {e}"))?;
         Ok(Paths {
-            bin: target.join("release"),
+            bin: target.join(profile),
             out,
             root,
         })
@@ -343,11 +345,26 @@ fn start_ceiling(paths: &Paths, body_bytes: usize) -> Result<Server> {
     .map(|(s, _)| s)
 }
 
-/// Whether the oracle's virtualenv is usable (creating it on first use).
-fn oracle_ready(paths: &Paths) -> std::result::Result<(), String> {
+/// Whether the oracle's virtualenv is usable (creating it on first use,
+/// except in a smoke run, which does not download from PyPI).
+fn oracle_ready(paths: &Paths, may_create: bool) -> std::result::Result<(), String> {
     let oracle = paths.oracle();
     if !oracle.exists() {
         return Err(format!("{} not found", oracle.display()));
+    }
+    if !may_create {
+        let home = std::env::var_os("EVE_ORACLE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/eve-oracle"))
+            });
+        if !home.is_some_and(|h| h.join("venv").exists()) {
+            return Err(
+                "its virtualenv does not exist yet and a smoke run does not create it \
+                        (`eve-oracle --setup` does, from PyPI)"
+                    .into(),
+            );
+        }
     }
     let out = Command::new(&oracle)
         .arg("--setup")
@@ -655,7 +672,7 @@ fn run(cfg: &Config, paths: &Paths) -> Result<Results> {
     println!("   eve-rs   on {} (pid {})", eve_rs.url(), eve_rs.pid());
     let mut oracle = None;
     if cfg.oracle {
-        match oracle_ready(paths) {
+        match oracle_ready(paths, cfg.mode != "smoke") {
             Ok(()) => {
                 let o = start_oracle(paths)?;
                 println!("   eve      on {} (pid {})", o.url(), o.pid());
