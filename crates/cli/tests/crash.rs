@@ -8,17 +8,20 @@
 //!
 //! Seeded (`EVE_CRASH_SEED`), bounded in rounds, requests and time.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_eve-rs");
+use common::{Server, BIN};
+
 const ROUNDS: usize = 20;
 const WORKERS: usize = 3;
 /// Safety valve: stop starting rounds after this long.
@@ -47,53 +50,6 @@ impl Rng {
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
-    }
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(settings: &Path, data: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                settings.to_str().unwrap(),
-                "--port",
-                "0",
-                "--data-dir",
-                data.to_str().unwrap(),
-            ])
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn eve-rs");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected: {line}"))
-            .to_string();
-        Server { child, addr }
-    }
-
-    fn kill9(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("wait");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -464,7 +420,7 @@ fn acknowledged_writes_survive_twenty_kill_9_rounds() {
         if started.elapsed() > BUDGET {
             break;
         }
-        let mut server = Server::start(&settings, &data);
+        let mut server = Server::start_logging(&settings, &data, "error");
         for model in &models {
             verify(&server.addr, &mut model.lock().unwrap());
         }
@@ -491,7 +447,7 @@ fn acknowledged_writes_survive_twenty_kill_9_rounds() {
         rounds += 1;
     }
     // Final check on a fresh start.
-    let server = Server::start(&settings, &data);
+    let server = Server::start_logging(&settings, &data, "error");
     let mut present = 0;
     let mut acknowledged = 0;
     let mut refused = 0;

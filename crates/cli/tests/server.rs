@@ -1,14 +1,14 @@
-//! Real-socket tests of the `eve-rs` binary: serving, `check`, graceful
-//! shutdown, and durability of acknowledged writes across `kill -9`.
+//! Real-socket tests of the `eve-rs` binary: serving, `check`, and
+//! durability of acknowledged writes across `kill -9`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use common::{request, Server, BIN};
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_eve-rs");
 
 const SETTINGS: &str = r#"
 RESOURCE_METHODS: [GET, POST, DELETE]
@@ -19,79 +19,6 @@ DOMAIN:
       name: {type: string, required: true}
       n: {type: integer}
 "#;
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(settings: &Path, data: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                settings.to_str().unwrap(),
-                "--port",
-                "0",
-                "--data-dir",
-                data.to_str().unwrap(),
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn eve-rs");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected: {line}"))
-            .to_string();
-        Server { child, addr }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A minimal HTTP/1.1 client: one request per connection.
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> std::io::Result<(u16, String, String)> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    stream.write_all(req.as_bytes())?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw)?;
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok((status, head.to_string(), body.to_string()))
-}
 
 fn write_settings(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("settings.yaml");
@@ -185,28 +112,6 @@ fn serve_refuses_invalid_settings() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("DOMAIN.people"));
-}
-
-#[test]
-fn sigterm_stops_the_server_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = write_settings(dir.path());
-    let mut server = Server::start(&settings, &dir.path().join("data"));
-    assert_eq!(request(&server.addr, "GET", "/", &[], "").unwrap().0, 200);
-    let status = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(code) = server.child.try_wait().unwrap() {
-            assert!(code.success(), "exit status {code:?}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "server did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Issue #2 acceptance: a stream of POSTs, `kill -9` mid-way, restart, and

@@ -1,0 +1,124 @@
+//! Shared helpers of the binary's tests: start `eve-rs serve` on a free
+//! port, signal and wait for it, and a minimal HTTP/1.1 client (one request
+//! per connection) for real-socket checks.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_eve-rs");
+
+/// A running `eve-rs serve`; killed when dropped.
+pub struct Server {
+    /// The process.
+    pub child: Child,
+    /// `127.0.0.1:<port>` it listens on.
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts the server on a free port and waits until it listens.
+    pub fn start(settings: &Path, data: &Path) -> Server {
+        Server::start_logging(settings, data, "warn")
+    }
+
+    /// Like [`Server::start`], with a `RUST_LOG` level.
+    pub fn start_logging(settings: &Path, data: &Path, level: &str) -> Server {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                settings.to_str().unwrap(),
+                "--port",
+                "0",
+                "--data-dir",
+                data.to_str().unwrap(),
+            ])
+            .env("RUST_LOG", level)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn eve-rs");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected: {line}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("wait");
+    }
+
+    /// Sends a signal by name (`-TERM`, `-INT`).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} failed");
+    }
+
+    /// Waits (at most 20 s) for the process to exit.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(code) = self.child.try_wait().unwrap() {
+                return code;
+            }
+            assert!(Instant::now() < deadline, "the server did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request on its own connection: (status, head, body).
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes())?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw)?;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, head.to_string(), body.to_string()))
+}
