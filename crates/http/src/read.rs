@@ -53,7 +53,7 @@ pub(crate) fn get_schema(ctx: &Ctx, route: &Route) -> ApiResult<Reply> {
             let all: Map<String, Value> = domain
                 .resources
                 .values()
-                .filter(|r| !r.internal_resource)
+                .filter(|r| schema_visible(ctx, r))
                 .map(|r| (r.name.clone(), schema_of(r)))
                 .collect();
             Ok(Reply::new(200, Value::Object(all)))
@@ -62,11 +62,20 @@ pub(crate) fn get_schema(ctx: &Ctx, route: &Route) -> ApiResult<Reply> {
             let res = domain
                 .resources
                 .get(name)
-                .filter(|r| !r.internal_resource)
+                .filter(|r| schema_visible(ctx, r))
                 .ok_or(ApiError::UrlNotFound)?;
             Ok(Reply::new(200, schema_of(res)))
         }
     }
+}
+
+/// Whether the schema endpoint shows a resource's schema to this request:
+/// never for internal resources. This is the single check point where the
+/// resource's read authorization (features.md §40: `allowed_roles`,
+/// `allowed_read_roles`, `public_methods`) applies once authentication is
+/// part of the pipeline.
+fn schema_visible(_ctx: &Ctx, res: &Resource) -> bool {
+    !res.internal_resource
 }
 
 /// The home link of a resource: its url with variable patterns removed.
