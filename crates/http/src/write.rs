@@ -477,15 +477,24 @@ fn check_if_match(ctx: &Ctx, original: &Document) -> ApiResult<()> {
 
 /// The conditional filter of an edit: the document's `_id`, plus its ETag
 /// when concurrency control is on.
-fn edit_filter(ctx: &Ctx, original: &Document) -> Filter {
+///
+/// Built from the document as stored (before [`ensure_meta`]): a document
+/// written outside the API has no stored ETag, so the write requires that
+/// it still has none (its ETag is computed on the fly from its content).
+fn edit_filter(ctx: &Ctx, stored: &Document) -> Filter {
     let s = &ctx.domain().settings;
-    let mut filter = Filter::eq("_id", original.get("_id").cloned().unwrap_or(Bson::Null));
-    if s.if_match {
-        if let Ok(etag) = original.get_str(&s.meta.etag) {
-            filter = filter.and(Filter::eq(s.meta.etag.clone(), etag));
-        }
+    let filter = Filter::eq("_id", stored.get("_id").cloned().unwrap_or(Bson::Null));
+    if !s.if_match {
+        return filter;
     }
-    filter
+    let etag = match stored.get_str(&s.meta.etag) {
+        Ok(etag) => Filter::eq(s.meta.etag.clone(), etag),
+        Err(_) => Filter::Field {
+            path: s.meta.etag.clone(),
+            cond: eve_query::Cond::Exists(false),
+        },
+    };
+    filter.and(etag)
 }
 
 /// Reads a PATCH/PUT body, which must be one object.
@@ -520,6 +529,7 @@ pub(crate) async fn patch(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult
     let mut original = load_item(ctx, route, res)
         .await?
         .ok_or(ApiError::DocumentNotFound)?;
+    let conditional = edit_filter(ctx, &original);
     ensure_meta(domain, res, &mut original);
     check_if_match(ctx, &original)?;
     let updates = match edit_body(ctx, route, res)? {
@@ -559,7 +569,7 @@ pub(crate) async fn patch(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult
     if !ctx
         .state
         .store
-        .update_one(&res.datasource.source, &edit_filter(ctx, &original), set)
+        .update_one(&res.datasource.source, &conditional, set)
         .await?
     {
         return Err(ApiError::EtagMismatch);
@@ -591,6 +601,7 @@ pub(crate) async fn put(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<R
         }
         return upsert(ctx, route, res).await;
     };
+    let conditional = edit_filter(ctx, &original);
     ensure_meta(domain, res, &mut original);
     check_if_match(ctx, &original)?;
     let doc = match edit_body(ctx, route, res)? {
@@ -632,11 +643,7 @@ pub(crate) async fn put(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<R
     match ctx
         .state
         .store
-        .replace_one(
-            &res.datasource.source,
-            &edit_filter(ctx, &original),
-            doc.clone(),
-        )
+        .replace_one(&res.datasource.source, &conditional, doc.clone())
         .await
     {
         Ok(true) => {}
@@ -694,13 +701,14 @@ pub(crate) async fn delete_item(ctx: &Ctx, route: &Route, res: &Resource) -> Api
     let Some(mut original) = load_item(ctx, route, res).await? else {
         return Ok(Reply::empty(204));
     };
+    let conditional = edit_filter(ctx, &original);
     ensure_meta(domain, res, &mut original);
     check_if_match(ctx, &original)?;
     ctx.state.hooks.on_delete_item(&res.name, &original)?;
     let deleted = ctx
         .state
         .store
-        .delete_many(&res.datasource.source, &edit_filter(ctx, &original))
+        .delete_many(&res.datasource.source, &conditional)
         .await?;
     if deleted == 0 {
         // Changed (or deleted) by someone else after our read.

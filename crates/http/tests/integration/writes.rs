@@ -507,3 +507,66 @@ async fn concurrent_patches_with_one_etag_have_one_winner() {
     assert_eq!(winners.len(), 1);
     assert_eq!(t.get(&url).await.json()["age"], winners[0]);
 }
+
+#[tokio::test]
+async fn documents_written_outside_the_api_can_be_edited_with_their_computed_etag() {
+    let t = TestApp::new(PEOPLE).await;
+    let id = bson::oid::ObjectId::new();
+    t.app
+        .store()
+        .insert("people", vec![bson::doc! {"_id": id, "lastname": "Legacy"}])
+        .await
+        .unwrap();
+    let url = format!("/people/{}", id.to_hex());
+    let etag = t.get(&url).await.json()["_etag"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = t.edit("PATCH", &url, &etag, r#"{"firstname": "x"}"#).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Now stored with a real ETag; a PUT with it works, then DELETE.
+    let etag = r.json()["_etag"].as_str().unwrap().to_string();
+    assert_eq!(t.get(&url).await.json()["_etag"], etag.as_str());
+
+    let id2 = bson::oid::ObjectId::new();
+    t.app
+        .store()
+        .insert(
+            "people",
+            vec![bson::doc! {"_id": id2, "lastname": "Legacy2"}],
+        )
+        .await
+        .unwrap();
+    let url2 = format!("/people/{}", id2.to_hex());
+    let etag2 = t.get(&url2).await.json()["_etag"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        t.edit("PUT", &url2, &etag2, r#"{"lastname": "Legacy3"}"#)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let id3 = bson::oid::ObjectId::new();
+    t.app
+        .store()
+        .insert(
+            "people",
+            vec![bson::doc! {"_id": id3, "lastname": "Legacy4"}],
+        )
+        .await
+        .unwrap();
+    let url3 = format!("/people/{}", id3.to_hex());
+    let etag3 = t.get(&url3).await.json()["_etag"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        t.send("DELETE", &url3, &[("if-match", &etag3)], None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+}
