@@ -321,6 +321,12 @@ pub(crate) fn first_component_len(key: &[u8]) -> Option<usize> {
     value_len(key, 0)
 }
 
+/// The length of the first `n` encoded values at the start of `key`;
+/// `None` when `key` has fewer or is malformed.
+pub(crate) fn components_len(key: &[u8], n: usize) -> Option<usize> {
+    (0..n).try_fold(0, |at, _| value_len(key, at))
+}
+
 /// Where the encoded value starting at `at` ends.
 fn value_len(key: &[u8], at: usize) -> Option<usize> {
     let t = *key.get(at)?;

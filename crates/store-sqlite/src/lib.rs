@@ -45,9 +45,15 @@
 //! An equality, `$in` or range on the leading field of an index becomes key
 //! ranges on its side table; the documents found are re-checked with
 //! [`Filter::matches`], so query semantics always come from `eve-query`.
-//! A sort on the leading field of a non-sparse, non-multikey index walks
-//! the index in order. Anything else scans. [`SqliteStore::explain`] shows
-//! the choice and its cost (see `query`).
+//! A sort whose first field is field `p` of a non-sparse, non-multikey
+//! index walks that index in order and stops after `skip + limit` matches,
+//! when the filter's top-level equalities fix the fields before it (as a
+//! MongoDB compound index `(owner, seq)` serves `{owner: X}` sorted on
+//! `seq`): only the entries starting with the encoded equality values are
+//! walked, bounded further by ranges on the sort field. Ties on the sort
+//! field are ordered in memory, so results are those of
+//! `eve_query::sort_documents`. Anything else scans.
+//! [`SqliteStore::explain`] shows the choice and its cost (see `query`).
 
 mod catalog;
 mod error;

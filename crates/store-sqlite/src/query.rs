@@ -11,12 +11,24 @@
 //! and the index only has to yield a superset (ranges are therefore
 //! inclusive of their bounds).
 //!
-//! Without a usable filter, a sort whose first key leads a non-sparse index
-//! that never met an array walks that index in order, and stops once
-//! `skip + limit` documents matched. A multikey index is never walked for
-//! order: a document would appear once per element, and MongoDB sorts an
-//! array by its smallest (largest, descending) element, which an in-memory
-//! sort with [`eve_query::sort_documents`] gets right.
+//! A sort is served by walking a non-sparse index that never met an array
+//! in key order, stopping once `skip + limit` documents matched, when the
+//! sort's first field is field `p` of that index and the filter fixes the
+//! fields before it (`0..p`) with top-level equalities (as MongoDB uses a
+//! compound index `(owner, seq)` for `{owner: X}` sorted on `seq`): the
+//! walk covers only the entries that start with the encoded equality
+//! values (`p ≥ 1`), further bounded by the filter's ranges on the sort
+//! field itself. Such a walk is preferred to every index scan except a
+//! unique single-field equality; with `p = 0` (the sort field leads the
+//! index) it is taken when no index scan applies, or when the best index
+//! scan is a range on the sort field itself (the walk then reads that
+//! range in order). Entries are grouped by their first `p + 1` key
+//! components, and each group is ordered by the whole sort in memory
+//! (stably, from natural order), so the result is exactly what
+//! [`eve_query::sort_documents`] gives; the walk stops at a group boundary.
+//! A multikey index is never walked for order: a document would appear
+//! once per element, and MongoDB sorts an array by its smallest (largest,
+//! descending) element, which an in-memory sort gets right.
 //!
 //! Everything else is a scan of the documents table in rowid order.
 
@@ -30,7 +42,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::catalog::{CollMeta, IndexMeta};
 use crate::error::sql_err;
-use crate::keys::{encode_value, first_component_len, prefix_successor, type_tag};
+use crate::keys::{components_len, encode_value, first_component_len, prefix_successor, type_tag};
 
 /// How a query reaches its documents, as chosen by the planner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +68,11 @@ pub enum QueryPlan {
         field: String,
         /// Walked from the largest key down.
         descending: bool,
+        /// The index fields before `field`, fixed by equalities of the
+        /// filter: only the entries with those values are walked.
+        prefix: Vec<String>,
+        /// A range of the filter on `field` bounds the walk.
+        bounded: bool,
     },
 }
 
@@ -75,9 +92,18 @@ impl fmt::Display for QueryPlan {
                 index,
                 field,
                 descending,
+                prefix,
+                bounded,
             } => {
                 let dir = if *descending { "desc" } else { "asc" };
-                write!(f, "IXORDER {index} on {field} {dir}")
+                write!(f, "IXORDER {index} on {field} {dir}")?;
+                if !prefix.is_empty() {
+                    write!(f, " after equality on {}", prefix.join(", "))?;
+                }
+                if *bounded {
+                    write!(f, " (bounded)")?;
+                }
+                Ok(())
             }
         }
     }
@@ -136,6 +162,40 @@ impl KeyRange {
     fn is_empty(&self) -> bool {
         matches!(&self.hi, Some(hi) if *hi <= self.lo)
     }
+
+    /// A range holding nothing.
+    fn nothing() -> KeyRange {
+        KeyRange {
+            lo: Vec::new(),
+            hi: Some(Vec::new()),
+        }
+    }
+
+    /// The entries whose first components are `prefix` (a concatenation
+    /// of encoded values) and whose next component and beyond fall in
+    /// `within` (all of them when `None`).
+    fn under(prefix: &[u8], within: Option<&KeyRange>) -> KeyRange {
+        let end = || {
+            if prefix.is_empty() {
+                None
+            } else {
+                prefix_successor(prefix)
+            }
+        };
+        match within {
+            None => KeyRange {
+                lo: prefix.to_vec(),
+                hi: end(),
+            },
+            Some(r) => KeyRange {
+                lo: [prefix, &r.lo].concat(),
+                hi: match &r.hi {
+                    Some(hi) => Some([prefix, hi].concat()),
+                    None => end(),
+                },
+            },
+        }
+    }
 }
 
 /// The access path chosen for one query.
@@ -147,10 +207,15 @@ pub(crate) enum Access {
         field: String,
         ranges: Vec<KeyRange>,
     },
+    /// Walk `range` of index `ix` in key order; its first `fixed` key
+    /// components are set by equalities, the next one is `field`'s.
     Order {
         ix: usize,
         field: String,
         desc: bool,
+        fixed: usize,
+        range: KeyRange,
+        bounded: bool,
     },
 }
 
@@ -169,10 +234,23 @@ impl Access {
                 field: field.clone(),
                 ranges: ranges.len(),
             },
-            Access::Order { ix, field, desc } => QueryPlan::IndexOrder {
+            Access::Order {
+                ix,
+                field,
+                desc,
+                fixed,
+                bounded,
+                ..
+            } => QueryPlan::IndexOrder {
                 index: name(ix),
                 field: field.clone(),
                 descending: *desc,
+                prefix: meta
+                    .indexes
+                    .get(*ix)
+                    .map(|i| i.fields().take(*fixed).map(str::to_string).collect())
+                    .unwrap_or_default(),
+                bounded: *bounded,
             },
         }
     }
@@ -283,25 +361,107 @@ pub(crate) fn plan(meta: &CollMeta, filter: &Filter, sort: &SortSpec) -> Access 
             }
         }
     }
+    if let Some(order) = plan_order(meta, &parts, sort, best.as_ref()) {
+        return order;
+    }
     if let Some((_, ix, field, ranges)) = best {
         return Access::Index { ix, field, ranges };
     }
-    if let Some((field, dir)) = sort.first() {
-        for (ix, index) in meta.indexes.iter().enumerate() {
-            if index.has_side_table()
-                && !index.spec.sparse
-                && !index.multikey
-                && index.leading_field() == Some(field.as_str())
-            {
-                return Access::Order {
-                    ix,
-                    field: field.clone(),
-                    desc: *dir == SortDir::Desc,
-                };
-            }
+    Access::Scan
+}
+
+/// The operand of an equality that can be located in the key encoding.
+fn eq_operand(cond: &Cond) -> Option<&Bson> {
+    match cond {
+        Cond::Eq(v) if point_operand(v) => Some(v),
+        Cond::AllOf(conds) => conds.iter().find_map(eq_operand),
+        _ => None,
+    }
+}
+
+/// The range of `field`'s key component that the conjuncts on `field`
+/// allow (intersected), or `None` when none of them bounds it. A `$in` of
+/// several values (several ranges) does not bound it: the gaps between
+/// its values could be long to walk.
+fn narrowing(parts: &[&Filter], field: &str, index: &IndexMeta) -> Option<KeyRange> {
+    let mut acc: Option<KeyRange> = None;
+    for part in parts {
+        let Filter::Field { path, cond } = part else {
+            continue;
+        };
+        if path != field {
+            continue;
+        }
+        let Some((_, ranges)) = ranges_for(cond, index) else {
+            continue;
+        };
+        let range = match ranges.as_slice() {
+            [] => KeyRange::nothing(),
+            [one] => one.clone(),
+            _ => continue,
+        };
+        acc = Some(match acc {
+            None => range,
+            Some(a) => a.intersect(&range),
+        });
+    }
+    acc
+}
+
+/// An index walk that yields the documents in the sort's order (see the
+/// module documentation), when one applies and beats `best`.
+fn plan_order(
+    meta: &CollMeta,
+    parts: &[&Filter],
+    sort: &SortSpec,
+    best: Option<&(u32, usize, String, Vec<KeyRange>)>,
+) -> Option<Access> {
+    let (field, dir) = sort.first()?;
+    // (fixed fields, bounded, index, range): more fixed fields first.
+    let mut chosen: Option<(usize, bool, usize, KeyRange)> = None;
+    for (ix, index) in meta.indexes.iter().enumerate() {
+        if !index.has_side_table() || index.spec.sparse || index.multikey {
+            continue;
+        }
+        let Some(p) = index.fields().position(|f| f == field) else {
+            continue;
+        };
+        let mut prefix = Vec::new();
+        let fixed = index.fields().take(p).all(|f| {
+            let value = parts.iter().find_map(|part| match part {
+                Filter::Field { path, cond } if path == f => eq_operand(cond),
+                _ => None,
+            });
+            value.map(|v| prefix.extend(encode_value(v))).is_some()
+        });
+        if !fixed {
+            continue;
+        }
+        let narrow = narrowing(parts, field, index);
+        let bounded = narrow.is_some();
+        if chosen
+            .as_ref()
+            .is_none_or(|(q, b, ..)| (p, bounded) > (*q, *b))
+        {
+            chosen = Some((p, bounded, ix, KeyRange::under(&prefix, narrow.as_ref())));
         }
     }
-    Access::Scan
+    let (fixed, bounded, ix, range) = chosen?;
+    let take = match best {
+        None => true,
+        // A unique single-field equality reads at most one document.
+        Some((score, ..)) if fixed > 0 => *score < 100,
+        // The best scan reads a range of the sort field: read it in order.
+        Some((_, _, best_field, _)) => bounded && best_field == field,
+    };
+    take.then(|| Access::Order {
+        ix,
+        field: field.clone(),
+        desc: *dir == SortDir::Desc,
+        fixed,
+        range,
+        bounded,
+    })
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Document> {
@@ -409,13 +569,15 @@ fn each_match(
     Ok(())
 }
 
-/// Walks a (non-multikey, non-sparse) index in key order; documents with
-/// equal leading values are ordered by the full sort in memory (stably,
-/// from natural order), so the result equals an in-memory sort.
+/// Walks `range` of a (non-multikey, non-sparse) index in key order;
+/// documents with equal values in the first `fixed + 1` key components
+/// (the equality prefix and the sort field) are ordered by the full sort
+/// in memory (stably, from natural order), so the result equals an
+/// in-memory sort.
 fn walk_order(
     conn: &Connection,
     meta: &CollMeta,
-    (ix, desc): (usize, bool),
+    (ix, desc, fixed, range): (usize, bool, usize, &KeyRange),
     filter: &Filter,
     sort: &SortSpec,
     want: Option<usize>,
@@ -424,13 +586,27 @@ fn walk_order(
     let Some(index) = meta.indexes.get(ix) else {
         return Ok(Vec::new());
     };
+    if range.is_empty() {
+        return Ok(Vec::new());
+    }
     let order = if desc { "DESC" } else { "ASC" };
-    let sql = format!(
-        "SELECT key, rid FROM {} ORDER BY key {order}, rid ASC",
-        index.table(meta.cid)
-    );
+    let table = index.table(meta.cid);
+    let tail = format!("ORDER BY key {order}, rid ASC");
+    let (sql, params) = match (&range.lo, &range.hi) {
+        (lo, None) if lo.is_empty() => (format!("SELECT key, rid FROM {table} {tail}"), vec![]),
+        (lo, None) => (
+            format!("SELECT key, rid FROM {table} WHERE key >= ?1 {tail}"),
+            vec![lo],
+        ),
+        (lo, Some(hi)) => (
+            format!("SELECT key, rid FROM {table} WHERE key >= ?1 AND key < ?2 {tail}"),
+            vec![lo, hi],
+        ),
+    };
     let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
-    let mut rows = st.query([]).map_err(sql_err)?;
+    let mut rows = st
+        .query(rusqlite::params_from_iter(params))
+        .map_err(sql_err)?;
     let mut out: Vec<Document> = Vec::new();
     let mut group: Vec<(i64, Document)> = Vec::new();
     let mut group_key: Option<Vec<u8>> = None;
@@ -438,18 +614,17 @@ fn walk_order(
     let flush = |group: &mut Vec<(i64, Document)>, out: &mut Vec<Document>| {
         group.sort_by_key(|(rowid, _)| *rowid);
         let mut docs: Vec<Document> = group.drain(..).map(|(_, d)| d).collect();
-        if sort.len() > 1 {
-            eve_query::sort_documents(&mut docs, sort);
-        }
+        eve_query::sort_documents(&mut docs, sort);
         out.extend(docs);
     };
     while let Some(row) = rows.next().map_err(sql_err)? {
         stats.keys_examined += 1;
         let key: Vec<u8> = row.get(0).map_err(sql_err)?;
         let rowid: i64 = row.get(1).map_err(sql_err)?;
-        // Documents are grouped by the leading key component, read from
-        // the entry itself: a group ends before the next one is loaded.
-        let lead_len = first_component_len(&key).ok_or_else(|| {
+        // Documents are grouped by the key components up to the sort
+        // field's, read from the entry itself: a group ends before the
+        // next one is loaded.
+        let lead_len = components_len(&key, fixed + 1).ok_or_else(|| {
             StoreError::Internal(format!("malformed key in index {}", index.spec.name))
         })?;
         let lead = &key[..lead_len];
@@ -489,9 +664,21 @@ pub(crate) fn find(
     let skip = usize::try_from(skip).unwrap_or(usize::MAX);
     let want = limit.map(|l| skip.saturating_add(usize::try_from(l).unwrap_or(usize::MAX)));
     let mut docs = match &access {
-        Access::Order { ix, desc, .. } => {
-            walk_order(conn, meta, (*ix, *desc), filter, sort, want, stats)?
-        }
+        Access::Order {
+            ix,
+            desc,
+            fixed,
+            range,
+            ..
+        } => walk_order(
+            conn,
+            meta,
+            (*ix, *desc, *fixed, range),
+            filter,
+            sort,
+            want,
+            stats,
+        )?,
         _ if sort.is_empty() => natural(conn, meta, &access, filter, want, stats)?
             .into_iter()
             .map(|(_, d)| d)

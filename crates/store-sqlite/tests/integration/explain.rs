@@ -207,3 +207,132 @@ async fn an_unknown_collection_has_nothing_to_read() {
     assert_eq!(e.plan, QueryPlan::NoCollection);
     assert_eq!(e.plan.to_string(), "EOF (no such collection)");
 }
+
+#[tokio::test]
+async fn an_equality_prefix_and_a_sort_walk_a_compound_index_and_stop_early() {
+    let (_dir, store) = populated().await;
+    // `group_n` = (group, n): group 3 holds n = 3, 13, …, 93.
+    let mut query = FindQuery::new(Filter::eq("group", 3));
+    query.sort = vec![("n".into(), SortDir::Desc)];
+    query.skip = 1;
+    query.limit = Some(2);
+    let e = explain(&store, query.clone()).await;
+    assert_eq!(
+        e.plan,
+        QueryPlan::IndexOrder {
+            index: "group_n".into(),
+            field: "n".into(),
+            descending: true,
+            prefix: vec!["group".into()],
+            bounded: false,
+        }
+    );
+    assert_eq!(
+        e.plan.to_string(),
+        "IXORDER group_n on n desc after equality on group"
+    );
+    assert_eq!(e.stats.docs_examined, 3, "read {:?}", e.stats);
+    assert_eq!(e.returned, 2);
+    let docs = store.find("c", &query).await.unwrap_or_default();
+    let ns: Vec<Bson> = docs.iter().filter_map(|d| d.get("n").cloned()).collect();
+    assert_eq!(ns, [83, 73].map(Bson::Int32).to_vec());
+    // A range on the sort field bounds the walk further.
+    query.filter = Filter::eq("group", 3).and(field("n", Cond::Lt(Bson::Int32(50))));
+    query.skip = 0;
+    let e = explain(&store, query.clone()).await;
+    assert!(
+        matches!(&e.plan, QueryPlan::IndexOrder { prefix, bounded: true, .. } if prefix == &["group".to_string()]),
+        "{}",
+        e.plan
+    );
+    assert_eq!(e.stats.docs_examined, 2, "read {:?}", e.stats);
+    let docs = store.find("c", &query).await.unwrap_or_default();
+    let ns: Vec<Bson> = docs.iter().filter_map(|d| d.get("n").cloned()).collect();
+    assert_eq!(ns, [43, 33].map(Bson::Int32).to_vec());
+    // A unique single-field equality still wins: it reads one document.
+    query.filter = Filter::eq("group", 2).and(Filter::eq("n", 42));
+    let e = explain(&store, query).await;
+    assert!(
+        matches!(&e.plan, QueryPlan::IndexScan { index, .. } if index == "n_1"),
+        "{}",
+        e.plan
+    );
+    assert_eq!(e.stats.docs_examined, 1);
+}
+
+#[tokio::test]
+async fn ties_on_the_sort_field_are_read_to_the_end_and_ordered_as_in_memory() {
+    let dir = tempdir();
+    let store = open(dir.path());
+    let indexes = [
+        index("owner_1", &["owner"], false, false),
+        index("owner_seq", &["owner", "seq"], false, false),
+    ];
+    assert!(store.prepare_collection("t", &indexes).await.is_ok());
+    // Each owner holds 50 documents, two by `seq` value (a tie), `k`
+    // descending within a tie, so natural order and `k` disagree.
+    let docs: Vec<_> = (0..200i32)
+        .map(|i| doc! {"owner": format!("u{}", i % 4), "seq": i / 8, "k": 1000 - i})
+        .collect();
+    assert!(store.insert("t", docs.clone()).await.is_ok());
+    for sort in [
+        vec![("seq".to_string(), SortDir::Desc)],
+        vec![("seq".to_string(), SortDir::Asc)],
+        vec![
+            ("seq".to_string(), SortDir::Desc),
+            ("k".to_string(), SortDir::Asc),
+        ],
+    ] {
+        let mut query = FindQuery::new(Filter::eq("owner", "u1"));
+        query.sort = sort.clone();
+        query.limit = Some(5);
+        let e = match store.explain("t", &query).await {
+            Ok(e) => e,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(
+            matches!(&e.plan, QueryPlan::IndexOrder { index, prefix, .. }
+                if index == "owner_seq" && prefix == &["owner".to_string()]),
+            "{}",
+            e.plan
+        );
+        // 5 documents, and the other one of the third tie: not the 50 of
+        // the owner.
+        assert_eq!(e.stats.docs_examined, 6, "sort {sort:?}: {:?}", e.stats);
+        let mut expected: Vec<_> = docs
+            .iter()
+            .filter(|d| query.filter.matches(d))
+            .cloned()
+            .collect();
+        eve_query::sort_documents(&mut expected, &sort);
+        expected.truncate(5);
+        let found = store.find("t", &query).await.unwrap_or_default();
+        assert_eq!(found.len(), 5);
+        let strip = |d: &bson::Document| (d.get("seq").cloned(), d.get("k").cloned());
+        assert_eq!(
+            found.iter().map(strip).collect::<Vec<_>>(),
+            expected.iter().map(strip).collect::<Vec<_>>(),
+            "sort {sort:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_range_on_the_sort_field_is_walked_in_order() {
+    let (_dir, store) = populated().await;
+    let mut query = FindQuery::new(field("n", Cond::Gt(Bson::Int32(90))));
+    query.sort = vec![("n".into(), SortDir::Asc)];
+    query.limit = Some(3);
+    let e = explain(&store, query.clone()).await;
+    assert!(
+        matches!(&e.plan, QueryPlan::IndexOrder { index, bounded: true, prefix, .. }
+            if index == "n_1" && prefix.is_empty()),
+        "{}",
+        e.plan
+    );
+    // Index ranges include their bounds: 90 is read, and refused.
+    assert_eq!(e.stats.docs_examined, 4, "read {:?}", e.stats);
+    let docs = store.find("c", &query).await.unwrap_or_default();
+    let ns: Vec<Bson> = docs.iter().filter_map(|d| d.get("n").cloned()).collect();
+    assert_eq!(ns, [91, 92, 93].map(Bson::Int32).to_vec());
+}
