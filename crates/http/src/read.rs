@@ -109,6 +109,11 @@ pub(crate) async fn get_collection(ctx: &Ctx, route: &Route, res: &Resource) -> 
     let s = &domain.settings;
     let args = read_args(ctx);
     let plan = plan_read(domain, res, &args, &route.url_vars)?;
+    if s.validate_filters && !res.allowed_filters.is_empty() {
+        if let Some(raw) = args.where_.as_deref() {
+            validate_filters(ctx, res, &eve_query::parse_where(raw)?).await?;
+        }
+    }
     let store = &ctx.state.store;
     let source = &res.datasource.source;
     let (docs, total) = if plan.count {
@@ -208,6 +213,77 @@ pub(crate) async fn get_collection(ctx: &Ctx, route: &Route, res: &Resource) -> 
     let mut reply = Reply::new(200, Value::Object(body));
     reply.headers = reply_headers;
     Ok(reply)
+}
+
+/// `VALIDATE_FILTERS` (features.md §6.6): every non-logical key/value pair
+/// of the client `where` must validate as a one-field document (dotted keys
+/// descend into dict schemas and list-of-dict schemas; store-backed rules
+/// run as on writes); otherwise `400 filter on '<key>' is invalid`.
+async fn validate_filters(ctx: &Ctx, res: &Resource, query: &Document) -> ApiResult<()> {
+    let mut pending: Vec<&Document> = vec![query];
+    let empty = Document::new();
+    while let Some(q) = pending.pop() {
+        for (key, value) in q {
+            if matches!(key.as_str(), "$and" | "$or" | "$nor") {
+                if let Bson::Array(items) = value {
+                    pending.extend(items.iter().filter_map(Bson::as_document));
+                }
+                continue;
+            }
+            if key.starts_with('$') {
+                continue;
+            }
+            let doc = one_field_document(res, key, value.clone());
+            let doc = res
+                .schema
+                .serialize_payload(doc, &ctx.domain().settings.date_format);
+            let mode = eve_schema::Mode::Update {
+                original: &empty,
+                normalize: false,
+            };
+            let outcome = crate::write::validate(&ctx.state, res, doc, mode, None).await?;
+            if !outcome.issues.is_empty() {
+                return Err(ApiError::BadRequest(format!(
+                    "filter on '{key}' is invalid"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `{"a.b": v}` as the document the schema expects: `{"a": {"b": v}}`, or
+/// `{"a": [{"b": v}]}` when `a` is a list of dicts.
+fn one_field_document(res: &Resource, key: &str, value: Bson) -> Document {
+    let parts: Vec<&str> = key.split('.').collect();
+    // Walk the schema as written to know, for each prefix, whether it is a
+    // list (of dicts).
+    let mut list_at = vec![false; parts.len()];
+    let mut rules: Option<&Value> = res.schema_def.get(parts[0]);
+    for (i, _) in parts.iter().enumerate().take(parts.len() - 1) {
+        let Some(r) = rules else { break };
+        let is_list = r.get("type").and_then(Value::as_str) == Some("list");
+        list_at[i] = is_list;
+        let sub = if is_list {
+            r.get("schema").and_then(|s| s.get("schema"))
+        } else {
+            r.get("schema")
+        };
+        rules = sub.and_then(|s| s.get(parts[i + 1]));
+    }
+    let mut current = value;
+    for i in (1..parts.len()).rev() {
+        let mut d = Document::new();
+        d.insert(parts[i], current);
+        current = if list_at[i - 1] {
+            Bson::Array(vec![Bson::Document(d)])
+        } else {
+            Bson::Document(d)
+        };
+    }
+    let mut doc = Document::new();
+    doc.insert(parts[0], current);
+    doc
 }
 
 fn with_query(path: &str, query: &str) -> String {

@@ -480,3 +480,62 @@ DOMAIN:
         ]})
     );
 }
+
+/// Expected answers taken from the oracle with the same settings.
+#[tokio::test]
+async fn validate_filters_checks_where_against_the_schema() {
+    let yaml = r#"
+VALIDATE_FILTERS: true
+RESOURCE_METHODS: [GET, POST]
+DOMAIN:
+  people:
+    schema:
+      name: {type: string, maxlength: 5}
+      age: {type: integer}
+      loc: {type: dict, schema: {city: {type: string}}}
+      tags: {type: list, schema: {type: dict, schema: {k: {type: string}}}}
+      ref: {type: objectid}
+"#;
+    let t = TestApp::new(yaml).await;
+    t.create("/people", r#"{"name": "ann", "age": 5}"#).await;
+    let valid = [
+        r#"{"age": 5}"#,
+        r#"{"loc.city": "Rome"}"#,
+        r#"{"tags.k": "a"}"#,
+        r#"{"_id": "5f0000000000000000000001"}"#,
+        r#"{"ref": "5f0000000000000000000001"}"#,
+        "age==5",
+    ];
+    for w in valid {
+        let r = t.get(&format!("/people?where={}", enc(w))).await;
+        assert_eq!(r.status, StatusCode::OK, "{w}: {}", r.text);
+    }
+    let invalid = [
+        (r#"{"age": "x"}"#, "age"),
+        (r#"{"age": {"$gt": 1}}"#, "age"),
+        (r#"{"name": "toolongname"}"#, "name"),
+        (r#"{"nope": 1}"#, "nope"),
+        (r#"{"$or": [{"age": 1}, {"name": 2}]}"#, "name"),
+        (r#"{"loc.city": 5}"#, "loc.city"),
+        (r#"{"tags.k": 1}"#, "tags.k"),
+        (r#"{"_created": "x"}"#, "_created"),
+        (r#"age=="x""#, "age"),
+    ];
+    for (w, key) in invalid {
+        let r = t.get(&format!("/people?where={}", enc(w))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{w}: {}", r.text);
+        assert_eq!(
+            r.json(),
+            json!({"_status": "ERR", "_error": {"code": 400, "message": format!("filter on '{key}' is invalid")}})
+        );
+    }
+}
+
+#[tokio::test]
+async fn filters_are_not_validated_by_default() {
+    let t = seeded(1).await;
+    let r = t
+        .get(&format!("/people?where={}", enc(r#"{"age": "x"}"#)))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
