@@ -240,6 +240,9 @@ pub(crate) struct Rules {
     pub types: Option<Vec<Ty>>,
     pub nullable: bool,
     pub readonly: bool,
+    /// `readonly` is written in the definition (whatever its value): the
+    /// field's rule queue then has a `readonly` step.
+    pub readonly_declared: bool,
     pub required: Option<bool>,
     pub empty: Option<bool>,
     pub default: Option<Bson>,
@@ -412,6 +415,7 @@ impl<'a> Compiler<'a> {
         };
         let mut r = Rules {
             raw: def.clone(),
+            readonly_declared: map.contains_key("readonly"),
             ..Rules::default()
         };
 

@@ -21,6 +21,13 @@ impl Key {
             Key::Str(s) => s.clone(),
         }
     }
+
+    pub(crate) fn into_text(self) -> String {
+        match self {
+            Key::Int(i) => i.to_string(),
+            Key::Str(s) => s,
+        }
+    }
 }
 
 impl From<&str> for Key {

@@ -4,7 +4,6 @@
 //! its own document path, schema path and error list; child validators for
 //! sub-documents, list items, mapping keys/values and logical alternatives.
 
-use std::collections::HashSet;
 use std::rc::Rc;
 
 use bson::{Bson, Document};
@@ -16,7 +15,14 @@ use crate::pyfmt::{self, py_eq};
 use crate::registry::{DefaultSetterError, RuleContext};
 use crate::{Issues, Mode, Options, Outcome, PendingCheck, Schema};
 
-type Doc = IndexMap<Key, Bson>;
+/// The validator's own maps and sets are keyed by field names the client
+/// chose: a fast hasher with a per-process random seed.
+type S = foldhash::fast::RandomState;
+type HashSet<T> = std::collections::HashSet<T, S>;
+type Doc = IndexMap<Key, Bson, S>;
+
+static NULL: Bson = Bson::Null;
+type SchemaMap<'s> = IndexMap<Key, &'s Rules, S>;
 
 /// `allow_unknown` in effect for a validator.
 #[derive(Clone, Copy)]
@@ -84,15 +90,20 @@ enum Q {
 struct V<'s, 'c> {
     sh: &'c Shared<'s>,
     cfg: Config<'s>,
-    schema: IndexMap<Key, &'s Rules>,
+    schema: SchemaMap<'s>,
     doc_path: Vec<Key>,
     schema_path: Vec<Key>,
+    /// The document while it is normalized (owned, mutable).
     document: Doc,
+    /// The document once normalization is over: validation only reads it,
+    /// so it is shared (with the children's `root` for the root validator)
+    /// instead of copied. `None` until then.
+    vdoc: Option<Rc<Doc>>,
     root: Rc<Doc>,
     errors: Vec<VErr>,
     update: bool,
     remaining: Vec<Q>,
-    unrequired_by_excludes: IndexSet<Key>,
+    unrequired_by_excludes: IndexSet<Key, S>,
     coerce_failed: HashSet<Key>,
     readonly_failed: HashSet<Key>,
     /// In a logical alternative's validator: the `allow_unknown` the
@@ -106,6 +117,10 @@ fn doc_from_document(d: &Document) -> Doc {
         .collect()
 }
 
+fn doc_from_owned_document(d: Document) -> Doc {
+    d.into_iter().map(|(k, v)| (Key::Str(k), v)).collect()
+}
+
 fn doc_from_list(a: &[Bson]) -> Doc {
     a.iter()
         .enumerate()
@@ -113,8 +128,19 @@ fn doc_from_list(a: &[Bson]) -> Doc {
         .collect()
 }
 
+fn doc_from_owned_list(a: Vec<Bson>) -> Doc {
+    a.into_iter()
+        .enumerate()
+        .map(|(i, v)| (Key::Int(i as i64), v))
+        .collect()
+}
+
 fn doc_into_document(d: Doc) -> Document {
-    d.into_iter().map(|(k, v)| (k.text(), v)).collect()
+    d.into_iter().map(|(k, v)| (k.into_text(), v)).collect()
+}
+
+fn doc_to_document(d: &Doc) -> Document {
+    d.iter().map(|(k, v)| (k.text(), v.clone())).collect()
 }
 
 fn is_iterable(v: &Bson) -> bool {
@@ -144,7 +170,7 @@ impl<'s, 'c> V<'s, 'c> {
         &self,
         doc_crumb: &[Key],
         schema_crumb: &[Key],
-        schema: IndexMap<Key, &'s Rules>,
+        schema: SchemaMap<'s>,
         cfg: Config<'s>,
     ) -> V<'s, 'c> {
         let mut cfg = cfg;
@@ -161,14 +187,15 @@ impl<'s, 'c> V<'s, 'c> {
                 .chain(schema_crumb)
                 .cloned()
                 .collect(),
-            document: Doc::new(),
+            document: Doc::default(),
+            vdoc: None,
             root: self.root.clone(),
             errors: Vec::new(),
             update: self.update,
             remaining: Vec::new(),
-            unrequired_by_excludes: IndexSet::new(),
-            coerce_failed: HashSet::new(),
-            readonly_failed: HashSet::new(),
+            unrequired_by_excludes: IndexSet::default(),
+            coerce_failed: HashSet::default(),
+            readonly_failed: HashSet::default(),
             logic_allow_unknown: None,
         }
     }
@@ -223,26 +250,49 @@ impl<'s, 'c> V<'s, 'c> {
 
     // -------------------------------------------------------------- top level
 
+    /// The document: the one being normalized, then the shared one being
+    /// validated.
+    fn doc(&self) -> &Doc {
+        self.vdoc.as_deref().unwrap_or(&self.document)
+    }
+
     fn validate(&mut self, document: Doc, normalize: bool) {
         self.document = document;
-        if !self.cfg.is_child {
-            self.root = Rc::new(self.document.clone());
-        }
         if normalize {
             self.normalize_mapping();
-            if !self.cfg.is_child {
-                self.root = Rc::new(self.document.clone());
-            }
         }
-        let fields: Vec<Key> = self.document.keys().cloned().collect();
-        for field in fields {
-            match self.schema.get(&field).copied() {
-                Some(rules) => self.validate_definitions(rules, &field),
-                None => self.validate_unknown(&field),
+        // Validation does not change the document: it is shared from here
+        // on (the root validator's is also the `root` of its children;
+        // nothing reads `root` during normalization).
+        let doc = Rc::new(std::mem::take(&mut self.document));
+        if !self.cfg.is_child {
+            self.root = Rc::clone(&doc);
+        }
+        self.vdoc = Some(Rc::clone(&doc));
+        for (field, value) in doc.iter() {
+            match self.schema.get(field).copied() {
+                Some(rules) => self.validate_definitions(rules, field, value),
+                None => self.validate_unknown(field),
             }
         }
         if !self.update {
             self.validate_required();
+        }
+    }
+
+    /// Takes the validated document back (the root validator, once its
+    /// children are gone).
+    fn into_document(self) -> Doc {
+        let V {
+            vdoc,
+            root,
+            document,
+            ..
+        } = self;
+        drop(root);
+        match vdoc {
+            Some(d) => Rc::try_unwrap(d).unwrap_or_else(|d| (*d).clone()),
+            None => document,
         }
     }
 
@@ -277,6 +327,19 @@ impl<'s, 'c> V<'s, 'c> {
     }
 
     fn normalize_rename(&mut self) {
+        let unknown_handler = self
+            .cfg
+            .allow_unknown
+            .rules()
+            .is_some_and(|r| r.rename_handler.is_some());
+        if !unknown_handler
+            && !self
+                .schema
+                .values()
+                .any(|r| r.rename.is_some() || r.rename_handler.is_some())
+        {
+            return;
+        }
         let fields: Vec<Key> = self.document.keys().cloned().collect();
         for field in fields {
             if let Some(rules) = self.schema.get(&field).copied() {
@@ -366,7 +429,7 @@ impl<'s, 'c> V<'s, 'c> {
             .into_iter()
             .filter(|(_, r)| r.default_setter.is_some())
             .collect();
-        let mut seen: HashSet<Vec<Key>> = HashSet::new();
+        let mut seen: HashSet<Vec<Key>> = HashSet::default();
         while !queue.is_empty() {
             let (field, rules) = queue.remove(0);
             // Eve: not applied when the stored document has the field.
@@ -374,7 +437,7 @@ impl<'s, 'c> V<'s, 'c> {
                 let name = rules.default_setter.as_deref().unwrap_or_default();
                 let setter = self.sh.schema.registry.default_setters.get(name).cloned();
                 if let Some(setter) = setter {
-                    let current = doc_into_document(self.document.clone());
+                    let current = doc_to_document(&self.document);
                     match setter(&current) {
                         Ok(v) => {
                             self.document.insert(field.clone(), v);
@@ -405,6 +468,14 @@ impl<'s, 'c> V<'s, 'c> {
     }
 
     fn normalize_coerce(&mut self) {
+        let unknown_coerce = self
+            .cfg
+            .allow_unknown
+            .rules()
+            .is_some_and(|r| r.coerce.is_some());
+        if !unknown_coerce && !self.schema.values().any(|r| r.coerce.is_some()) {
+            return;
+        }
         let fields: Vec<Key> = self.document.keys().cloned().collect();
         for field in fields {
             let (chain, nullable) = match self.schema.get(&field) {
@@ -422,7 +493,11 @@ impl<'s, 'c> V<'s, 'c> {
                     None => continue,
                 },
             };
-            let mut value = self.document.get(&field).cloned().unwrap_or(Bson::Null);
+            let mut value = self
+                .document
+                .get_mut(&field)
+                .map(std::mem::take)
+                .unwrap_or(Bson::Null);
             for name in chain {
                 match self.apply_coercer(name, &value) {
                     Ok(v) => value = v,
@@ -445,11 +520,53 @@ impl<'s, 'c> V<'s, 'c> {
         }
     }
 
+    /// Whether [`V::normalize_containers`] has anything to do with a value.
+    fn container_work(&self, rules: Option<&'s Rules>, value: &Bson) -> bool {
+        match value {
+            Bson::Document(_) => {
+                let wants_schema = match rules {
+                    Some(r) => {
+                        r.allow_unknown.is_some()
+                            || r.purge_unknown.is_some()
+                            || matches!(r.schema, Some(SubSchema::Dict(_)))
+                    }
+                    None => false,
+                } || matches!(self.cfg.allow_unknown, Unk::Rules(_));
+                let list_schema = matches!(
+                    rules.and_then(|r| r.schema.as_ref()),
+                    Some(SubSchema::List(_))
+                );
+                rules.is_some_and(|r| r.keysrules.is_some() || r.valuesrules.is_some())
+                    || (wants_schema && !list_schema)
+            }
+            Bson::Array(a) => match rules {
+                Some(r) => match (&r.schema, &r.items) {
+                    (Some(SubSchema::List(_)), _) => true,
+                    (None, Some(items)) => items.len() == a.len(),
+                    _ => false,
+                },
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
     fn normalize_containers(&mut self) {
-        let fields: Vec<Key> = self.document.keys().cloned().collect();
-        for field in fields {
-            let rules = self.schema.get(&field).copied();
-            let value = self.document.get(&field).cloned().unwrap_or(Bson::Null);
+        // Insertions below replace values in place: positions are stable.
+        for i in 0..self.document.len() {
+            let Some((key, value)) = self.document.get_index(i) else {
+                continue;
+            };
+            let rules = self.schema.get(key).copied();
+            if !self.container_work(rules, value) {
+                continue;
+            }
+            let field = key.clone();
+            let value = self
+                .document
+                .get_index_mut(i)
+                .map(|(_, v)| std::mem::take(v))
+                .unwrap_or(Bson::Null);
             match value {
                 Bson::Document(d) => {
                     let mut d = d;
@@ -464,7 +581,7 @@ impl<'s, 'c> V<'s, 'c> {
                             schema,
                             self.cfg,
                         );
-                        d = doc_into_document(child.normalized(doc_from_document(&d)));
+                        d = doc_into_document(child.normalized(doc_from_owned_document(d)));
                         let errs = std::mem::take(&mut child.errors);
                         if !errs.is_empty() {
                             self.push_errors(errs);
@@ -499,7 +616,7 @@ impl<'s, 'c> V<'s, 'c> {
                             schema,
                             self.cfg,
                         );
-                        let out = child.normalized(doc_from_list(&a));
+                        let out = child.normalized(doc_from_owned_list(a));
                         let errs = std::mem::take(&mut child.errors);
                         self.document
                             .insert(field, Bson::Array(out.into_values().collect()));
@@ -507,9 +624,6 @@ impl<'s, 'c> V<'s, 'c> {
                             self.push_errors(errs);
                         }
                     } else if let (None, Some(items)) = (&r.schema, &r.items) {
-                        if items.len() != a.len() {
-                            continue;
-                        }
                         let schema = items
                             .iter()
                             .enumerate()
@@ -521,7 +635,7 @@ impl<'s, 'c> V<'s, 'c> {
                             schema,
                             self.cfg,
                         );
-                        let out = child.normalized(doc_from_list(&a));
+                        let out = child.normalized(doc_from_owned_list(a));
                         let errs = std::mem::take(&mut child.errors);
                         self.document
                             .insert(field, Bson::Array(out.into_values().collect()));
@@ -579,7 +693,7 @@ impl<'s, 'c> V<'s, 'c> {
         let rules = rules.or(self.cfg.allow_unknown.rules());
         let schema = match rules.and_then(|r| r.schema.as_ref()) {
             Some(SubSchema::Dict(m)) => m.iter().map(|(k, r)| (Key::Str(k.clone()), r)).collect(),
-            _ => IndexMap::new(),
+            _ => SchemaMap::default(),
         };
         let mut cfg = self.cfg;
         if let Some(r) = rules {
@@ -599,7 +713,7 @@ impl<'s, 'c> V<'s, 'c> {
             schema,
             cfg,
         );
-        let out = child.normalized(doc_from_document(&d));
+        let out = child.normalized(doc_from_owned_document(d));
         let errs = std::mem::take(&mut child.errors);
         if !errs.is_empty() {
             self.push_errors(errs);
@@ -617,14 +731,14 @@ impl<'s, 'c> V<'s, 'c> {
                 } else {
                     "__allow_unknown__"
                 };
-                let mut schema = IndexMap::new();
+                let mut schema = SchemaMap::default();
                 schema.insert(field.clone(), rules);
                 let mut child = self.child(&[], &[crumb.into()], schema, self.cfg);
                 child.update = false;
-                let mut doc = Doc::new();
+                let mut doc = Doc::default();
                 doc.insert(
                     field.clone(),
-                    self.document.get(field).cloned().unwrap_or(Bson::Null),
+                    self.doc().get(field).cloned().unwrap_or(Bson::Null),
                 );
                 child.validate(doc, false);
                 let errs = std::mem::take(&mut child.errors);
@@ -646,13 +760,13 @@ impl<'s, 'c> V<'s, 'c> {
             .filter(|k| !self.unrequired_by_excludes.contains(k))
             .collect();
         for field in required {
-            if !self.document.contains_key(&field) {
+            if !self.doc().contains_key(&field) {
                 self.msg(&field, "required", "required field".into());
             }
         }
         if !self.unrequired_by_excludes.is_empty() {
             let present: HashSet<Key> = self
-                .document
+                .doc()
                 .iter()
                 .filter(|(_, v)| **v != Bson::Null)
                 .map(|(k, _)| k.clone())
@@ -679,9 +793,9 @@ impl<'s, 'c> V<'s, 'c> {
         self.remaining.retain(|q| !pred(q));
     }
 
-    fn validate_definitions(&mut self, rules: &'s Rules, field: &Key) {
+    fn validate_definitions(&mut self, rules: &'s Rules, field: &Key, value: &Bson) {
         let mut queue = vec![Q::Nullable];
-        if rules.raw.get("readonly").is_some() {
+        if rules.readonly_declared {
             queue.push(Q::Readonly);
         }
         if rules.types.is_some() {
@@ -692,12 +806,11 @@ impl<'s, 'c> V<'s, 'c> {
         }
         queue.extend((0..rules.checks.len()).map(Q::Check));
         self.remaining = queue;
-        let value = self.document.get(field).cloned().unwrap_or(Bson::Null);
         while !self.remaining.is_empty() {
             let q = self.remaining.remove(0);
             match q {
                 Q::Nullable => {
-                    if value == Bson::Null {
+                    if *value == Bson::Null {
                         if !rules.nullable {
                             self.msg(field, "nullable", "null value not allowed".into());
                         }
@@ -715,7 +828,7 @@ impl<'s, 'c> V<'s, 'c> {
                 }
                 Q::Type => {
                     let types = rules.types.as_deref().unwrap_or_default();
-                    if !types.is_empty() && !types.iter().any(|t| self.type_matches(t, &value)) {
+                    if !types.is_empty() && !types.iter().any(|t| self.type_matches(t, value)) {
                         let c = if rules.type_is_list {
                             pyfmt::list_repr(
                                 &rules
@@ -732,7 +845,7 @@ impl<'s, 'c> V<'s, 'c> {
                     }
                 }
                 Q::Empty => {
-                    if pyfmt::py_len(&value) == Some(0) {
+                    if pyfmt::py_len(value) == Some(0) {
                         self.drop_rules(|q| match q {
                             Q::Check(i) => rules.checks[*i].skipped_for_empty(),
                             _ => false,
@@ -742,7 +855,7 @@ impl<'s, 'c> V<'s, 'c> {
                         }
                     }
                 }
-                Q::Check(i) => self.run_check(rules, &rules.checks[i], field, &value),
+                Q::Check(i) => self.run_check(rules, &rules.checks[i], field, value),
             }
         }
     }
@@ -753,12 +866,12 @@ impl<'s, 'c> V<'s, 'c> {
         let Some(rules) = self.schema.get(field).copied() else {
             return false;
         };
-        let value = self.document.get(field).cloned().unwrap_or(Bson::Null);
+        let value = self.doc().get(field).unwrap_or(&NULL);
         let stored = match (self.sh.persisted, field) {
-            (Some(p), Key::Str(s)) => p.get(s).cloned().unwrap_or(Bson::Null),
-            _ => Bson::Null,
+            (Some(p), Key::Str(s)) => p.get(s).unwrap_or(&NULL),
+            _ => &NULL,
         };
-        if py_eq(&value, &stored) || !rules.readonly {
+        if !rules.readonly || py_eq(value, stored) {
             return false;
         }
         if !self.cfg.is_normalized {
@@ -805,7 +918,7 @@ impl<'s, 'c> V<'s, 'c> {
     }
 
     fn context_document(&self) -> Document {
-        doc_into_document(self.document.clone())
+        doc_to_document(self.doc())
     }
 
     fn run_check(&mut self, rules: &'s Rules, check: &'s Check, field: &Key, value: &Bson) {
@@ -994,7 +1107,7 @@ impl<'s, 'c> V<'s, 'c> {
                 }
                 if names
                     .iter()
-                    .any(|n| self.document.contains_key(&Key::Str(n.clone())))
+                    .any(|n| self.doc().contains_key(&Key::Str(n.clone())))
                 {
                     let list = names
                         .iter()
@@ -1199,18 +1312,18 @@ impl<'s, 'c> V<'s, 'c> {
     }
 
     /// Cerberus' `_lookup_field`: dotted names, `^` for the root document.
-    fn lookup(&self, path: &str) -> Option<Bson> {
+    fn lookup(&self, path: &str) -> Option<&Bson> {
         let (ctx, path): (&Doc, &str) = match path.strip_prefix('^') {
-            Some(rest) if rest.starts_with('^') => (&self.document, rest),
+            Some(rest) if rest.starts_with('^') => (self.doc(), rest),
             Some(rest) => (&self.root, rest),
-            None => (&self.document, path),
+            None => (self.doc(), path),
         };
         let mut parts = path.split('.');
         let first = parts.next()?;
-        let mut cur = ctx.get(&Key::Str(first.to_string()))?.clone();
+        let mut cur = ctx.get(&Key::Str(first.to_string()))?;
         for part in parts {
             cur = match cur {
-                Bson::Document(d) => d.get(part)?.clone(),
+                Bson::Document(d) => d.get(part)?,
                 _ => return None,
             };
         }
@@ -1237,12 +1350,12 @@ impl<'s, 'c> V<'s, 'c> {
         let persisted: Vec<String> = match self.sh.persisted {
             Some(p) => names
                 .into_iter()
-                .filter(|n| !self.document.contains_key(&Key::Str(n.clone())) && p.contains_key(n))
+                .filter(|n| !self.doc().contains_key(&Key::Str(n.clone())) && p.contains_key(n))
                 .collect(),
             None => Vec::new(),
         };
         if let (false, Some(p)) = (persisted.is_empty(), self.sh.persisted) {
-            let mut dcopy = self.document.clone();
+            let mut dcopy = self.doc().clone();
             for n in &persisted {
                 dcopy.insert(Key::Str(n.clone()), p.get(n).cloned().unwrap_or(Bson::Null));
             }
@@ -1264,8 +1377,8 @@ impl<'s, 'c> V<'s, 'c> {
             }
             Deps::Values { map, repr } => {
                 let ok = map.iter().all(|(name, wanted)| {
-                    let v = self.lookup(name).unwrap_or(Bson::Null);
-                    contains(wanted, &v)
+                    let v = self.lookup(name).unwrap_or(&NULL);
+                    contains(wanted, v)
                 });
                 if !ok {
                     self.msg(
@@ -1282,7 +1395,7 @@ impl<'s, 'c> V<'s, 'c> {
         let mut valid = 0;
         let mut per_def: Vec<(usize, Vec<VErr>)> = Vec::new();
         for (i, def) in defs.iter().enumerate() {
-            let mut schema = IndexMap::new();
+            let mut schema = SchemaMap::default();
             schema.insert(field.clone(), &**def);
             let mut cfg = self.cfg;
             cfg.allow_unknown = Unk::Flag(true);
@@ -1302,7 +1415,7 @@ impl<'s, 'c> V<'s, 'c> {
                 Some(u) => Unk::from_rule(u),
                 None => self.cfg.allow_unknown,
             });
-            child.validate(self.document.clone(), false);
+            child.validate(self.doc().clone(), false);
             let errs = std::mem::take(&mut child.errors);
             if errs.is_empty() {
                 valid += 1;
@@ -1354,7 +1467,7 @@ pub(crate) fn run<'s>(
         pending: Default::default(),
         failed,
     };
-    let mut fields: IndexMap<Key, &Rules> = schema
+    let mut fields: SchemaMap<'_> = schema
         .fields
         .iter()
         .map(|(k, r)| (Key::Str(k.clone()), r))
@@ -1376,21 +1489,22 @@ pub(crate) fn run<'s>(
         schema: fields,
         doc_path: Vec::new(),
         schema_path: Vec::new(),
-        document: Doc::new(),
-        root: Rc::new(Doc::new()),
+        document: Doc::default(),
+        vdoc: None,
+        root: Rc::new(Doc::default()),
         errors: Vec::new(),
         update,
         remaining: Vec::new(),
-        unrequired_by_excludes: IndexSet::new(),
-        coerce_failed: HashSet::new(),
-        readonly_failed: HashSet::new(),
+        unrequired_by_excludes: IndexSet::default(),
+        coerce_failed: HashSet::default(),
+        readonly_failed: HashSet::default(),
         logic_allow_unknown: None,
     };
-    v.validate(doc_from_document(&doc), normalize);
+    v.validate(doc_from_owned_document(doc), normalize);
     let mut tree = Tree::default();
     tree.extend(&v.errors);
     tree.purge();
-    let document = doc_into_document(std::mem::take(&mut v.document));
+    let document = doc_into_document(v.into_document());
     Outcome {
         document,
         issues: Issues::from_tree(&tree),
