@@ -25,6 +25,12 @@ pub trait Hooks: Send + Sync + 'static {
     }
     /// `on_inserted`: documents just inserted.
     fn on_inserted(&self, resource: &str, docs: &[Document]) {}
+    /// Whether [`Hooks::on_inserted`] is implemented. The pipeline keeps a
+    /// copy of the inserted documents for it only when this is true (the
+    /// default); `on_inserted` is not called when it is false.
+    fn observes_inserted(&self) -> bool {
+        true
+    }
     /// `on_update`: updates about to be applied to `original`.
     fn on_update(
         &self,
@@ -73,4 +79,8 @@ pub trait Hooks: Send + Sync + 'static {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoHooks;
 
-impl Hooks for NoHooks {}
+impl Hooks for NoHooks {
+    fn observes_inserted(&self) -> bool {
+        false
+    }
+}

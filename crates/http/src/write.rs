@@ -81,6 +81,13 @@ fn python_str(value: &Value) -> String {
     }
 }
 
+/// Whether [`expand_dotted`] has anything to expand (it descends into
+/// sub-documents, not into lists).
+fn has_dotted_keys(doc: &Document) -> bool {
+    doc.iter()
+        .any(|(k, v)| k.contains('.') || matches!(v, Bson::Document(d) if has_dotted_keys(d)))
+}
+
 /// Expands dotted keys (`"a.b": 1` → `{"a": {"b": 1}}`).
 fn expand_dotted(doc: Document) -> Document {
     let mut out = Document::new();
@@ -160,17 +167,20 @@ fn prepare(ctx: &Ctx, route: &Route, res: &Resource, value: &Value) -> Result<Do
     let Bson::Document(mut doc) = json_to_bson(value) else {
         return Err("payload is not a document".into());
     };
-    if res.normalize_dotted_fields {
+    // Without dotted keys the expansion would rebuild the same document.
+    if res.normalize_dotted_fields && has_dotted_keys(&doc) {
         doc = expand_dotted(doc);
     }
     let domain = ctx.domain();
     if domain.settings.auto_create_lists {
         auto_create_lists(&res.schema, &mut doc, "");
     }
-    let schema_fields = res.schema.field_names();
-    for (field, raw) in &route.url_vars {
-        if field != &res.id_field && schema_fields.contains(&field.as_str()) {
-            doc.insert(field.clone(), Bson::String(raw.clone()));
+    if !route.url_vars.is_empty() {
+        let schema_fields = res.schema.field_names();
+        for (field, raw) in &route.url_vars {
+            if field != &res.id_field && schema_fields.contains(&field.as_str()) {
+                doc.insert(field.clone(), Bson::String(raw.clone()));
+            }
         }
     }
     Ok(res
@@ -197,6 +207,10 @@ pub(crate) async fn validate(
     exclude_id: Option<&Bson>,
 ) -> ApiResult<Outcome> {
     let opts = options(res);
+    if !res.schema.has_store_checks() {
+        // No pending checks can come back: one pass, no copy of the input.
+        return Ok(res.schema.validate(doc, mode, &opts));
+    }
     let first = res.schema.validate(doc.clone(), mode, &opts);
     if first.pending.is_empty() {
         return Ok(first);
@@ -422,8 +436,9 @@ pub(crate) async fn post(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<
         stamp_new(domain, res, doc, at);
     }
     ctx.state.hooks.on_insert(&res.name, &mut docs)?;
-    insert_all(ctx, res, docs.clone()).await?;
-    ctx.state.hooks.on_inserted(&res.name, &docs);
+    // The answer depends only on the documents as inserted: it is built
+    // before they are handed to the store, which then takes them without a
+    // copy (one is kept only for an `on_inserted` hook).
     let loc = location(ctx, route, res, &docs[0]);
     let body = if is_list && docs.len() > 1 {
         let items: Vec<Value> = docs
@@ -437,7 +452,21 @@ pub(crate) async fn post(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<
     } else {
         Value::Object(write_response(ctx, route, res, &docs[0]))
     };
+    insert_and_notify(ctx, res, docs).await?;
     Ok(Reply::new(201, body).header(header::LOCATION, loc))
+}
+
+/// Inserts, then runs `on_inserted` (with a copy of the documents only when
+/// the hooks observe it).
+async fn insert_and_notify(ctx: &Ctx, res: &Resource, docs: Vec<Document>) -> ApiResult<()> {
+    let hooks = &ctx.state.hooks;
+    if hooks.observes_inserted() {
+        insert_all(ctx, res, docs.clone()).await?;
+        hooks.on_inserted(&res.name, &docs);
+    } else {
+        insert_all(ctx, res, docs).await?;
+    }
+    Ok(())
 }
 
 async fn insert_all(ctx: &Ctx, res: &Resource, docs: Vec<Document>) -> ApiResult<()> {
@@ -685,14 +714,10 @@ async fn upsert(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
     stamp_new(domain, res, &mut doc, now());
     let mut docs = vec![doc];
     ctx.state.hooks.on_insert(&res.name, &mut docs)?;
-    insert_all(ctx, res, docs.clone()).await?;
-    ctx.state.hooks.on_inserted(&res.name, &docs);
     let loc = location(ctx, route, res, &docs[0]);
-    Ok(Reply::new(
-        201,
-        Value::Object(write_response(ctx, route, res, &docs[0])),
-    )
-    .header(header::LOCATION, loc))
+    let body = Value::Object(write_response(ctx, route, res, &docs[0]));
+    insert_and_notify(ctx, res, docs).await?;
+    Ok(Reply::new(201, body).header(header::LOCATION, loc))
 }
 
 /// `DELETE /<resource>/<id>`: `204` whether or not the document existed.

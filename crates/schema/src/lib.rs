@@ -50,7 +50,7 @@ use bson::{Bson, Document};
 use eve_query::DateFormat;
 use indexmap::IndexMap;
 
-use crate::compile::{Check, Compiler, FieldMap, Relation, Rules, SubSchema};
+use crate::compile::{Check, Compiler, FieldMap, Relation, Rules, SubSchema, Unknown};
 
 /// The result of validating one document.
 #[derive(Debug, Clone)]
@@ -73,6 +73,38 @@ pub struct Schema {
     date_format: DateFormat,
     /// `data_relation` targets without a `field`: resource → its id field.
     relation_id_fields: BTreeMap<String, String>,
+    /// See [`Schema::has_store_checks`].
+    store_checks: bool,
+}
+
+/// Whether any rules set reachable from `fields` has a store-backed check.
+fn fields_have_store_checks(fields: &FieldMap) -> bool {
+    fields.values().any(rules_have_store_checks)
+}
+
+fn rules_have_store_checks(rules: &Rules) -> bool {
+    rules.checks.iter().any(|c| match c {
+        Check::Unique(_) | Check::DataRelation(_) => true,
+        Check::Logic { defs, .. } => defs.iter().any(|d| rules_have_store_checks(d)),
+        _ => false,
+    }) || match &rules.schema {
+        Some(SubSchema::Dict(f)) => fields_have_store_checks(f),
+        Some(SubSchema::List(item)) => rules_have_store_checks(item),
+        None => false,
+    } || rules
+        .items
+        .iter()
+        .flatten()
+        .any(|r| rules_have_store_checks(r))
+        || rules
+            .keysrules
+            .as_deref()
+            .is_some_and(rules_have_store_checks)
+        || rules
+            .valuesrules
+            .as_deref()
+            .is_some_and(rules_have_store_checks)
+        || matches!(&rules.allow_unknown, Some(Unknown::Rules(r)) if rules_have_store_checks(r))
 }
 
 impl Default for Schema {
@@ -83,6 +115,7 @@ impl Default for Schema {
             registry: Registry::default(),
             date_format: DateFormat::rfc1123(),
             relation_id_fields: BTreeMap::new(),
+            store_checks: false,
         }
     }
 }
@@ -117,6 +150,7 @@ impl Schema {
             return Err(c.errors);
         }
         Ok(Schema {
+            store_checks: fields_have_store_checks(&fields),
             fields,
             id_rules: objectid_rules(),
             registry: registry.clone(),
@@ -185,6 +219,16 @@ impl Schema {
         let mut out = Vec::new();
         walk(&self.fields, "", &mut out);
         out
+    }
+
+    /// Whether validating can produce a [`PendingCheck`]: the schema has a
+    /// `unique*` or `data_relation` rule somewhere (sub-documents, list
+    /// items, mapping keys/values, `allow_unknown` rules and logical
+    /// alternatives included). When false, [`Schema::validate`] never
+    /// returns pending checks, so callers need not keep the input for a
+    /// second pass.
+    pub fn has_store_checks(&self) -> bool {
+        self.store_checks
     }
 
     /// Sets the field used by `data_relation`s that name no `field`: the
