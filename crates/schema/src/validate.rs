@@ -173,6 +173,42 @@ impl<'s, 'c> V<'s, 'c> {
         schema: SchemaMap<'s>,
         cfg: Config<'s>,
     ) -> V<'s, 'c> {
+        let doc_path = self.doc_path.iter().chain(doc_crumb).cloned().collect();
+        let schema_path = self
+            .schema_path
+            .iter()
+            .chain(schema_crumb)
+            .cloned()
+            .collect();
+        self.child_at(doc_path, schema_path, schema, cfg)
+    }
+
+    /// A child for the sub-document (list, mapping) at `field`, under the
+    /// schema path `<field>.<rule>`.
+    fn child_of(
+        &self,
+        field: &Key,
+        rule: &str,
+        schema: SchemaMap<'s>,
+        cfg: Config<'s>,
+    ) -> V<'s, 'c> {
+        let mut doc_path = Vec::with_capacity(self.doc_path.len() + 1);
+        doc_path.extend_from_slice(&self.doc_path);
+        doc_path.push(field.clone());
+        let mut schema_path = Vec::with_capacity(self.schema_path.len() + 2);
+        schema_path.extend_from_slice(&self.schema_path);
+        schema_path.push(field.clone());
+        schema_path.push(Key::Str(rule.to_string()));
+        self.child_at(doc_path, schema_path, schema, cfg)
+    }
+
+    fn child_at(
+        &self,
+        doc_path: Vec<Key>,
+        schema_path: Vec<Key>,
+        schema: SchemaMap<'s>,
+        cfg: Config<'s>,
+    ) -> V<'s, 'c> {
         let mut cfg = cfg;
         cfg.is_child = true;
         cfg.is_update_op = false;
@@ -180,13 +216,8 @@ impl<'s, 'c> V<'s, 'c> {
             sh: self.sh,
             cfg,
             schema,
-            doc_path: self.doc_path.iter().chain(doc_crumb).cloned().collect(),
-            schema_path: self
-                .schema_path
-                .iter()
-                .chain(schema_crumb)
-                .cloned()
-                .collect(),
+            doc_path,
+            schema_path,
             document: Doc::default(),
             vdoc: None,
             root: self.root.clone(),
@@ -575,12 +606,7 @@ impl<'s, 'c> V<'s, 'c> {
                     }
                     if let Some(vs) = rules.and_then(|r| r.valuesrules.as_deref()) {
                         let schema = d.keys().map(|k| (Key::Str(k.clone()), vs)).collect();
-                        let mut child = self.child(
-                            std::slice::from_ref(&field),
-                            &[field.clone(), "valuesrules".into()],
-                            schema,
-                            self.cfg,
-                        );
+                        let mut child = self.child_of(&field, "valuesrules", schema, self.cfg);
                         d = doc_into_document(child.normalized(doc_from_owned_document(d)));
                         let errs = std::mem::take(&mut child.errors);
                         if !errs.is_empty() {
@@ -610,12 +636,7 @@ impl<'s, 'c> V<'s, 'c> {
                         let schema = (0..a.len())
                             .map(|i| (Key::Int(i as i64), &**item))
                             .collect();
-                        let mut child = self.child(
-                            std::slice::from_ref(&field),
-                            &[field.clone(), "schema".into()],
-                            schema,
-                            self.cfg,
-                        );
+                        let mut child = self.child_of(&field, "schema", schema, self.cfg);
                         let out = child.normalized(doc_from_owned_list(a));
                         let errs = std::mem::take(&mut child.errors);
                         self.document
@@ -629,12 +650,7 @@ impl<'s, 'c> V<'s, 'c> {
                             .enumerate()
                             .map(|(i, x)| (Key::Int(i as i64), &**x))
                             .collect();
-                        let mut child = self.child(
-                            std::slice::from_ref(&field),
-                            &[field.clone(), "items".into()],
-                            schema,
-                            self.cfg,
-                        );
+                        let mut child = self.child_of(&field, "items", schema, self.cfg);
                         let out = child.normalized(doc_from_owned_list(a));
                         let errs = std::mem::take(&mut child.errors);
                         self.document
@@ -655,12 +671,7 @@ impl<'s, 'c> V<'s, 'c> {
             .keys()
             .map(|k| (Key::Str(k.clone()), Bson::String(k.clone())))
             .collect();
-        let mut child = self.child(
-            std::slice::from_ref(field),
-            &[field.clone(), "keysrules".into()],
-            schema,
-            self.cfg,
-        );
+        let mut child = self.child_of(field, "keysrules", schema, self.cfg);
         let result = child.normalized(doc);
         let errs = std::mem::take(&mut child.errors);
         if !errs.is_empty() {
@@ -707,12 +718,7 @@ impl<'s, 'c> V<'s, 'c> {
                 cfg.require_all = p;
             }
         }
-        let mut child = self.child(
-            std::slice::from_ref(field),
-            &[field.clone(), "schema".into()],
-            schema,
-            cfg,
-        );
+        let mut child = self.child_of(field, "schema", schema, cfg);
         let out = child.normalized(doc_from_owned_document(d));
         let errs = std::mem::take(&mut child.errors);
         if !errs.is_empty() {
@@ -794,7 +800,10 @@ impl<'s, 'c> V<'s, 'c> {
     }
 
     fn validate_definitions(&mut self, rules: &'s Rules, field: &Key, value: &Bson) {
-        let mut queue = vec![Q::Nullable];
+        // The queue's buffer is reused from field to field.
+        let mut queue = std::mem::take(&mut self.remaining);
+        queue.clear();
+        queue.push(Q::Nullable);
         if rules.readonly_declared {
             queue.push(Q::Readonly);
         }
@@ -1040,12 +1049,7 @@ impl<'s, 'c> V<'s, 'c> {
                         .enumerate()
                         .map(|(i, r)| (Key::Int(i as i64), &**r))
                         .collect();
-                    let mut child = self.child(
-                        std::slice::from_ref(field),
-                        &[field.clone(), "items".into()],
-                        schema,
-                        self.cfg,
-                    );
+                    let mut child = self.child_of(field, "items", schema, self.cfg);
                     child.validate(doc_from_list(values), false);
                     let errs = std::mem::take(&mut child.errors);
                     if !errs.is_empty() {
@@ -1058,12 +1062,7 @@ impl<'s, 'c> V<'s, 'c> {
                     return;
                 };
                 let schema = d.keys().map(|k| (Key::Str(k.clone()), &**ks)).collect();
-                let mut child = self.child(
-                    std::slice::from_ref(field),
-                    &[field.clone(), "keysrules".into()],
-                    schema,
-                    self.cfg,
-                );
+                let mut child = self.child_of(field, "keysrules", schema, self.cfg);
                 child.update = false;
                 child.validate(
                     d.keys()
@@ -1081,12 +1080,7 @@ impl<'s, 'c> V<'s, 'c> {
                     return;
                 };
                 let schema = d.keys().map(|k| (Key::Str(k.clone()), &**vs)).collect();
-                let mut child = self.child(
-                    std::slice::from_ref(field),
-                    &[field.clone(), "valuesrules".into()],
-                    schema,
-                    self.cfg,
-                );
+                let mut child = self.child_of(field, "valuesrules", schema, self.cfg);
                 child.validate(doc_from_document(d), false);
                 let errs = std::mem::take(&mut child.errors);
                 if !errs.is_empty() {
@@ -1279,12 +1273,7 @@ impl<'s, 'c> V<'s, 'c> {
                 if let Some(r) = rules.require_all {
                     cfg.require_all = r;
                 }
-                let mut child = self.child(
-                    std::slice::from_ref(field),
-                    &[field.clone(), "schema".into()],
-                    schema,
-                    cfg,
-                );
+                let mut child = self.child_of(field, "schema", schema, cfg);
                 child.validate(doc_from_document(d), false);
                 let errs = std::mem::take(&mut child.errors);
                 if !errs.is_empty() {
@@ -1295,12 +1284,7 @@ impl<'s, 'c> V<'s, 'c> {
                 let schema = (0..a.len())
                     .map(|i| (Key::Int(i as i64), &**item))
                     .collect();
-                let mut child = self.child(
-                    std::slice::from_ref(field),
-                    &[field.clone(), "schema".into()],
-                    schema,
-                    self.cfg,
-                );
+                let mut child = self.child_of(field, "schema", schema, self.cfg);
                 child.validate(doc_from_list(a), false);
                 let errs = std::mem::take(&mut child.errors);
                 if !errs.is_empty() {
