@@ -165,6 +165,57 @@ fn contains(list: &[Bson], v: &Bson) -> bool {
     list.iter().any(|x| py_eq(x, v))
 }
 
+/// Whether [`V::normalize_containers`] has anything to do with a value.
+fn container_work(allow_unknown: Unk<'_>, rules: Option<&Rules>, value: &Bson) -> bool {
+    match value {
+        Bson::Document(_) => {
+            let wants_schema = match rules {
+                Some(r) => {
+                    r.allow_unknown.is_some()
+                        || r.purge_unknown.is_some()
+                        || matches!(r.schema, Some(SubSchema::Dict(_)))
+                }
+                None => false,
+            } || matches!(allow_unknown, Unk::Rules(_));
+            let list_schema = matches!(
+                rules.and_then(|r| r.schema.as_ref()),
+                Some(SubSchema::List(_))
+            );
+            rules.is_some_and(|r| r.keysrules.is_some() || r.valuesrules.is_some())
+                || (wants_schema && !list_schema)
+        }
+        Bson::Array(a) => match rules {
+            Some(r) => match (&r.schema, &r.items) {
+                (Some(SubSchema::List(_)), _) => true,
+                (None, Some(items)) => items.len() == a.len(),
+                _ => false,
+            },
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether a rules set has no normalization rule (rename, default,
+/// coercion, `readonly`).
+fn normalizes_nothing(r: &Rules) -> bool {
+    r.rename.is_none()
+        && r.rename_handler.is_none()
+        && !r.readonly
+        && r.default.is_none()
+        && r.default_setter.is_none()
+        && r.coerce.is_none()
+}
+
+/// Whether a child validator with this configuration neither purges nor
+/// normalizes unknown fields.
+fn cfg_normalizes_nothing(cfg: &Config<'_>) -> bool {
+    // Unknown fields are purged when `purge_unknown` holds and
+    // `allow_unknown` does not.
+    !matches!(cfg.allow_unknown, Unk::Rules(_))
+        && (!cfg.purge_unknown || cfg.allow_unknown.truthy())
+}
+
 impl<'s, 'c> V<'s, 'c> {
     fn child(
         &self,
@@ -551,37 +602,6 @@ impl<'s, 'c> V<'s, 'c> {
         }
     }
 
-    /// Whether [`V::normalize_containers`] has anything to do with a value.
-    fn container_work(&self, rules: Option<&'s Rules>, value: &Bson) -> bool {
-        match value {
-            Bson::Document(_) => {
-                let wants_schema = match rules {
-                    Some(r) => {
-                        r.allow_unknown.is_some()
-                            || r.purge_unknown.is_some()
-                            || matches!(r.schema, Some(SubSchema::Dict(_)))
-                    }
-                    None => false,
-                } || matches!(self.cfg.allow_unknown, Unk::Rules(_));
-                let list_schema = matches!(
-                    rules.and_then(|r| r.schema.as_ref()),
-                    Some(SubSchema::List(_))
-                );
-                rules.is_some_and(|r| r.keysrules.is_some() || r.valuesrules.is_some())
-                    || (wants_schema && !list_schema)
-            }
-            Bson::Array(a) => match rules {
-                Some(r) => match (&r.schema, &r.items) {
-                    (Some(SubSchema::List(_)), _) => true,
-                    (None, Some(items)) => items.len() == a.len(),
-                    _ => false,
-                },
-                None => false,
-            },
-            _ => false,
-        }
-    }
-
     fn normalize_containers(&mut self) {
         // Insertions below replace values in place: positions are stable.
         for i in 0..self.document.len() {
@@ -589,7 +609,7 @@ impl<'s, 'c> V<'s, 'c> {
                 continue;
             };
             let rules = self.schema.get(key).copied();
-            if !self.container_work(rules, value) {
+            if !container_work(self.cfg.allow_unknown, rules, value) {
                 continue;
             }
             let field = key.clone();
@@ -633,6 +653,16 @@ impl<'s, 'c> V<'s, 'c> {
                 Bson::Array(a) => {
                     let Some(r) = rules else { continue };
                     if let Some(SubSchema::List(item)) = &r.schema {
+                        // Normalizing the items would change nothing and
+                        // report nothing: the list stays as it is.
+                        if cfg_normalizes_nothing(&self.cfg)
+                            && normalizes_nothing(item)
+                            && a.iter()
+                                .all(|v| !container_work(self.cfg.allow_unknown, Some(item), v))
+                        {
+                            self.document.insert(field, Bson::Array(a));
+                            continue;
+                        }
                         let schema = (0..a.len())
                             .map(|i| (Key::Int(i as i64), &**item))
                             .collect();
@@ -702,9 +732,9 @@ impl<'s, 'c> V<'s, 'c> {
         d: Document,
     ) -> Document {
         let rules = rules.or(self.cfg.allow_unknown.rules());
-        let schema = match rules.and_then(|r| r.schema.as_ref()) {
-            Some(SubSchema::Dict(m)) => m.iter().map(|(k, r)| (Key::Str(k.clone()), r)).collect(),
-            _ => SchemaMap::default(),
+        let fields = match rules.and_then(|r| r.schema.as_ref()) {
+            Some(SubSchema::Dict(m)) => Some(&**m),
+            _ => None,
         };
         let mut cfg = self.cfg;
         if let Some(r) = rules {
@@ -718,6 +748,19 @@ impl<'s, 'c> V<'s, 'c> {
                 cfg.require_all = p;
             }
         }
+        // Normalizing the sub-document would change nothing and report
+        // nothing: it stays as it is.
+        if cfg_normalizes_nothing(&cfg)
+            && fields.is_none_or(|f| f.values().all(normalizes_nothing))
+            && d.iter()
+                .all(|(k, v)| !container_work(cfg.allow_unknown, fields.and_then(|f| f.get(k)), v))
+        {
+            return d;
+        }
+        let schema = match fields {
+            Some(m) => m.iter().map(|(k, r)| (Key::Str(k.clone()), r)).collect(),
+            None => SchemaMap::default(),
+        };
         let mut child = self.child_of(field, "schema", schema, cfg);
         let out = child.normalized(doc_from_owned_document(d));
         let errs = std::mem::take(&mut child.errors);
