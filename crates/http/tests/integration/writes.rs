@@ -508,65 +508,37 @@ async fn concurrent_patches_with_one_etag_have_one_winner() {
     assert_eq!(t.get(&url).await.json()["age"], winners[0]);
 }
 
-#[tokio::test]
-async fn documents_written_outside_the_api_can_be_edited_with_their_computed_etag() {
-    let t = TestApp::new(PEOPLE).await;
+/// Stores a document directly (no `_etag`, no dates), as another program
+/// would; returns its URL and the ETag the API computes for it.
+async fn legacy_document(t: &TestApp, lastname: &str) -> (String, String) {
     let id = bson::oid::ObjectId::new();
-    t.app
-        .store()
-        .insert("people", vec![bson::doc! {"_id": id, "lastname": "Legacy"}])
-        .await
-        .unwrap();
+    let doc = bson::doc! {"_id": id, "lastname": lastname};
+    t.app.store().insert("people", vec![doc]).await.unwrap();
     let url = format!("/people/{}", id.to_hex());
     let etag = t.get(&url).await.json()["_etag"]
         .as_str()
         .unwrap()
         .to_string();
+    (url, etag)
+}
+
+#[tokio::test]
+async fn documents_written_outside_the_api_can_be_edited_with_their_computed_etag() {
+    let t = TestApp::new(PEOPLE).await;
+    let (url, etag) = legacy_document(&t, "Legacy").await;
     let r = t.edit("PATCH", &url, &etag, r#"{"firstname": "x"}"#).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    // Now stored with a real ETag; a PUT with it works, then DELETE.
+    // Stored with a real ETag from now on.
     let etag = r.json()["_etag"].as_str().unwrap().to_string();
     assert_eq!(t.get(&url).await.json()["_etag"], etag.as_str());
 
-    let id2 = bson::oid::ObjectId::new();
-    t.app
-        .store()
-        .insert(
-            "people",
-            vec![bson::doc! {"_id": id2, "lastname": "Legacy2"}],
-        )
-        .await
-        .unwrap();
-    let url2 = format!("/people/{}", id2.to_hex());
-    let etag2 = t.get(&url2).await.json()["_etag"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        t.edit("PUT", &url2, &etag2, r#"{"lastname": "Legacy3"}"#)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let (url, etag) = legacy_document(&t, "Legacy2").await;
+    let r = t
+        .edit("PUT", &url, &etag, r#"{"lastname": "Legacy3"}"#)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 
-    let id3 = bson::oid::ObjectId::new();
-    t.app
-        .store()
-        .insert(
-            "people",
-            vec![bson::doc! {"_id": id3, "lastname": "Legacy4"}],
-        )
-        .await
-        .unwrap();
-    let url3 = format!("/people/{}", id3.to_hex());
-    let etag3 = t.get(&url3).await.json()["_etag"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        t.send("DELETE", &url3, &[("if-match", &etag3)], None)
-            .await
-            .status,
-        StatusCode::NO_CONTENT
-    );
+    let (url, etag) = legacy_document(&t, "Legacy4").await;
+    let r = t.send("DELETE", &url, &[("if-match", &etag)], None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
 }
