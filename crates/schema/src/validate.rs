@@ -284,9 +284,22 @@ impl<'s, 'c> V<'s, 'c> {
 
     // ---------------------------------------------------------------- errors
 
+    /// Adds errors (a child validator's, say) and keeps Eve's order; no-op
+    /// when there are none.
     fn push_errors(&mut self, errs: Vec<VErr>) {
+        if errs.is_empty() {
+            return;
+        }
         self.errors.extend(errs);
         py_sort(&mut self.errors);
+    }
+
+    /// Reports a child validator's errors as one group error of `field`
+    /// under `rule`; no-op when the child found nothing.
+    fn group_error(&mut self, field: &Key, rule: &str, errs: Vec<VErr>) {
+        if !errs.is_empty() {
+            self.error(field, rule, Kind::Group(errs));
+        }
     }
 
     fn error(&mut self, field: &Key, rule: &str, kind: Kind) {
@@ -629,9 +642,7 @@ impl<'s, 'c> V<'s, 'c> {
                         let mut child = self.child_of(&field, "valuesrules", schema, self.cfg);
                         d = doc_into_document(child.normalized(doc_from_owned_document(d)));
                         let errs = std::mem::take(&mut child.errors);
-                        if !errs.is_empty() {
-                            self.push_errors(errs);
-                        }
+                        self.push_errors(errs);
                     }
                     let wants_schema = match rules {
                         Some(r) => {
@@ -671,9 +682,7 @@ impl<'s, 'c> V<'s, 'c> {
                         let errs = std::mem::take(&mut child.errors);
                         self.document
                             .insert(field, Bson::Array(out.into_values().collect()));
-                        if !errs.is_empty() {
-                            self.push_errors(errs);
-                        }
+                        self.push_errors(errs);
                     } else if let (None, Some(items)) = (&r.schema, &r.items) {
                         let schema = items
                             .iter()
@@ -685,9 +694,7 @@ impl<'s, 'c> V<'s, 'c> {
                         let errs = std::mem::take(&mut child.errors);
                         self.document
                             .insert(field, Bson::Array(out.into_values().collect()));
-                        if !errs.is_empty() {
-                            self.push_errors(errs);
-                        }
+                        self.push_errors(errs);
                     }
                 }
                 _ => {}
@@ -704,9 +711,7 @@ impl<'s, 'c> V<'s, 'c> {
         let mut child = self.child_of(field, "keysrules", schema, self.cfg);
         let result = child.normalized(doc);
         let errs = std::mem::take(&mut child.errors);
-        if !errs.is_empty() {
-            self.push_errors(errs);
-        }
+        self.push_errors(errs);
         let mut d = d;
         for (k, new) in result {
             let old = k.text();
@@ -764,9 +769,7 @@ impl<'s, 'c> V<'s, 'c> {
         let mut child = self.child_of(field, "schema", schema, cfg);
         let out = child.normalized(doc_from_owned_document(d));
         let errs = std::mem::take(&mut child.errors);
-        if !errs.is_empty() {
-            self.push_errors(errs);
-        }
+        self.push_errors(errs);
         doc_into_document(out)
     }
 
@@ -791,9 +794,7 @@ impl<'s, 'c> V<'s, 'c> {
                 );
                 child.validate(doc, false);
                 let errs = std::mem::take(&mut child.errors);
-                if !errs.is_empty() {
-                    self.push_errors(errs);
-                }
+                self.push_errors(errs);
             }
         } else {
             self.unknown_error(field);
@@ -1095,9 +1096,7 @@ impl<'s, 'c> V<'s, 'c> {
                     let mut child = self.child_of(field, "items", schema, self.cfg);
                     child.validate(doc_from_list(values), false);
                     let errs = std::mem::take(&mut child.errors);
-                    if !errs.is_empty() {
-                        self.error(field, "items", Kind::Group(errs));
-                    }
+                    self.group_error(field, "items", errs);
                 }
             }
             Check::KeysRules => {
@@ -1114,9 +1113,7 @@ impl<'s, 'c> V<'s, 'c> {
                     false,
                 );
                 let errs = std::mem::take(&mut child.errors);
-                if !errs.is_empty() {
-                    self.error(field, "keysrules", Kind::Group(errs));
-                }
+                self.group_error(field, "keysrules", errs);
             }
             Check::ValuesRules => {
                 let (Some(vs), Bson::Document(d)) = (&rules.valuesrules, value) else {
@@ -1126,9 +1123,7 @@ impl<'s, 'c> V<'s, 'c> {
                 let mut child = self.child_of(field, "valuesrules", schema, self.cfg);
                 child.validate(doc_from_document(d), false);
                 let errs = std::mem::take(&mut child.errors);
-                if !errs.is_empty() {
-                    self.error(field, "valuesrules", Kind::Group(errs));
-                }
+                self.group_error(field, "valuesrules", errs);
             }
             Check::Dependencies(deps) => self.check_dependencies(deps, field),
             Check::Excludes(names) => {
@@ -1319,9 +1314,7 @@ impl<'s, 'c> V<'s, 'c> {
                 let mut child = self.child_of(field, "schema", schema, cfg);
                 child.validate(doc_from_document(d), false);
                 let errs = std::mem::take(&mut child.errors);
-                if !errs.is_empty() {
-                    self.error(field, "schema", Kind::Group(errs));
-                }
+                self.group_error(field, "schema", errs);
             }
             (Some(SubSchema::List(item)), Bson::Array(a)) => {
                 let schema = (0..a.len())
@@ -1330,9 +1323,7 @@ impl<'s, 'c> V<'s, 'c> {
                 let mut child = self.child_of(field, "schema", schema, self.cfg);
                 child.validate(doc_from_list(a), false);
                 let errs = std::mem::take(&mut child.errors);
-                if !errs.is_empty() {
-                    self.error(field, "schema", Kind::Group(errs));
-                }
+                self.group_error(field, "schema", errs);
             }
             _ => {}
         }
@@ -1389,9 +1380,7 @@ impl<'s, 'c> V<'s, 'c> {
             let mut child = self.child(&[], &[], self.schema.clone(), self.cfg);
             child.validate(dcopy, true);
             let errs = std::mem::take(&mut child.errors);
-            if !errs.is_empty() {
-                self.push_errors(errs);
-            }
+            self.push_errors(errs);
             return;
         }
         match deps {
