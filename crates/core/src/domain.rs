@@ -264,10 +264,22 @@ pub struct RequestLimits {
     /// `MAX_HEADER_SIZE`: largest request head (request line and headers)
     /// in bytes, default 64 KiB, at least 8 KiB; larger heads get `431`.
     pub max_header_size: usize,
-    /// `CLIENT_TIMEOUT`: seconds a client may take to send the request
-    /// head, and again its body, default 30; a slow body gets `408`, a slow
-    /// head a closed connection.
+    /// `CLIENT_TIMEOUT`: seconds a client may take to send a complete
+    /// request head, counted from the accept (or from the previous answer
+    /// on a kept-alive connection), and again its body, default 30; a slow
+    /// body gets `408`, a slow head a closed connection. A connection with
+    /// no request in progress for this long (HTTP/1.1 keep-alive, HTTP/2)
+    /// is closed.
     pub client_timeout: u64,
+    /// `WRITE_TIMEOUT`: seconds a write to the client may make no
+    /// progress (a client that does not read its answer), and an HTTP/2
+    /// keep-alive ping may stay unanswered, default 30; then the
+    /// connection is closed.
+    pub write_timeout: u64,
+    /// `SHUTDOWN_TIMEOUT`: seconds a graceful shutdown waits for the
+    /// requests in flight, default 30; then the remaining connections are
+    /// closed.
+    pub shutdown_timeout: u64,
 }
 
 impl Default for RequestLimits {
@@ -280,6 +292,8 @@ impl Default for RequestLimits {
             max_where_terms: 500,
             max_header_size: 64 * 1024,
             client_timeout: 30,
+            write_timeout: 30,
+            shutdown_timeout: 30,
         }
     }
 }

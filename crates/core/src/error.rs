@@ -52,6 +52,10 @@ pub enum ApiError {
     /// The client took longer than `CLIENT_TIMEOUT` to send the body.
     #[error("request body not received in time")]
     RequestTimeout,
+    /// `Transfer-Encoding` names a coding other than `chunked` (the one
+    /// named here); RFC 9112 asks for `501`.
+    #[error("Transfer-Encoding '{0}' is not supported (only chunked is)")]
+    TransferCodingNotSupported(String),
     /// A hook or provider aborted the request.
     #[error("aborted with {status}")]
     Abort {

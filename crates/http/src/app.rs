@@ -26,7 +26,8 @@ use crate::{read, write};
 
 /// Limits applied to every request by the HTTP layer. By default they
 /// come from the settings (`MAX_REQUEST_BODY`, `MAX_HEADER_SIZE`,
-/// `CLIENT_TIMEOUT`; docs/robustness.md); [`AppBuilder::limits`] overrides
+/// `CLIENT_TIMEOUT`, `WRITE_TIMEOUT`, `SHUTDOWN_TIMEOUT`;
+/// docs/robustness.md); [`AppBuilder::limits`] overrides
 /// them.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -36,10 +37,20 @@ pub struct Limits {
     /// Largest request head (request line and headers), in bytes (default
     /// 64 KiB, at least 8 KiB); larger heads get `431` ([`App::serve`]).
     pub max_header_bytes: usize,
-    /// Time a client has to send the request head, and then its body
-    /// (default 30 s): a slow head closes the connection
-    /// ([`App::serve`]), a slow body gets `408`.
+    /// Time a client has to send the request head, counted from the
+    /// accept or from the previous answer, and then its body (default
+    /// 30 s): a slow head closes the connection ([`App::serve`]), a slow
+    /// body gets `408`. A connection with no request in progress for this
+    /// long is closed ([`App::serve`]).
     pub client_timeout: std::time::Duration,
+    /// Time a write to the client may make no progress, and an HTTP/2 ping
+    /// may go unanswered, before the connection is closed (default 30 s;
+    /// [`App::serve`]).
+    pub write_timeout: std::time::Duration,
+    /// Longest wait for the requests in flight on a graceful shutdown
+    /// (default 30 s); then the connections still busy are closed
+    /// ([`App::serve`]).
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl Limits {
@@ -49,6 +60,8 @@ impl Limits {
             max_body_bytes: usize::try_from(limits.max_request_body).unwrap_or(usize::MAX),
             max_header_bytes: limits.max_header_size.max(8192),
             client_timeout: std::time::Duration::from_secs(limits.client_timeout),
+            write_timeout: std::time::Duration::from_secs(limits.write_timeout),
+            shutdown_timeout: std::time::Duration::from_secs(limits.shutdown_timeout),
         }
     }
 }
@@ -305,66 +318,20 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` resolves, then stops
-    /// accepting, finishes in-flight requests and returns. HTTP/1.1 and
-    /// HTTP/2; request heads larger than `Limits::max_header_bytes` get
-    /// `431`, and a client that does not send its head within
-    /// `Limits::client_timeout` is disconnected.
+    /// accepting, finishes in-flight requests (for at most
+    /// `Limits::shutdown_timeout`, then drops the connections still busy)
+    /// and returns. HTTP/1.1 and HTTP/2 (h2c). Request heads larger than
+    /// `Limits::max_header_bytes` get `431`; a connection with no request in
+    /// progress for `Limits::client_timeout` (counted from the accept) is
+    /// closed, and so is one whose writes make no progress (or whose HTTP/2
+    /// pings go unanswered) for `Limits::write_timeout`.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
         let limits = self.state.limits.clone();
-        let router = self.router();
-        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.client_timeout)
-            .max_buf_size(limits.max_header_bytes);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let shutdown = shutdown;
-        tokio::pin!(shutdown);
-        loop {
-            let (stream, addr) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait, retry.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let _ = stream.set_nodelay(true);
-            let service = tower::ServiceExt::map_request(
-                router.clone(),
-                move |mut req: Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(addr));
-                    req
-                },
-            );
-            let service = hyper_util::service::TowerToHyperService::new(service);
-            let conn = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let conn = graceful.watch(conn);
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "connection closed with an error");
-                }
-            });
-        }
-        drop(listener);
-        graceful.shutdown().await;
-        Ok(())
+        crate::transport::serve(self.router(), limits, listener, shutdown).await
     }
 }
 
@@ -489,6 +456,9 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
 
     let route = state.routes.route(&path);
     let format = negotiate::choose_format(&state.domain, ctx.header("accept"));
+    if let Err(e) = crate::limits::check_transfer_coding(&ctx.headers) {
+        return finish(&ctx, route.as_ref(), Err(e), format);
+    }
     let Some(route) = route else {
         return finish(&ctx, None, Err(ApiError::UrlNotFound), format);
     };
@@ -509,12 +479,9 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
         return finish(&ctx, Some(&route), Err(ApiError::MethodNotAllowed), format);
     }
     if matches!(method.as_str(), "POST" | "PATCH" | "PUT") {
-        let limits = &state.limits;
-        let read = axum::body::to_bytes(body, limits.max_body_bytes);
-        match tokio::time::timeout(limits.client_timeout, read).await {
-            Ok(Ok(bytes)) => ctx.body = bytes,
-            Ok(Err(_)) => return finish(&ctx, Some(&route), Err(ApiError::BodyTooLarge), format),
-            Err(_) => return finish(&ctx, Some(&route), Err(ApiError::RequestTimeout), format),
+        match crate::limits::read_body(body, &ctx.headers, &state.limits).await {
+            Ok(bytes) => ctx.body = bytes,
+            Err(e) => return finish(&ctx, Some(&route), Err(e), format),
         }
     }
     let resource_name = route.resource.as_ref().map(|r| r.name.clone());
@@ -576,7 +543,9 @@ fn finish(
     // The limits are eve-rs's own: their errors always use Eve's JSON shape.
     let limit_error = matches!(
         result,
-        Err(ApiError::BodyTooLarge | ApiError::RequestTimeout)
+        Err(ApiError::BodyTooLarge
+            | ApiError::RequestTimeout
+            | ApiError::TransferCodingNotSupported(_))
     );
     let mut reply = match result {
         Ok(reply) => reply,
@@ -646,7 +615,7 @@ fn finish(
 
 pub(crate) fn error_reply(domain: &Domain, err: &ApiError) -> Reply {
     let (status, message) = crate::error::status_and_message(err, domain.settings.debug);
-    if status >= 500 {
+    if status >= 500 && !matches!(err, ApiError::TransferCodingNotSupported(_)) {
         tracing::error!(error = %err, "request failed");
     }
     let meta = &domain.settings.meta;

@@ -58,6 +58,7 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         ApiError::InvalidCallback => shown(400, err.to_string()),
         ApiError::BodyTooLarge => debug_only(413, generic_message(413).into()),
         ApiError::RequestTimeout => shown(408, generic_message(408).into()),
+        ApiError::TransferCodingNotSupported(_) => shown(501, err.to_string()),
         ApiError::Abort { status, message } => match message {
             Some(m) => shown(*status, m.clone()),
             None => shown(*status, generic_message(*status).to_string()),

@@ -21,6 +21,7 @@ pub mod negotiate;
 mod read;
 pub mod render;
 pub mod routing;
+mod transport;
 mod write;
 
 pub use app::{App, AppBuilder, AppError, Limits};

@@ -116,6 +116,8 @@ const MODELLED: &[&str] = &[
     "MAX_WHERE_TERMS",
     "MAX_HEADER_SIZE",
     "CLIENT_TIMEOUT",
+    "WRITE_TIMEOUT",
+    "SHUTDOWN_TIMEOUT",
     // resource defaults
     "ITEM_LOOKUP",
     "ITEM_LOOKUP_FIELD",
@@ -422,6 +424,8 @@ fn check_limits(ctx: &mut Ctx, g: &Scope<'_>) -> RequestLimits {
         max_where_terms: size(positive("MAX_WHERE_TERMS", d.max_where_terms as u64)),
         max_header_size: size(positive("MAX_HEADER_SIZE", d.max_header_size as u64)).max(8192),
         client_timeout: positive("CLIENT_TIMEOUT", d.client_timeout),
+        write_timeout: positive("WRITE_TIMEOUT", d.write_timeout),
+        shutdown_timeout: positive("SHUTDOWN_TIMEOUT", d.shutdown_timeout),
     }
 }
 
