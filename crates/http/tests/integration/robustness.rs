@@ -714,9 +714,10 @@ async fn limits_are_settings_with_defaults() {
     assert_eq!(l.max_where_terms, 500);
     assert_eq!(l.max_header_size, 64 * 1024);
     assert_eq!(l.client_timeout, 30);
+    assert_eq!((l.write_timeout, l.shutdown_timeout), (30, 30));
     // Known keys (no warning), checked values.
     let raw = eve_core::settings::parse_str(
-        &limited("MAX_REQUEST_BODY: 100\nMAX_JSON_DEPTH: 3\nMAX_BULK_ITEMS: 2\nMAX_WHERE_LENGTH: 50\nMAX_WHERE_TERMS: 4\nMAX_HEADER_SIZE: 100\nCLIENT_TIMEOUT: 2"),
+        &limited("MAX_REQUEST_BODY: 100\nMAX_JSON_DEPTH: 3\nMAX_BULK_ITEMS: 2\nMAX_WHERE_LENGTH: 50\nMAX_WHERE_TERMS: 4\nMAX_HEADER_SIZE: 100\nCLIENT_TIMEOUT: 2\nWRITE_TIMEOUT: 5\nSHUTDOWN_TIMEOUT: 7"),
         eve_core::settings::Format::Yaml,
     )
     .unwrap();
@@ -737,10 +738,13 @@ async fn limits_are_settings_with_defaults() {
         (l.max_where_terms, l.max_header_size, l.client_timeout),
         (4, 8192, 2)
     );
+    assert_eq!((l.write_timeout, l.shutdown_timeout), (5, 7));
     for bad in [
         "MAX_BULK_ITEMS: 0",
         "MAX_JSON_DEPTH: -1",
         "CLIENT_TIMEOUT: soon",
+        "WRITE_TIMEOUT: 0",
+        "SHUTDOWN_TIMEOUT: -3",
     ] {
         let raw =
             eve_core::settings::parse_str(&limited(bad), eve_core::settings::Format::Yaml).unwrap();
