@@ -220,15 +220,59 @@ fn an_idle_http2_connection_is_closed_after_its_requests() {
     let mut s = TcpStream::connect(&server.addr).unwrap();
     s.write_all(H2_PREFACE).unwrap();
     s.write_all(&h2_frame(4, 0, 0, &[])).unwrap();
-    // GET / on stream 1: :method GET, :scheme http, :path / (static
-    // table), :authority localhost (literal, indexed name 1).
-    let mut block = vec![0x82, 0x86, 0x84, 0x41, 9];
-    block.extend_from_slice(b"localhost");
-    s.write_all(&h2_frame(1, 0x5, 1, &block)).unwrap();
+    s.write_all(&h2_frame(1, 0x5, 1, &h2_get_root())).unwrap();
     let seen = h2_until_closed(&mut s, Duration::from_secs(20));
     assert!(seen.ok_on_stream_1, "{seen:?}");
     assert!(seen.goaway, "closed without GOAWAY: {seen:?}");
     assert!(seen.closed_after >= Duration::from_secs(1), "{seen:?}");
+}
+
+/// The HPACK block of `GET /` on `localhost`: :method GET, :scheme http,
+/// :path / (static table), :authority (literal, indexed name 1).
+fn h2_get_root() -> Vec<u8> {
+    let mut block = vec![0x82, 0x86, 0x84, 0x41, 9];
+    block.extend_from_slice(b"localhost");
+    block
+}
+
+#[test]
+fn http2_heads_are_bounded_in_size_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "CLIENT_TIMEOUT: 1\nMAX_HEADER_SIZE: 8192");
+    // A header of 10 000 bytes (a literal field, new name "x"): 431.
+    let mut block = h2_get_root();
+    block.extend_from_slice(&[0x00, 0x01, b'x']);
+    // The value's length, 10 000, as an HPACK integer with a 7-bit prefix.
+    let mut rest = 10_000 - 127;
+    block.push(0x7f);
+    while rest >= 128 {
+        block.push(u8::try_from(rest % 128).unwrap() | 0x80);
+        rest /= 128;
+    }
+    block.push(u8::try_from(rest).unwrap());
+    block.extend(std::iter::repeat_n(b'a', 10_000));
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.write_all(H2_PREFACE).unwrap();
+    s.write_all(&h2_frame(4, 0, 0, &[])).unwrap();
+    s.write_all(&h2_frame(1, 0x5, 1, &block)).unwrap();
+    let mut raw = Vec::new();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut chunk = [0u8; 4096];
+    // ":status: 431": the value "431" as a 3-byte Huffman string (0x83).
+    let status_431 = [0x83, 0x69, 0x90, 0xff];
+    while !raw.windows(4).any(|w| w == status_431) {
+        match s.read(&mut chunk) {
+            Ok(n) if n > 0 => raw.extend_from_slice(&chunk[..n]),
+            _ => panic!("no 431 for an oversized HTTP/2 head: {raw:?}"),
+        }
+    }
+    // A head that never ends (HEADERS without END_HEADERS, and no
+    // CONTINUATION): the connection is closed after CLIENT_TIMEOUT.
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.write_all(H2_PREFACE).unwrap();
+    s.write_all(&h2_frame(4, 0, 0, &[])).unwrap();
+    s.write_all(&h2_frame(1, 0x1, 1, &h2_get_root())).unwrap();
+    h2_until_closed(&mut s, Duration::from_secs(15));
 }
 
 #[test]

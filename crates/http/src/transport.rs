@@ -168,6 +168,10 @@ async fn drive(
     // After an idle close, the time by which the connection must be gone.
     let mut hard_deadline: Option<Instant> = None;
     loop {
+        // While requests are in flight, wait for the change that ends
+        // them; while idle, sleep until the idle deadline (requests that
+        // start meanwhile do not wake this task: the deadline is checked
+        // again when it passes).
         let idle_deadline = {
             let a = changes.borrow_and_update();
             (a.in_flight == 0).then(|| a.idle_since + limits.client_timeout)
@@ -179,12 +183,16 @@ async fn drive(
                 }
                 return;
             }
-            changed = changes.changed() => {
+            changed = changes.changed(), if idle_deadline.is_none() => {
                 if changed.is_err() {
                     return;
                 }
             }
             () = sleep_until(idle_deadline), if !closing && idle_deadline.is_some() => {
+                let a = *changes.borrow();
+                if a.in_flight > 0 || a.idle_since + limits.client_timeout > Instant::now() {
+                    continue;
+                }
                 tracing::debug!(%addr, "idle for CLIENT_TIMEOUT: closing the connection");
                 conn.as_mut().graceful_shutdown();
                 closing = true;
