@@ -324,6 +324,23 @@ fn a_client_that_never_reads_its_answers_is_cut_off() {
     assert_eq!(count(&addr), 1);
 }
 
+#[test]
+fn an_http2_client_that_stops_reading_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "CLIENT_TIMEOUT: 60\nWRITE_TIMEOUT: 1");
+    // One request, then the client reads nothing at all: it neither takes
+    // its answer nor answers the server's PINGs.
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.write_all(H2_PREFACE).unwrap();
+    s.write_all(&h2_frame(4, 0, 0, &[])).unwrap();
+    s.write_all(&h2_frame(1, 0x5, 1, &h2_get_root())).unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    // Closed long before CLIENT_TIMEOUT (the reads below do not answer
+    // PINGs either).
+    let (out, _) = read_until_closed(&mut s, Duration::from_secs(15));
+    assert!(!out.is_empty());
+}
+
 const POST_HEAD: &str = "POST /texts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
 const CHUNKED_DOC: &str = "d\r\n{\"body\": \"a\"}\r\n0\r\n\r\n";
 
