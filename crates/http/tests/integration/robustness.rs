@@ -775,6 +775,79 @@ async fn body_size_limit_is_413_in_eves_shape() {
     assert_eq!(stored(&t, "texts").await, 1);
 }
 
+/// A request body that fails as a broken chunked encoding does.
+struct BrokenBody;
+
+impl hyper::body::Body for BrokenBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "invalid chunk size line",
+        ))))
+    }
+}
+
+#[tokio::test]
+async fn body_framing_is_checked_in_process_too() {
+    let t = TestApp::new(&limited("MAX_REQUEST_BODY: 1000")).await;
+    let body = r#"{"body": "a"}"#;
+    let ct = ("content-type", "application/json");
+    // Codings other than chunked: 501 in Eve's shape, whatever the method.
+    for (method, coding) in [("POST", "gzip, chunked"), ("POST", "br"), ("GET", "gzip")] {
+        let r = t
+            .send(
+                method,
+                "/texts",
+                &[ct, ("transfer-encoding", coding)],
+                Some(body),
+            )
+            .await;
+        assert_error(&r, 501, coding);
+    }
+    // A declared length over the limit is refused on the header alone.
+    let r = t
+        .send(
+            "POST",
+            "/texts",
+            &[ct, ("content-length", "1001")],
+            Some(body),
+        )
+        .await;
+    assert_error(&r, 413, "declared 1001");
+    // A body that fails while it is read (bad chunks, cut short): 400.
+    let req = Request::builder()
+        .method("POST")
+        .uri("/texts")
+        .header("content-type", "application/json")
+        .body(Body::new(BrokenBody))
+        .unwrap();
+    let resp = t.app.router().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let r = Resp {
+        status,
+        headers: Default::default(),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    assert_error(&r, 400, "broken body");
+    // `chunked` alone is fine: the HTTP layer has removed that framing.
+    let r = t
+        .send(
+            "POST",
+            "/texts",
+            &[ct, ("transfer-encoding", "chunked")],
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(stored(&t, "texts").await, 1);
+}
+
 #[tokio::test]
 async fn json_depth_limit_is_400() {
     let t = TestApp::new(&limited("MAX_JSON_DEPTH: 3\nALLOW_UNKNOWN: true")).await;
