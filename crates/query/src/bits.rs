@@ -173,7 +173,9 @@ pub(crate) fn parse_mask(op: &str, v: &Bson) -> Result<BitMask, QueryError> {
                     )));
                 };
                 let Ok(p) = u32::try_from(p) else {
-                    return Err(invalid(format!("{op}: bit positions must be >= 0, got {p}")));
+                    return Err(invalid(format!(
+                        "{op}: bit positions must be >= 0, got {p}"
+                    )));
                 };
                 positions.push(p);
             }
@@ -270,11 +272,23 @@ mod tests {
     #[test]
     fn negative_numbers_are_sign_extended() {
         use BitTest::*;
-        assert!(m(AllSet, BitMask::Positions(vec![0, 63, 64, 200]), Bson::Int32(-1)));
-        assert!(m(AllClear, BitMask::Positions(vec![0, 63, 200]), Bson::Int64(0)));
+        assert!(m(
+            AllSet,
+            BitMask::Positions(vec![0, 63, 64, 200]),
+            Bson::Int32(-1)
+        ));
+        assert!(m(
+            AllClear,
+            BitMask::Positions(vec![0, 63, 200]),
+            Bson::Int64(0)
+        ));
         // -2 is ...11110: bit 0 clear, every other bit set.
         assert!(m(AnyClear, BitMask::Positions(vec![0]), Bson::Int32(-2)));
-        assert!(m(AllSet, BitMask::Positions(vec![1, 1000]), Bson::Int32(-2)));
+        assert!(m(
+            AllSet,
+            BitMask::Positions(vec![1, 1000]),
+            Bson::Int32(-2)
+        ));
         // 5 is positive: position 100 reads the clear sign bit.
         assert!(m(AllClear, BitMask::Positions(vec![100]), Bson::Int32(5)));
     }
@@ -286,12 +300,21 @@ mod tests {
         assert!(!m(AllSet, BitMask::Number(6), Bson::Double(6.5)));
         assert!(!m(AllClear, BitMask::Number(1), Bson::Double(f64::NAN)));
         assert!(!m(AllClear, BitMask::Number(1), Bson::Double(1e19)));
-        assert!(!m(AllClear, BitMask::Number(1), Bson::Double(f64::INFINITY)));
+        assert!(!m(
+            AllClear,
+            BitMask::Number(1),
+            Bson::Double(f64::INFINITY)
+        ));
     }
 
     #[test]
     fn non_numbers_never_match() {
-        for test in [BitTest::AllSet, BitTest::AllClear, BitTest::AnySet, BitTest::AnyClear] {
+        for test in [
+            BitTest::AllSet,
+            BitTest::AllClear,
+            BitTest::AnySet,
+            BitTest::AnyClear,
+        ] {
             for v in [
                 Bson::String("1".into()),
                 Bson::Boolean(true),
@@ -307,9 +330,21 @@ mod tests {
     fn binary_values_are_little_endian_by_byte_and_zero_extended() {
         use BitTest::*;
         // 0x20 sets bit 5 of byte 0; 0x01 in byte 1 is position 8.
-        assert!(m(AllSet, BitMask::Positions(vec![5, 8]), bin(&[0x20, 0x01])));
-        assert!(m(AllClear, BitMask::Positions(vec![4, 9, 100]), bin(&[0x20, 0x01])));
-        assert!(m(AnyClear, BitMask::Positions(vec![5, 100]), bin(&[0x20, 0x01])));
+        assert!(m(
+            AllSet,
+            BitMask::Positions(vec![5, 8]),
+            bin(&[0x20, 0x01])
+        ));
+        assert!(m(
+            AllClear,
+            BitMask::Positions(vec![4, 9, 100]),
+            bin(&[0x20, 0x01])
+        ));
+        assert!(m(
+            AnyClear,
+            BitMask::Positions(vec![5, 100]),
+            bin(&[0x20, 0x01])
+        ));
         assert!(!m(AnySet, BitMask::Positions(vec![16]), bin(&[0xff, 0xff])));
         assert!(m(AllSet, BitMask::Number(0x120), bin(&[0x20, 0x01])));
     }
@@ -342,7 +377,11 @@ mod tests {
         assert_eq!(ok(Bson::Int32(5)), Ok(BitMask::Number(5)));
         assert_eq!(ok(Bson::Double(5.0)), Ok(BitMask::Number(5)));
         assert_eq!(
-            ok(Bson::Array(vec![Bson::Int32(1), Bson::Double(3.0), Bson::Int64(70)])),
+            ok(Bson::Array(vec![
+                Bson::Int32(1),
+                Bson::Double(3.0),
+                Bson::Int64(70)
+            ])),
             Ok(BitMask::Positions(vec![1, 3, 70]))
         );
         assert_eq!(ok(bin(&[1])), Ok(binary_mask(&[1])));

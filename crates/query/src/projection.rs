@@ -172,12 +172,9 @@ fn drop_excluded(doc: Document, tree: &PathTree) -> Document {
 fn drop_in_value(v: Bson, tree: &PathTree) -> Bson {
     match v {
         Bson::Document(d) => Bson::Document(drop_excluded(d, tree)),
-        Bson::Array(items) => Bson::Array(
-            items
-                .into_iter()
-                .map(|e| drop_in_value(e, tree))
-                .collect(),
-        ),
+        Bson::Array(items) => {
+            Bson::Array(items.into_iter().map(|e| drop_in_value(e, tree)).collect())
+        }
         other => other,
     }
 }

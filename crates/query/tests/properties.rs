@@ -127,8 +127,7 @@ fn operator() -> impl Strategy<Value = (String, Bson)> {
             ],
             prop_oneof![
                 (0i64..16).prop_map(Bson::Int64),
-                prop::collection::vec((0i32..70).prop_map(Bson::Int32), 0..3)
-                    .prop_map(Bson::Array),
+                prop::collection::vec((0i32..70).prop_map(Bson::Int32), 0..3).prop_map(Bson::Array),
             ]
         )
             .prop_map(|(o, m)| (o.to_string(), m)),

@@ -17,16 +17,16 @@ fn bin(bytes: &[u8]) -> Bson {
 
 fn bit_values() -> Vec<Document> {
     vec![
-        doc! {"_id": 1, "a": 54},          // 0b110110
+        doc! {"_id": 1, "a": 54}, // 0b110110
         doc! {"_id": 2, "a": Bson::Int64(-1)},
         doc! {"_id": 3, "a": 6.0},
-        doc! {"_id": 4, "a": 6.5},         // not integral: never matches
-        doc! {"_id": 5, "a": "54"},        // not a number: never matches
+        doc! {"_id": 4, "a": 6.5},          // not integral: never matches
+        doc! {"_id": 5, "a": "54"},         // not a number: never matches
         doc! {"_id": 6, "a": bin(&[0x36])}, // 54 as one byte
         doc! {"_id": 7, "a": [1, 8]},
         doc! {"_id": 8},
         doc! {"_id": 9, "a": f64::NAN},
-        doc! {"_id": 10, "a": -2},         // ...11110, sign-extended
+        doc! {"_id": 10, "a": -2}, // ...11110, sign-extended
     ]
 }
 
@@ -41,7 +41,10 @@ pub async fn bitwise_operators_follow_mongodb(store: Arc<dyn DataLayer>) {
         insert(&store, coll, bit_values()).await;
         let cases: Vec<(Document, Vec<i32>)> = vec![
             (doc! {"a": {"$bitsAllSet": 6}}, vec![1, 2, 3, 6, 10]),
-            (doc! {"a": {"$bitsAllSet": bin(&[0x06])}}, vec![1, 2, 3, 6, 10]),
+            (
+                doc! {"a": {"$bitsAllSet": bin(&[0x06])}},
+                vec![1, 2, 3, 6, 10],
+            ),
             (doc! {"a": {"$bitsAllClear": [0, 100]}}, vec![1, 3, 6, 7]),
             (doc! {"a": {"$bitsAnySet": [0, 63]}}, vec![2, 7, 10]),
             (doc! {"a": {"$bitsAnyClear": 1}}, vec![1, 3, 6, 7, 10]),
