@@ -3,12 +3,14 @@
 and prints where they differ (status, selected headers, JSON body), after
 normalising values that legitimately differ (ObjectIds, dates, ETags, hosts).
 
-Usage: scripts/compare/compare.py SETTINGS.yaml SCENARIO.json [--bin PATH]
+Usage: scripts/compare/compare.py SETTINGS.yaml SCENARIO.json [--bin PATH] [--ports ORACLE,EVE_RS]
 
 A scenario is a JSON list of steps:
   {"method": "POST", "path": "/people", "json": {...}, "headers": {...},
    "save": {"id": "_id", "etag": "_etag"}}
 Strings in later steps may use {id}, {etag} ... from saved values.
+A step with "exact_etags": true compares ETags byte for byte (use it with
+etag_ignore_fields covering _id, _created and _updated).
 Needs python3 (stdlib only), the oracle (../shared/oracle) and a built
 eve-rs binary (cargo build -p eve-rs).
 """
@@ -63,14 +65,15 @@ def call(port, step, saved):
     return status, {h: hdrs.get(h) for h in HEADERS if hdrs.get(h) is not None}, parsed
 
 
-def norm(v):
+def norm(v, exact_etags=False):
     if isinstance(v, dict):
-        return {k: norm(x) for k, x in v.items()}
+        return {k: norm(x, exact_etags) for k, x in v.items()}
     if isinstance(v, list):
-        return [norm(x) for x in v]
+        return [norm(x, exact_etags) for x in v]
     if isinstance(v, str):
-        v = re.sub(r"[0-9a-f]{40}", "<etag>", v)
-        v = re.sub(r"[0-9a-f]{24}", "<id>", v)
+        if not exact_etags:
+            v = re.sub(r"[0-9a-f]{40}", "<etag>", v)
+        v = re.sub(r"(?<![0-9a-f])[0-9a-f]{24}(?![0-9a-f])", "<id>", v)
         v = re.sub(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", "<date>", v)
         v = re.sub(r"http://127\.0\.0\.1:\d+", "http://<host>", v)
         v = re.sub(r"http://localhost:\d+", "http://<host>", v)
@@ -86,6 +89,8 @@ def main():
     if "--bin" in args:
         binary = args[args.index("--bin") + 1]
     po, pr = free_port(), free_port()
+    if "--ports" in args:  # e.g. --ports 5120,5121: oracle, eve-rs
+        po, pr = (int(x) for x in args[args.index("--ports") + 1].split(","))
     data = tempfile.mkdtemp()
     oracle = subprocess.Popen([ORACLE, settings, "--port", str(po)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ours = subprocess.Popen([binary, "serve", settings, "--port", str(pr), "--data-dir", data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -99,7 +104,8 @@ def main():
                 for saved, r in ((saved_o, ro), (saved_r, rr)):
                     if isinstance(r[2], dict) and field in r[2]:
                         saved[name] = str(r[2][field])
-            a, b = norm(list(ro)), norm(list(rr))
+            exact = step.get("exact_etags", False)
+            a, b = norm(list(ro), exact), norm(list(rr), exact)
             if a != b:
                 diffs += 1
                 print(f"--- step {i}: {step.get('method', 'GET')} {step['path']}")

@@ -24,7 +24,8 @@ pub struct ReadPlan {
     pub max_results: Option<u64>,
     /// Whether pagination applies (`_meta`, links).
     pub paginate: bool,
-    /// Whether the total is counted (pagination on and not optimised).
+    /// Whether the total is counted: always, unless
+    /// `OPTIMIZE_PAGINATION_FOR_SPEED` (Eve counts with pagination off too).
     pub count: bool,
     /// The final projection (field → 1/0), `None` for whole documents.
     pub projection: Option<Document>,
@@ -85,20 +86,11 @@ pub fn plan_read(
     };
     let projection = projection_for(domain, res, client_projection.as_ref());
 
-    let (paginate, page, max_results, skip) = if res.pagination {
-        let max = args
-            .max_results
-            .unwrap_or(settings.pagination_default)
-            .min(res.pagination_limit)
-            .max(1);
-        (
-            true,
-            args.page,
-            Some(max),
-            (args.page - 1).saturating_mul(max),
-        )
-    } else {
-        (false, 1, args.max_results, 0)
+    let (page, max_results) = page_window(domain, res, args);
+    let paginate = res.pagination;
+    let skip = match max_results {
+        Some(max) if paginate => (page - 1).saturating_mul(max),
+        _ => 0,
     };
     Ok(ReadPlan {
         query: FindQuery {
@@ -110,9 +102,27 @@ pub fn plan_read(
         page,
         max_results,
         paginate,
-        count: paginate && !res.optimize_pagination_for_speed,
+        count: !res.optimize_pagination_for_speed,
         projection,
     })
+}
+
+/// The page and page size of a read, as Eve's request parser computes
+/// them: with pagination on, the client's page and its `max_results`
+/// (default `PAGINATION_DEFAULT`) clamped to `[1, pagination_limit]`; with
+/// pagination off, page 1 and the client's `max_results` (`None` without
+/// one).
+pub fn page_window(domain: &Domain, res: &Resource, args: &ReadArgs) -> (u64, Option<u64>) {
+    if res.pagination {
+        let max = args
+            .max_results
+            .unwrap_or(domain.settings.pagination_default)
+            .min(res.pagination_limit)
+            .max(1);
+        (args.page.max(1), Some(max))
+    } else {
+        (1, args.max_results)
+    }
 }
 
 /// Counts the keys and list elements of a query, stopping early once the

@@ -15,6 +15,7 @@
 mod app;
 pub mod data;
 pub mod error;
+mod filters;
 pub mod hooks;
 mod limits;
 pub mod negotiate;

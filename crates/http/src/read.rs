@@ -4,7 +4,7 @@
 
 use axum::http::header;
 use bson::{Bson, Document};
-use eve_core::plan::{item_filter, plan_read, projection_for};
+use eve_core::plan::{item_filter, page_window, plan_read, projection_for};
 use eve_core::request::{normalize_etag, parse_max_results, parse_page, ReadArgs};
 use eve_core::{ApiError, ApiResult, Domain, Resource};
 use serde_json::{json, Map, Value};
@@ -111,7 +111,7 @@ pub(crate) async fn get_collection(ctx: &Ctx, route: &Route, res: &Resource) -> 
     let plan = plan_read(domain, res, &args, &route.url_vars)?;
     if s.validate_filters && !res.allowed_filters.is_empty() {
         if let Some(raw) = args.where_.as_deref() {
-            validate_filters(ctx, res, &eve_query::parse_where(raw)?).await?;
+            crate::filters::validate_filters(ctx, res, &eve_query::parse_where(raw)?).await?;
         }
     }
     let store = &ctx.state.store;
@@ -145,51 +145,32 @@ pub(crate) async fn get_collection(ctx: &Ctx, route: &Route, res: &Resource) -> 
             ))
         })
         .collect();
-    let empty = items.is_empty();
 
     let mut body = Map::new();
     body.insert(s.meta.items.clone(), Value::Array(items));
     if res.hateoas {
         let mut links = Map::new();
         links.insert("parent".into(), json!({"title": "home", "href": "/"}));
-        let page = plan.page;
-        let max = plan.max_results;
-        let query = |page: u64| link_query(ctx, max, page);
-        let self_href = if empty || (plan.paginate && total.is_none()) {
-            route.resource_path.clone()
+        let link_max = link_max_results(plan.paginate, plan.max_results);
+        // Eve keeps the query string on `self` whenever the query matched
+        // something, also on a page past the last one.
+        let self_href = if total.is_some_and(|t| t > 0) {
+            with_query(&route.resource_path, &link_query(ctx, link_max, plan.page))
         } else {
-            with_query(&route.resource_path, &query(page))
+            route.resource_path.clone()
         };
         links.insert(
             "self".into(),
             json!({"title": res.resource_title, "href": self_href}),
         );
-        if plan.paginate {
-            let max = max.unwrap_or(1).max(1);
-            let has_next = match total {
-                Some(t) => page.saturating_mul(max) < t,
-                None => true,
-            };
-            if has_next {
-                links.insert(
-                    "next".into(),
-                    json!({"title": "next page", "href": with_query(&route.resource_path, &query(page + 1))}),
-                );
-                if let Some(t) = total {
-                    let last = t.div_ceil(max).max(1);
-                    links.insert(
-                        "last".into(),
-                        json!({"title": "last page", "href": with_query(&route.resource_path, &query(last))}),
-                    );
-                }
-            }
-            if page > 1 {
-                links.insert(
-                    "prev".into(),
-                    json!({"title": "previous page", "href": with_query(&route.resource_path, &query(page - 1))}),
-                );
-            }
-        }
+        paging_links(
+            ctx,
+            res,
+            &route.resource_path,
+            (plan.page, link_max),
+            total,
+            &mut links,
+        );
         body.insert(s.meta.links.clone(), Value::Object(links));
     }
     let mut reply_headers = Vec::new();
@@ -215,82 +196,63 @@ pub(crate) async fn get_collection(ctx: &Ctx, route: &Route, res: &Resource) -> 
     Ok(reply)
 }
 
-/// `VALIDATE_FILTERS` (features.md §6.6): every non-logical key/value pair
-/// of the client `where` must validate as a one-field document (dotted keys
-/// descend into dict schemas and list-of-dict schemas; store-backed rules
-/// run as on writes); otherwise `400 filter on '<key>' is invalid`.
-async fn validate_filters(ctx: &Ctx, res: &Resource, query: &Document) -> ApiResult<()> {
-    let mut pending: Vec<&Document> = vec![query];
-    let empty = Document::new();
-    while let Some(q) = pending.pop() {
-        for (key, value) in q {
-            if matches!(key.as_str(), "$and" | "$or" | "$nor") {
-                if let Bson::Array(items) = value {
-                    pending.extend(items.iter().filter_map(Bson::as_document));
-                }
-                continue;
-            }
-            if key.starts_with('$') {
-                continue;
-            }
-            let doc = one_field_document(res, key, value.clone());
-            let doc = res
-                .schema
-                .serialize_payload(doc, &ctx.domain().settings.date_format);
-            let mode = eve_schema::Mode::Update {
-                original: &empty,
-                normalize: false,
-            };
-            let outcome = crate::write::validate(&ctx.state, res, doc, mode, None).await?;
-            if !outcome.issues.is_empty() {
-                return Err(ApiError::BadRequest(format!(
-                    "filter on '{key}' is invalid"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `{"a.b": v}` as the document the schema expects: `{"a": {"b": v}}`, or
-/// `{"a": [{"b": v}]}` when `a` is a list of dicts.
-fn one_field_document(res: &Resource, key: &str, value: Bson) -> Document {
-    let parts: Vec<&str> = key.split('.').collect();
-    // Walk the schema as written to know, for each prefix, whether it is a
-    // list (of dicts).
-    let mut list_at = vec![false; parts.len()];
-    let mut rules: Option<&Value> = res.schema_def.get(parts[0]);
-    for (i, _) in parts.iter().enumerate().take(parts.len() - 1) {
-        let Some(r) = rules else { break };
-        let is_list = r.get("type").and_then(Value::as_str) == Some("list");
-        list_at[i] = is_list;
-        let sub = if is_list {
-            r.get("schema").and_then(|s| s.get("schema"))
-        } else {
-            r.get("schema")
-        };
-        rules = sub.and_then(|s| s.get(parts[i + 1]));
-    }
-    let mut current = value;
-    for i in (1..parts.len()).rev() {
-        let mut d = Document::new();
-        d.insert(parts[i], current);
-        current = if list_at[i - 1] {
-            Bson::Array(vec![Bson::Document(d)])
-        } else {
-            Bson::Document(d)
-        };
-    }
-    let mut doc = Document::new();
-    doc.insert(parts[0], current);
-    doc
-}
-
 fn with_query(path: &str, query: &str) -> String {
     if query.is_empty() {
         path.to_string()
     } else {
         format!("{path}?{query}")
+    }
+}
+
+/// The `max_results` that pagination links carry: Eve's parsed value,
+/// which is 0 when pagination is off and the client sent none.
+fn link_max_results(paginate: bool, max_results: Option<u64>) -> Option<u64> {
+    if paginate {
+        max_results
+    } else {
+        Some(max_results.unwrap_or(0))
+    }
+}
+
+/// Adds the `next`, `last` and `prev` links (features.md §10.3) when the
+/// resource paginates: `next` when a later page holds documents or the
+/// total is not counted (`OPTIMIZE_PAGINATION_FOR_SPEED`), `last` with a
+/// counted total, `prev` past the first page.
+fn paging_links(
+    ctx: &Ctx,
+    res: &Resource,
+    collection: &str,
+    (page, max_results): (u64, Option<u64>),
+    total: Option<u64>,
+    links: &mut Map<String, Value>,
+) {
+    if !res.pagination {
+        return;
+    }
+    let href = |page: u64| with_query(collection, &link_query(ctx, max_results, page));
+    let max = max_results.unwrap_or(1).max(1);
+    let has_next = match total {
+        Some(t) => page.saturating_mul(max) < t,
+        None => true,
+    };
+    if has_next {
+        links.insert(
+            "next".into(),
+            json!({"title": "next page", "href": href(page + 1)}),
+        );
+        if let Some(t) = total {
+            let last = t.div_ceil(max).max(1);
+            links.insert(
+                "last".into(),
+                json!({"title": "last page", "href": href(last)}),
+            );
+        }
+    }
+    if page > 1 {
+        links.insert(
+            "prev".into(),
+            json!({"title": "previous page", "href": href(page - 1)}),
+        );
     }
 }
 
@@ -343,54 +305,6 @@ pub(crate) fn id_string(value: Option<&Bson>) -> String {
     }
 }
 
-/// Applies a projection document (field → 1/0, dotted paths allowed).
-pub(crate) fn project(doc: Document, projection: &Document) -> Document {
-    let inclusive = projection
-        .values()
-        .any(|v| !matches!(v, Bson::Int32(0) | Bson::Int64(0) | Bson::Boolean(false)));
-    if inclusive {
-        let mut out = Document::new();
-        for (key, value) in doc {
-            let direct = projection.contains_key(&key);
-            let prefix = format!("{key}.");
-            let nested: Vec<String> = projection
-                .keys()
-                .filter_map(|k| k.strip_prefix(&prefix))
-                .map(str::to_string)
-                .collect();
-            if direct {
-                out.insert(key, value);
-            } else if !nested.is_empty() {
-                if let Bson::Document(sub) = value {
-                    let sub_proj: Document =
-                        nested.into_iter().map(|k| (k, Bson::Int32(1))).collect();
-                    out.insert(key, project(sub, &sub_proj));
-                }
-            }
-        }
-        out
-    } else {
-        let mut out = doc;
-        for key in projection.keys() {
-            remove_dotted(&mut out, key);
-        }
-        out
-    }
-}
-
-fn remove_dotted(doc: &mut Document, path: &str) {
-    match path.split_once('.') {
-        Some((head, rest)) => {
-            if let Some(Bson::Document(sub)) = doc.get_mut(head) {
-                remove_dotted(sub, rest);
-            }
-        }
-        None => {
-            doc.remove(path);
-        }
-    }
-}
-
 /// The epoch, reported for documents created outside the API.
 fn epoch() -> bson::DateTime {
     bson::DateTime::from_millis(0)
@@ -427,7 +341,7 @@ pub(crate) fn build_document(
         doc.remove(&domain.settings.meta.etag);
     }
     let doc = match projection {
-        Some(p) => project(doc, p),
+        Some(p) => eve_query::project_document(doc, p),
         None => doc,
     };
     let mut map = doc_to_map(&doc, &domain.settings.date_format);
@@ -495,7 +409,9 @@ pub(crate) fn related_links(domain: &Domain, res: &Resource, doc: &Document) -> 
             )
         };
         match doc.get(field) {
-            Some(Bson::Array(items)) if !items.is_empty() => {
+            // An empty list relates to nothing: no link (as Eve).
+            Some(Bson::Array(items)) if items.is_empty() => {}
+            Some(Bson::Array(items)) => {
                 related.insert(
                     field.clone(),
                     Value::Array(items.iter().filter_map(link).collect()),
@@ -577,7 +493,7 @@ pub(crate) async fn get_item(ctx: &Ctx, route: &Route, res: &Resource) -> ApiRes
         _ => None,
     };
     let projection = projection_for(domain, res, client_projection.as_ref());
-    let map = build_document(
+    let mut map = build_document(
         domain,
         res,
         doc,
@@ -585,6 +501,29 @@ pub(crate) async fn get_item(ctx: &Ctx, route: &Route, res: &Resource) -> ApiRes
         &route.resource_path,
         true,
     );
+    if let Some(Value::Object(links)) = map.get_mut(&s.meta.links) {
+        // Eve builds an item's links with the collection's paging rules:
+        // the collection link keeps the query, and `next`/`prev` follow the
+        // page arguments (`next` always with OPTIMIZE_PAGINATION_FOR_SPEED).
+        let (page, max) = page_window(domain, res, &read_args(ctx));
+        let link_max = link_max_results(res.pagination, max);
+        links.insert(
+            "collection".into(),
+            json!({
+                "title": res.resource_title,
+                "href": with_query(&route.resource_path, &link_query(ctx, link_max, page)),
+            }),
+        );
+        let total = (!res.optimize_pagination_for_speed).then_some(0);
+        paging_links(
+            ctx,
+            res,
+            &route.resource_path,
+            (page, link_max),
+            total,
+            links,
+        );
+    }
     let mut reply = Reply::new(200, Value::Object(map))
         .header(header::LAST_MODIFIED, http_date(updated.to_chrono()));
     if let Some(e) = etag_header {

@@ -225,6 +225,14 @@ fn write_extended(value: &Bson, out: &mut String) {
             out.push_str(&o.to_hex());
             out.push_str("\"}");
         }
+        // pymongo writes dates before the epoch as a millisecond count.
+        Bson::DateTime(d) if d.timestamp_millis() < 0 => {
+            let _ = write!(
+                out,
+                "{{\"$date\": {{\"$numberLong\": \"{}\"}}}}",
+                d.timestamp_millis()
+            );
+        }
         Bson::DateTime(d) => {
             let c = d.to_chrono();
             let format = if d.timestamp_millis().rem_euclid(1000) == 0 {

@@ -6,6 +6,7 @@ mod integration {
     pub mod common;
     mod conditional;
     mod endpoints;
+    mod eve_reads;
     mod headers;
     mod reads;
     mod resources;

@@ -7,6 +7,8 @@
 
 use bson::Bson;
 
+use crate::bits::{BitMask, BitTest};
+
 /// A boolean condition over a document.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
@@ -73,6 +75,14 @@ pub enum Cond {
         pattern: String,
         /// MongoDB option letters (`i`, `m`, `s`, `x`).
         options: String,
+    },
+    /// `$bitsAllSet`, `$bitsAllClear`, `$bitsAnySet`, `$bitsAnyClear`
+    /// (see the `bits` module for MongoDB's rules).
+    Bits {
+        /// Which test.
+        test: BitTest,
+        /// The selected bits.
+        mask: BitMask,
     },
     /// `$not`: negation of the inner condition.
     Not(Box<Cond>),

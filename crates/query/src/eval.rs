@@ -281,6 +281,9 @@ pub(crate) fn cond_matches(cond: &Cond, reached: &[Reached], expand: bool) -> bo
             any_value(reached, expand, |v| mod_single(v, *divisor, *remainder))
         }
         Cond::Regex { pattern, options } => regex_matches(pattern, options, reached, expand),
+        Cond::Bits { test, mask } => {
+            any_value(reached, expand, |v| crate::bits::bits_match(*test, mask, v))
+        }
         Cond::Not(inner) => !cond_matches(inner, reached, expand),
         Cond::AllOf(conds) => conds.iter().all(|c| cond_matches(c, reached, expand)),
     }

@@ -8,6 +8,7 @@
 use bson::{Bson, Document};
 
 use crate::ast::{Cond, ElemMatch, Filter};
+use crate::bits::BitTest;
 use crate::where_json::KNOWN_OPERATORS;
 use crate::QueryError;
 
@@ -236,6 +237,11 @@ fn parse_operators(d: &Document, depth: usize) -> Result<Vec<Cond>, QueryError> 
     }
     let mut conds = Vec::with_capacity(d.len());
     for (op, v) in d {
+        if let Some(test) = BitTest::from_operator(op) {
+            let mask = crate::bits::parse_mask(op, v)?;
+            conds.push(Cond::Bits { test, mask });
+            continue;
+        }
         let cond = match op.as_str() {
             "$eq" => Cond::Eq(v.clone()),
             "$ne" => Cond::Ne(v.clone()),
@@ -491,6 +497,9 @@ fn cond_into(c: &Cond, d: &mut Document) {
             if !options.is_empty() {
                 d.insert("$options", options.clone());
             }
+        }
+        Cond::Bits { test, mask } => {
+            d.insert(test.operator(), mask.to_bson());
         }
         Cond::Not(inner) => {
             let mut nd = Document::new();
@@ -854,8 +863,6 @@ mod tests {
             doc! {"a": {"$nearSphere": [0, 0]}},
             doc! {"a": {"$geoWithin": {}}},
             doc! {"a": {"$geoIntersects": {}}},
-            doc! {"a": {"$bitsAllSet": 1}},
-            doc! {"a": {"$bitsAnyClear": 1}},
         ] {
             let op = match d.iter().next() {
                 Some((k, Bson::Document(inner))) if !k.starts_with('$') => {

@@ -113,6 +113,7 @@
 //! ```
 
 mod ast;
+mod bits;
 mod compare;
 mod datefmt;
 mod eval;
@@ -125,11 +126,12 @@ mod where_json;
 mod where_python;
 
 pub use ast::{Cond, ElemMatch, Filter, SortDir, SortSpec};
+pub use bits::{binary_mask, BitMask, BitTest};
 pub use compare::compare_bson;
 pub use datefmt::DateFormat;
 pub use filter::MAX_FILTER_DEPTH;
 pub use path::values_at_path;
-pub use projection::{apply_projection, parse_projection};
+pub use projection::{apply_projection, parse_projection, project_document};
 pub use sort::{parse_sort, sort_documents};
 pub use where_json::{
     check_allowed_filters, check_operators, parse_where, parse_where_with_form, WhereForm,
@@ -203,7 +205,7 @@ impl Filter {
     /// Builds a filter from a MongoDB query document, checking every
     /// operator and operand. Structurally bad operands, unknown operators
     /// and operators this evaluator cannot run (`$where`, `$text`, `$expr`,
-    /// geo and bitwise operators) give [`QueryError::Invalid`].
+    /// geo operators) give [`QueryError::Invalid`].
     ///
     /// ```
     /// use eve_query::{Cond, Filter, QueryError};

@@ -81,6 +81,22 @@ impl PathTree {
 /// assert_eq!(apply_projection(&d, &doc! {"d": 1, "a": 0}), doc! {"d": 3});
 /// ```
 pub fn apply_projection(doc: &Document, projection: &Document) -> Document {
+    project_document(doc.clone(), projection)
+}
+
+/// [`apply_projection`] on an owned document: kept values are moved, not
+/// copied. This is the one projection of eve-rs: the HTTP layer applies it
+/// to every document it serves.
+///
+/// ```
+/// use bson::doc;
+/// let d = doc! {"items": [{"price": 5, "sku": "a"}, {"price": 7}], "n": 1};
+/// assert_eq!(
+///     eve_query::project_document(d, &doc! {"items.price": 1}),
+///     doc! {"items": [{"price": 5}, {"price": 7}]},
+/// );
+/// ```
+pub fn project_document(doc: Document, projection: &Document) -> Document {
     let mut include = PathTree::default();
     let mut exclude = PathTree::default();
     let mut any_include = false;
@@ -95,28 +111,28 @@ pub fn apply_projection(doc: &Document, projection: &Document) -> Document {
     if any_include {
         keep_included(doc, &include)
     } else if exclude.children.is_empty() {
-        doc.clone()
+        doc
     } else {
         drop_excluded(doc, &exclude)
     }
 }
 
-fn keep_included(doc: &Document, tree: &PathTree) -> Document {
+fn keep_included(doc: Document, tree: &PathTree) -> Document {
     let mut out = Document::new();
     for (k, v) in doc {
-        let Some(node) = tree.children.get(k) else {
+        let Some(node) = tree.children.get(&k) else {
             continue;
         };
         if node.whole {
-            out.insert(k.clone(), v.clone());
+            out.insert(k, v);
             continue;
         }
         match v {
             Bson::Document(d) => {
-                out.insert(k.clone(), keep_included(d, node));
+                out.insert(k, keep_included(d, node));
             }
             Bson::Array(items) => {
-                out.insert(k.clone(), Bson::Array(keep_in_array(items, node)));
+                out.insert(k, Bson::Array(keep_in_array(items, node)));
             }
             // A scalar has none of the sub-paths.
             _ => {}
@@ -125,9 +141,9 @@ fn keep_included(doc: &Document, tree: &PathTree) -> Document {
     out
 }
 
-fn keep_in_array(items: &[Bson], tree: &PathTree) -> Vec<Bson> {
+fn keep_in_array(items: Vec<Bson>, tree: &PathTree) -> Vec<Bson> {
     items
-        .iter()
+        .into_iter()
         .filter_map(|e| match e {
             Bson::Document(d) => Some(Bson::Document(keep_included(d, tree))),
             Bson::Array(inner) => Some(Bson::Array(keep_in_array(inner, tree))),
@@ -136,27 +152,30 @@ fn keep_in_array(items: &[Bson], tree: &PathTree) -> Vec<Bson> {
         .collect()
 }
 
-fn drop_excluded(doc: &Document, tree: &PathTree) -> Document {
+fn drop_excluded(doc: Document, tree: &PathTree) -> Document {
     let mut out = Document::new();
     for (k, v) in doc {
-        match tree.children.get(k) {
+        match tree.children.get(&k) {
             None => {
-                out.insert(k.clone(), v.clone());
+                out.insert(k, v);
             }
             Some(node) if node.whole => {}
             Some(node) => {
-                out.insert(k.clone(), drop_in_value(v, node));
+                let v = drop_in_value(v, node);
+                out.insert(k, v);
             }
         }
     }
     out
 }
 
-fn drop_in_value(v: &Bson, tree: &PathTree) -> Bson {
+fn drop_in_value(v: Bson, tree: &PathTree) -> Bson {
     match v {
         Bson::Document(d) => Bson::Document(drop_excluded(d, tree)),
-        Bson::Array(items) => Bson::Array(items.iter().map(|e| drop_in_value(e, tree)).collect()),
-        other => other.clone(),
+        Bson::Array(items) => {
+            Bson::Array(items.into_iter().map(|e| drop_in_value(e, tree)).collect())
+        }
+        other => other,
     }
 }
 

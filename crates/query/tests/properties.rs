@@ -118,6 +118,19 @@ fn operator() -> impl Strategy<Value = (String, Bson)> {
             ("$elemMatch".to_string(), Bson::Document(inner))
         }),
         value().prop_map(|v| ("$elemMatch".to_string(), Bson::Document(doc! {"$gte": v}))),
+        (
+            prop_oneof![
+                Just("$bitsAllSet"),
+                Just("$bitsAllClear"),
+                Just("$bitsAnySet"),
+                Just("$bitsAnyClear")
+            ],
+            prop_oneof![
+                (0i64..16).prop_map(Bson::Int64),
+                prop::collection::vec((0i32..70).prop_map(Bson::Int32), 0..3).prop_map(Bson::Array),
+            ]
+        )
+            .prop_map(|(o, m)| (o.to_string(), m)),
     ]
 }
 

@@ -87,6 +87,15 @@ fn condition() -> impl Strategy<Value = Bson> {
             .prop_map(|r| one("$regex", Bson::String(r.into()))),
         1 => prop::sample::select(vec!["string", "number", "array", "null", "bool", "object"])
             .prop_map(|t| one("$type", Bson::String(t.into()))),
+        // Bitwise operators are left to the evaluator: same answers.
+        1 => (
+            prop::sample::select(vec!["$bitsAllSet", "$bitsAllClear", "$bitsAnySet", "$bitsAnyClear"]),
+            prop_oneof![
+                (0i64..8).prop_map(Bson::Int64),
+                prop::collection::vec((0i64..70).prop_map(Bson::Int64), 0..3).prop_map(Bson::Array),
+            ],
+        )
+            .prop_map(|(op, mask)| one(op, mask)),
     ]
 }
 

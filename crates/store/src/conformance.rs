@@ -41,6 +41,9 @@ use bson::{doc, oid::ObjectId, spec::BinarySubtype, Binary, Bson, Document};
 use crate::{DataLayer, FindQuery, IndexKey, IndexSpec, SortDir, StoreError};
 use eve_query::Filter;
 
+mod operators;
+pub use operators::bitwise_operators_follow_mongodb;
+
 /// A store under test, and what must outlive it.
 pub struct Fixture {
     store: Arc<dyn DataLayer>,
@@ -130,6 +133,7 @@ macro_rules! conformance_suite {
             concurrent_conditional_replaces_have_exactly_one_winner,
             concurrent_inserts_are_all_stored,
             integrity_holds_after_mixed_writes,
+            bitwise_operators_follow_mongodb,
         );
     };
 }
