@@ -25,6 +25,7 @@
 
 mod globals;
 mod indexes;
+mod not_built;
 mod read;
 mod resource;
 mod schema_checks;
@@ -218,6 +219,8 @@ pub fn check(
             ),
         ),
     }
+
+    not_built::check(&mut ctx, &raw);
 
     let read::Ctx {
         mut problems,

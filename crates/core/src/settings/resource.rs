@@ -28,7 +28,7 @@ const CHECKED_ONLY: &[(&str, Kind)] = &[
     ("allowed_item_roles", Kind::StrList),
     ("allowed_item_read_roles", Kind::StrList),
     ("allowed_item_write_roles", Kind::StrList),
-    ("authentication", Kind::OptStr),
+    ("authentication", Kind::Any),
     ("mongo_write_concern", Kind::OptMap),
     ("mongo_prefix", Kind::Str),
 ];
@@ -216,21 +216,10 @@ pub(crate) fn check_resource(
             IndexMap::new()
         }
     };
+    // An empty schema is valid even with writes enabled (features.md §26):
+    // with allow_unknown the resource is schemaless, without it only an
+    // empty document validates.
     let schema_path = r.path("schema");
-    if written.is_empty() {
-        let writes: Vec<&str> = resource_methods
-            .iter()
-            .chain(&item_methods)
-            .filter(|m| matches!(m, Method::Post | Method::Patch | Method::Put))
-            .map(|m| m.as_str())
-            .collect();
-        if !writes.is_empty() {
-            ctx.problem(
-                schema_path.clone(),
-                format!("a schema is required when {} is enabled", writes.join(", ")),
-            );
-        }
-    }
     let mut automatic = vec![
         s.meta.date_created.clone(),
         s.meta.last_updated.clone(),

@@ -1,0 +1,355 @@
+//! Settings that ask for something eve-rs does not do yet.
+//!
+//! Fail closed: when ignoring a setting would expose, misplace or destroy
+//! data (an API served without its authentication, documents hard-deleted
+//! although `soft_delete` is on, data written to the embedded store although
+//! the file names a MongoDB server), the settings are refused with the key
+//! path and what to do. [`NOT_BUILT`] is the one list of such keys: when a
+//! feature lands, its rows go.
+//!
+//! Settings whose absence is harmless (embedding, public methods without
+//! authentication, ...) are in [`IGNORED`]: accepted with a warning.
+//!
+//! A value that explicitly disables a feature (`false`, `null`, an empty
+//! list or mapping) never asks for it, so `soft_delete: false`,
+//! `RATE_LIMIT_GET: null` or `allowed_roles: []` start.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::read::Ctx;
+
+/// Where a key is looked for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Place {
+    /// Top-level keys, by exact name.
+    Global(&'static [&'static str]),
+    /// Top-level keys `<prefix><METHOD>` (an upper-case method name).
+    GlobalMethod(&'static str),
+    /// Keys of a resource definition (`DOMAIN.<name>.<key>`).
+    Resource(&'static [&'static str]),
+    /// Keys of a resource's `datasource` (`DOMAIN.<name>.datasource.<key>`).
+    Datasource(&'static str),
+}
+
+/// Which values of the key ask for the feature.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Asks {
+    /// Any value except `null`, `false`, `""`, `[]` and `{}`.
+    Set,
+    /// Any value except those of [`Asks::Set`] and the given default
+    /// (a string, compared ignoring ASCII case).
+    NotDefault(&'static str),
+    /// One of these strings (compared ignoring ASCII case).
+    OneOf(&'static [&'static str]),
+}
+
+impl Asks {
+    fn matches(self, v: &Value) -> bool {
+        let set = match v {
+            Value::Null | Value::Bool(false) => false,
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(m) => !m.is_empty(),
+            _ => true,
+        };
+        match self {
+            Asks::Set => set,
+            Asks::NotDefault(default) => {
+                set && !v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(default))
+            }
+            Asks::OneOf(names) => v
+                .as_str()
+                .is_some_and(|s| names.iter().any(|n| s.eq_ignore_ascii_case(n))),
+        }
+    }
+}
+
+/// One row of [`NOT_BUILT`] or [`IGNORED`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rule {
+    /// The keys.
+    pub place: Place,
+    /// The values that ask for the feature.
+    pub asks: Asks,
+    /// Accepted (with a warning) when the file says `DATA_LAYER: embedded`.
+    pub unless_embedded: bool,
+    /// What is not built and what to do, after `<key path>: `.
+    pub message: &'static str,
+}
+
+const fn rule(place: Place, asks: Asks, message: &'static str) -> Rule {
+    Rule {
+        place,
+        asks,
+        unless_embedded: false,
+        message,
+    }
+}
+
+const ROLES: &[&str] = &[
+    "allowed_roles",
+    "allowed_read_roles",
+    "allowed_write_roles",
+    "allowed_item_roles",
+    "allowed_item_read_roles",
+    "allowed_item_write_roles",
+];
+const GLOBAL_ROLES: &[&str] = &[
+    "ALLOWED_ROLES",
+    "ALLOWED_READ_ROLES",
+    "ALLOWED_WRITE_ROLES",
+    "ALLOWED_ITEM_ROLES",
+    "ALLOWED_ITEM_READ_ROLES",
+    "ALLOWED_ITEM_WRITE_ROLES",
+];
+/// MongoDB connection settings under Eve's default prefix.
+const MONGO_CONNECTION: &[&str] = &[
+    "MONGO_URI",
+    "MONGO_HOST",
+    "MONGO_PORT",
+    "MONGO_DBNAME",
+    "MONGO_USERNAME",
+    "MONGO_PASSWORD",
+    "MONGO_AUTH_SOURCE",
+    "MONGO_AUTH_MECHANISM",
+    "MONGO_AUTH_MECHANISM_PROPERTIES",
+    "MONGO_REPLICA_SET",
+    "MONGO_OPTIONS",
+    "MONGO_WRITE_CONCERN",
+    "MONGO_CONNECT",
+];
+
+const AUTH: &str = "authentication is not available yet (issue #18): \
+     the API would be served without it; remove the setting (or set it to null) \
+     only if the API may be public";
+const ROLES_MSG: &str = "access roles are not available yet (issue #18): \
+     every client would have every role; remove the setting or set it to []";
+const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18): \
+     every client would see every owner's documents; remove the setting or set it to null";
+const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18); \
+     remove the setting or set it to null";
+const SOFT_DELETE: &str = "soft delete is not available yet (issue #12): \
+     DELETE would remove documents for good; remove the setting or set it to false";
+const VERSIONING: &str = "document versioning is not available yet (issue #12): \
+     no history would be kept; remove the setting or set it to false";
+const OPLOG: &str = "the operations log is not available yet (issue #12): \
+     no change would be recorded; remove the setting or set it to false";
+const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19): \
+     the endpoint would serve the raw collection; remove the aggregation";
+const MONGO_PREFIX: &str = "other MongoDB databases (mongo_prefix) are not available yet \
+     (issue #10): the documents would share the embedded store; remove the setting";
+const MONGO: &str = "the MongoDB data layer is not available yet (issue #10): \
+     the data would go to the embedded store, not to MongoDB; to use the embedded \
+     store knowingly, add DATA_LAYER: embedded";
+const DATA_LAYER_MONGO: &str = "the MongoDB data layer is not available yet (issue #10); \
+     use DATA_LAYER: embedded";
+const DATA_LAYER_POSTGRES: &str = "the PostgreSQL data layer is not available yet (issue #11); \
+     use DATA_LAYER: embedded";
+
+/// Settings refused because their feature is not built. One row per
+/// feature; remove the row when the feature lands.
+pub(crate) const NOT_BUILT: &[Rule] = &[
+    rule(Place::Global(&["AUTH"]), Asks::Set, AUTH),
+    rule(Place::Resource(&["authentication"]), Asks::Set, AUTH),
+    rule(Place::Global(GLOBAL_ROLES), Asks::Set, ROLES_MSG),
+    rule(Place::Resource(ROLES), Asks::Set, ROLES_MSG),
+    rule(Place::Global(&["AUTH_FIELD"]), Asks::Set, AUTH_FIELD),
+    rule(Place::Resource(&["auth_field"]), Asks::Set, AUTH_FIELD),
+    rule(Place::GlobalMethod("RATE_LIMIT_"), Asks::Set, RATE_LIMIT),
+    rule(Place::Global(&["SOFT_DELETE"]), Asks::Set, SOFT_DELETE),
+    rule(Place::Resource(&["soft_delete"]), Asks::Set, SOFT_DELETE),
+    rule(Place::Global(&["VERSIONING"]), Asks::Set, VERSIONING),
+    rule(Place::Resource(&["versioning"]), Asks::Set, VERSIONING),
+    rule(Place::Global(&["OPLOG"]), Asks::Set, OPLOG),
+    rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
+    rule(
+        Place::Resource(&["mongo_prefix"]),
+        Asks::NotDefault("MONGO"),
+        MONGO_PREFIX,
+    ),
+    Rule {
+        place: Place::Global(MONGO_CONNECTION),
+        asks: Asks::Set,
+        unless_embedded: true,
+        message: MONGO,
+    },
+    rule(
+        Place::Global(&["DATA_LAYER"]),
+        Asks::OneOf(&["mongo", "mongodb"]),
+        DATA_LAYER_MONGO,
+    ),
+    rule(
+        Place::Global(&["DATA_LAYER"]),
+        Asks::OneOf(&["postgres", "postgresql"]),
+        DATA_LAYER_POSTGRES,
+    ),
+];
+
+/// Settings accepted although their feature is not built, because serving
+/// without it exposes nothing: each gets a start-up warning.
+pub(crate) const IGNORED: &[Rule] = &[
+    rule(
+        Place::Resource(&["embedded_fields"]),
+        Asks::Set,
+        "ignored: embedding is not available yet (issue #12), related documents are returned as ids",
+    ),
+    rule(
+        Place::Global(&["PUBLIC_METHODS", "PUBLIC_ITEM_METHODS"]),
+        Asks::Set,
+        "ignored: authentication is not available yet (issue #18), every method is public",
+    ),
+    rule(
+        Place::Resource(&["public_methods", "public_item_methods"]),
+        Asks::Set,
+        "ignored: authentication is not available yet (issue #18), every method is public",
+    ),
+    rule(
+        Place::Resource(&["mongo_write_concern"]),
+        Asks::Set,
+        "ignored: the embedded store commits every write durably",
+    ),
+];
+
+/// `data_relation.embeddable: true` anywhere in a schema: the warning of
+/// the `embeddable` rule (embedding is not built).
+const EMBEDDABLE: &str =
+    "ignored: embedding is not available yet (issue #12), ?embedded= returns related documents as ids";
+
+/// A matched key: its dotted path and its value.
+type Hit<'a> = (String, &'a Value);
+
+/// The keys of `raw` that `place` names, with their paths.
+fn keys_at<'a>(place: Place, raw: &'a IndexMap<String, Value>) -> Vec<Hit<'a>> {
+    let resources = || {
+        raw.get("DOMAIN")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, def)| Some((name, def.as_object()?)))
+    };
+    match place {
+        Place::Global(keys) => keys
+            .iter()
+            .filter_map(|k| Some((k.to_string(), raw.get(*k)?)))
+            .collect(),
+        Place::GlobalMethod(prefix) => raw
+            .iter()
+            .filter(|(k, _)| {
+                k.strip_prefix(prefix)
+                    .is_some_and(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_uppercase()))
+            })
+            .map(|(k, v)| (k.clone(), v))
+            .collect(),
+        Place::Resource(keys) => resources()
+            .flat_map(|(name, def)| {
+                keys.iter()
+                    .filter_map(move |k| Some((format!("DOMAIN.{name}.{k}"), def.get(*k)?)))
+            })
+            .collect(),
+        Place::Datasource(key) => resources()
+            .filter_map(|(name, def)| {
+                let v = def.get("datasource")?.get(key)?;
+                Some((format!("DOMAIN.{name}.datasource.{key}"), v))
+            })
+            .collect(),
+    }
+}
+
+/// Whether the file names the embedded data layer explicitly.
+fn embedded_explicitly(raw: &IndexMap<String, Value>) -> bool {
+    raw.get("DATA_LAYER")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.eq_ignore_ascii_case("embedded"))
+}
+
+/// Records a problem for every key of [`NOT_BUILT`] that asks for its
+/// feature (unless that key already has a problem, e.g. a wrong type), and
+/// a warning for every key of [`IGNORED`].
+pub(crate) fn check(ctx: &mut Ctx, raw: &IndexMap<String, Value>) {
+    let embedded = embedded_explicitly(raw);
+    for rule in NOT_BUILT {
+        for (path, value) in keys_at(rule.place, raw) {
+            if !rule.asks.matches(value) || ctx.problems.iter().any(|p| p.path == path) {
+                continue;
+            }
+            if rule.unless_embedded && embedded {
+                ctx.warn(format!(
+                    "{path} is ignored: DATA_LAYER is embedded, the data is stored in the \
+                     embedded store, not in MongoDB"
+                ));
+            } else {
+                ctx.problem(path, rule.message);
+            }
+        }
+    }
+    for rule in IGNORED {
+        for (path, value) in keys_at(rule.place, raw) {
+            if rule.asks.matches(value) {
+                ctx.warn(format!("{path}: {}", rule.message));
+            }
+        }
+    }
+    for (name, def) in raw
+        .get("DOMAIN")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(schema) = def.get("schema") {
+            let mut paths = Vec::new();
+            embeddable_paths(schema, &format!("DOMAIN.{name}.schema"), &mut paths);
+            for path in paths {
+                ctx.warn(format!("{path}: {EMBEDDABLE}"));
+            }
+        }
+    }
+}
+
+/// Collects the paths of `data_relation.embeddable: true` in a schema
+/// (fields, `schema` of dicts and lists, `items`, `*of` variants), bounded
+/// by the depth of the settings file.
+fn embeddable_paths(schema: &Value, prefix: &str, out: &mut Vec<String>) {
+    let Some(fields) = schema.as_object() else {
+        return;
+    };
+    for (field, rules) in fields {
+        rules_embeddable(rules, &format!("{prefix}.{field}"), out);
+    }
+}
+
+/// Whether the `schema` rule `sub` of `rules` maps field names to rules (a
+/// dict's) rather than being the rules of each item (a list's).
+fn is_fields(rules: &serde_json::Map<String, Value>, sub: &Value) -> bool {
+    match rules.get("type").and_then(Value::as_str) {
+        Some("dict") => true,
+        Some("list") => false,
+        _ => !sub.get("type").is_some_and(Value::is_string),
+    }
+}
+
+fn rules_embeddable(rules: &Value, path: &str, out: &mut Vec<String>) {
+    let Some(rules) = rules.as_object() else {
+        return;
+    };
+    if rules
+        .get("data_relation")
+        .and_then(|r| r.get("embeddable"))
+        .is_some_and(|e| e == &Value::Bool(true))
+    {
+        out.push(format!("{path}.data_relation.embeddable"));
+    }
+    for (key, sub) in rules {
+        let sub_path = format!("{path}.{key}");
+        match key.as_str() {
+            "schema" if is_fields(rules, sub) => embeddable_paths(sub, &sub_path, out),
+            "schema" | "valuesrules" | "valueschema" => rules_embeddable(sub, &sub_path, out),
+            "items" | "anyof" | "allof" | "oneof" | "noneof" => {
+                for (i, item) in sub.as_array().into_iter().flatten().enumerate() {
+                    rules_embeddable(item, &format!("{sub_path}.{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
