@@ -401,39 +401,18 @@ fn date_format_must_be_a_string() {
 }
 
 #[test]
-fn data_layer_defaults_to_embedded_and_to_mongo_with_mongo_settings() {
+fn data_layer_defaults_to_embedded_and_mongo_settings_need_it_explicitly() {
     assert_eq!(
         ok("DOMAIN: {}").settings.data_layer,
         DataLayerKind::Embedded
     );
-    assert_eq!(
-        ok("MONGO_HOST: db\nDOMAIN: {}").settings.data_layer,
-        DataLayerKind::Mongo
-    );
-    assert_eq!(
-        ok("MONGO_URI: mongodb://x/y\nDOMAIN: {}")
-            .settings
-            .data_layer,
-        DataLayerKind::Mongo
-    );
-    assert_eq!(
-        ok("MONGO_HOST: db\nDATA_LAYER: embedded\nDOMAIN: {}")
-            .settings
-            .data_layer,
-        DataLayerKind::Embedded
-    );
-    assert_eq!(
-        ok("DATA_LAYER: mongo\nDOMAIN: {}").settings.data_layer,
-        DataLayerKind::Mongo
-    );
-    assert_eq!(
-        ok("DATA_LAYER: postgres\nPOSTGRES_URI: postgres://u@h/db\nDOMAIN: {}")
-            .settings
-            .data_layer,
-        DataLayerKind::Postgres {
-            uri: "postgres://u@h/db".into()
-        }
-    );
+    // MongoDB settings imply MongoDB, which is not built (tests/not_built.rs);
+    // naming the embedded store explicitly keeps them, ignored.
+    let d = ok("MONGO_HOST: db\nDATA_LAYER: embedded\nDOMAIN: {}");
+    assert_eq!(d.settings.data_layer, DataLayerKind::Embedded);
+    assert_warning(&d, "MONGO_HOST is ignored: DATA_LAYER is embedded");
+    let d = ok("DATA_LAYER: EMBEDDED\nDOMAIN: {}");
+    assert_eq!(d.settings.data_layer, DataLayerKind::Embedded);
 }
 
 #[test]
@@ -467,15 +446,16 @@ fn every_settings_md_key_is_known() {
     let d = ok(r#"
 ITEM_TITLE: x
 ITEM_CACHE_CONTROL: ""
-PUBLIC_METHODS: [GET]
+PUBLIC_METHODS: []
 PUBLIC_ITEM_METHODS: []
-ALLOWED_ROLES: [admin]
+ALLOWED_ROLES: []
 ALLOWED_READ_ROLES: []
 ALLOWED_WRITE_ROLES: []
 ALLOWED_ITEM_ROLES: []
 ALLOWED_ITEM_READ_ROLES: []
 ALLOWED_ITEM_WRITE_ROLES: []
-AUTH_FIELD: owner
+AUTH: null
+AUTH_FIELD: null
 VERSIONING: false
 VERSIONS: _versions
 VERSION_PARAM: version
@@ -498,9 +478,10 @@ MEDIA_BASE_URL: null
 MULTIPART_FORM_FIELDS_AS_JSON: false
 AUTO_COLLAPSE_MULTI_KEYS: false
 ALLOW_CUSTOM_FIELDS_IN_GEOJSON: false
-RATE_LIMIT_GET: [300, 900]
+RATE_LIMIT_GET: null
 RATE_LIMIT_POST: null
-RATE_LIMIT_PUT: [1, 1]
+RATE_LIMIT_PUT: null
+DATA_LAYER: embedded
 MONGO_HOST: localhost
 MONGO_PORT: 27017
 MONGO_DBNAME: eve
@@ -531,7 +512,16 @@ PROJECTION: true
 EMBEDDING: true
 DOMAIN: {}
 "#);
-    assert!(d.warnings.is_empty(), "{:#?}", d.warnings);
+    // the only warnings: the ten MongoDB connection settings with a value
+    // (MONGO_AUTH_MECHANISM_PROPERTIES is null), ignored with DATA_LAYER: embedded
+    assert_eq!(d.warnings.len(), 10, "{:#?}", d.warnings);
+    assert!(
+        d.warnings
+            .iter()
+            .all(|w| w.starts_with("MONGO_") && w.contains("is ignored: DATA_LAYER is embedded")),
+        "{:#?}",
+        d.warnings
+    );
 }
 
 #[test]
@@ -832,21 +822,22 @@ DOMAIN:
 }
 
 #[test]
-fn write_methods_need_a_schema() {
-    let e = err(r#"
+fn write_methods_need_no_schema() {
+    // features.md §26: an empty (or absent) schema is valid with writes, as
+    // in Eve; with allow_unknown the resource is schemaless.
+    let d = ok(r#"
 DOMAIN:
   a: {resource_methods: [GET, POST]}
   b: {item_methods: [GET, PATCH], schema: {}}
-  c: {item_methods: [PUT]}
-  d: {resource_methods: [GET, DELETE], item_methods: [GET, DELETE]}
+  c: {item_methods: [PUT], schema: null}
+  d: {resource_methods: [GET, POST], item_methods: [GET, PATCH, PUT, DELETE], schema: {}, allow_unknown: true}
 "#);
-    assert_problem(&e, "DOMAIN.a.schema");
-    assert_problem(&e, "DOMAIN.b.schema");
-    assert_problem(&e, "DOMAIN.c.schema");
-    assert!(
-        !e.has_problem_at("DOMAIN.d.schema"),
-        "DELETE needs no schema"
-    );
+    for name in ["a", "b", "c", "d"] {
+        let keys: Vec<&String> = res(&d, name).schema_def.keys().collect();
+        assert_eq!(keys, ["_id"], "{name}: only the automatic id field");
+    }
+    assert_eq!(res(&d, "a").resource_methods, [Method::Get, Method::Post]);
+    assert!(res(&d, "d").allow_unknown && !res(&d, "b").allow_unknown);
 }
 
 #[test]
@@ -879,8 +870,9 @@ fn auth_field_equal_to_id_field_is_a_problem() {
         &err("AUTH_FIELD: id\nID_FIELD: id\nDOMAIN: {a: {}}"),
         "DOMAIN.a.auth_field",
     );
-    let d = ok("AUTH_FIELD: owner\nDOMAIN: {a: {}, b: {auth_field: null}}");
-    assert_eq!(res(&d, "a").auth_field.as_deref(), Some("owner"));
+    // any other auth_field is refused until issue #18 (tests/not_built.rs)
+    let d = ok("AUTH_FIELD: null\nDOMAIN: {a: {}, b: {auth_field: null}}");
+    assert_eq!(res(&d, "a").auth_field, None);
     assert_eq!(res(&d, "b").auth_field, None);
 }
 
@@ -960,22 +952,13 @@ DOMAIN:
 }
 
 #[test]
-fn aggregation_resources_are_read_only_without_item_endpoint() {
-    let d = ok(r#"
-RESOURCE_METHODS: [GET, POST]
-DOMAIN:
-  stats:
-    schema: {x: {type: string}}
-    datasource: {aggregation: {pipeline: [{$match: {x: $x}}]}}
-"#);
-    let r = res(&d, "stats");
-    assert_eq!(r.resource_methods, vec![Method::Get]);
-    assert!(!r.item_lookup);
-    assert!(r.datasource.aggregation.is_some());
-    assert_problem(
-        &err("DOMAIN: {a: {datasource: {aggregation: {}}}}"),
-        "DOMAIN.a.datasource.aggregation.pipeline",
-    );
+fn aggregation_is_refused_and_its_pipeline_still_checked() {
+    // refused until issue #19 (tests/not_built.rs); a malformed one is
+    // reported too, so the file is right once aggregation lands
+    let e = err("DOMAIN: {a: {datasource: {aggregation: {}}}}");
+    assert_problem(&e, "DOMAIN.a.datasource.aggregation.pipeline");
+    let d = ok("DOMAIN: {a: {datasource: {aggregation: null}}}");
+    assert!(res(&d, "a").datasource.aggregation.is_none());
 }
 
 // ---------------------------------------------------------------- indexes
@@ -1087,6 +1070,7 @@ fn unsupported_index_options_are_dropped_with_a_warning() {
 // ---------------------------------------------------------------- formats, order, raw
 
 const EXAMPLE_YAML: &str = r#"
+DATA_LAYER: embedded
 MONGO_HOST: localhost
 MONGO_DBNAME: apitest
 RESOURCE_METHODS: [GET, POST, DELETE]
@@ -1108,6 +1092,7 @@ DOMAIN:
 "#;
 
 const EXAMPLE_JSON: &str = r#"{
+  "DATA_LAYER": "embedded",
   "MONGO_HOST": "localhost",
   "MONGO_DBNAME": "apitest",
   "RESOURCE_METHODS": ["GET", "POST", "DELETE"],
@@ -1136,7 +1121,7 @@ fn yaml_and_json_give_the_same_domain() {
     let from_yaml = check(parse_str(EXAMPLE_YAML, Format::Yaml).unwrap(), &registry).unwrap();
     let from_json = check(parse_str(EXAMPLE_JSON, Format::Json).unwrap(), &registry).unwrap();
     assert_eq!(format!("{from_yaml:?}"), format!("{from_json:?}"));
-    assert_eq!(from_yaml.settings.data_layer, DataLayerKind::Mongo);
+    assert_eq!(from_yaml.settings.data_layer, DataLayerKind::Embedded);
     assert_eq!(res(&from_yaml, "people").item_title, "person");
 }
 
@@ -1147,6 +1132,7 @@ fn key_order_of_the_file_is_preserved() {
     assert_eq!(
         top,
         [
+            "DATA_LAYER",
             "MONGO_HOST",
             "MONGO_DBNAME",
             "RESOURCE_METHODS",
@@ -1183,10 +1169,10 @@ fn key_order_of_the_file_is_preserved() {
 
 #[test]
 fn raw_settings_keep_everything_as_written() {
-    let d = ok("OPLOG: true\nCUSTOM_THING: {a: 1}\nDOMAIN: {a: {mongo_prefix: USERS, url: /x/}}");
-    assert_eq!(d.settings.raw["OPLOG"], serde_json::json!(true));
+    let d = ok("OPLOG: false\nCUSTOM_THING: {a: 1}\nDOMAIN: {a: {mongo_prefix: MONGO, url: /x/}}");
+    assert_eq!(d.settings.raw["OPLOG"], serde_json::json!(false));
     assert_eq!(d.settings.raw["CUSTOM_THING"], serde_json::json!({"a": 1}));
-    assert_eq!(res(&d, "a").raw["mongo_prefix"], serde_json::json!("USERS"));
+    assert_eq!(res(&d, "a").raw["mongo_prefix"], serde_json::json!("MONGO"));
     assert_eq!(res(&d, "a").raw["url"], serde_json::json!("/x/"));
     assert_eq!(res(&d, "a").url, "x");
 }
