@@ -11,6 +11,7 @@ mod integration {
     mod reads;
     mod resources;
     mod robustness;
+    mod schemaless;
     mod validation;
     mod writes;
 }
