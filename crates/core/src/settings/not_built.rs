@@ -38,7 +38,7 @@ pub(crate) enum Asks {
     /// Any value except `null`, `false`, `""`, `[]` and `{}`.
     Set,
     /// Any value except those of [`Asks::Set`] and the given default
-    /// (a string, compared ignoring ASCII case).
+    /// (a string, compared exactly).
     NotDefault(&'static str),
     /// One of these strings (compared ignoring ASCII case).
     OneOf(&'static [&'static str]),
@@ -55,9 +55,7 @@ impl Asks {
         };
         match self {
             Asks::Set => set,
-            Asks::NotDefault(default) => {
-                set && !v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(default))
-            }
+            Asks::NotDefault(default) => set && v.as_str() != Some(default),
             Asks::OneOf(names) => v
                 .as_str()
                 .is_some_and(|s| names.iter().any(|n| s.eq_ignore_ascii_case(n))),

@@ -1,0 +1,285 @@
+//! Fail closed (issue #20): settings asking for a feature that is not built
+//! yet are refused with their key path, values that disable the feature
+//! still start, and harmless ones start with a warning.
+
+use eve_core::settings::{check, parse_str, Format, SettingsError};
+use eve_core::Domain;
+use eve_schema::Registry;
+
+fn yaml(text: &str) -> Result<Domain, SettingsError> {
+    check(
+        parse_str(text, Format::Yaml).expect("valid YAML"),
+        &Registry::default(),
+    )
+}
+
+#[track_caller]
+fn refused(text: &str) -> SettingsError {
+    match yaml(text) {
+        Ok(d) => panic!("expected a refusal for:\n{text}\nwarnings: {:#?}", d.warnings),
+        Err(e) => e,
+    }
+}
+
+#[track_caller]
+fn started(text: &str) -> Domain {
+    yaml(text).unwrap_or_else(|e| panic!("expected to start:\n{text}\ngot:\n{e}"))
+}
+
+const AUTH: &str = "authentication is not available yet (issue #18)";
+const ROLES: &str = "access roles are not available yet (issue #18)";
+const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18)";
+const RATE: &str = "rate limiting is not available yet (issue #18)";
+const SOFT: &str = "soft delete is not available yet (issue #12)";
+const VERSIONS: &str = "document versioning is not available yet (issue #12)";
+const OPLOG: &str = "the operations log is not available yet (issue #12)";
+const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19)";
+const PREFIX: &str = "other MongoDB databases (mongo_prefix) are not available yet (issue #10)";
+const MONGO: &str = "the MongoDB data layer is not available yet (issue #10)";
+const POSTGRES: &str = "the PostgreSQL data layer is not available yet (issue #11)";
+
+/// (settings, key path refused, start of its message)
+const CASES: &[(&str, &str, &str)] = &[
+    ("AUTH: BasicAuth\nDOMAIN: {}", "AUTH", AUTH),
+    ("AUTH: {class: TokenAuth}\nDOMAIN: {}", "AUTH", AUTH),
+    ("DOMAIN: {a: {authentication: BasicAuth}}", "DOMAIN.a.authentication", AUTH),
+    ("DOMAIN: {a: {authentication: {x: 1}}}", "DOMAIN.a.authentication", AUTH),
+    ("DOMAIN: {a: {authentication: true}}", "DOMAIN.a.authentication", AUTH),
+    ("ALLOWED_ROLES: [admin]\nDOMAIN: {}", "ALLOWED_ROLES", ROLES),
+    ("ALLOWED_READ_ROLES: [r]\nDOMAIN: {}", "ALLOWED_READ_ROLES", ROLES),
+    ("ALLOWED_WRITE_ROLES: [w]\nDOMAIN: {}", "ALLOWED_WRITE_ROLES", ROLES),
+    ("ALLOWED_ITEM_ROLES: [i]\nDOMAIN: {}", "ALLOWED_ITEM_ROLES", ROLES),
+    ("ALLOWED_ITEM_READ_ROLES: [i]\nDOMAIN: {}", "ALLOWED_ITEM_READ_ROLES", ROLES),
+    ("ALLOWED_ITEM_WRITE_ROLES: [i]\nDOMAIN: {}", "ALLOWED_ITEM_WRITE_ROLES", ROLES),
+    ("DOMAIN: {a: {allowed_roles: [x]}}", "DOMAIN.a.allowed_roles", ROLES),
+    ("DOMAIN: {a: {allowed_read_roles: [x]}}", "DOMAIN.a.allowed_read_roles", ROLES),
+    ("DOMAIN: {a: {allowed_write_roles: [x]}}", "DOMAIN.a.allowed_write_roles", ROLES),
+    ("DOMAIN: {a: {allowed_item_roles: [x]}}", "DOMAIN.a.allowed_item_roles", ROLES),
+    ("DOMAIN: {a: {allowed_item_read_roles: [x]}}", "DOMAIN.a.allowed_item_read_roles", ROLES),
+    ("DOMAIN: {a: {allowed_item_write_roles: [x]}}", "DOMAIN.a.allowed_item_write_roles", ROLES),
+    ("AUTH_FIELD: owner\nDOMAIN: {}", "AUTH_FIELD", AUTH_FIELD),
+    ("DOMAIN: {a: {auth_field: owner}}", "DOMAIN.a.auth_field", AUTH_FIELD),
+    ("RATE_LIMIT_GET: [300, 900]\nDOMAIN: {}", "RATE_LIMIT_GET", RATE),
+    ("RATE_LIMIT_POST: [1, 60]\nDOMAIN: {}", "RATE_LIMIT_POST", RATE),
+    ("RATE_LIMIT_PATCH: [1, 60]\nDOMAIN: {}", "RATE_LIMIT_PATCH", RATE),
+    ("RATE_LIMIT_DELETE: [1, 60]\nDOMAIN: {}", "RATE_LIMIT_DELETE", RATE),
+    ("RATE_LIMIT_PUT: [1, 60]\nDOMAIN: {}", "RATE_LIMIT_PUT", RATE),
+    ("SOFT_DELETE: true\nDOMAIN: {}", "SOFT_DELETE", SOFT),
+    ("DOMAIN: {a: {soft_delete: true}}", "DOMAIN.a.soft_delete", SOFT),
+    ("VERSIONING: true\nDOMAIN: {}", "VERSIONING", VERSIONS),
+    ("DOMAIN: {a: {versioning: true}}", "DOMAIN.a.versioning", VERSIONS),
+    ("OPLOG: true\nDOMAIN: {}", "OPLOG", OPLOG),
+    (
+        "DOMAIN: {a: {datasource: {aggregation: {pipeline: [{$match: {x: $x}}]}}}}",
+        "DOMAIN.a.datasource.aggregation",
+        AGGREGATION,
+    ),
+    ("DOMAIN: {a: {mongo_prefix: USERS}}", "DOMAIN.a.mongo_prefix", PREFIX),
+    ("DOMAIN: {a: {mongo_prefix: mongo}}", "DOMAIN.a.mongo_prefix", PREFIX),
+    ("MONGO_URI: mongodb://h/db\nDOMAIN: {}", "MONGO_URI", MONGO),
+    ("MONGO_HOST: db.example\nDOMAIN: {}", "MONGO_HOST", MONGO),
+    ("MONGO_PORT: 27017\nDOMAIN: {}", "MONGO_PORT", MONGO),
+    ("MONGO_DBNAME: apitest\nDOMAIN: {}", "MONGO_DBNAME", MONGO),
+    ("MONGO_USERNAME: u\nDOMAIN: {}", "MONGO_USERNAME", MONGO),
+    ("MONGO_PASSWORD: p\nDOMAIN: {}", "MONGO_PASSWORD", MONGO),
+    ("MONGO_AUTH_SOURCE: admin\nDOMAIN: {}", "MONGO_AUTH_SOURCE", MONGO),
+    ("MONGO_REPLICA_SET: rs0\nDOMAIN: {}", "MONGO_REPLICA_SET", MONGO),
+    ("MONGO_OPTIONS: {connect: true}\nDOMAIN: {}", "MONGO_OPTIONS", MONGO),
+    ("MONGO_WRITE_CONCERN: {w: 1}\nDOMAIN: {}", "MONGO_WRITE_CONCERN", MONGO),
+    ("DATA_LAYER: mongo\nDOMAIN: {}", "DATA_LAYER", MONGO),
+    ("DATA_LAYER: MongoDB\nDOMAIN: {}", "DATA_LAYER", MONGO),
+    (
+        "DATA_LAYER: postgres\nPOSTGRES_URI: postgres://u@h/db\nDOMAIN: {}",
+        "DATA_LAYER",
+        POSTGRES,
+    ),
+];
+
+#[test]
+fn each_not_built_setting_is_refused_with_its_path_and_what_to_do() {
+    for (text, path, message) in CASES {
+        let e = refused(text);
+        let found: Vec<&str> = e
+            .problems
+            .iter()
+            .filter(|p| p.path == *path)
+            .map(|p| p.message.as_str())
+            .collect();
+        assert_eq!(found.len(), 1, "{text}: one problem at {path}, got:\n{e}");
+        assert!(
+            found[0].starts_with(message),
+            "{text}: {path}: expected {message:?}, got {:?}",
+            found[0]
+        );
+        // every message says what to do
+        assert!(
+            found[0].contains("remove") || found[0].contains("DATA_LAYER: embedded"),
+            "{text}: {}",
+            found[0]
+        );
+    }
+}
+
+#[test]
+fn values_that_disable_a_feature_still_start() {
+    let d = started(
+        r#"
+AUTH: null
+ALLOWED_ROLES: []
+ALLOWED_READ_ROLES: []
+ALLOWED_WRITE_ROLES: []
+ALLOWED_ITEM_ROLES: []
+ALLOWED_ITEM_READ_ROLES: []
+ALLOWED_ITEM_WRITE_ROLES: []
+AUTH_FIELD: null
+RATE_LIMIT_GET: null
+RATE_LIMIT_POST: null
+RATE_LIMIT_PATCH: null
+RATE_LIMIT_DELETE: null
+SOFT_DELETE: false
+VERSIONING: false
+OPLOG: false
+OPLOG_ENDPOINT: null
+DATA_LAYER: embedded
+DOMAIN:
+  a:
+    authentication: null
+    allowed_roles: []
+    allowed_read_roles: []
+    allowed_write_roles: []
+    allowed_item_roles: []
+    allowed_item_read_roles: []
+    allowed_item_write_roles: []
+    auth_field: null
+    soft_delete: false
+    versioning: false
+    mongo_prefix: MONGO
+    datasource: {aggregation: null}
+  b: {authentication: false}
+"#,
+    );
+    let a = &d.resources["a"];
+    assert!(!a.soft_delete && !a.versioning && a.auth_field.is_none());
+    assert!(a.datasource.aggregation.is_none());
+    assert!(d.warnings.is_empty(), "{:#?}", d.warnings);
+}
+
+#[test]
+fn mongodb_settings_start_on_the_embedded_store_only_when_the_file_says_so() {
+    let text = "MONGO_HOST: db\nMONGO_DBNAME: apitest\nDOMAIN: {}";
+    let e = refused(text);
+    assert!(e.has_problem_at("MONGO_HOST") && e.has_problem_at("MONGO_DBNAME"));
+    assert!(
+        e.problems[0]
+            .message
+            .contains("the data would go to the embedded store, not to MongoDB"),
+        "{e}"
+    );
+    let d = started(&format!("DATA_LAYER: embedded\n{text}"));
+    for key in ["MONGO_HOST", "MONGO_DBNAME"] {
+        let expected = format!(
+            "{key} is ignored: DATA_LAYER is embedded, the data is stored in the embedded store, not in MongoDB"
+        );
+        assert!(d.warnings.contains(&expected), "{:#?}", d.warnings);
+    }
+    // a resource's mongo_prefix names another database: refused even then
+    let e = refused("DATA_LAYER: embedded\nDOMAIN: {a: {mongo_prefix: USERS}}");
+    assert!(e.has_problem_at("DOMAIN.a.mongo_prefix"), "{e}");
+}
+
+#[test]
+fn every_not_built_setting_of_a_file_is_reported_together_in_file_order() {
+    let e = refused(
+        r#"
+SOFT_DELETE: true
+MONGO_URI: mongodb://h/db
+RATE_LIMIT_GET: [1, 1]
+DOMAIN:
+  a: {authentication: X, versioning: true, allowed_roles: [r]}
+  b: {datasource: {aggregation: {pipeline: []}}, auth_field: owner}
+OPLOG: true
+"#,
+    );
+    let paths: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "SOFT_DELETE",
+            "MONGO_URI",
+            "RATE_LIMIT_GET",
+            "DOMAIN.a.authentication",
+            "DOMAIN.a.allowed_roles",
+            "DOMAIN.a.versioning",
+            "DOMAIN.b.auth_field",
+            "DOMAIN.b.datasource.aggregation",
+            "OPLOG",
+        ]
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_gets_one_problem_not_two() {
+    let e = refused("RATE_LIMIT_GET: [1]\nDOMAIN: {a: {allowed_roles: admin}}");
+    assert_eq!(e.problems.len(), 2, "{e}");
+    assert!(e.problems[0].message.starts_with("expected null or [requests, seconds]"));
+    assert!(e.problems[1].message.starts_with("expected a list of strings"), "{e}");
+}
+
+#[test]
+fn settings_whose_absence_is_harmless_start_with_a_warning() {
+    let d = started(
+        r#"
+PUBLIC_METHODS: [GET]
+PUBLIC_ITEM_METHODS: [GET]
+DOMAIN:
+  people:
+    public_methods: [GET]
+    public_item_methods: [GET]
+    embedded_fields: [boss]
+    mongo_write_concern: {w: 1}
+    schema:
+      boss: {type: objectid, data_relation: {resource: people, embeddable: true}}
+      team:
+        type: list
+        schema: {type: objectid, data_relation: {resource: people, embeddable: true}}
+      plain: {type: objectid, data_relation: {resource: people}}
+"#,
+    );
+    let expected = [
+        "PUBLIC_METHODS: ignored: authentication is not available yet (issue #18), every method is public",
+        "PUBLIC_ITEM_METHODS: ignored: authentication is not available yet (issue #18), every method is public",
+        "DOMAIN.people.public_methods: ignored: authentication is not available yet (issue #18), every method is public",
+        "DOMAIN.people.public_item_methods: ignored: authentication is not available yet (issue #18), every method is public",
+        "DOMAIN.people.embedded_fields: ignored: embedding is not available yet (issue #12), related documents are returned as ids",
+        "DOMAIN.people.mongo_write_concern: ignored: the embedded store commits every write durably",
+        "DOMAIN.people.schema.boss.data_relation.embeddable: ignored: embedding is not available yet (issue #12), ?embedded= returns related documents as ids",
+        "DOMAIN.people.schema.team.schema.data_relation.embeddable: ignored: embedding is not available yet (issue #12), ?embedded= returns related documents as ids",
+    ];
+    let mut got = d.warnings.clone();
+    got.sort();
+    let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn compatibility_doc_lists_every_refusal_message() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/compatibility.md"
+    ))
+    .expect("docs/compatibility.md");
+    let not_built = doc
+        .split("## Not built yet")
+        .nth(1)
+        .expect("a 'Not built yet' section");
+    for (text, path, _) in CASES {
+        let e = refused(text);
+        let problem = e.problems.iter().find(|p| p.path == *path).expect("refused");
+        assert!(
+            not_built.contains(&problem.message),
+            "docs/compatibility.md 'Not built yet' lacks the message of {path}: {}",
+            problem.message
+        );
+    }
+}
