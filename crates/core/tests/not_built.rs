@@ -16,7 +16,10 @@ fn yaml(text: &str) -> Result<Domain, SettingsError> {
 #[track_caller]
 fn refused(text: &str) -> SettingsError {
     match yaml(text) {
-        Ok(d) => panic!("expected a refusal for:\n{text}\nwarnings: {:#?}", d.warnings),
+        Ok(d) => panic!(
+            "expected a refusal for:\n{text}\nwarnings: {:#?}",
+            d.warnings
+        ),
         Err(e) => e,
     }
 }
@@ -42,50 +45,173 @@ const POSTGRES: &str = "the PostgreSQL data layer is not available yet (issue #1
 const CASES: &[(&str, &str, &str)] = &[
     ("AUTH: BasicAuth\nDOMAIN: {}", "AUTH", AUTH),
     ("AUTH: {class: TokenAuth}\nDOMAIN: {}", "AUTH", AUTH),
-    ("DOMAIN: {a: {authentication: BasicAuth}}", "DOMAIN.a.authentication", AUTH),
-    ("DOMAIN: {a: {authentication: {x: 1}}}", "DOMAIN.a.authentication", AUTH),
-    ("DOMAIN: {a: {authentication: true}}", "DOMAIN.a.authentication", AUTH),
+    (
+        "DOMAIN: {a: {authentication: BasicAuth}}",
+        "DOMAIN.a.authentication",
+        AUTH,
+    ),
+    (
+        "DOMAIN: {a: {authentication: {x: 1}}}",
+        "DOMAIN.a.authentication",
+        AUTH,
+    ),
+    (
+        "DOMAIN: {a: {authentication: true}}",
+        "DOMAIN.a.authentication",
+        AUTH,
+    ),
     ("ALLOWED_ROLES: [admin]\nDOMAIN: {}", "ALLOWED_ROLES", ROLES),
-    ("ALLOWED_READ_ROLES: [r]\nDOMAIN: {}", "ALLOWED_READ_ROLES", ROLES),
-    ("ALLOWED_WRITE_ROLES: [w]\nDOMAIN: {}", "ALLOWED_WRITE_ROLES", ROLES),
-    ("ALLOWED_ITEM_ROLES: [i]\nDOMAIN: {}", "ALLOWED_ITEM_ROLES", ROLES),
-    ("ALLOWED_ITEM_READ_ROLES: [i]\nDOMAIN: {}", "ALLOWED_ITEM_READ_ROLES", ROLES),
-    ("ALLOWED_ITEM_WRITE_ROLES: [i]\nDOMAIN: {}", "ALLOWED_ITEM_WRITE_ROLES", ROLES),
-    ("DOMAIN: {a: {allowed_roles: [x]}}", "DOMAIN.a.allowed_roles", ROLES),
-    ("DOMAIN: {a: {allowed_read_roles: [x]}}", "DOMAIN.a.allowed_read_roles", ROLES),
-    ("DOMAIN: {a: {allowed_write_roles: [x]}}", "DOMAIN.a.allowed_write_roles", ROLES),
-    ("DOMAIN: {a: {allowed_item_roles: [x]}}", "DOMAIN.a.allowed_item_roles", ROLES),
-    ("DOMAIN: {a: {allowed_item_read_roles: [x]}}", "DOMAIN.a.allowed_item_read_roles", ROLES),
-    ("DOMAIN: {a: {allowed_item_write_roles: [x]}}", "DOMAIN.a.allowed_item_write_roles", ROLES),
+    (
+        "ALLOWED_READ_ROLES: [r]\nDOMAIN: {}",
+        "ALLOWED_READ_ROLES",
+        ROLES,
+    ),
+    (
+        "ALLOWED_WRITE_ROLES: [w]\nDOMAIN: {}",
+        "ALLOWED_WRITE_ROLES",
+        ROLES,
+    ),
+    (
+        "ALLOWED_ITEM_ROLES: [i]\nDOMAIN: {}",
+        "ALLOWED_ITEM_ROLES",
+        ROLES,
+    ),
+    (
+        "ALLOWED_ITEM_READ_ROLES: [i]\nDOMAIN: {}",
+        "ALLOWED_ITEM_READ_ROLES",
+        ROLES,
+    ),
+    (
+        "ALLOWED_ITEM_WRITE_ROLES: [i]\nDOMAIN: {}",
+        "ALLOWED_ITEM_WRITE_ROLES",
+        ROLES,
+    ),
+    (
+        "DOMAIN: {a: {allowed_roles: [x]}}",
+        "DOMAIN.a.allowed_roles",
+        ROLES,
+    ),
+    (
+        "DOMAIN: {a: {allowed_read_roles: [x]}}",
+        "DOMAIN.a.allowed_read_roles",
+        ROLES,
+    ),
+    (
+        "DOMAIN: {a: {allowed_write_roles: [x]}}",
+        "DOMAIN.a.allowed_write_roles",
+        ROLES,
+    ),
+    (
+        "DOMAIN: {a: {allowed_item_roles: [x]}}",
+        "DOMAIN.a.allowed_item_roles",
+        ROLES,
+    ),
+    (
+        "DOMAIN: {a: {allowed_item_read_roles: [x]}}",
+        "DOMAIN.a.allowed_item_read_roles",
+        ROLES,
+    ),
+    (
+        "DOMAIN: {a: {allowed_item_write_roles: [x]}}",
+        "DOMAIN.a.allowed_item_write_roles",
+        ROLES,
+    ),
     ("AUTH_FIELD: owner\nDOMAIN: {}", "AUTH_FIELD", AUTH_FIELD),
-    ("DOMAIN: {a: {auth_field: owner}}", "DOMAIN.a.auth_field", AUTH_FIELD),
-    ("RATE_LIMIT_GET: [300, 900]\nDOMAIN: {}", "RATE_LIMIT_GET", RATE),
-    ("RATE_LIMIT_POST: [1, 60]\nDOMAIN: {}", "RATE_LIMIT_POST", RATE),
-    ("RATE_LIMIT_PATCH: [1, 60]\nDOMAIN: {}", "RATE_LIMIT_PATCH", RATE),
-    ("RATE_LIMIT_DELETE: [1, 60]\nDOMAIN: {}", "RATE_LIMIT_DELETE", RATE),
-    ("RATE_LIMIT_PUT: [1, 60]\nDOMAIN: {}", "RATE_LIMIT_PUT", RATE),
+    (
+        "DOMAIN: {a: {auth_field: owner}}",
+        "DOMAIN.a.auth_field",
+        AUTH_FIELD,
+    ),
+    (
+        "RATE_LIMIT_GET: [300, 900]\nDOMAIN: {}",
+        "RATE_LIMIT_GET",
+        RATE,
+    ),
+    (
+        "RATE_LIMIT_POST: [1, 60]\nDOMAIN: {}",
+        "RATE_LIMIT_POST",
+        RATE,
+    ),
+    (
+        "RATE_LIMIT_PATCH: [1, 60]\nDOMAIN: {}",
+        "RATE_LIMIT_PATCH",
+        RATE,
+    ),
+    (
+        "RATE_LIMIT_DELETE: [1, 60]\nDOMAIN: {}",
+        "RATE_LIMIT_DELETE",
+        RATE,
+    ),
+    (
+        "RATE_LIMIT_PUT: [1, 60]\nDOMAIN: {}",
+        "RATE_LIMIT_PUT",
+        RATE,
+    ),
     ("SOFT_DELETE: true\nDOMAIN: {}", "SOFT_DELETE", SOFT),
-    ("DOMAIN: {a: {soft_delete: true}}", "DOMAIN.a.soft_delete", SOFT),
+    (
+        "DOMAIN: {a: {soft_delete: true}}",
+        "DOMAIN.a.soft_delete",
+        SOFT,
+    ),
     ("VERSIONING: true\nDOMAIN: {}", "VERSIONING", VERSIONS),
-    ("DOMAIN: {a: {versioning: true}}", "DOMAIN.a.versioning", VERSIONS),
+    (
+        "DOMAIN: {a: {versioning: true}}",
+        "DOMAIN.a.versioning",
+        VERSIONS,
+    ),
     ("OPLOG: true\nDOMAIN: {}", "OPLOG", OPLOG),
     (
         "DOMAIN: {a: {datasource: {aggregation: {pipeline: [{$match: {x: $x}}]}}}}",
         "DOMAIN.a.datasource.aggregation",
         AGGREGATION,
     ),
-    ("DOMAIN: {a: {mongo_prefix: USERS}}", "DOMAIN.a.mongo_prefix", PREFIX),
-    ("DOMAIN: {a: {mongo_prefix: mongo}}", "DOMAIN.a.mongo_prefix", PREFIX),
+    (
+        "DOMAIN: {a: {mongo_prefix: USERS}}",
+        "DOMAIN.a.mongo_prefix",
+        PREFIX,
+    ),
+    (
+        "DOMAIN: {a: {mongo_prefix: mongo}}",
+        "DOMAIN.a.mongo_prefix",
+        PREFIX,
+    ),
     ("MONGO_URI: mongodb://h/db\nDOMAIN: {}", "MONGO_URI", MONGO),
     ("MONGO_HOST: db.example\nDOMAIN: {}", "MONGO_HOST", MONGO),
     ("MONGO_PORT: 27017\nDOMAIN: {}", "MONGO_PORT", MONGO),
     ("MONGO_DBNAME: apitest\nDOMAIN: {}", "MONGO_DBNAME", MONGO),
     ("MONGO_USERNAME: u\nDOMAIN: {}", "MONGO_USERNAME", MONGO),
     ("MONGO_PASSWORD: p\nDOMAIN: {}", "MONGO_PASSWORD", MONGO),
-    ("MONGO_AUTH_SOURCE: admin\nDOMAIN: {}", "MONGO_AUTH_SOURCE", MONGO),
-    ("MONGO_REPLICA_SET: rs0\nDOMAIN: {}", "MONGO_REPLICA_SET", MONGO),
-    ("MONGO_OPTIONS: {connect: true}\nDOMAIN: {}", "MONGO_OPTIONS", MONGO),
-    ("MONGO_WRITE_CONCERN: {w: 1}\nDOMAIN: {}", "MONGO_WRITE_CONCERN", MONGO),
+    (
+        "MONGO_AUTH_SOURCE: admin\nDOMAIN: {}",
+        "MONGO_AUTH_SOURCE",
+        MONGO,
+    ),
+    (
+        "MONGO_AUTH_MECHANISM: SCRAM-SHA-256\nDOMAIN: {}",
+        "MONGO_AUTH_MECHANISM",
+        MONGO,
+    ),
+    (
+        "MONGO_AUTH_MECHANISM_PROPERTIES: {x: 1}\nDOMAIN: {}",
+        "MONGO_AUTH_MECHANISM_PROPERTIES",
+        MONGO,
+    ),
+    ("MONGO_CONNECT: true\nDOMAIN: {}", "MONGO_CONNECT", MONGO),
+    (
+        "MONGO_REPLICA_SET: rs0\nDOMAIN: {}",
+        "MONGO_REPLICA_SET",
+        MONGO,
+    ),
+    (
+        "MONGO_OPTIONS: {connect: true}\nDOMAIN: {}",
+        "MONGO_OPTIONS",
+        MONGO,
+    ),
+    (
+        "MONGO_WRITE_CONCERN: {w: 1}\nDOMAIN: {}",
+        "MONGO_WRITE_CONCERN",
+        MONGO,
+    ),
     ("DATA_LAYER: mongo\nDOMAIN: {}", "DATA_LAYER", MONGO),
     ("DATA_LAYER: MongoDB\nDOMAIN: {}", "DATA_LAYER", MONGO),
     (
@@ -221,8 +347,15 @@ OPLOG: true
 fn a_value_of_the_wrong_type_gets_one_problem_not_two() {
     let e = refused("RATE_LIMIT_GET: [1]\nDOMAIN: {a: {allowed_roles: admin}}");
     assert_eq!(e.problems.len(), 2, "{e}");
-    assert!(e.problems[0].message.starts_with("expected null or [requests, seconds]"));
-    assert!(e.problems[1].message.starts_with("expected a list of strings"), "{e}");
+    assert!(e.problems[0]
+        .message
+        .starts_with("expected null or [requests, seconds]"));
+    assert!(
+        e.problems[1]
+            .message
+            .starts_with("expected a list of strings"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -275,7 +408,11 @@ fn compatibility_doc_lists_every_refusal_message() {
         .expect("a 'Not built yet' section");
     for (text, path, _) in CASES {
         let e = refused(text);
-        let problem = e.problems.iter().find(|p| p.path == *path).expect("refused");
+        let problem = e
+            .problems
+            .iter()
+            .find(|p| p.path == *path)
+            .expect("refused");
         assert!(
             not_built.contains(&problem.message),
             "docs/compatibility.md 'Not built yet' lacks the message of {path}: {}",

@@ -125,7 +125,8 @@ const ROLES_MSG: &str = "access roles are not available yet (issue #18): \
      every client would have every role; remove the setting or set it to []";
 const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18): \
      every client would see every owner's documents; remove the setting or set it to null";
-const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18); \
+const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18): \
+     requests would not be limited; \
      remove the setting or set it to null";
 const SOFT_DELETE: &str = "soft delete is not available yet (issue #12): \
      DELETE would remove documents for good; remove the setting or set it to false";
