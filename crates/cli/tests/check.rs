@@ -1,5 +1,6 @@
-//! `eve-rs check` on schemas with errors: every problem is printed with its
-//! path in the settings file, and the command fails (issue #3).
+//! `eve-rs check` on schemas with errors (issue #3) and on settings whose
+//! feature is not built yet (issue #20): every problem is printed with its
+//! path in the settings file, and the command fails.
 
 use std::process::Command;
 
@@ -99,4 +100,100 @@ fn serve_refuses_to_start_with_schema_errors() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown rule 'maxlenght'"), "{err}");
+}
+
+/// One key of every feature that is not built yet (issue #20).
+const NOT_BUILT: &str = r#"
+SOFT_DELETE: true
+RATE_LIMIT_GET: [300, 900]
+MONGO_URI: mongodb://db.example/app
+OPLOG: true
+DOMAIN:
+  people:
+    authentication: BasicAuth
+    allowed_write_roles: [admin]
+    auth_field: owner
+    versioning: true
+    mongo_prefix: PEOPLE
+    schema: {name: {type: string}}
+  stats:
+    datasource: {source: people, aggregation: {pipeline: [{$count: total}]}}
+"#;
+
+#[test]
+fn check_lists_every_setting_whose_feature_is_not_built_and_fails() {
+    let (ok, _, err) = check(NOT_BUILT);
+    assert!(!ok, "check must fail: {err}");
+    let listed: Vec<&str> = err.lines().skip(1).map(str::trim).collect();
+    let expected = [
+        "SOFT_DELETE: soft delete is not available yet (issue #12)",
+        "RATE_LIMIT_GET: rate limiting is not available yet (issue #18)",
+        "MONGO_URI: the MongoDB data layer is not available yet (issue #10)",
+        "OPLOG: the operations log is not available yet (issue #12)",
+        "DOMAIN.people.authentication: authentication is not available yet (issue #18)",
+        "DOMAIN.people.allowed_write_roles: access roles are not available yet (issue #18)",
+        "DOMAIN.people.auth_field: user-restricted resource access is not available yet (issue #18)",
+        "DOMAIN.people.versioning: document versioning is not available yet (issue #12)",
+        "DOMAIN.people.mongo_prefix: other MongoDB databases (mongo_prefix) are not available yet (issue #10)",
+        "DOMAIN.stats.datasource.aggregation: aggregation endpoints are not available yet (issue #19)",
+    ];
+    assert_eq!(listed.len(), expected.len(), "{err}");
+    for (line, start) in listed.iter().zip(expected) {
+        assert!(line.starts_with(start), "expected {start:?}, got {line:?}");
+    }
+}
+
+#[test]
+fn check_accepts_the_same_file_with_the_features_disabled() {
+    let disabled = NOT_BUILT
+        .replace("SOFT_DELETE: true", "SOFT_DELETE: false")
+        .replace("[300, 900]", "null")
+        .replace("MONGO_URI:", "DATA_LAYER: embedded\nMONGO_URI:")
+        .replace("OPLOG: true", "OPLOG: false")
+        .replace("authentication: BasicAuth", "authentication: null")
+        .replace("[admin]", "[]")
+        .replace("auth_field: owner", "auth_field: null")
+        .replace("versioning: true", "versioning: false")
+        .replace("mongo_prefix: PEOPLE", "mongo_prefix: MONGO")
+        .replace(", aggregation: {pipeline: [{$count: total}]}", "");
+    let (ok, out, err) = check(&disabled);
+    assert!(ok, "{err}");
+    assert!(out.contains("OK (2 resources)"), "{out}");
+    assert!(
+        out.contains("warning: MONGO_URI is ignored: DATA_LAYER is embedded"),
+        "{out}"
+    );
+}
+
+#[test]
+fn serve_refuses_to_start_with_a_setting_whose_feature_is_not_built() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("settings.yaml");
+    std::fs::write(
+        &path,
+        "RESOURCE_METHODS: [GET, POST, DELETE]\nDOMAIN: {notes: {soft_delete: true}}\n",
+    )
+    .expect("write settings");
+    let data = dir.path().join("data");
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            path.to_str().expect("utf-8 path"),
+            "--port",
+            "0",
+            "--data-dir",
+            data.to_str().expect("utf-8 path"),
+        ])
+        .output()
+        .expect("run eve-rs serve");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "DOMAIN.notes.soft_delete: soft delete is not available yet (issue #12): \
+             DELETE would remove documents for good"
+        ),
+        "{err}"
+    );
+    assert!(!data.exists(), "no store is created for refused settings");
 }
