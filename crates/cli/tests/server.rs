@@ -98,7 +98,7 @@ fn check_reports_every_problem_with_its_path() {
 fn serve_refuses_invalid_settings() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yaml");
-    std::fs::write(&bad, "DOMAIN: {people: {resource_methods: [POST]}}\n").unwrap();
+    std::fs::write(&bad, "DOMAIN: {people: {resource_methods: [FETCH]}}\n").unwrap();
     let out = Command::new(BIN)
         .args([
             "serve",
