@@ -123,6 +123,9 @@ pub struct Cors {
     /// `X_DOMAINS_RE`: compiled origin regexes (invalid ones dropped with a
     /// warning); matched at the start of the origin, like Python's `re.match`.
     pub domains_re: Vec<Regex>,
+    /// `X_DOMAINS_RE` is a non-empty string or list, even when none of its
+    /// patterns compiled: CORS is then on and no origin matches (as Eve).
+    pub domains_re_set: bool,
     /// `X_HEADERS`.
     pub headers: Vec<String>,
     /// `X_EXPOSE_HEADERS`.
@@ -136,7 +139,7 @@ pub struct Cors {
 impl Cors {
     /// CORS is active when `X_DOMAINS` or `X_DOMAINS_RE` is set.
     pub fn is_enabled(&self) -> bool {
-        self.domains.is_some() || !self.domains_re.is_empty()
+        self.domains.is_some() || self.domains_re_set
     }
 }
 

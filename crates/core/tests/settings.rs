@@ -623,6 +623,30 @@ DOMAIN: {}
 }
 
 #[test]
+fn x_domains_re_with_only_invalid_patterns_keeps_cors_on() {
+    // As Eve: the setting is truthy, so CORS answers, and no origin matches.
+    let d = ok("X_DOMAINS_RE: ['*', '[unclosed']\nDOMAIN: {}");
+    assert!(d.settings.cors.domains_re.is_empty());
+    assert!(d.settings.cors.is_enabled());
+    assert_warning(&d, "'[unclosed' is ignored");
+    for off in ["X_DOMAINS_RE: ''", "X_DOMAINS_RE: []", "X_DOMAINS_RE: null"] {
+        let d = ok(&format!("{off}\nDOMAIN: {{}}"));
+        assert!(!d.settings.cors.is_enabled(), "{off}");
+    }
+}
+
+#[test]
+fn x_domains_re_python_only_syntax_refuses_to_start() {
+    // Look-around and backreferences are valid for Python's `re` (Eve would
+    // honour them) but not for eve-rs: fail closed, with the key path.
+    for pattern in [r"^http://(?!evil)\w+\.com$", r"^http://(a)\1\.com$"] {
+        let e = err(&format!("X_DOMAINS_RE: ['{pattern}']\nDOMAIN: {{}}"));
+        assert_problem(&e, "X_DOMAINS_RE");
+        assert!(e.to_string().contains("look-around"), "{pattern}: {e}");
+    }
+}
+
+#[test]
 fn any_origin_with_credentials_warns() {
     let d = ok("X_DOMAINS: '*'\nX_ALLOW_CREDENTIALS: true\nDOMAIN: {}");
     assert!(d.settings.cors.allow_credentials);

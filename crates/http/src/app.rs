@@ -418,17 +418,17 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
     let (parts, body) = req.into_parts();
     let settings = &state.domain.settings;
     let mut method = parts.method.as_str().to_ascii_uppercase();
-    // Safer than Eve (features.md §3.10 Note): only a POST can be turned
-    // into another method, so safe methods never change state.
-    if settings.allow_override_http_method && method == "POST" {
+    // As Eve: the override replaces the method of any request (a GET
+    // carrying `X-HTTP-Method-Override: POST` creates), before routing and
+    // the method check, so a method that is not enabled is still 405.
+    if settings.allow_override_http_method {
         if let Some(o) = parts
             .headers
             .get("x-http-method-override")
             .and_then(|v| v.to_str().ok())
         {
-            if !o.trim().is_empty() {
-                method = o.trim().to_ascii_uppercase();
-            }
+            // An empty override is an empty method (405), as in Eve.
+            method = o.trim().to_ascii_uppercase();
         }
     }
     let path = percent_encoding::percent_decode_str(parts.uri.path())

@@ -551,6 +551,12 @@ fn merge(stored: &mut Document, updates: &Document, nested: bool) {
     }
 }
 
+/// A unique index refused a PATCH or PUT: Eve answers 400 (not the 409 of
+/// an insert), the store's text shown only with `DEBUG`.
+fn duplicate_on_edit(message: String) -> ApiError {
+    ApiError::BadRequestDebug(format!("DuplicateKeyError: {message}"))
+}
+
 /// `PATCH /<resource>/<id>`.
 pub(crate) async fn patch(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
     let domain = ctx.domain();
@@ -595,13 +601,16 @@ pub(crate) async fn patch(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult
         merged.insert(s.meta.etag.clone(), etag.clone());
         set.insert(s.meta.etag.clone(), etag);
     }
-    if !ctx
+    match ctx
         .state
         .store
         .update_one(&res.datasource.source, &conditional, set)
-        .await?
+        .await
     {
-        return Err(ApiError::EtagMismatch);
+        Ok(true) => {}
+        Ok(false) => return Err(ApiError::EtagMismatch),
+        Err(StoreError::DuplicateKey { message, .. }) => return Err(duplicate_on_edit(message)),
+        Err(e) => return Err(e.into()),
     }
     ctx.state.hooks.on_updated(&res.name, &updates, &original);
     Ok(edited(ctx, route, res, &merged, false))
@@ -677,9 +686,7 @@ pub(crate) async fn put(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<R
     {
         Ok(true) => {}
         Ok(false) => return Err(ApiError::EtagMismatch),
-        Err(StoreError::DuplicateKey { message, .. }) => {
-            return Err(ApiError::BadRequestDebug(message))
-        }
+        Err(StoreError::DuplicateKey { message, .. }) => return Err(duplicate_on_edit(message)),
         Err(e) => return Err(e.into()),
     }
     ctx.state.hooks.on_replaced(&res.name, &doc, &original);

@@ -8,6 +8,7 @@ mod integration {
     mod endpoints;
     mod eve_reads;
     mod headers;
+    mod mongo_shapes;
     mod reads;
     mod resources;
     mod robustness;

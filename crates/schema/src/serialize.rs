@@ -58,13 +58,33 @@ impl Serializer<'_> {
         }
         if let (Some(vs), Bson::Document(d)) = (&rules.valuesrules, &mut *value) {
             for (_, x) in d.iter_mut() {
-                self.value(x, vs);
+                self.mapping_value(x, vs);
             }
             return;
         }
         for t in rules.types.iter().flatten() {
             if let Some(v) = self.scalar(t, value) {
                 *value = v;
+            }
+        }
+    }
+
+    /// A value of a mapping under `valuesrules` (or its legacy name
+    /// `valueschema`). Eve serializes these only for an `objectid` or a
+    /// `dict` value type (features.md §1.4): every other value is left as
+    /// sent, so that `{"k": "1"}` against an integer rule is a validation
+    /// error, not a converted `1`.
+    fn mapping_value(&self, value: &mut Bson, rules: &Rules) {
+        let types = rules.types.as_deref().unwrap_or_default();
+        if types.contains(&Ty::ObjectId) {
+            if *value != Bson::Null {
+                if let Some(v) = self.scalar(&Ty::ObjectId, value) {
+                    *value = v;
+                }
+            }
+        } else if types.contains(&Ty::Dict) {
+            if let (Some(SubSchema::Dict(fields)), Bson::Document(d)) = (&rules.schema, value) {
+                self.fields(d, fields);
             }
         }
     }

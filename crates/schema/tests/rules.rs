@@ -665,3 +665,38 @@ fn issues_render_as_lists_when_asked() {
         json!({"dsch": [{"a": ["must be of integer type"], "b": [{"c": ["required field"]}]}]})
     );
 }
+
+#[test]
+fn mapping_values_are_validated_not_converted() {
+    // Eve serializes mapping values only for objectid and dict value types;
+    // a string against an integer rule is an error under either name.
+    let s = compile(json!({
+        "vs": {"type": "dict", "valuesrules": {"type": "integer", "min": 10}},
+        "old": {"type": "dict", "valueschema": {"type": "integer"}},
+        "ids": {"type": "dict", "valueschema": {"type": "objectid"}},
+        "subs": {"type": "dict", "valuesrules": {"type": "dict", "schema": {"n": {"type": "integer"}}}},
+        "ks": {"type": "dict", "keysrules": {"type": "string", "regex": "[a-z]+"}},
+        "ko": {"type": "dict", "keyschema": {"type": "string", "minlength": 3}},
+    }));
+    assert_eq!(
+        issues(
+            &s,
+            json!({"vs": {"k1": "1", "k2": 5, "k3": 12}, "old": {"a": "2"}})
+        ),
+        json!({"vs": {"k1": "must be of integer type", "k2": "min value is 10"},
+               "old": {"a": "must be of integer type"}})
+    );
+    assert_eq!(
+        issues(&s, json!({"ks": {"AB": 1, "ok": 2}, "ko": {"ab": 1}})),
+        json!({"ks": {"AB": "value does not match regex '[a-z]+'"}, "ko": {"ab": "min length is 3"}})
+    );
+    let (errs, out, _) = run(
+        &s,
+        json!({"ids": {"a": "5f0000000000000000000001"}, "subs": {"x": {"n": "7"}}}),
+        Mode::Insert,
+    );
+    assert_eq!(errs, Value::Null);
+    let oid = ObjectId::parse_str("5f0000000000000000000001").unwrap();
+    assert_eq!(out.get_document("ids").unwrap(), &doc! {"a": oid});
+    assert_eq!(out.get_document("subs").unwrap(), &doc! {"x": {"n": 7}});
+}

@@ -522,10 +522,23 @@ fn check_data_layer(ctx: &mut Ctx, g: &Scope<'_>) -> DataLayerKind {
 fn check_cors(ctx: &mut Ctx, g: &Scope<'_>) -> Cors {
     let domains = g.str_or_list(ctx, "X_DOMAINS");
     let mut domains_re = Vec::new();
-    for pattern in g.str_or_list(ctx, "X_DOMAINS_RE").unwrap_or_default() {
+    let patterns = g.str_or_list(ctx, "X_DOMAINS_RE").unwrap_or_default();
+    // Python truthiness: `''` and `[]` leave CORS off.
+    let domains_re_set = match g.get("X_DOMAINS_RE") {
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        _ => false,
+    };
+    for pattern in patterns {
         // Python's re.match: anchored at the start only.
         match Regex::new(&format!("^(?:{pattern})")) {
             Ok(re) => domains_re.push(re),
+            // Valid for Python, so Eve would honour it: refuse to start.
+            Err(_) if python_only_regex(&pattern) => ctx.problem(
+                g.path("X_DOMAINS_RE"),
+                format!("regex '{pattern}' uses look-around or a backreference, which eve-rs does not support"),
+            ),
+            // Invalid for Python too: Eve ignores it.
             Err(_) => ctx.warn(format!(
                 "X_DOMAINS_RE: invalid regex '{pattern}' is ignored"
             )),
@@ -541,11 +554,22 @@ fn check_cors(ctx: &mut Ctx, g: &Scope<'_>) -> Cors {
     Cors {
         domains,
         domains_re,
+        domains_re_set,
         headers: g.str_or_list(ctx, "X_HEADERS").unwrap_or_default(),
         expose_headers: g.str_or_list(ctx, "X_EXPOSE_HEADERS").unwrap_or_default(),
         allow_credentials,
         max_age: g.i64(ctx, "X_MAX_AGE", 21600),
     }
+}
+
+/// Whether a pattern the `regex` crate refuses is refused only for a
+/// feature Python's `re` has (look-around, backreferences).
+fn python_only_regex(pattern: &str) -> bool {
+    use regex_syntax::ast::{parse::Parser, ErrorKind};
+    matches!(
+        Parser::new().parse(pattern).map_err(|e| e.kind().clone()),
+        Err(ErrorKind::UnsupportedLookAround | ErrorKind::UnsupportedBackreference)
+    )
 }
 
 fn status_code(ctx: &mut Ctx, path: &str, v: &Value) -> Option<u16> {

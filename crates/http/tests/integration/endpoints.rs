@@ -146,10 +146,32 @@ async fn method_override_turns_a_post_into_a_patch() {
 }
 
 #[tokio::test]
-async fn method_override_is_ignored_on_safe_methods() {
-    // Safer than Eve (features.md §3.10 Note): a GET never deletes.
+async fn method_override_is_honoured_on_any_method() {
+    // As Eve (oracle: scripts/compare/writes/override.json): a GET carrying
+    // the header and a body creates; the header's case and blanks do not
+    // matter.
     let t = TestApp::new(PEOPLE).await;
-    t.create("/people", r#"{"lastname": "Doe"}"#).await;
+    let r = t
+        .send(
+            "GET",
+            "/people",
+            &[
+                ("content-type", "application/json"),
+                ("x-http-method-override", " post "),
+            ],
+            Some(r#"{"lastname": "Doe"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["_status"], "OK");
+    assert_eq!(t.get("/people").await.json()["_meta"]["total"], 1);
+    // An empty override is an empty method: 405, as in Eve.
+    let r = t
+        .send("GET", "/people", &[("x-http-method-override", "")], None)
+        .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(t.get("/people").await.json()["_meta"]["total"], 1);
+    // A GET overridden to DELETE deletes, as in Eve.
     let r = t
         .send(
             "GET",
@@ -158,8 +180,43 @@ async fn method_override_is_ignored_on_safe_methods() {
             None,
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(t.get("/people").await.json()["_meta"]["total"], 1);
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(t.get("/people").await.json()["_meta"]["total"], 0);
+}
+
+#[tokio::test]
+async fn method_override_to_a_method_not_enabled_is_405() {
+    let yaml = "DOMAIN: {books: {schema: {title: {type: string}}}}";
+    let t = TestApp::new(yaml).await;
+    t.app
+        .resource("books")
+        .expect("books")
+        .insert(bson::doc! {"title": "kept"})
+        .await
+        .expect("insert");
+    for method in ["GET", "POST", "HEAD"] {
+        for wanted in ["DELETE", "POST", "PATCH"] {
+            let r = t
+                .send(
+                    method,
+                    "/books",
+                    &[
+                        ("content-type", "application/json"),
+                        ("x-http-method-override", wanted),
+                    ],
+                    Some(r#"{"title": "new"}"#),
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} as {wanted}"
+            );
+        }
+    }
+    let r = t.get("/books").await.json();
+    assert_eq!(r["_meta"]["total"], 1);
+    assert_eq!(r["_items"][0]["title"], "kept");
 }
 
 #[tokio::test]

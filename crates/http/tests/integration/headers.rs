@@ -179,6 +179,55 @@ async fn cors_reflects_allowed_origins() {
 }
 
 #[tokio::test]
+async fn cors_with_invalid_x_domains_re_patterns() {
+    // As Eve (oracle: scripts/compare/writes/cors.json): invalid patterns
+    // are skipped, the valid ones still match; with none valid, CORS still
+    // answers, with an empty allowed origin.
+    let yaml = format!("X_DOMAINS_RE: ['*', '^http://ok\\.example\\.com$', '[unclosed']\n{PEOPLE}");
+    let t = TestApp::new(&yaml).await;
+    for (origin, allowed) in [
+        ("http://ok.example.com", "http://ok.example.com"),
+        ("http://evil.com", ""),
+    ] {
+        let r = t.send("GET", "/people", &[("origin", origin)], None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.header("access-control-allow-origin"), Some(allowed));
+    }
+    let yaml = format!("X_DOMAINS_RE: ['*', '[unclosed']\n{PEOPLE}");
+    let t = TestApp::new(&yaml).await;
+    for method in ["GET", "OPTIONS"] {
+        let r = t
+            .send(
+                method,
+                "/people",
+                &[
+                    ("origin", "http://ok.example.com"),
+                    ("access-control-request-method", "POST"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{method}");
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some(""),
+            "{method}"
+        );
+        assert_eq!(
+            r.header("access-control-max-age"),
+            Some("21600"),
+            "{method}"
+        );
+        assert_eq!(
+            r.header("access-control-allow-headers"),
+            Some(""),
+            "{method}"
+        );
+        assert!(r.header("vary").is_none(), "{method}");
+    }
+}
+
+#[tokio::test]
 async fn json_sort_keys_sorts_every_level() {
     let yaml = format!("JSON_SORT_KEYS: true\n{PEOPLE}");
     let t = TestApp::new(&yaml).await;

@@ -542,3 +542,79 @@ async fn documents_written_outside_the_api_can_be_edited_with_their_computed_eta
     let r = t.send("DELETE", &url, &[("if-match", &etag)], None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
 }
+
+const INDEXED: &str = r#"
+RESOURCE_METHODS: [GET, POST]
+ITEM_METHODS: [GET, PATCH, PUT]
+DOMAIN:
+  people:
+    schema:
+      lastname: {type: string}
+      code: {type: string}
+    mongo_indexes:
+      code_unique: [[[code, 1]], {unique: true}]
+"#;
+
+#[tokio::test]
+async fn duplicate_key_on_patch_and_put_is_400_and_changes_nothing() {
+    // As Eve (oracle: scripts/compare/writes/duplicates.json): a unique
+    // index refusing an edit is 400 with the generic text; 409 stays for
+    // inserts, a PUT upsert included.
+    let t = TestApp::new(INDEXED).await;
+    t.create("/people", r#"{"lastname": "A", "code": "a"}"#)
+        .await;
+    let (id, etag) = t
+        .create("/people", r#"{"lastname": "B", "code": "b"}"#)
+        .await;
+    let bad_request = json!({"_status": "ERR", "_error": {"code": 400, "message": "The browser (or proxy) sent a request that this server could not understand."}});
+    let r = t
+        .edit("PATCH", &format!("/people/{id}"), &etag, r#"{"code": "a"}"#)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.json(), bad_request);
+    let r = t
+        .edit(
+            "PUT",
+            &format!("/people/{id}"),
+            &etag,
+            r#"{"lastname": "B", "code": "a"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.json(), bad_request);
+    let stored = t.get(&format!("/people/{id}")).await.json();
+    assert_eq!(
+        (stored["code"].clone(), stored["_etag"].clone()),
+        (json!("b"), json!(etag))
+    );
+    let r = t
+        .send(
+            "PUT",
+            "/people/5f0000000000000000000001",
+            &[("content-type", "application/json")],
+            Some(r#"{"lastname": "C", "code": "a"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(t.get("/people").await.json()["_meta"]["total"], 2);
+}
+
+#[tokio::test]
+async fn duplicate_key_on_patch_shows_the_store_text_with_debug() {
+    let t = TestApp::new(&format!("DEBUG: true\n{INDEXED}")).await;
+    t.create("/people", r#"{"lastname": "A", "code": "a"}"#)
+        .await;
+    let (id, etag) = t
+        .create("/people", r#"{"lastname": "B", "code": "b"}"#)
+        .await;
+    let r = t
+        .edit("PATCH", &format!("/people/{id}"), &etag, r#"{"code": "a"}"#)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let message = r.json()["_error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("DuplicateKeyError: E11000 duplicate key error")
+            && message.contains("code_unique"),
+        "{message}"
+    );
+}
