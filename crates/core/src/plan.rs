@@ -312,6 +312,12 @@ pub fn automatic_fields(domain: &Domain, res: &Resource) -> Vec<String> {
         meta.date_created.clone(),
         meta.etag.clone(),
     ];
+    // Every stored document has an `_id` (an ObjectId when `id_field` is
+    // another field), which MongoDB returns unless told not to: Eve serves
+    // it whatever the projection.
+    if res.id_field != "_id" {
+        fields.push("_id".to_string());
+    }
     if res.versioning {
         fields.push(meta.version.clone());
         fields.push(format!("{}{}", res.id_field, meta.version_id_suffix));

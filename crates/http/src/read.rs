@@ -345,11 +345,17 @@ pub(crate) fn build_document(
         None => doc,
     };
     let mut map = doc_to_map(&doc, &domain.settings.date_format);
-    // Eve places meta fields after the document's own fields.
+    // Eve places meta fields after the document's own fields, then `_id`
+    // (another `id_field` stays where the document has it).
     let m = &domain.settings.meta;
-    for key in [&m.last_updated, &m.date_created, &m.etag, &res.id_field] {
-        if let Some(v) = map.shift_remove(key.as_str()) {
-            map.insert(key.clone(), v);
+    for key in [
+        m.last_updated.as_str(),
+        m.date_created.as_str(),
+        m.etag.as_str(),
+        "_id",
+    ] {
+        if let Some(v) = map.shift_remove(key) {
+            map.insert(key.to_string(), v);
         }
     }
     if res.hateoas {

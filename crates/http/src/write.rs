@@ -533,8 +533,10 @@ fn edit_body(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Result<Docum
         .map_err(|msg| edit_failure(ctx.domain(), json!({ "validator exception": msg }))))
 }
 
-fn rejects_id_change(res: &Resource, doc: &Document, original: &Document) -> ApiResult<()> {
-    match (doc.get(&res.id_field), original.get(&res.id_field)) {
+/// Only `_id` is immutable, as in MongoDB: another `id_field` (e.g. `sku`)
+/// may be changed by PATCH and PUT, as Eve lets it.
+fn rejects_id_change(doc: &Document, original: &Document) -> ApiResult<()> {
+    match (doc.get("_id"), original.get("_id")) {
         (Some(new), Some(old)) if new != old => Err(ApiError::ImmutableField),
         _ => Ok(()),
     }
@@ -571,7 +573,7 @@ pub(crate) async fn patch(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult
         Ok(doc) => doc,
         Err(reply) => return Ok(reply),
     };
-    rejects_id_change(res, &updates, &original)?;
+    rejects_id_change(&updates, &original)?;
     let mode = Mode::Update {
         original: &original,
         normalize: res.normalize_on_patch,
@@ -646,7 +648,7 @@ pub(crate) async fn put(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<R
         Ok(doc) => doc,
         Err(reply) => return Ok(reply),
     };
-    rejects_id_change(res, &doc, &original)?;
+    rejects_id_change(&doc, &original)?;
     let outcome = validate(
         &ctx.state,
         res,
@@ -662,7 +664,7 @@ pub(crate) async fn put(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<R
     }
     let mut doc = outcome.document;
     let m = &s.meta;
-    if let Some(id) = original.get(&res.id_field) {
+    if let (false, Some(id)) = (doc.contains_key(&res.id_field), original.get(&res.id_field)) {
         doc.insert(res.id_field.clone(), id.clone());
     }
     if let Some(created) = original.get(&m.date_created) {

@@ -101,3 +101,135 @@ async fn mapping_rules_are_enforced_on_patch_and_put() {
     );
     assert_eq!(t.get(&format!("/maps/{id}")).await.json()["_etag"], etag);
 }
+
+const PRODUCTS: &str = r#"
+RESOURCE_METHODS: [GET, POST]
+ITEM_METHODS: [GET, PATCH, PUT]
+DOMAIN:
+  products:
+    id_field: sku
+    item_lookup_field: sku
+    item_url: 'regex("[A-Z0-9-]+")'
+    schema:
+      sku: {type: string, required: true, unique: true}
+      name: {type: string}
+"#;
+
+fn object_id(v: &serde_json::Value) -> String {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("_id is not a string: {v}"));
+    assert!(eve_core::plan::is_object_id(s), "{s}");
+    s.to_string()
+}
+
+/// Eve's ETag of a served document with only `_created`, `_updated` and
+/// the given fields (sorted, Python's JSON separators).
+fn eve_etag_without_id(item: &serde_json::Value, fields: &str) -> String {
+    use sha1::Digest;
+    let iso = |k: &str| {
+        chrono::DateTime::parse_from_rfc2822(item[k].as_str().unwrap())
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let text = format!(
+        r#"{{"_created": {{"$date": "{}"}}, "_updated": {{"$date": "{}"}}, {fields}}}"#,
+        iso("_created"),
+        iso("_updated")
+    );
+    hex::encode(sha1::Sha1::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn custom_id_field_documents_keep_an_object_id() {
+    // As Eve on MongoDB (oracle: scripts/compare/writes/id_field.json): the
+    // write answer names the document by `sku` only; reads also return the
+    // ObjectId `_id`, whatever the projection.
+    let t = TestApp::new(PRODUCTS).await;
+    let r = t.post("/products", r#"{"sku": "AB-1", "name": "x"}"#).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let posted = r.json();
+    assert_eq!(posted["sku"], "AB-1");
+    assert!(posted.get("_id").is_none(), "{posted}");
+    assert_eq!(posted["_links"]["self"]["href"], "products/AB-1");
+    let item = t.get("/products/AB-1").await.json();
+    let id = object_id(&item["_id"]);
+    assert_eq!(item["_etag"], posted["_etag"]);
+    let list = t.get("/products").await.json();
+    assert_eq!(list["_items"][0]["_id"], id.as_str());
+    for projection in [r#"{"name": 1}"#, r#"{"name": 0}"#] {
+        let url = format!("/products?projection={}", super::common::enc(projection));
+        let j = t.get(&url).await.json();
+        assert_eq!(j["_items"][0]["_id"], id.as_str(), "{projection}");
+        assert_eq!(j["_items"][0]["sku"], "AB-1", "{projection}");
+    }
+    // The client cannot set `_id` (not in the schema).
+    let r = t
+        .post(
+            "/products",
+            r#"{"sku": "AB-4", "_id": "5f0000000000000000000001"}"#,
+        )
+        .await;
+    assert_eq!(r.json()["_issues"], json!({"_id": "unknown field"}));
+}
+
+#[tokio::test]
+async fn custom_id_field_edits_keep_the_object_id_and_may_change_the_field() {
+    // Only `_id` is immutable (as in MongoDB): Eve lets PATCH and PUT
+    // change `sku`, and the document keeps its `_id`.
+    let t = TestApp::new(PRODUCTS).await;
+    let posted = t
+        .post("/products", r#"{"sku": "AB-1", "name": "x"}"#)
+        .await
+        .json();
+    let id = object_id(&t.get("/products/AB-1").await.json()["_id"]);
+    let etag = posted["_etag"].as_str().unwrap();
+    let r = t
+        .edit("PATCH", "/products/AB-1", etag, r#"{"name": "y"}"#)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json().get("_id").is_none());
+    let etag = r.json()["_etag"].as_str().unwrap().to_string();
+    let r = t
+        .edit(
+            "PUT",
+            "/products/AB-1",
+            &etag,
+            r#"{"sku": "AB-1", "name": "z"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let item = t.get("/products/AB-1").await.json();
+    assert_eq!(
+        (item["name"].as_str(), item["_id"].as_str()),
+        (Some("z"), Some(id.as_str()))
+    );
+    // Eve's ETag does not cover `_id` here (checked on the oracle): the
+    // digest of the document's own fields and dates.
+    assert_eq!(
+        item["_etag"],
+        eve_etag_without_id(&item, r#""name": "z", "sku": "AB-1""#)
+    );
+    let etag = item["_etag"].as_str().unwrap().to_string();
+    let r = t
+        .edit("PATCH", "/products/AB-1", &etag, r#"{"sku": "AB-X"}"#)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["_links"]["self"]["href"], "products/AB-X");
+    assert_eq!(t.get("/products/AB-1").await.status, StatusCode::NOT_FOUND);
+    let item = t.get("/products/AB-X").await.json();
+    assert_eq!(item["_id"], id.as_str());
+    let etag = item["_etag"].as_str().unwrap().to_string();
+    let r = t
+        .edit(
+            "PUT",
+            "/products/AB-X",
+            &etag,
+            r#"{"sku": "AB-Z", "name": "w"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(t.get("/products/AB-Z").await.json()["_id"], id.as_str());
+    assert_eq!(t.get("/products").await.json()["_meta"]["total"], 1);
+}
