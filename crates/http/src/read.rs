@@ -403,11 +403,16 @@ pub(crate) fn related_links(domain: &Domain, res: &Resource, doc: &Document) -> 
             continue;
         };
         let link = |v: &Bson| -> Option<Value> {
-            let id = match v {
+            let (target, id) = match v {
                 Bson::Null => return None,
-                Bson::Document(d) if d.contains_key("$id") => d.get("$id"),
-                Bson::Document(d) => d.get(&target.id_field).or_else(|| d.get("_id")),
-                other => Some(other),
+                // A DBRef links into the resource its `$ref` names, as in
+                // Eve; one that names no resource gets no link (Eve: 500).
+                Bson::Document(d) if d.contains_key("$id") => {
+                    let named = d.get_str("$ref").ok()?;
+                    (&**domain.resources.get(named)?, d.get("$id"))
+                }
+                Bson::Document(d) => (&**target, d.get(&target.id_field).or_else(|| d.get("_id"))),
+                other => (&**target, Some(other)),
             };
             let id = id_string(id);
             (!id.is_empty()).then(

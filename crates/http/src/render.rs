@@ -15,7 +15,14 @@ pub fn bson_to_json(value: &Bson, dates: &DateFormat) -> Value {
             .unwrap_or(Value::Null),
         Bson::String(s) => Value::String(s.clone()),
         Bson::Array(a) => Value::Array(a.iter().map(|v| bson_to_json(v, dates)).collect()),
-        Bson::Document(d) => Value::Object(doc_to_map(d, dates)),
+        Bson::Document(d) => match dbref_id_text(d) {
+            Some(id) => {
+                let mut map = doc_to_map(d, dates);
+                map.insert("$id".into(), Value::String(id));
+                Value::Object(map)
+            }
+            None => Value::Object(doc_to_map(d, dates)),
+        },
         Bson::Boolean(b) => Value::Bool(*b),
         Bson::Null | Bson::Undefined => Value::Null,
         Bson::Int32(i) => Value::from(*i),
@@ -34,6 +41,28 @@ pub fn bson_to_json(value: &Bson, dates: &DateFormat) -> Value {
         Bson::JavaScriptCodeWithScope(c) => Value::String(c.code.clone()),
         Bson::DbPointer(_) | Bson::MaxKey | Bson::MinKey => Value::Null,
     }
+}
+
+/// The `$id` of a DBRef (a document of exactly `$ref`, `$id` and an
+/// optional `$db`, as MongoDB reads one) as Eve renders it: Python's
+/// `str()` of the id (features.md §1.2). `None` for other documents.
+fn dbref_id_text(d: &Document) -> Option<String> {
+    let mut keys = d.keys().map(String::as_str);
+    let shape = (keys.next(), keys.next(), keys.next(), keys.next());
+    if !matches!(shape, (Some("$ref"), Some("$id"), None | Some("$db"), None)) {
+        return None;
+    }
+    Some(match d.get("$id")? {
+        Bson::String(s) => s.clone(),
+        Bson::ObjectId(o) => o.to_hex(),
+        Bson::Boolean(true) => "True".into(),
+        Bson::Boolean(false) => "False".into(),
+        Bson::Null => "None".into(),
+        other => {
+            let json = bson_to_json(other, &DateFormat::rfc1123());
+            String::from_utf8_lossy(&write_json(&json, false)).into_owned()
+        }
+    })
 }
 
 /// Converts a document to a JSON object, keeping key order.

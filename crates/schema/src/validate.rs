@@ -1261,11 +1261,15 @@ impl<'s, 'c> V<'s, 'c> {
                     other => vec![other.clone()],
                 };
                 for item in items {
-                    let v = match &item {
+                    // A DBRef is checked by its `$id`.
+                    let item = match &item {
                         Bson::Document(d) => match pyfmt::as_dbref(d) {
                             Some((_, id, _)) => id.clone(),
-                            None => item.clone(),
+                            None => item,
                         },
+                        _ => item,
+                    };
+                    let v = match &item {
                         // Eve's lookup goes through its query "mongotizer",
                         // which turns ObjectId-like strings into ObjectIds.
                         Bson::String(s) => match bson::oid::ObjectId::parse_str(s) {
