@@ -700,3 +700,32 @@ fn mapping_values_are_validated_not_converted() {
     assert_eq!(out.get_document("ids").unwrap(), &doc! {"a": oid});
     assert_eq!(out.get_document("subs").unwrap(), &doc! {"x": {"n": 7}});
 }
+
+#[test]
+fn dbref_relations_are_checked_by_their_converted_id() {
+    // Eve looks the `$id` up through its query converter: an ObjectId-like
+    // string is looked up as an ObjectId, anything else as it is.
+    let s = compile(json!({"r": {"type": "dbref", "data_relation": {"resource": "people"}}}));
+    let oid = ObjectId::parse_str("5f0000000000000000000001").unwrap();
+    for (id, looked_up) in [
+        (json!("5f0000000000000000000001"), Bson::ObjectId(oid)),
+        (json!("notanid"), Bson::String("notanid".into())),
+        (json!(7), Bson::Int32(7)),
+    ] {
+        let (errs, out, pending) = run(
+            &s,
+            json!({"r": {"$col": "people", "$id": id.clone()}}),
+            Mode::Insert,
+        );
+        assert_eq!(errs, Value::Null);
+        assert!(
+            matches!(&pending[..], [PendingCheck::DataRelation { value, .. }] if *value == looked_up),
+            "{id}: {pending:?}"
+        );
+        // Stored as sent.
+        assert_eq!(
+            out.get_document("r").unwrap().get("$id"),
+            Some(&json_to_bson(&id))
+        );
+    }
+}

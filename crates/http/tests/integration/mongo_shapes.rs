@@ -267,6 +267,16 @@ async fn dbref_fields_are_checked_by_their_id_and_linked() {
             json!({"ref": {"title": "People", "href": format!("people/{p}")}}),
         );
     }
+    // The ETag covers the DBRef as stored, `$id` as sent (checked against
+    // the oracle's digest of the same document).
+    let last = t.get("/links?sort=-_id&max_results=1").await.json()["_items"][0].clone();
+    assert_eq!(
+        last["_etag"],
+        eve_etag_without_id(
+            &last,
+            &format!(r#""ref": {{"$db": "eve", "$id": "{p}", "$ref": "people"}}"#)
+        )
+    );
     let missing = "5f0000000000000000000001";
     let must_exist = format!("value '{missing}' must exist in resource 'people', field '_id'.");
     let r = t
