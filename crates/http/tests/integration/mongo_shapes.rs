@@ -367,3 +367,37 @@ async fn dbref_values_are_rendered_and_linked_by_their_collection() {
         );
     }
 }
+
+#[tokio::test]
+async fn dbref_field_as_sub_resource_variable_behaves_as_in_eve() {
+    // Eve (oracle: scripts/compare/writes/dbref_sub.json) filters and fills
+    // the field with the URL's plain id, which is not a DBRef: the
+    // sub-resource lists nothing and POST is refused. eve-rs does the same.
+    let yaml = r#"
+RESOURCE_METHODS: [GET, POST]
+DOMAIN:
+  people:
+    schema:
+      lastname: {type: string}
+  links:
+    schema:
+      ref: {type: dbref, data_relation: {resource: people}}
+  people_links:
+    url: 'people/<regex("[a-f0-9]{24}"):ref>/links'
+    datasource: {source: links}
+    schema:
+      ref: {type: dbref, data_relation: {resource: people}}
+"#;
+    let t = TestApp::new(yaml).await;
+    let (p, _) = t.create("/people", r#"{"lastname": "Ref"}"#).await;
+    let body = format!(r#"{{"ref": {{"$col": "people", "$id": "{p}"}}}}"#);
+    t.create("/links", &body).await;
+    let sub = format!("/people/{p}/links");
+    assert_eq!(t.get(&sub).await.json()["_meta"]["total"], 0);
+    for body in ["{}", body.as_str()] {
+        let r = t.post(&sub, body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(r.json()["_issues"], json!({"ref": "must be of dbref type"}));
+    }
+    assert_eq!(t.get("/links").await.json()["_meta"]["total"], 1);
+}
