@@ -158,7 +158,8 @@ async fn custom_id_field_documents_keep_an_object_id() {
     assert_eq!(item["_etag"], posted["_etag"]);
     let list = t.get("/products").await.json();
     assert_eq!(list["_items"][0]["_id"], id.as_str());
-    for projection in [r#"{"name": 1}"#, r#"{"name": 0}"#] {
+    // Even `{"_id": 0}` keeps it, as in Eve.
+    for projection in [r#"{"name": 1}"#, r#"{"name": 0}"#, r#"{"_id": 0}"#] {
         let url = format!("/products?projection={}", super::common::enc(projection));
         let j = t.get(&url).await.json();
         assert_eq!(j["_items"][0]["_id"], id.as_str(), "{projection}");
