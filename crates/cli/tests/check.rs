@@ -197,3 +197,24 @@ fn serve_refuses_to_start_with_a_setting_whose_feature_is_not_built() {
     );
     assert!(!data.exists(), "no store is created for refused settings");
 }
+
+#[test]
+fn check_warns_about_invalid_x_domains_re_and_refuses_python_only_syntax() {
+    // Invalid for Python too: ignored as Eve does, with a warning.
+    let (ok, out, err) = check("X_DOMAINS_RE: ['*', '^http://a\\.com$']\nDOMAIN: {}\n");
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim() == "warning: X_DOMAINS_RE: invalid regex '*' is ignored"),
+        "{out}"
+    );
+    // Valid for Python but not supported: refused, with the key path.
+    let (ok, _, err) = check("X_DOMAINS_RE: ['^http://(?!evil)']\nDOMAIN: {}\n");
+    assert!(!ok);
+    assert!(
+        err.lines().any(|l| l
+            .trim()
+            .starts_with("X_DOMAINS_RE: regex '^http://(?!evil)' uses look-around")),
+        "{err}"
+    );
+}
