@@ -56,35 +56,18 @@ impl Serializer<'_> {
             }
             return;
         }
-        if let (Some(vs), Bson::Document(d)) = (&rules.valuesrules, &mut *value) {
-            for (_, x) in d.iter_mut() {
-                self.mapping_value(x, vs);
-            }
+        // Mapping values (`valuesrules`, legacy `valueschema`) are stored
+        // as sent. Eve's serializer has a `valueschema` branch (objectid and
+        // dict values), but Cerberus renames that rule to `valuesrules` in
+        // the schema when the first validator is built, so the branch never
+        // runs: on the oracle `{"k": "1"}` against an integer rule is a 422
+        // and a dict value's fields are not converted either.
+        if let (Some(_), Bson::Document(_)) = (&rules.valuesrules, &*value) {
             return;
         }
         for t in rules.types.iter().flatten() {
             if let Some(v) = self.scalar(t, value) {
                 *value = v;
-            }
-        }
-    }
-
-    /// A value of a mapping under `valuesrules` (or its legacy name
-    /// `valueschema`). Eve serializes these only for an `objectid` or a
-    /// `dict` value type (features.md §1.4): every other value is left as
-    /// sent, so that `{"k": "1"}` against an integer rule is a validation
-    /// error, not a converted `1`.
-    fn mapping_value(&self, value: &mut Bson, rules: &Rules) {
-        let types = rules.types.as_deref().unwrap_or_default();
-        if types.contains(&Ty::ObjectId) {
-            if *value != Bson::Null {
-                if let Some(v) = self.scalar(&Ty::ObjectId, value) {
-                    *value = v;
-                }
-            }
-        } else if types.contains(&Ty::Dict) {
-            if let (Some(SubSchema::Dict(fields)), Bson::Document(d)) = (&rules.schema, value) {
-                self.fields(d, fields);
             }
         }
     }

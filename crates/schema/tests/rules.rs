@@ -610,7 +610,11 @@ fn serializers_convert_payload_values() {
         out.get_array("it").unwrap(),
         &vec![Bson::Int32(2), Bson::Boolean(false)]
     );
-    assert_eq!(out.get_document("vs").unwrap(), &doc! {"k": oid});
+    // Mapping values are stored as sent (see mapping_values_are_validated_not_converted).
+    assert_eq!(
+        out.get_document("vs").unwrap(),
+        &doc! {"k": "5f0000000000000000000001"}
+    );
     assert_eq!(out.get("any"), Some(&Bson::DateTime(d)));
     assert_eq!(
         out.get("ii"),
@@ -670,8 +674,11 @@ fn issues_render_as_lists_when_asked() {
 
 #[test]
 fn mapping_values_are_validated_not_converted() {
-    // Eve serializes mapping values only for objectid and dict value types;
-    // a string against an integer rule is an error under either name.
+    // Eve never converts mapping values (its `valueschema` serializer branch
+    // is dead: Cerberus renames the rule to `valuesrules` in place), so a
+    // string against an integer rule is an error under either name, also
+    // inside a dict value; ObjectId-like strings are valid objectids and
+    // stay strings (oracle: scripts/compare/writes/maps.json).
     let s = compile(json!({
         "vs": {"type": "dict", "valuesrules": {"type": "integer", "min": 10}},
         "old": {"type": "dict", "valueschema": {"type": "integer"}},
@@ -692,14 +699,20 @@ fn mapping_values_are_validated_not_converted() {
         issues(&s, json!({"ks": {"AB": 1, "ok": 2}, "ko": {"ab": 1}})),
         json!({"ks": {"AB": "value does not match regex '[a-z]+'"}, "ko": {"ab": "min length is 3"}})
     );
+    assert_eq!(
+        issues(&s, json!({"subs": {"x": {"n": "7"}}})),
+        json!({"subs": {"x": {"n": "must be of integer type"}}})
+    );
     let (errs, out, _) = run(
         &s,
-        json!({"ids": {"a": "5f0000000000000000000001"}, "subs": {"x": {"n": "7"}}}),
+        json!({"ids": {"a": "5f0000000000000000000001"}, "subs": {"x": {"n": 7}}}),
         Mode::Insert,
     );
     assert_eq!(errs, Value::Null);
-    let oid = ObjectId::parse_str("5f0000000000000000000001").unwrap();
-    assert_eq!(out.get_document("ids").unwrap(), &doc! {"a": oid});
+    assert_eq!(
+        out.get_document("ids").unwrap(),
+        &doc! {"a": "5f0000000000000000000001"}
+    );
     assert_eq!(out.get_document("subs").unwrap(), &doc! {"x": {"n": 7}});
 }
 

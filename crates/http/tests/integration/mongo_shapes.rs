@@ -19,6 +19,7 @@ DOMAIN:
       ks: {type: dict, keysrules: {type: string, regex: '[a-z]+'}}
       ks_old: {type: dict, keyschema: {type: string, minlength: 3}}
       vsid: {type: dict, valueschema: {type: objectid}}
+      vsd: {type: dict, valueschema: {type: dict, schema: {n: {type: integer}}}}
 "#;
 
 #[tokio::test]
@@ -60,6 +61,12 @@ async fn mapping_rules_are_enforced_on_post() {
         r.json()["_issues"],
         json!({"vsid": {"b": "must be of objectid type"}})
     );
+    // Nor are the fields of a dict value converted.
+    let r = t.post("/maps", r#"{"vsd": {"a": {"n": "5"}}}"#).await;
+    assert_eq!(
+        r.json()["_issues"],
+        json!({"vsd": {"a": {"n": "must be of integer type"}}})
+    );
     assert_eq!(t.get("/maps").await.json()["_meta"]["total"], 0);
 }
 
@@ -74,6 +81,13 @@ async fn mapping_rules_are_enforced_on_patch_and_put() {
         .await;
     let item = t.get(&format!("/maps/{id}")).await.json();
     assert_eq!(item["vsid"], json!({"a": "5f0000000000000000000001"}));
+    // Stored as sent (a string), as Eve does: a `where` naming an
+    // ObjectId-like string looks for an ObjectId and finds nothing.
+    let url = format!(
+        "/maps?where={}",
+        super::common::enc(r#"{"vsid.a": "5f0000000000000000000001"}"#)
+    );
+    assert_eq!(t.get(&url).await.json()["_meta"]["total"], 0);
     let r = t
         .edit(
             "PATCH",
