@@ -468,6 +468,13 @@ fn xml_field(name: &str, value: &Value, related: Option<&Value>, out: &mut Strin
         out.push('"');
     }
     out.push('>');
+    if let Some(text) = xml_dbref(value) {
+        out.push_str(&xml_escape(&text));
+        out.push_str("</");
+        out.push_str(name);
+        out.push('>');
+        return;
+    }
     match value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
@@ -487,6 +494,31 @@ fn xml_field(name: &str, value: &Value, related: Option<&Value>, out: &mut Strin
     out.push('>');
 }
 
+/// A DBRef as Eve's XML shows it: Python's `repr()`,
+/// `DBRef('people', '<id>'[, '<db>'])` (its keys are no XML names). The id
+/// is shown as the string the JSON form carries.
+fn xml_dbref(value: &Value) -> Option<String> {
+    let Value::Object(m) = value else {
+        return None;
+    };
+    let dbref_keys = m
+        .keys()
+        .all(|k| matches!(k.as_str(), "$ref" | "$id" | "$db"));
+    if !dbref_keys || !m.contains_key("$ref") || !m.contains_key("$id") {
+        return None;
+    }
+    let part = |k: &str| {
+        m.get(k)
+            .and_then(Value::as_str)
+            .map(eve_schema::python_str_repr)
+    };
+    let (r, id) = (part("$ref")?, part("$id")?);
+    Some(match m.get("$db") {
+        None => format!("DBRef({r}, {id})"),
+        Some(_) => format!("DBRef({r}, {id}, {})", part("$db")?),
+    })
+}
+
 fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -494,7 +526,9 @@ fn xml_escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
+            // As Eve (markupsafe): quotes as numeric references.
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
     }
@@ -600,6 +634,29 @@ mod tests {
         assert_eq!(
             String::from_utf8(write_xml(&v, "_links", "_items", "_meta")).unwrap(),
             r#"<resource><link rel="child" href="people" title="people" /><link rel="child" href="works" title="works" /></resource>"#
+        );
+    }
+
+    #[test]
+    fn xml_shows_dbrefs_as_python_reprs() {
+        // Eve's XML for DBRef values (oracle: `repr()`, then escaped).
+        let v = serde_json::json!({"_links": {"self": {"href": "links/1", "title": "Link"}},
+            "r": {"$ref": "people", "$id": "5f0000000000000000000001"},
+            "d": {"$id": "5", "$ref": "x", "$db": "d'b"},
+            "n": {"$ref": "x", "$id": "1", "other": 1}});
+        assert_eq!(
+            String::from_utf8(write_xml(&v, "_links", "_items", "_meta")).unwrap(),
+            r#"<resource href="links/1"  title="Link" ><d>DBRef(&#39;x&#39;, &#39;5&#39;, &#34;d&#39;b&#34;)</d><n><$id>1</$id><$ref>x</$ref><other>1</other></n><r>DBRef(&#39;people&#39;, &#39;5f0000000000000000000001&#39;)</r></resource>"#
+        );
+    }
+
+    #[test]
+    fn xml_escapes_as_eve() {
+        // Oracle: `O'Brien <&> "q"` → `O&#39;Brien &lt;&amp;&gt; &#34;q&#34;`.
+        let v = serde_json::json!({"lastname": "O'Brien <&> \"q\""});
+        assert_eq!(
+            String::from_utf8(write_xml(&v, "_links", "_items", "_meta")).unwrap(),
+            "<resource><lastname>O&#39;Brien &lt;&amp;&gt; &#34;q&#34;</lastname></resource>"
         );
     }
 

@@ -39,6 +39,7 @@ mod serialize;
 mod validate;
 
 pub use api::{FieldIssues, Issues, Mode, Options, PendingCheck, SchemaError};
+pub use pyfmt::str_repr as python_str_repr;
 pub use registry::{
     parse_uuid, CheckWithFn, CoerceFn, ConstraintKind, DefaultSetterError, DefaultSetterFn,
     Registry, RuleContext, RuleFn, TypeFn, TypeSerializerFn,

@@ -58,7 +58,7 @@ pub(crate) fn float_repr(f: f64) -> String {
 
 /// Python `repr()` of a string: single quotes unless the text contains a
 /// single quote and no double quote.
-pub(crate) fn str_repr(s: &str) -> String {
+pub fn str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
