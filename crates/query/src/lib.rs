@@ -116,11 +116,13 @@ mod ast;
 mod bits;
 mod compare;
 mod datefmt;
+mod eqset;
 mod eval;
 mod filter;
 mod path;
 mod projection;
 mod pylex;
+mod regex_budget;
 mod sort;
 mod where_json;
 mod where_python;
@@ -132,6 +134,7 @@ pub use datefmt::DateFormat;
 pub use filter::MAX_FILTER_DEPTH;
 pub use path::values_at_path;
 pub use projection::{apply_projection, parse_projection, project_document};
+pub use regex_budget::{MAX_REGEX_POSITIONS, REGEX_SIZE_LIMIT};
 pub use sort::{parse_sort, sort_documents};
 pub use where_json::{
     check_allowed_filters, check_operators, parse_where, parse_where_with_form, WhereForm,
