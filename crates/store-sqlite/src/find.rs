@@ -118,7 +118,6 @@ fn walk_order(
 
 /// Runs a find: plan, fetch, sort, window. `memory` is the sort budget in
 /// bytes of held documents.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn find(
     conn: &Connection,
     meta: &CollMeta,
