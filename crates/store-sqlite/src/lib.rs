@@ -27,6 +27,10 @@
 //!   reader caches the catalog while its version is unchanged). A read of
 //!   one document by `_id` runs on the calling task when a reader is idle:
 //!   it is shorter than the two thread switches `spawn_blocking` costs.
+//!   Dropping the future that awaits a read (the client went away) makes
+//!   the read stop before its next document and give its connection back
+//!   (see `cancel`); in-memory sorts keep `skip + limit` documents within
+//!   the sort memory budget ([`SqliteStore::with_sort_memory_limit`]).
 //!
 //! # Indexes
 //!
