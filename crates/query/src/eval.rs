@@ -34,7 +34,9 @@ pub(crate) fn compile_regex(pattern: &str, options: &str) -> Result<regex::Regex
         .build()
 }
 
-const REGEX_CACHE_LIMIT: usize = 256;
+/// Compiled regexes kept per thread: each may hold a lazy-DFA cache of up to
+/// `regex_budget::REGEX_DFA_CACHE` bytes.
+const REGEX_CACHE_LIMIT: usize = 64;
 
 thread_local! {
     static REGEX_CACHE: RefCell<HashMap<(String, String), Option<regex::Regex>>> = RefCell::new(HashMap::new());
