@@ -181,6 +181,54 @@ mod tests {
     }
 
     #[test]
+    fn membership_agrees_with_bson_eq_on_every_pair_of_tricky_values() {
+        let values = vec![
+            Bson::Int32(0),
+            Bson::Int32(1),
+            Bson::Int64(1),
+            Bson::Double(1.0),
+            Bson::Double(-0.0),
+            Bson::Double(0.5),
+            Bson::Double(f64::NAN),
+            Bson::Double(f64::INFINITY),
+            Bson::Double(f64::NEG_INFINITY),
+            Bson::Double(9_007_199_254_740_992.0),
+            Bson::Int64(9_007_199_254_740_992),
+            Bson::Int64(9_007_199_254_740_993),
+            Bson::Int64(i64::MAX),
+            Bson::Double(9_223_372_036_854_775_808.0),
+            dec("1"),
+            dec("1.00"),
+            dec("-0"),
+            dec("0.5"),
+            dec("NaN"),
+            dec("Infinity"),
+            Bson::String("1".into()),
+            Bson::Symbol("1".into()),
+            Bson::String(String::new()),
+            Bson::Null,
+            Bson::Undefined,
+            Bson::MinKey,
+            Bson::MaxKey,
+            Bson::Boolean(true),
+            Bson::Array(vec![]),
+            Bson::Array(vec![1.into()]),
+            Bson::Array(vec![1.0.into()]),
+            Bson::Document(doc! {}),
+            Bson::Document(doc! {"a": 1}),
+            Bson::Document(doc! {"a": 1.0}),
+            Bson::Document(doc! {"a": "1"}),
+            Bson::DateTime(bson::DateTime::from_millis(1)),
+        ];
+        for x in &values {
+            let set = EqSet::new([x]);
+            for v in &values {
+                assert_eq!(set.contains(v), bson_eq(x, v), "{x:?} holds {v:?}?");
+            }
+        }
+    }
+
+    #[test]
     fn equal_operands_are_kept_once() {
         let items = [Bson::Int32(1), Bson::Double(1.0), Bson::Int64(1)];
         let set = EqSet::new(items.iter());
