@@ -5,8 +5,9 @@
 //! `skip + limit` documents of the order are held (a bounded heap), and the
 //! documents held may not exceed the store's sort memory budget (MongoDB's
 //! blocking-sort limit, `SORT_MEMORY_LIMIT`); over it the query is refused
-//! with a client error. A walk of an index in order holds only its output
-//! and the current group of ties, under the same budget.
+//! with a client error. A walk of an index in order produces the answer in
+//! order; only its current group of ties is sorted in memory, and that
+//! group is under the same budget.
 
 use std::collections::BTreeSet;
 
@@ -66,9 +67,10 @@ fn walk_order(
         .query(rusqlite::params_from_iter(params))
         .map_err(sql_err)?;
     let mut out: Vec<Document> = Vec::new();
-    // Bytes of the documents in `out` and in `group`: ties on the sort
-    // field are held in memory, so they count against the sort budget.
-    let (mut out_bytes, mut group_bytes) = (0usize, 0usize);
+    // Bytes of the documents in `group`: ties on the sort field are sorted
+    // in memory (a blocking sort), so they count against the sort budget;
+    // `out` is the answer in index order, as a natural-order read's is.
+    let mut group_bytes = 0usize;
     let mut group: Vec<(i64, Document)> = Vec::new();
     let mut group_key: Option<Vec<u8>> = None;
     let mut seen = BTreeSet::new();
@@ -91,7 +93,7 @@ fn walk_order(
         let lead = &key[..lead_len];
         if group_key.as_deref() != Some(lead) {
             flush(&mut group, &mut out);
-            out_bytes += std::mem::take(&mut group_bytes);
+            group_bytes = 0;
             if want.is_some_and(|w| out.len() >= w) {
                 return Ok(out);
             }
@@ -107,7 +109,7 @@ fn walk_order(
         if filter.matches(&doc) {
             group.push((rowid, doc));
             group_bytes = group_bytes.saturating_add(size);
-            if out_bytes.saturating_add(group_bytes) > memory {
+            if group_bytes > memory {
                 return Err(over_budget(memory));
             }
         }
