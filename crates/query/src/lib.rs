@@ -124,6 +124,7 @@ mod projection;
 mod pylex;
 mod regex_budget;
 mod sort;
+mod topk;
 mod where_json;
 mod where_python;
 
@@ -135,7 +136,8 @@ pub use filter::MAX_FILTER_DEPTH;
 pub use path::values_at_path;
 pub use projection::{apply_projection, parse_projection, project_document};
 pub use regex_budget::{MAX_REGEX_POSITIONS, REGEX_SIZE_LIMIT};
-pub use sort::{parse_sort, sort_documents, SortMemoryExceeded, TopK, MAX_SORT_KEYS};
+pub use sort::{parse_sort, sort_documents, MAX_SORT_KEYS};
+pub use topk::{SortMemoryExceeded, TopK};
 pub use where_json::{
     check_allowed_filters, check_operators, parse_where, parse_where_with_form, WhereForm,
     KNOWN_OPERATORS, MAX_WHERE_LEN,
