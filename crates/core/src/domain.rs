@@ -283,6 +283,12 @@ pub struct RequestLimits {
     /// requests in flight, default 30; then the remaining connections are
     /// closed.
     pub shutdown_timeout: u64,
+    /// `SORT_MEMORY_LIMIT`: bytes of stored documents an in-memory sort
+    /// may hold at once, default 100 MiB (MongoDB's blocking-sort limit);
+    /// a read whose sort needs more (a deep page, or no limit, over large
+    /// matches with no index on the sort) gets `400`. A sort keeps only
+    /// `skip + limit` documents, so a small page never reaches it.
+    pub sort_memory_limit: u64,
 }
 
 impl Default for RequestLimits {
@@ -297,6 +303,7 @@ impl Default for RequestLimits {
             client_timeout: 30,
             write_timeout: 30,
             shutdown_timeout: 30,
+            sort_memory_limit: 100 * 1024 * 1024,
         }
     }
 }

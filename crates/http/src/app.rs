@@ -236,10 +236,13 @@ async fn open_store(domain: &Domain, data_dir: &Path) -> Result<Arc<dyn DataLaye
     match &domain.settings.data_layer {
         eve_core::DataLayerKind::Embedded => {
             let dir = data_dir.to_path_buf();
+            let sort_memory =
+                usize::try_from(domain.settings.limits.sort_memory_limit).unwrap_or(usize::MAX);
             let store =
                 tokio::task::spawn_blocking(move || eve_store_sqlite::SqliteStore::open(&dir))
                     .await
-                    .map_err(|e| AppError::Unsupported(e.to_string()))??;
+                    .map_err(|e| AppError::Unsupported(e.to_string()))??
+                    .with_sort_memory_limit(sort_memory);
             Ok(Arc::new(store))
         }
         other => Err(AppError::Unsupported(format!(

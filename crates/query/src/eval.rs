@@ -15,23 +15,28 @@ use bson::{Bson, Document};
 
 use crate::ast::{Cond, ElemMatch, Filter};
 use crate::compare::{as_num, bson_eq, canonical_type, compare_bson, decimal_to_f64, is_nan};
+use crate::eqset::{EqSet, SET_LOOKUP_MIN};
 use crate::path::{resolve, Reached};
 
 /// Compiles a MongoDB regex for the `regex` crate (linear-time matching,
-/// so no catastrophic backtracking). PCRE-only constructs such as
-/// look-around and back-references are refused.
+/// so no catastrophic backtracking) within the compiled-size part of the
+/// regex budget (`regex_budget`). PCRE-only constructs such as look-around
+/// and back-references are refused.
 pub(crate) fn compile_regex(pattern: &str, options: &str) -> Result<regex::Regex, regex::Error> {
     regex::RegexBuilder::new(pattern)
         .case_insensitive(options.contains('i'))
         .multi_line(options.contains('m'))
         .dot_matches_new_line(options.contains('s'))
         .ignore_whitespace(options.contains('x'))
-        .size_limit(4 << 20)
-        .nest_limit(100)
+        .size_limit(crate::regex_budget::REGEX_SIZE_LIMIT)
+        .dfa_size_limit(crate::regex_budget::REGEX_DFA_CACHE)
+        .nest_limit(crate::regex_budget::REGEX_NEST_LIMIT)
         .build()
 }
 
-const REGEX_CACHE_LIMIT: usize = 256;
+/// Compiled regexes kept per thread: each may hold a lazy-DFA cache of up to
+/// `regex_budget::REGEX_DFA_CACHE` bytes.
+const REGEX_CACHE_LIMIT: usize = 64;
 
 thread_local! {
     static REGEX_CACHE: RefCell<HashMap<(String, String), Option<regex::Regex>>> = RefCell::new(HashMap::new());
@@ -247,6 +252,46 @@ fn all_member_cond(x: &Bson) -> Option<Cond> {
     }
 }
 
+/// `$in`: some member matches. Long member lists are looked up in a hash
+/// set, so the cost is one lookup per reached value (and element), not
+/// one comparison per member and value.
+fn in_matches(xs: &[Bson], reached: &[Reached], expand: bool) -> bool {
+    if xs.len() < SET_LOOKUP_MIN {
+        return xs.iter().any(|x| member_matches(x, reached, expand));
+    }
+    let (regexes, plain): (Vec<&Bson>, Vec<&Bson>) = xs
+        .iter()
+        .partition(|x| matches!(x, Bson::RegularExpression(_)));
+    if plain.iter().any(|x| matches!(x, Bson::Null)) && reached.iter().any(Option::is_none) {
+        return true;
+    }
+    let members = EqSet::new(plain);
+    any_value(reached, expand, |v| members.contains(v))
+        || regexes
+            .into_iter()
+            .any(|x| member_matches(x, reached, expand))
+}
+
+/// `$all`: every member matches. With many members the reached values
+/// (and elements) go into a hash set once, and each plain member is one
+/// lookup.
+fn all_matches(xs: &[Bson], reached: &[Reached], expand: bool) -> bool {
+    if xs.is_empty() {
+        return false;
+    }
+    let values = (xs.len() >= SET_LOOKUP_MIN)
+        .then(|| EqSet::new(reached.iter().flatten().flat_map(|v| candidates(v, expand))));
+    let missing = reached.iter().any(Option::is_none);
+    xs.iter().all(|x| match (all_member_cond(x), &values, x) {
+        (Some(c), ..) => cond_matches(&c, reached, expand),
+        (None, Some(_), Bson::Null) if missing => true,
+        (None, Some(set), other) if !matches!(other, Bson::RegularExpression(_)) => {
+            set.contains(other)
+        }
+        (None, ..) => member_matches(x, reached, expand),
+    })
+}
+
 /// Whether the reached branches of one field satisfy `cond`. `expand`
 /// says whether arrays are also tried element by element (it is off for
 /// the elements of an `$elemMatch` value form).
@@ -258,17 +303,11 @@ pub(crate) fn cond_matches(cond: &Cond, reached: &[Reached], expand: bool) -> bo
         Cond::Gte(x) => range_matches(Range::Gte, x, reached, expand),
         Cond::Lt(x) => range_matches(Range::Lt, x, reached, expand),
         Cond::Lte(x) => range_matches(Range::Lte, x, reached, expand),
-        Cond::In(xs) => xs.iter().any(|x| member_matches(x, reached, expand)),
-        Cond::Nin(xs) => !xs.iter().any(|x| member_matches(x, reached, expand)),
+        Cond::In(xs) => in_matches(xs, reached, expand),
+        Cond::Nin(xs) => !in_matches(xs, reached, expand),
         Cond::Exists(want) => reached.iter().any(Option::is_some) == *want,
         Cond::Type(codes) => any_value(reached, expand, |v| codes.contains(&bson_type_code(v))),
-        Cond::All(xs) => {
-            !xs.is_empty()
-                && xs.iter().all(|x| match all_member_cond(x) {
-                    Some(c) => cond_matches(&c, reached, expand),
-                    None => member_matches(x, reached, expand),
-                })
-        }
+        Cond::All(xs) => all_matches(xs, reached, expand),
         Cond::ElemMatch(em) => reached
             .iter()
             .flatten()

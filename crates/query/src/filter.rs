@@ -128,6 +128,7 @@ fn regex_cond(pattern: &str, options: &str) -> Result<Cond, QueryError> {
     }
     crate::eval::compile_regex(pattern, options)
         .map_err(|e| invalid(format!("invalid regular expression: {e}")))?;
+    crate::regex_budget::check_positions(pattern, options).map_err(invalid)?;
     Ok(Cond::Regex {
         pattern: pattern.to_string(),
         options: options.to_string(),

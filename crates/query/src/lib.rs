@@ -116,12 +116,15 @@ mod ast;
 mod bits;
 mod compare;
 mod datefmt;
+mod eqset;
 mod eval;
 mod filter;
 mod path;
 mod projection;
 mod pylex;
+mod regex_budget;
 mod sort;
+mod topk;
 mod where_json;
 mod where_python;
 
@@ -132,7 +135,9 @@ pub use datefmt::DateFormat;
 pub use filter::MAX_FILTER_DEPTH;
 pub use path::values_at_path;
 pub use projection::{apply_projection, parse_projection, project_document};
-pub use sort::{parse_sort, sort_documents};
+pub use regex_budget::{MAX_REGEX_POSITIONS, REGEX_SIZE_LIMIT};
+pub use sort::{parse_sort, sort_documents, MAX_SORT_KEYS};
+pub use topk::{SortMemoryExceeded, TopK};
 pub use where_json::{
     check_allowed_filters, check_operators, parse_where, parse_where_with_form, WhereForm,
     KNOWN_OPERATORS, MAX_WHERE_LEN,

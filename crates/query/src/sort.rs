@@ -15,6 +15,9 @@ const MAX_DEPTH: usize = 100;
 /// Longest `sort` value accepted, in bytes.
 const MAX_SORT_LEN: usize = 64 * 1024;
 
+/// Most fields one sort may name (MongoDB's limit too).
+pub const MAX_SORT_KEYS: usize = 32;
+
 /// A Python literal, as `ast.literal_eval` would produce it.
 #[derive(Debug, Clone, PartialEq)]
 enum Lit {
@@ -28,13 +31,25 @@ enum Lit {
     Dict(Vec<(Lit, Lit)>),
 }
 
-/// Parses a `sort` value (comma list or Python literal list/mapping).
+/// Parses a `sort` value (comma list or Python literal list/mapping) of
+/// at most [`MAX_SORT_KEYS`] fields.
 ///
 /// Eve first evaluates the value as a Python literal; when it is not a
 /// literal at all it is read as a comma list. So a value starting like a
 /// literal (`[`, `(`, `{`, a quote or a digit) that fails to parse is a
 /// syntax error, not a field name.
 pub fn parse_sort(raw: &str) -> Result<SortSpec, QueryError> {
+    let spec = parse_sort_unbounded(raw)?;
+    if spec.len() > MAX_SORT_KEYS {
+        return Err(QueryError::SortSyntax(format!(
+            "cannot sort on more than {MAX_SORT_KEYS} fields (found {})",
+            spec.len()
+        )));
+    }
+    Ok(spec)
+}
+
+fn parse_sort_unbounded(raw: &str) -> Result<SortSpec, QueryError> {
     if raw.len() > MAX_SORT_LEN {
         return Err(QueryError::SortSyntax("sort value too long".into()));
     }
@@ -259,7 +274,7 @@ impl LitParser {
 /// The value a document sorts by for one key: missing sorts as null; an
 /// array sorts by its smallest element ascending and its largest
 /// descending (an empty array sorts before null).
-fn sort_key(doc: &Document, path: &str, dir: SortDir) -> Bson {
+pub(crate) fn sort_key(doc: &Document, path: &str, dir: SortDir) -> Bson {
     let mut candidates: Vec<&Bson> = Vec::new();
     let null = Bson::Null;
     let undefined = Bson::Undefined;
@@ -335,6 +350,18 @@ mod tests {
         v.iter().map(|(f, d)| (f.to_string(), *d)).collect()
     }
     use SortDir::{Asc, Desc};
+
+    #[test]
+    fn sort_keys_are_capped_at_32() {
+        let fields: Vec<String> = (0..33).map(|i| format!("f{i}")).collect();
+        assert!(matches!(
+            parse_sort(&fields.join(",")),
+            Err(QueryError::SortSyntax(m)) if m.contains("more than 32")
+        ));
+        assert_eq!(parse_sort(&fields[..32].join(",")).map(|s| s.len()), Ok(32));
+        let literal: Vec<String> = fields.iter().map(|f| format!("(\"{f}\", 1)")).collect();
+        assert!(parse_sort(&format!("[{}]", literal.join(","))).is_err());
+    }
 
     #[test]
     fn comma_list_with_minus_for_descending() {

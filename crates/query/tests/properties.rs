@@ -387,3 +387,39 @@ proptest! {
         prop_assert_eq!(f.matches(&d), hit);
     }
 }
+
+/// Whether `v` is usable as a plain member of `$in`/`$all` (not an
+/// operator document, which those refuse or treat specially).
+fn plain_member(v: &Bson) -> bool {
+    !matches!(v, Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')))
+}
+
+proptest! {
+    // Long operand lists go through hash sets (eqset.rs): they must select
+    // exactly what one equality per operand selects.
+    #[test]
+    fn many_operand_in_nin_all_agree_with_one_equality_per_operand(
+        field in field_name(),
+        ops in prop::collection::vec(value(), 8..24),
+        d in document(),
+    ) {
+        prop_assume!(ops.iter().all(plain_member));
+        let eqs: Vec<Bson> = ops.iter().map(|x| Bson::Document(doc! {field.clone(): x.clone()})).collect();
+        let (Ok(any), Ok(every)) = (
+            Filter::parse(&doc! {"$or": eqs.clone()}),
+            Filter::parse(&doc! {"$and": eqs}),
+        ) else {
+            return Ok(());
+        };
+        let parsed = |op: &str| Filter::parse(&doc! {field.clone(): {op: ops.clone()}});
+        if let Ok(f) = parsed("$in") {
+            prop_assert_eq!(f.matches(&d), any.matches(&d));
+        }
+        if let Ok(f) = parsed("$nin") {
+            prop_assert_eq!(f.matches(&d), !any.matches(&d));
+        }
+        if let Ok(f) = parsed("$all") {
+            prop_assert_eq!(f.matches(&d), every.matches(&d));
+        }
+    }
+}

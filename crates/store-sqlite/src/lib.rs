@@ -27,6 +27,10 @@
 //!   reader caches the catalog while its version is unchanged). A read of
 //!   one document by `_id` runs on the calling task when a reader is idle:
 //!   it is shorter than the two thread switches `spawn_blocking` costs.
+//!   Dropping the future that awaits a read (the client went away) makes
+//!   the read stop before its next document and give its connection back
+//!   (see `cancel`); in-memory sorts keep `skip + limit` documents within
+//!   the sort memory budget ([`SqliteStore::with_sort_memory_limit`]).
 //!
 //! # Indexes
 //!
@@ -55,8 +59,10 @@
 //! `eve_query::sort_documents`. Anything else scans.
 //! [`SqliteStore::explain`] shows the choice and its cost (see `query`).
 
+mod cancel;
 mod catalog;
 mod error;
+mod find;
 mod integrity;
 mod keys;
 mod query;
@@ -65,6 +71,7 @@ mod writer;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -77,6 +84,7 @@ use eve_store::{DataLayer, FindQuery, IndexSpec, StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 
 pub use catalog::ID_INDEX;
+pub use find::DEFAULT_SORT_MEMORY_LIMIT;
 pub use query::{ExecStats, QueryPlan};
 
 use error::sql_err;
@@ -98,6 +106,7 @@ pub struct SqliteStore {
     writer: Option<JoinHandle<()>>,
     readers: Arc<ReadPool>,
     counters: Arc<writer::Counters>,
+    sort_memory: usize,
 }
 
 /// How the writer thread grouped its work since the store was opened.
@@ -167,6 +176,8 @@ impl Reader {
 struct ReadPool {
     idle: Mutex<Vec<Reader>>,
     available: Condvar,
+    /// Reads stopped because their caller went away.
+    cancelled: AtomicU64,
 }
 
 impl ReadPool {
@@ -277,9 +288,28 @@ impl SqliteStore {
             readers: Arc::new(ReadPool {
                 idle: Mutex::new(idle),
                 available: Condvar::new(),
+                cancelled: AtomicU64::new(0),
             }),
             counters,
+            sort_memory: DEFAULT_SORT_MEMORY_LIMIT,
         })
+    }
+
+    /// Sets the memory budget of in-memory sorts, in bytes of stored
+    /// documents held at once (default [`DEFAULT_SORT_MEMORY_LIMIT`], the
+    /// `SORT_MEMORY_LIMIT` setting): a find whose sort would hold more is
+    /// refused with [`StoreError::InvalidQuery`]. A sort keeps only the
+    /// first `skip + limit` documents, so only deep pages or sorts without a
+    /// limit over large matches reach it.
+    pub fn with_sort_memory_limit(mut self, bytes: usize) -> SqliteStore {
+        self.sort_memory = bytes.max(1);
+        self
+    }
+
+    /// How many reads stopped early because the future awaiting them was
+    /// dropped (the client went away).
+    pub fn cancelled_reads(&self) -> u64 {
+        self.readers.cancelled.load(AtomicOrdering::Relaxed)
     }
 
     /// How many write batches (transactions) and writes the writer
@@ -313,21 +343,36 @@ impl SqliteStore {
     }
 
     /// Runs `op` on a reader connection, off the async runtime, inside one
-    /// read transaction (a consistent snapshot).
+    /// read transaction (a consistent snapshot). Dropping the returned
+    /// future (the client went away) cancels the read: it stops before its
+    /// next document and frees its reader (see `cancel`).
     async fn read<T, F>(&self, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &mut catalog::CatalogCache) -> StoreResult<T> + Send + 'static,
     {
         let pool = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || {
+        let flag: cancel::Flag = Arc::new(AtomicBool::new(false));
+        let guard = cancel::CancelOnDrop(Arc::clone(&flag));
+        let result = tokio::task::spawn_blocking(move || {
             let mut reader = pool.take()?;
-            let result = reader.run(op);
+            let result = if cancel::is_raised(&flag) {
+                Err(cancel::cancelled())
+            } else {
+                let _scope = cancel::Scope::enter(&flag);
+                reader.run(op)
+            };
+            if result.is_err() && cancel::is_raised(&flag) {
+                pool.cancelled.fetch_add(1, AtomicOrdering::Relaxed);
+            }
             pool.give_back(reader);
             result
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?;
+        // The read is over: raising its flag now changes nothing.
+        drop(guard);
+        result
     }
 
     /// Like [`read`](Self::read), but a short `op` runs right here when a
@@ -352,6 +397,7 @@ impl SqliteStore {
     pub async fn explain(&self, collection: &str, query: &FindQuery) -> StoreResult<Explain> {
         let collection = collection.to_string();
         let query = query.clone();
+        let sort_memory = self.sort_memory;
         self.read(move |conn, cache| {
             let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
                 return Ok(Explain {
@@ -361,13 +407,13 @@ impl SqliteStore {
                 });
             };
             let mut stats = ExecStats::default();
-            let (access, docs) = query::find(
+            let (access, docs) = find::find(
                 conn,
                 &meta,
                 &query.filter,
                 &query.sort,
-                query.skip,
-                query.limit,
+                (query.skip, query.limit),
+                sort_memory,
                 &mut stats,
             )?;
             Ok(Explain {
@@ -409,18 +455,19 @@ impl DataLayer for SqliteStore {
         let collection = collection.to_string();
         let query = query.clone();
         let point = is_point_read(&query);
+        let sort_memory = self.sort_memory;
         let op = move |conn: &Connection, cache: &mut catalog::CatalogCache| {
             let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
                 return Ok(Vec::new());
             };
             let mut stats = ExecStats::default();
-            let (_, docs) = query::find(
+            let (_, docs) = find::find(
                 conn,
                 &meta,
                 &query.filter,
                 &query.sort,
-                query.skip,
-                query.limit,
+                (query.skip, query.limit),
+                sort_memory,
                 &mut stats,
             )?;
             Ok(docs)

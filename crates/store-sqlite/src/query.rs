@@ -42,7 +42,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::catalog::{CollMeta, IndexMeta};
 use crate::error::sql_err;
-use crate::keys::{components_len, encode_value, first_component_len, prefix_successor, type_tag};
+use crate::keys::{encode_value, first_component_len, prefix_successor, type_tag};
 
 /// How a query reaches its documents, as chosen by the planner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,8 +121,8 @@ pub struct ExecStats {
 /// A half-open byte range `[lo, hi)` of encoded keys (`hi: None` = no end).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KeyRange {
-    lo: Vec<u8>,
-    hi: Option<Vec<u8>>,
+    pub(crate) lo: Vec<u8>,
+    pub(crate) hi: Option<Vec<u8>>,
 }
 
 impl KeyRange {
@@ -159,7 +159,7 @@ impl KeyRange {
         KeyRange { lo, hi }
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         matches!(&self.hi, Some(hi) if *hi <= self.lo)
     }
 
@@ -469,13 +469,19 @@ pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Document> {
         .map_err(|e| StoreError::Internal(format!("corrupt stored document: {e}")))
 }
 
-fn load_doc(conn: &Connection, meta: &CollMeta, rowid: i64) -> StoreResult<Option<Document>> {
+/// The document stored at `rowid` and its size in bytes.
+pub(crate) fn load_doc(
+    conn: &Connection,
+    meta: &CollMeta,
+    rowid: i64,
+) -> StoreResult<Option<(Document, usize)>> {
+    crate::cancel::check()?;
     let sql = format!("SELECT doc FROM {} WHERE rowid = ?1", meta.docs_table());
     let bytes: Option<Vec<u8>> = conn
         .prepare_cached(&sql)
         .and_then(|mut st| st.query_row([rowid], |r| r.get(0)).optional())
         .map_err(sql_err)?;
-    bytes.map(|b| decode(&b)).transpose()
+    bytes.map(|b| Ok((decode(&b)?, b.len()))).transpose()
 }
 
 /// Documents matching `filter`, in natural order, with their rowids; at
@@ -492,23 +498,24 @@ pub(crate) fn natural(
     if want == Some(0) {
         return Ok(out);
     }
-    each_match(conn, meta, access, filter, stats, |rowid, doc| {
+    each_match(conn, meta, access, filter, stats, |rowid, doc, _| {
         out.push((rowid, doc));
         want.is_none_or(|w| out.len() < w)
     })?;
     Ok(out)
 }
 
-/// Calls `visit` with each document matching `filter`, in natural order,
-/// until it returns `false`; nothing is kept, so counting a large match
-/// set costs no memory. `access` must be `Scan` or `Index`.
-fn each_match(
+/// Calls `visit` with each document matching `filter` (and its stored
+/// size), in natural order, until it returns `false`; nothing is kept, so
+/// counting a large match set costs no memory. `access` must be `Scan` or
+/// `Index`. A cancelled read stops at the next document.
+pub(crate) fn each_match(
     conn: &Connection,
     meta: &CollMeta,
     access: &Access,
     filter: &Filter,
     stats: &mut ExecStats,
-    mut visit: impl FnMut(i64, Document) -> bool,
+    mut visit: impl FnMut(i64, Document, usize) -> bool,
 ) -> StoreResult<()> {
     match access {
         Access::Index { ix, ranges, .. } => {
@@ -539,11 +546,11 @@ fn each_match(
                 rowids.extend(rids);
             }
             for rowid in rowids {
-                let Some(doc) = load_doc(conn, meta, rowid)? else {
+                let Some((doc, size)) = load_doc(conn, meta, rowid)? else {
                     continue;
                 };
                 stats.docs_examined += 1;
-                if filter.matches(&doc) && !visit(rowid, doc) {
+                if filter.matches(&doc) && !visit(rowid, doc, size) {
                     break;
                 }
             }
@@ -556,150 +563,18 @@ fn each_match(
             let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
             let mut rows = st.query([]).map_err(sql_err)?;
             while let Some(row) = rows.next().map_err(sql_err)? {
+                crate::cancel::check()?;
                 let rowid: i64 = row.get(0).map_err(sql_err)?;
                 let bytes: Vec<u8> = row.get(1).map_err(sql_err)?;
                 let doc = decode(&bytes)?;
                 stats.docs_examined += 1;
-                if filter.matches(&doc) && !visit(rowid, doc) {
+                if filter.matches(&doc) && !visit(rowid, doc, bytes.len()) {
                     break;
                 }
             }
         }
     }
     Ok(())
-}
-
-/// Walks `range` of a (non-multikey, non-sparse) index in key order;
-/// documents with equal values in the first `fixed + 1` key components
-/// (the equality prefix and the sort field) are ordered by the full sort
-/// in memory (stably, from natural order), so the result equals an
-/// in-memory sort.
-fn walk_order(
-    conn: &Connection,
-    meta: &CollMeta,
-    (ix, desc, fixed, range): (usize, bool, usize, &KeyRange),
-    filter: &Filter,
-    sort: &SortSpec,
-    want: Option<usize>,
-    stats: &mut ExecStats,
-) -> StoreResult<Vec<Document>> {
-    let Some(index) = meta.indexes.get(ix) else {
-        return Ok(Vec::new());
-    };
-    if range.is_empty() {
-        return Ok(Vec::new());
-    }
-    let order = if desc { "DESC" } else { "ASC" };
-    let table = index.table(meta.cid);
-    let tail = format!("ORDER BY key {order}, rid ASC");
-    let (sql, params) = match (&range.lo, &range.hi) {
-        (lo, None) if lo.is_empty() => (format!("SELECT key, rid FROM {table} {tail}"), vec![]),
-        (lo, None) => (
-            format!("SELECT key, rid FROM {table} WHERE key >= ?1 {tail}"),
-            vec![lo],
-        ),
-        (lo, Some(hi)) => (
-            format!("SELECT key, rid FROM {table} WHERE key >= ?1 AND key < ?2 {tail}"),
-            vec![lo, hi],
-        ),
-    };
-    let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
-    let mut rows = st
-        .query(rusqlite::params_from_iter(params))
-        .map_err(sql_err)?;
-    let mut out: Vec<Document> = Vec::new();
-    let mut group: Vec<(i64, Document)> = Vec::new();
-    let mut group_key: Option<Vec<u8>> = None;
-    let mut seen = BTreeSet::new();
-    let flush = |group: &mut Vec<(i64, Document)>, out: &mut Vec<Document>| {
-        group.sort_by_key(|(rowid, _)| *rowid);
-        let mut docs: Vec<Document> = group.drain(..).map(|(_, d)| d).collect();
-        eve_query::sort_documents(&mut docs, sort);
-        out.extend(docs);
-    };
-    while let Some(row) = rows.next().map_err(sql_err)? {
-        stats.keys_examined += 1;
-        let key: Vec<u8> = row.get(0).map_err(sql_err)?;
-        let rowid: i64 = row.get(1).map_err(sql_err)?;
-        // Documents are grouped by the key components up to the sort
-        // field's, read from the entry itself: a group ends before the
-        // next one is loaded.
-        let lead_len = components_len(&key, fixed + 1).ok_or_else(|| {
-            StoreError::Internal(format!("malformed key in index {}", index.spec.name))
-        })?;
-        let lead = &key[..lead_len];
-        if group_key.as_deref() != Some(lead) {
-            flush(&mut group, &mut out);
-            if want.is_some_and(|w| out.len() >= w) {
-                return Ok(out);
-            }
-            group_key = Some(lead.to_vec());
-        }
-        if !seen.insert(rowid) {
-            continue;
-        }
-        let Some(doc) = load_doc(conn, meta, rowid)? else {
-            continue;
-        };
-        stats.docs_examined += 1;
-        if filter.matches(&doc) {
-            group.push((rowid, doc));
-        }
-    }
-    flush(&mut group, &mut out);
-    Ok(out)
-}
-
-/// Runs a find: plan, fetch, sort, window.
-pub(crate) fn find(
-    conn: &Connection,
-    meta: &CollMeta,
-    filter: &Filter,
-    sort: &SortSpec,
-    skip: u64,
-    limit: Option<u64>,
-    stats: &mut ExecStats,
-) -> StoreResult<(Access, Vec<Document>)> {
-    let access = plan(meta, filter, sort);
-    let skip = usize::try_from(skip).unwrap_or(usize::MAX);
-    let want = limit.map(|l| skip.saturating_add(usize::try_from(l).unwrap_or(usize::MAX)));
-    let mut docs = match &access {
-        Access::Order {
-            ix,
-            desc,
-            fixed,
-            range,
-            ..
-        } => walk_order(
-            conn,
-            meta,
-            (*ix, *desc, *fixed, range),
-            filter,
-            sort,
-            want,
-            stats,
-        )?,
-        _ if sort.is_empty() => natural(conn, meta, &access, filter, want, stats)?
-            .into_iter()
-            .map(|(_, d)| d)
-            .collect(),
-        _ => {
-            let mut docs: Vec<Document> = natural(conn, meta, &access, filter, None, stats)?
-                .into_iter()
-                .map(|(_, d)| d)
-                .collect();
-            eve_query::sort_documents(&mut docs, sort);
-            docs
-        }
-    };
-    let end = want.unwrap_or(usize::MAX).min(docs.len());
-    docs.truncate(end);
-    let docs = if skip >= docs.len() {
-        Vec::new()
-    } else {
-        docs.split_off(skip)
-    };
-    Ok((access, docs))
 }
 
 /// Counts the documents matching `filter`.
@@ -715,7 +590,7 @@ pub(crate) fn count(conn: &Connection, meta: &CollMeta, filter: &Filter) -> Stor
         return Ok(n);
     }
     let mut n = 0u64;
-    each_match(conn, meta, &access, filter, &mut stats, |_, _| {
+    each_match(conn, meta, &access, filter, &mut stats, |_, _, _| {
         n += 1;
         true
     })?;
@@ -760,6 +635,7 @@ fn count_by_index(conn: &Connection, meta: &CollMeta, filter: &Filter) -> StoreR
     let mut rows = st.query(rusqlite::params![lo, hi]).map_err(sql_err)?;
     let mut n = 0u64;
     while let Some(row) = rows.next().map_err(sql_err)? {
+        crate::cancel::check()?;
         let key = row
             .get_ref(0)
             .map_err(sql_err)?

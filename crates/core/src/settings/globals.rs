@@ -118,6 +118,7 @@ const MODELLED: &[&str] = &[
     "CLIENT_TIMEOUT",
     "WRITE_TIMEOUT",
     "SHUTDOWN_TIMEOUT",
+    "SORT_MEMORY_LIMIT",
     // resource defaults
     "ITEM_LOOKUP",
     "ITEM_LOOKUP_FIELD",
@@ -428,6 +429,7 @@ fn check_limits(ctx: &mut Ctx, g: &Scope<'_>) -> RequestLimits {
         client_timeout: positive("CLIENT_TIMEOUT", d.client_timeout),
         write_timeout: positive("WRITE_TIMEOUT", d.write_timeout),
         shutdown_timeout: positive("SHUTDOWN_TIMEOUT", d.shutdown_timeout),
+        sort_memory_limit: positive("SORT_MEMORY_LIMIT", d.sort_memory_limit),
     }
 }
 
