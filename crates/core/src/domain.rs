@@ -252,8 +252,8 @@ pub struct RequestLimits {
     /// larger bodies get `413`.
     pub max_request_body: u64,
     /// `MAX_JSON_DEPTH`: deepest nesting of arrays and objects in a JSON
-    /// body, default 64; deeper bodies get `400`. The JSON parser refuses
-    /// more than 128 levels whatever this says.
+    /// body, dotted keys counting one level per segment, default 64, at
+    /// most [`JSON_DEPTH_CEILING`]; deeper bodies get `400`.
     pub max_json_depth: usize,
     /// `MAX_BULK_ITEMS`: most documents in one bulk POST, default 1000;
     /// more get `400`.
@@ -289,7 +289,16 @@ pub struct RequestLimits {
     /// matches with no index on the sort) gets `400`. A sort keeps only
     /// `skip + limit` documents, so a small page never reaches it.
     pub sort_memory_limit: u64,
+    /// `MAX_VALIDATION_ISSUES`: most validation issues reported for one
+    /// document, default 100; the first ones in Eve's order are reported.
+    pub max_validation_issues: usize,
 }
+
+/// The deepest nesting (arrays and objects) a request body may have and a
+/// document may be stored with, whatever `MAX_JSON_DEPTH` says: settings
+/// above it are refused, and the store refuses and will not read deeper
+/// documents.
+pub const JSON_DEPTH_CEILING: usize = eve_store::MAX_DOCUMENT_DEPTH;
 
 impl Default for RequestLimits {
     fn default() -> Self {
@@ -304,6 +313,7 @@ impl Default for RequestLimits {
             write_timeout: 30,
             shutdown_timeout: 30,
             sort_memory_limit: 100 * 1024 * 1024,
+            max_validation_issues: 100,
         }
     }
 }

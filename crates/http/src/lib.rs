@@ -13,6 +13,7 @@
 //! ```
 
 mod app;
+mod body_json;
 pub mod data;
 pub mod error;
 mod filters;

@@ -1,5 +1,6 @@
 //! Request limits checked by the pipeline (docs/robustness.md): the body's
-//! framing, size and arrival time, JSON body depth and bulk size. Head
+//! framing, size and arrival time, JSON body depth (dotted keys included)
+//! and bulk size (`body_json.rs` checks these two while parsing). Head
 //! size and the connection timeouts are enforced in `serve.rs`.
 
 use axum::body::{Body, Bytes};
@@ -71,31 +72,56 @@ fn body_error(err: &(dyn std::error::Error + 'static)) -> ApiError {
 }
 
 /// Refuses a JSON body nested deeper than `max` arrays and objects (`400`).
-pub(crate) fn check_json_depth(value: &Value, max: usize) -> ApiResult<()> {
+/// With `dotted`, a key of `n` dot-separated segments counts `n` levels, as
+/// it will once expanded (`"a.b": 1` is `{"a": {"b": 1}}`), so that the
+/// expansion never builds a document deeper than the limit.
+pub(crate) fn check_json_depth(value: &Value, max: usize, dotted: bool) -> ApiResult<()> {
     // Iterative, so that the check itself never recurses.
     let mut stack = vec![(value, 1usize)];
     while let Some((v, depth)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match v {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        if depth > max {
-            return Err(ApiError::BadRequest(format!(
-                "the request body is nested deeper than {max} levels (MAX_JSON_DEPTH)"
-            )));
+        match v {
+            Value::Array(items) => {
+                if depth > max {
+                    return Err(crate::body_json::depth_error(max));
+                }
+                stack.extend(items.iter().map(|c| (c, depth + 1)));
+            }
+            Value::Object(map) => {
+                if depth > max {
+                    return Err(crate::body_json::depth_error(max));
+                }
+                for (key, child) in map {
+                    let levels = if dotted { key_levels(key) } else { 1 };
+                    // A dotted key holding a scalar still nests its segments.
+                    if depth + levels - 1 > max {
+                        return Err(crate::body_json::depth_error(max));
+                    }
+                    stack.push((child, depth + levels));
+                }
+            }
+            _ => {}
         }
-        stack.extend(children.map(|c| (c, depth + 1)));
     }
     Ok(())
+}
+
+/// Levels a key adds once its dots are expanded (an upper bound: empty
+/// segments are not expanded).
+fn key_levels(key: &str) -> usize {
+    key.bytes().filter(|b| *b == b'.').count() + 1
+}
+
+/// The answer to a bulk POST of more than `max` documents.
+pub(crate) fn bulk_error(max: usize) -> ApiError {
+    ApiError::BadRequest(format!(
+        "a bulk insert may hold at most {max} documents (MAX_BULK_ITEMS)"
+    ))
 }
 
 /// Refuses a bulk POST of more than `max` documents (`400`).
 pub(crate) fn check_bulk_items(count: usize, max: usize) -> ApiResult<()> {
     if count > max {
-        return Err(ApiError::BadRequest(format!(
-            "a bulk insert may hold at most {max} documents (MAX_BULK_ITEMS)"
-        )));
+        return Err(bulk_error(max));
     }
     Ok(())
 }
@@ -107,11 +133,26 @@ mod tests {
 
     #[test]
     fn depth_counts_arrays_and_objects() {
-        assert!(check_json_depth(&json!(1), 1).is_ok());
-        assert!(check_json_depth(&json!({"a": 1}), 1).is_ok());
-        assert!(check_json_depth(&json!({"a": [1]}), 1).is_err());
-        assert!(check_json_depth(&json!({"a": [1]}), 2).is_ok());
-        assert!(check_json_depth(&json!([[], {"a": {"b": {}}}]), 3).is_err());
-        assert!(check_json_depth(&json!([[], {"a": {"b": {}}}]), 4).is_ok());
+        for dotted in [false, true] {
+            assert!(check_json_depth(&json!(1), 1, dotted).is_ok());
+            assert!(check_json_depth(&json!({"a": 1}), 1, dotted).is_ok());
+            assert!(check_json_depth(&json!({"a": [1]}), 1, dotted).is_err());
+            assert!(check_json_depth(&json!({"a": [1]}), 2, dotted).is_ok());
+            assert!(check_json_depth(&json!([[], {"a": {"b": {}}}]), 3, dotted).is_err());
+            assert!(check_json_depth(&json!([[], {"a": {"b": {}}}]), 4, dotted).is_ok());
+        }
+    }
+
+    #[test]
+    fn dotted_keys_count_one_level_per_segment() {
+        let v = json!({"a.b.c": 1});
+        assert!(check_json_depth(&v, 2, false).is_ok());
+        assert!(check_json_depth(&v, 2, true).is_err());
+        assert!(check_json_depth(&v, 3, true).is_ok());
+        let v = json!({"x": {"a.b": [1]}});
+        assert!(check_json_depth(&v, 4, true).is_err());
+        assert!(check_json_depth(&v, 5, true).is_ok());
+        let deep = json!({ "a.".repeat(3000) + "a": 1 });
+        assert!(check_json_depth(&deep, 64, true).is_err());
     }
 }

@@ -25,8 +25,11 @@ fn now() -> bson::DateTime {
     bson::DateTime::from_millis(ms - ms.rem_euclid(1000))
 }
 
-/// Decodes the request body by `Content-Type` (features.md §1.4).
-fn parse_body(ctx: &Ctx) -> ApiResult<Value> {
+/// Decodes the request body by `Content-Type` (features.md §1.4), under the
+/// request limits: nesting depth (counting the levels dotted keys expand to
+/// when `res` expands them) and, for a bulk POST (`bulk`), the number of
+/// documents.
+fn parse_body(ctx: &Ctx, res: &Resource, bulk: bool) -> ApiResult<Value> {
     let s = &ctx.domain().settings;
     let content_type = ctx
         .header("content-type")
@@ -39,9 +42,14 @@ fn parse_body(ctx: &Ctx) -> ApiResult<Value> {
         })
         .unwrap_or_default();
     if s.json_request_content_types.contains(&content_type) {
-        let value: Value = serde_json::from_slice(&ctx.body)
-            .map_err(|e| ApiError::MalformedBody(e.to_string()))?;
-        crate::limits::check_json_depth(&value, s.limits.max_json_depth)?;
+        let limits = crate::body_json::BodyLimits {
+            max_depth: s.limits.max_json_depth,
+            max_items: bulk.then_some(s.limits.max_bulk_items),
+        };
+        let value = crate::body_json::parse_json_body(&ctx.body, limits)?;
+        if res.normalize_dotted_fields {
+            crate::limits::check_json_depth(&value, s.limits.max_json_depth, true)?;
+        }
         return Ok(value);
     }
     if content_type == "application/x-www-form-urlencoded" {
@@ -65,7 +73,11 @@ fn parse_body(ctx: &Ctx) -> ApiResult<Value> {
                 "No form-urlencoded data supplied".into(),
             ));
         }
-        return Ok(Value::Object(map));
+        let value = Value::Object(map);
+        if res.normalize_dotted_fields {
+            crate::limits::check_json_depth(&value, s.limits.max_json_depth, true)?;
+        }
+        return Ok(value);
     }
     Err(ApiError::UnsupportedContentType)
 }
@@ -207,11 +219,12 @@ pub(crate) async fn validate(
     exclude_id: Option<&Bson>,
 ) -> ApiResult<Outcome> {
     let opts = options(res);
+    let large = is_large(&doc);
     if !res.schema.has_store_checks() {
         // No pending checks can come back: one pass, no copy of the input.
-        return Ok(res.schema.validate(doc, mode, &opts));
+        return Ok(off_workers(large, || res.schema.validate(doc, mode, &opts)));
     }
-    let first = res.schema.validate(doc.clone(), mode, &opts);
+    let first = off_workers(large, || res.schema.validate(doc.clone(), mode, &opts));
     if first.pending.is_empty() {
         return Ok(first);
     }
@@ -221,9 +234,47 @@ pub(crate) async fn validate(
             failed.push(check.clone());
         }
     }
-    Ok(res
-        .schema
-        .validate_with_checks(doc, mode, &opts, &|c| failed.contains(c)))
+    Ok(off_workers(large, || {
+        res.schema
+            .validate_with_checks(doc, mode, &opts, &|c| failed.contains(c))
+    }))
+}
+
+/// Values (documents, lists, scalars) past which validating a document is
+/// long enough to leave the async worker it runs on.
+const LARGE_DOCUMENT: usize = 2048;
+
+/// Whether `doc` holds more than [`LARGE_DOCUMENT`] values (stops counting
+/// there).
+fn is_large(doc: &Document) -> bool {
+    let mut seen = 0usize;
+    let mut stack: Vec<&Bson> = doc.values().collect();
+    while let Some(v) = stack.pop() {
+        seen += 1;
+        if seen > LARGE_DOCUMENT {
+            return true;
+        }
+        match v {
+            Bson::Document(d) => stack.extend(d.values()),
+            Bson::Array(items) => stack.extend(items.iter()),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Runs the CPU-bound `work` (validating a large document) so that it does
+/// not hold an async worker: on a multi-threaded runtime the worker hands
+/// its other tasks over first (`block_in_place`); elsewhere (a
+/// current-thread runtime, small documents) it runs in place.
+fn off_workers<T>(large: bool, work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let multi = Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if large && multi {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
 }
 
 /// Runs one store-backed check; `true` when it fails.
@@ -280,8 +331,10 @@ async fn check_fails(
     }
 }
 
+/// Eve's `_issues`, at most `MAX_VALIDATION_ISSUES` messages of them.
 fn issues_json(domain: &Domain, issues: &Issues) -> Value {
-    issues.to_json(domain.settings.validation_error_as_list)
+    let s = &domain.settings;
+    issues.to_json_limited(s.validation_error_as_list, s.limits.max_validation_issues)
 }
 
 /// The body of a PATCH/PUT validation failure (no `_error`).
@@ -370,7 +423,7 @@ pub(crate) fn stamp_new(domain: &Domain, res: &Resource, doc: &mut Document, at:
 pub(crate) async fn post(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let s = &domain.settings;
-    let body = parse_body(ctx)?;
+    let body = parse_body(ctx, res, true)?;
     let (values, is_list) = match body {
         Value::Array(items) => (items, true),
         obj @ Value::Object(_) => (vec![obj], false),
@@ -528,7 +581,7 @@ fn edit_filter(ctx: &Ctx, stored: &Document) -> Filter {
 
 /// Reads a PATCH/PUT body, which must be one object.
 fn edit_body(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Result<Document, Reply>> {
-    let body = parse_body(ctx)?;
+    let body = parse_body(ctx, res, false)?;
     Ok(prepare(ctx, route, res, &body)
         .map_err(|msg| edit_failure(ctx.domain(), json!({ "validator exception": msg }))))
 }
@@ -698,7 +751,7 @@ pub(crate) async fn put(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<R
 /// PUT on a missing document: insert it with the id from the URL.
 async fn upsert(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
     let domain = ctx.domain();
-    let body = parse_body(ctx)?;
+    let body = parse_body(ctx, res, false)?;
     let mut doc = match prepare(ctx, route, res, &body) {
         Ok(doc) => doc,
         Err(msg) => return Ok(edit_failure(domain, json!({ "validator exception": msg }))),

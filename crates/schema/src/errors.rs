@@ -2,8 +2,11 @@
 //! Eve prints it: every error carries its document path and schema path,
 //! the error list is re-sorted after every addition with Cerberus' path
 //! comparison (through Python's list sort, whose handling of "equal" paths
-//! is observable), and the tree is built the way Cerberus' error handler
+//! is observable) while it is short (a long one is sorted once, in
+//! `O(n log n)`), and the tree is built the way Cerberus' error handler
 //! builds it.
+
+use std::cmp::Ordering;
 
 use indexmap::IndexMap;
 
@@ -93,6 +96,34 @@ fn err_lt(a: &VErr, b: &VErr) -> bool {
     } else {
         paths_lt(&a.schema, &b.schema)
     }
+}
+
+/// Lists longer than this are sorted by [`sort_long`] instead of
+/// [`py_sort`]: CPython itself switches from binary insertion to merging
+/// runs at 64 elements.
+pub(crate) const SHORT_LIST: usize = 64;
+
+/// A total order that agrees with [`paths_lt`] wherever that one is
+/// consistent: positions before names where both appear at one level.
+fn paths_cmp(x: &[Key], y: &[Key]) -> Ordering {
+    for (a, b) in x.iter().zip(y) {
+        let o = match (a, b) {
+            (Key::Int(p), Key::Int(q)) => p.cmp(q),
+            (Key::Str(p), Key::Str(q)) => p.chars().cmp(q.chars()),
+            (Key::Int(_), Key::Str(_)) => Ordering::Less,
+            (Key::Str(_), Key::Int(_)) => Ordering::Greater,
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    x.len().cmp(&y.len())
+}
+
+/// Sorts a long error list in `O(n log n)`, stably, by document path then
+/// schema path (the order [`py_sort`] gives for consistent paths).
+pub(crate) fn sort_long(v: &mut [VErr]) {
+    v.sort_by(|a, b| paths_cmp(&a.doc, &b.doc).then_with(|| paths_cmp(&a.schema, &b.schema)));
 }
 
 /// CPython's list sort for short lists (a run, then binary insertion),

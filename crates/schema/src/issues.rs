@@ -49,23 +49,40 @@ impl Issues {
     /// field maps to a list and nested mappings are list elements; otherwise
     /// single-entry lists are unwrapped at every level.
     pub fn to_json(&self, as_list: bool) -> Value {
+        self.to_json_limited(as_list, usize::MAX)
+    }
+
+    /// [`Issues::to_json`] with at most `max` messages, the first ones in
+    /// Eve's order (`MAX_VALIDATION_ISSUES`); fields left without a message
+    /// are left out.
+    pub fn to_json_limited(&self, as_list: bool, max: usize) -> Value {
+        let mut budget = max;
+        self.to_json_within(as_list, &mut budget)
+    }
+
+    fn to_json_within(&self, as_list: bool, budget: &mut usize) -> Value {
         let mut out = Map::new();
         for key in &self.order {
+            if *budget == 0 {
+                break;
+            }
             let Some(f) = self.fields.get(key) else {
                 continue;
             };
-            let mut entries: Vec<Value> = f
-                .messages
+            let take = f.messages.len().min(*budget);
+            *budget -= take;
+            let mut entries: Vec<Value> = f.messages[..take]
                 .iter()
                 .map(|m| Value::String(m.clone()))
                 .collect();
-            if !f.children.is_empty() {
-                entries.push(f.children.to_json(as_list));
+            if !f.children.is_empty() && *budget > 0 {
+                entries.push(f.children.to_json_within(as_list, budget));
             }
-            let v = if !as_list && entries.len() == 1 {
-                entries.remove(0)
-            } else {
-                Value::Array(entries)
+            let v = match entries.len() {
+                // Everything this field had was past the limit.
+                0 if *budget == 0 => continue,
+                1 if !as_list => entries.remove(0),
+                _ => Value::Array(entries),
             };
             out.insert(key.clone(), v);
         }
@@ -164,5 +181,29 @@ mod tests {
         );
         assert!(!i.is_empty());
         assert!(Issues::default().is_empty());
+    }
+
+    #[test]
+    fn the_limit_keeps_the_first_messages_in_eve_order() {
+        let mut i = Issues::default();
+        i.add(&["u".into()], "max length is 3".into());
+        i.add(&["b".into()], "unknown field".into());
+        i.add(&["u".into()], "value 'doexx' is not unique".into());
+        i.add(&["l".into(), "10".into()], "x".into());
+        i.add(&["l".into(), "2".into()], "y".into());
+        let limited = |max| i.to_json_limited(false, max);
+        assert_eq!(limited(0), serde_json::json!({}));
+        assert_eq!(limited(1), serde_json::json!({"b": "unknown field"}));
+        assert_eq!(
+            limited(2),
+            serde_json::json!({"b": "unknown field", "l": {"2": "y"}})
+        );
+        assert_eq!(
+            limited(4),
+            serde_json::json!({"b": "unknown field", "l": {"2": "y", "10": "x"},
+                               "u": "value 'doexx' is not unique"})
+        );
+        assert_eq!(limited(5), i.to_json(false));
+        assert_eq!(limited(500), i.to_json(false));
     }
 }

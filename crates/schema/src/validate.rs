@@ -10,7 +10,7 @@ use bson::{Bson, Document};
 use indexmap::{IndexMap, IndexSet};
 
 use crate::compile::{Check, Deps, LogicOp, Rules, SubSchema, Ty, Unknown};
-use crate::errors::{py_sort, Key, Kind, Tree, VErr};
+use crate::errors::{py_sort, sort_long, Key, Kind, Tree, VErr, SHORT_LIST};
 use crate::pyfmt::{self, py_eq};
 use crate::registry::{DefaultSetterError, RuleContext};
 use crate::{Issues, Mode, Options, Outcome, PendingCheck, Schema};
@@ -101,6 +101,8 @@ struct V<'s, 'c> {
     vdoc: Option<Rc<Doc>>,
     root: Rc<Doc>,
     errors: Vec<VErr>,
+    /// `errors` is long and not sorted yet (see [`V::push_errors`]).
+    errors_unsorted: bool,
     update: bool,
     remaining: Vec<Q>,
     unrequired_by_excludes: IndexSet<Key, S>,
@@ -273,6 +275,7 @@ impl<'s, 'c> V<'s, 'c> {
             vdoc: None,
             root: self.root.clone(),
             errors: Vec::new(),
+            errors_unsorted: false,
             update: self.update,
             remaining: Vec::new(),
             unrequired_by_excludes: IndexSet::default(),
@@ -286,12 +289,29 @@ impl<'s, 'c> V<'s, 'c> {
 
     /// Adds errors (a child validator's, say) and keeps Eve's order; no-op
     /// when there are none.
+    ///
+    /// Cerberus sorts its list on every addition; so does this while the
+    /// list is short. A longer list (a document with many unknown fields or
+    /// invalid list items) is sorted once, when it is taken
+    /// ([`V::take_errors`]), so validation stays linear in the errors.
     fn push_errors(&mut self, errs: Vec<VErr>) {
         if errs.is_empty() {
             return;
         }
         self.errors.extend(errs);
-        py_sort(&mut self.errors);
+        if self.errors.len() < SHORT_LIST {
+            py_sort(&mut self.errors);
+        } else {
+            self.errors_unsorted = true;
+        }
+    }
+
+    /// The errors found, in order; the list is left empty.
+    fn take_errors(&mut self) -> Vec<VErr> {
+        if std::mem::take(&mut self.errors_unsorted) {
+            sort_long(&mut self.errors);
+        }
+        std::mem::take(&mut self.errors)
     }
 
     /// Reports a child validator's errors as one group error of `field`
@@ -641,7 +661,7 @@ impl<'s, 'c> V<'s, 'c> {
                         let schema = d.keys().map(|k| (Key::Str(k.clone()), vs)).collect();
                         let mut child = self.child_of(&field, "valuesrules", schema, self.cfg);
                         d = doc_into_document(child.normalized(doc_from_owned_document(d)));
-                        let errs = std::mem::take(&mut child.errors);
+                        let errs = child.take_errors();
                         self.push_errors(errs);
                     }
                     let wants_schema = match rules {
@@ -679,7 +699,7 @@ impl<'s, 'c> V<'s, 'c> {
                             .collect();
                         let mut child = self.child_of(&field, "schema", schema, self.cfg);
                         let out = child.normalized(doc_from_owned_list(a));
-                        let errs = std::mem::take(&mut child.errors);
+                        let errs = child.take_errors();
                         self.document
                             .insert(field, Bson::Array(out.into_values().collect()));
                         self.push_errors(errs);
@@ -691,7 +711,7 @@ impl<'s, 'c> V<'s, 'c> {
                             .collect();
                         let mut child = self.child_of(&field, "items", schema, self.cfg);
                         let out = child.normalized(doc_from_owned_list(a));
-                        let errs = std::mem::take(&mut child.errors);
+                        let errs = child.take_errors();
                         self.document
                             .insert(field, Bson::Array(out.into_values().collect()));
                         self.push_errors(errs);
@@ -710,7 +730,7 @@ impl<'s, 'c> V<'s, 'c> {
             .collect();
         let mut child = self.child_of(field, "keysrules", schema, self.cfg);
         let result = child.normalized(doc);
-        let errs = std::mem::take(&mut child.errors);
+        let errs = child.take_errors();
         self.push_errors(errs);
         let mut d = d;
         for (k, new) in result {
@@ -768,7 +788,7 @@ impl<'s, 'c> V<'s, 'c> {
         };
         let mut child = self.child_of(field, "schema", schema, cfg);
         let out = child.normalized(doc_from_owned_document(d));
-        let errs = std::mem::take(&mut child.errors);
+        let errs = child.take_errors();
         self.push_errors(errs);
         doc_into_document(out)
     }
@@ -793,7 +813,7 @@ impl<'s, 'c> V<'s, 'c> {
                     self.doc().get(field).cloned().unwrap_or(Bson::Null),
                 );
                 child.validate(doc, false);
-                let errs = std::mem::take(&mut child.errors);
+                let errs = child.take_errors();
                 self.push_errors(errs);
             }
         } else {
@@ -1095,7 +1115,7 @@ impl<'s, 'c> V<'s, 'c> {
                         .collect();
                     let mut child = self.child_of(field, "items", schema, self.cfg);
                     child.validate(doc_from_list(values), false);
-                    let errs = std::mem::take(&mut child.errors);
+                    let errs = child.take_errors();
                     self.group_error(field, "items", errs);
                 }
             }
@@ -1112,7 +1132,7 @@ impl<'s, 'c> V<'s, 'c> {
                         .collect(),
                     false,
                 );
-                let errs = std::mem::take(&mut child.errors);
+                let errs = child.take_errors();
                 self.group_error(field, "keysrules", errs);
             }
             Check::ValuesRules => {
@@ -1122,7 +1142,7 @@ impl<'s, 'c> V<'s, 'c> {
                 let schema = d.keys().map(|k| (Key::Str(k.clone()), &**vs)).collect();
                 let mut child = self.child_of(field, "valuesrules", schema, self.cfg);
                 child.validate(doc_from_document(d), false);
-                let errs = std::mem::take(&mut child.errors);
+                let errs = child.take_errors();
                 self.group_error(field, "valuesrules", errs);
             }
             Check::Dependencies(deps) => self.check_dependencies(deps, field),
@@ -1317,7 +1337,7 @@ impl<'s, 'c> V<'s, 'c> {
                 }
                 let mut child = self.child_of(field, "schema", schema, cfg);
                 child.validate(doc_from_document(d), false);
-                let errs = std::mem::take(&mut child.errors);
+                let errs = child.take_errors();
                 self.group_error(field, "schema", errs);
             }
             (Some(SubSchema::List(item)), Bson::Array(a)) => {
@@ -1326,7 +1346,7 @@ impl<'s, 'c> V<'s, 'c> {
                     .collect();
                 let mut child = self.child_of(field, "schema", schema, self.cfg);
                 child.validate(doc_from_list(a), false);
-                let errs = std::mem::take(&mut child.errors);
+                let errs = child.take_errors();
                 self.group_error(field, "schema", errs);
             }
             _ => {}
@@ -1383,7 +1403,7 @@ impl<'s, 'c> V<'s, 'c> {
             }
             let mut child = self.child(&[], &[], self.schema.clone(), self.cfg);
             child.validate(dcopy, true);
-            let errs = std::mem::take(&mut child.errors);
+            let errs = child.take_errors();
             self.push_errors(errs);
             return;
         }
@@ -1436,7 +1456,7 @@ impl<'s, 'c> V<'s, 'c> {
                 None => self.cfg.allow_unknown,
             });
             child.validate(self.doc().clone(), false);
-            let errs = std::mem::take(&mut child.errors);
+            let errs = child.take_errors();
             if errs.is_empty() {
                 valid += 1;
             } else {
@@ -1513,6 +1533,7 @@ pub(crate) fn run<'s>(
         vdoc: None,
         root: Rc::new(Doc::default()),
         errors: Vec::new(),
+        errors_unsorted: false,
         update,
         remaining: Vec::new(),
         unrequired_by_excludes: IndexSet::default(),
@@ -1521,8 +1542,9 @@ pub(crate) fn run<'s>(
         logic_allow_unknown: None,
     };
     v.validate(doc_from_owned_document(doc), normalize);
+    let errors = v.take_errors();
     let mut tree = Tree::default();
-    tree.extend(&v.errors);
+    tree.extend(&errors);
     tree.purge();
     let document = doc_into_document(v.into_document());
     Outcome {

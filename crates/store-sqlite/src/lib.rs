@@ -66,6 +66,7 @@ mod find;
 mod integrity;
 mod keys;
 mod query;
+mod storable;
 mod write;
 mod writer;
 

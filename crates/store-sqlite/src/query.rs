@@ -464,10 +464,7 @@ fn plan_order(
     })
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Document> {
-    Document::from_reader(bytes)
-        .map_err(|e| StoreError::Internal(format!("corrupt stored document: {e}")))
-}
+pub(crate) use crate::storable::decode;
 
 /// The document stored at `rowid` and its size in bytes.
 pub(crate) fn load_doc(

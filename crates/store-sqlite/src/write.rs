@@ -132,8 +132,7 @@ fn remove_entries(
 }
 
 fn encode_doc(doc: &Document) -> StoreResult<Vec<u8>> {
-    doc.to_vec()
-        .map_err(|e| StoreError::InvalidQuery(format!("document cannot be stored: {e}")))
+    crate::storable::encode(doc)
 }
 
 fn check_id(id: &Bson) -> StoreResult<()> {

@@ -22,6 +22,16 @@ pub use eve_query::{Filter, SortDir, SortSpec};
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+/// The deepest nesting of documents and arrays a stored document may have
+/// (the document itself is level 1). Layers refuse to store a deeper one
+/// ([`StoreError::InvalidQuery`]) and report a deeper one found in storage
+/// as corrupt instead of decoding it, so that no stored bytes can make a
+/// reader recurse without bound.
+pub const MAX_DOCUMENT_DEPTH: usize = 128;
+
+/// The largest stored document in bytes of BSON (MongoDB's limit, 16 MiB).
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
 /// The errors a data layer reports, whatever its native error type.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

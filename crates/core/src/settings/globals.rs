@@ -119,6 +119,7 @@ const MODELLED: &[&str] = &[
     "WRITE_TIMEOUT",
     "SHUTDOWN_TIMEOUT",
     "SORT_MEMORY_LIMIT",
+    "MAX_VALIDATION_ISSUES",
     // resource defaults
     "ITEM_LOOKUP",
     "ITEM_LOOKUP_FIELD",
@@ -419,7 +420,7 @@ fn check_limits(ctx: &mut Ctx, g: &Scope<'_>) -> RequestLimits {
         v
     };
     let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-    RequestLimits {
+    let limits = RequestLimits {
         max_request_body: positive("MAX_REQUEST_BODY", d.max_request_body),
         max_json_depth: size(positive("MAX_JSON_DEPTH", d.max_json_depth as u64)),
         max_bulk_items: size(positive("MAX_BULK_ITEMS", d.max_bulk_items as u64)),
@@ -430,7 +431,22 @@ fn check_limits(ctx: &mut Ctx, g: &Scope<'_>) -> RequestLimits {
         write_timeout: positive("WRITE_TIMEOUT", d.write_timeout),
         shutdown_timeout: positive("SHUTDOWN_TIMEOUT", d.shutdown_timeout),
         sort_memory_limit: positive("SORT_MEMORY_LIMIT", d.sort_memory_limit),
+        max_validation_issues: size(positive(
+            "MAX_VALIDATION_ISSUES",
+            d.max_validation_issues as u64,
+        )),
+    };
+    let ceiling = crate::domain::JSON_DEPTH_CEILING;
+    if limits.max_json_depth > ceiling {
+        ctx.problem(
+            "MAX_JSON_DEPTH",
+            format!(
+                "at most {ceiling} (the deepest document eve-rs parses and stores), found {}",
+                limits.max_json_depth
+            ),
+        );
     }
+    limits
 }
 
 fn renderer(name: &str) -> Option<RendererName> {
