@@ -405,8 +405,9 @@ fn xml_resource(
         }
     }
     if let Some(Value::Object(meta)) = map.get(meta_key) {
+        let meta_key = xml_name(meta_key);
         out.push('<');
-        out.push_str(meta_key);
+        out.push_str(&meta_key);
         out.push('>');
         let mut keys: Vec<&String> = meta.keys().collect();
         keys.sort();
@@ -414,7 +415,7 @@ fn xml_resource(
             xml_field(k, &meta[k.as_str()], None, out);
         }
         out.push_str("</");
-        out.push_str(meta_key);
+        out.push_str(&meta_key);
         out.push('>');
     }
     if let Some(Value::Array(items)) = map.get(items_key) {
@@ -454,8 +455,9 @@ fn xml_field(name: &str, value: &Value, related: Option<&Value>, out: &mut Strin
         }
         return;
     }
+    let name = xml_name(name);
     out.push('<');
-    out.push_str(name);
+    out.push_str(&name);
     if let Some(Value::Object(link)) = related {
         out.push_str(" href=\"");
         out.push_str(&xml_escape(
@@ -490,7 +492,7 @@ fn xml_field(name: &str, value: &Value, related: Option<&Value>, out: &mut Strin
         Value::Array(_) => {}
     }
     out.push_str("</");
-    out.push_str(name);
+    out.push_str(&name);
     out.push('>');
 }
 
@@ -519,6 +521,9 @@ fn xml_dbref(value: &Value) -> Option<String> {
     })
 }
 
+/// Text and attribute values: markup characters escaped, characters XML
+/// 1.0 cannot carry (control characters other than tab, newline and
+/// carriage return; U+FFFE, U+FFFF) left out.
 fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -529,10 +534,71 @@ fn xml_escape(s: &str) -> String {
             // As Eve (markupsafe): quotes as numeric references.
             '"' => out.push_str("&#34;"),
             '\'' => out.push_str("&#39;"),
+            c if !xml_char(c) => {}
             c => out.push(c),
         }
     }
     out
+}
+
+/// XML 1.0's `Char` production.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// XML 1.0's `NameStartChar`, without `:` (a colon would declare a
+/// namespace prefix).
+fn xml_name_start(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0's `NameChar`, without `:`.
+fn xml_name_char(c: char) -> bool {
+    xml_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// A field name as an XML element name. Names that are valid XML names
+/// (all that Eve's own examples use) are kept as they are; in any other, each
+/// character that may not appear where it stands is written `_xHHHH_` (its
+/// code point in hex, at least four digits), as is the `_` of a literal
+/// `_x` so that two names never encode alike. An empty name is `_`.
+/// Client-chosen keys (`ALLOW_UNKNOWN`) can thus never inject markup.
+fn xml_name(name: &str) -> std::borrow::Cow<'_, str> {
+    let valid = name.chars().enumerate().all(|(i, c)| {
+        if i == 0 {
+            xml_name_start(c)
+        } else {
+            xml_name_char(c)
+        }
+    }) && !name.contains("_x");
+    if valid && !name.is_empty() {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    if name.is_empty() {
+        return std::borrow::Cow::Borrowed("_");
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    let mut chars = name.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let ok = if i == 0 {
+            xml_name_start(c)
+        } else {
+            xml_name_char(c)
+        };
+        let literal_escape = c == '_' && chars.peek().is_some_and(|(_, n)| *n == 'x');
+        if ok && !literal_escape {
+            out.push(c);
+        } else {
+            out.push_str(&format!("_x{:04X}_", c as u32));
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -646,7 +712,7 @@ mod tests {
             "n": {"$ref": "x", "$id": "1", "other": 1}});
         assert_eq!(
             String::from_utf8(write_xml(&v, "_links", "_items", "_meta")).unwrap(),
-            r#"<resource href="links/1"  title="Link" ><d>DBRef(&#39;x&#39;, &#39;5&#39;, &#34;d&#39;b&#34;)</d><n><$id>1</$id><$ref>x</$ref><other>1</other></n><r>DBRef(&#39;people&#39;, &#39;5f0000000000000000000001&#39;)</r></resource>"#
+            r#"<resource href="links/1"  title="Link" ><d>DBRef(&#39;x&#39;, &#39;5&#39;, &#34;d&#39;b&#34;)</d><n><_x0024_id>1</_x0024_id><_x0024_ref>x</_x0024_ref><other>1</other></n><r>DBRef(&#39;people&#39;, &#39;5f0000000000000000000001&#39;)</r></resource>"#
         );
     }
 
@@ -657,6 +723,28 @@ mod tests {
         assert_eq!(
             String::from_utf8(write_xml(&v, "_links", "_items", "_meta")).unwrap(),
             "<resource><lastname>O&#39;Brien &lt;&amp;&gt; &#34;q&#34;</lastname></resource>"
+        );
+    }
+
+    #[test]
+    fn xml_element_names_are_encoded_and_control_characters_dropped() {
+        assert_eq!(xml_name("firstname"), "firstname");
+        assert_eq!(xml_name("_id"), "_id");
+        assert_eq!(xml_name("a.b-c1"), "a.b-c1");
+        assert_eq!(xml_name("é"), "é");
+        assert_eq!(xml_name(""), "_");
+        assert_eq!(xml_name("a b"), "a_x0020_b");
+        assert_eq!(xml_name("1st"), "_x0031_st");
+        assert_eq!(xml_name("a><b"), "a_x003E__x003C_b");
+        assert_eq!(xml_name("ns:x"), "ns_x003A_x");
+        assert_eq!(xml_name("a\u{0}"), "a_x0000_");
+        // A literal `_x` is escaped, so encodings never collide.
+        assert_eq!(xml_name("a_x0020_b"), "a_x005F_x0020_b");
+        assert_eq!(xml_escape("a\u{1}b\tc\u{1b}<\u{FFFF}"), "ab\tc&lt;");
+        let v = serde_json::json!({"a><b": "x\u{0}y", "ok": [1, 2]});
+        assert_eq!(
+            String::from_utf8(write_xml(&v, "_links", "_items", "_meta")).unwrap(),
+            "<resource><a_x003E__x003C_b>xy</a_x003E__x003C_b><ok>1</ok><ok>2</ok></resource>"
         );
     }
 
