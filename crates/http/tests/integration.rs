@@ -8,6 +8,7 @@ mod integration {
     mod conditional;
     mod endpoints;
     mod eve_reads;
+    mod hostile_bodies;
     mod headers;
     mod mongo_shapes;
     mod reads;
