@@ -62,9 +62,7 @@ pub(crate) fn parse_json_body(bytes: &[u8], limits: BodyLimits) -> ApiResult<Val
     let max = limits.max_depth;
     match (parsed, state.tripped.get()) {
         (_, Some(Tripped::Depth)) => Err(depth_error(max)),
-        (_, Some(Tripped::Items)) => Err(crate::limits::bulk_error(
-            limits.max_items.unwrap_or(0),
-        )),
+        (_, Some(Tripped::Items)) => Err(crate::limits::bulk_error(limits.max_items.unwrap_or(0))),
         (_, Some(Tripped::BigInteger(n))) => Err(big_integer_error(&n.to_string())),
         (Ok(value), Some(Tripped::MaybeBigInteger)) => match find_big_integer(bytes) {
             Some(literal) => Err(big_integer_error(literal)),
@@ -124,7 +122,8 @@ fn find_big_integer(bytes: &[u8]) -> Option<&str> {
                 i += 1;
             }
             let is_float = i < bytes.len() && matches!(bytes[i], b'.' | b'e' | b'E');
-            while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+            while i < bytes.len()
+                && matches!(bytes[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
             {
                 i += 1;
             }
@@ -275,22 +274,26 @@ mod tests {
     fn depth_counts_arrays_and_objects() {
         assert!(parse_json_body(b"1", limits(1, None)).is_ok());
         assert!(parse_json_body(br#"{"a": 1}"#, limits(1, None)).is_ok());
-        assert!(message(parse_json_body(br#"{"a": [1]}"#, limits(1, None)))
-            .contains("MAX_JSON_DEPTH"));
+        assert!(
+            message(parse_json_body(br#"{"a": [1]}"#, limits(1, None))).contains("MAX_JSON_DEPTH")
+        );
         assert!(parse_json_body(br#"{"a": [1]}"#, limits(2, None)).is_ok());
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(message(parse_json_body(deep.as_bytes(), limits(64, None)))
-            .contains("deeper than 64"));
+        assert!(
+            message(parse_json_body(deep.as_bytes(), limits(64, None))).contains("deeper than 64")
+        );
     }
 
     #[test]
     fn a_long_top_level_list_stops_at_the_first_item_past_the_limit() {
-        let ok = format!("[{}]", vec!["{}"; 3].join(","));
+        let ok = format!("[{}]", ["{}"; 3].join(","));
         assert!(parse_json_body(ok.as_bytes(), limits(8, Some(3))).is_ok());
         // A broken tail after the limit is never reached: the parse stopped.
         let over = "[{}, {}, {}, {}, this is not JSON";
-        assert!(message(parse_json_body(over.as_bytes(), limits(8, Some(3))))
-            .contains("at most 3 documents"));
+        assert!(
+            message(parse_json_body(over.as_bytes(), limits(8, Some(3))))
+                .contains("at most 3 documents")
+        );
         // Nested lists are not bulk lists.
         assert!(parse_json_body(b"[[1, 2, 3, 4, 5]]", limits(8, Some(3))).is_ok());
     }
@@ -300,7 +303,10 @@ mod tests {
         for (text, literal) in [
             (r#"{"n": 9223372036854775808}"#, "9223372036854775808"),
             (r#"{"n": 18446744073709551615}"#, "18446744073709551615"),
-            (r#"{"n": 99999999999999999999999}"#, "99999999999999999999999"),
+            (
+                r#"{"n": 99999999999999999999999}"#,
+                "99999999999999999999999",
+            ),
             (r#"{"n": [-9223372036854775809]}"#, "-9223372036854775809"),
         ] {
             let m = message(parse_json_body(text.as_bytes(), limits(8, None)));
@@ -311,7 +317,10 @@ mod tests {
             r#"{"n": 1e300, "m": 9.3e18, "s": "99999999999999999999999"}"#,
             r#"{"n": 1e19, "k\"99999999999999999999": 1}"#,
         ] {
-            assert!(parse_json_body(text.as_bytes(), limits(8, None)).is_ok(), "{text}");
+            assert!(
+                parse_json_body(text.as_bytes(), limits(8, None)).is_ok(),
+                "{text}"
+            );
         }
     }
 

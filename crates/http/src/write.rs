@@ -269,7 +269,8 @@ fn is_large(doc: &Document) -> bool {
 /// current-thread runtime, small documents) it runs in place.
 fn off_workers<T>(large: bool, work: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
-    let multi = Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    let multi =
+        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
     if large && multi {
         tokio::task::block_in_place(work)
     } else {

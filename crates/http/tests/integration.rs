@@ -8,8 +8,8 @@ mod integration {
     mod conditional;
     mod endpoints;
     mod eve_reads;
-    mod hostile_bodies;
     mod headers;
+    mod hostile_bodies;
     mod mongo_shapes;
     mod reads;
     mod resources;

@@ -78,7 +78,8 @@ pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Document> {
 
 /// Walks the raw BSON with an explicit stack of open documents.
 fn check_raw_depth(bytes: &[u8]) -> StoreResult<()> {
-    let corrupt = |e: bson::error::Error| StoreError::Internal(format!("corrupt stored document: {e}"));
+    let corrupt =
+        |e: bson::error::Error| StoreError::Internal(format!("corrupt stored document: {e}"));
     let root = RawDocument::from_bytes(bytes).map_err(corrupt)?;
     let mut stack = vec![root.iter()];
     while let Some(top) = stack.last_mut() {
@@ -150,11 +151,20 @@ mod tests {
             deep = Bson::Array(vec![deep]);
         }
         let r = check_storable(&doc! {"a": deep});
-        assert!(matches!(&r, Err(StoreError::InvalidQuery(m)) if m.contains("deeper")), "{r:?}");
+        assert!(
+            matches!(&r, Err(StoreError::InvalidQuery(m)) if m.contains("deeper")),
+            "{r:?}"
+        );
         let r = encode(&doc! {"x": {"a\u{0}b": 1}});
-        assert!(matches!(&r, Err(StoreError::InvalidQuery(m)) if m.contains("NUL")), "{r:?}");
+        assert!(
+            matches!(&r, Err(StoreError::InvalidQuery(m)) if m.contains("NUL")),
+            "{r:?}"
+        );
         let big = "x".repeat(MAX_DOCUMENT_BYTES);
         let r = encode(&doc! {"s": big});
-        assert!(matches!(&r, Err(StoreError::InvalidQuery(m)) if m.contains("bytes")), "{r:?}");
+        assert!(
+            matches!(&r, Err(StoreError::InvalidQuery(m)) if m.contains("bytes")),
+            "{r:?}"
+        );
     }
 }

@@ -69,13 +69,19 @@ async fn a_dotted_key_of_thousands_of_segments_is_a_400_on_every_write() {
                 .await;
             assert_400(&r, "MAX_JSON_DEPTH", "form");
             let patch = format!(r#"{{"{key}": 1}}"#);
-            let r = t.edit("PATCH", &format!("/people/{id}"), &etag, &patch).await;
+            let r = t
+                .edit("PATCH", &format!("/people/{id}"), &etag, &patch)
+                .await;
             assert_400(&r, "MAX_JSON_DEPTH", "patch");
             let r = t.edit("PUT", &format!("/people/{id}"), &etag, &json).await;
             assert_400(&r, "MAX_JSON_DEPTH", "put");
             // A dotted key inside a sub-document counts from its depth.
             let nested = format!(r#"{{"lastname": "z", "location": {{"{key}": 1}}}}"#);
-            assert_400(&t.post("/people", &nested).await, "MAX_JSON_DEPTH", "nested");
+            assert_400(
+                &t.post("/people", &nested).await,
+                "MAX_JSON_DEPTH",
+                "nested",
+            );
         }
         assert_eq!(stored(&t, "people").await, 1);
         let j = t.get(&format!("/people/{id}")).await.json();
@@ -107,9 +113,14 @@ async fn dotted_keys_count_toward_max_json_depth_one_level_per_segment() {
     }
     assert_eq!(stored(&t, "notes").await, 3);
     // Without dotted-field expansion a dotted key is one level.
-    let flat = UNKNOWN_OK.replace("    schema:", "    normalize_dotted_fields: false\n    schema:");
+    let flat = UNKNOWN_OK.replace(
+        "    schema:",
+        "    normalize_dotted_fields: false\n    schema:",
+    );
     let t = TestApp::new(&format!("MAX_JSON_DEPTH: 2\n{flat}")).await;
-    let r = t.post("/notes", &format!(r#"{{"{}": 1}}"#, dotted_key(50))).await;
+    let r = t
+        .post("/notes", &format!(r#"{{"{}": 1}}"#, dotted_key(50)))
+        .await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.text);
 }
 
@@ -117,8 +128,8 @@ async fn dotted_keys_count_toward_max_json_depth_one_level_per_segment() {
 fn max_json_depth_above_what_the_store_holds_is_refused_at_start() {
     let yaml = format!("MAX_JSON_DEPTH: 129\n{PEOPLE}");
     let raw = eve_core::settings::parse_str(&yaml, eve_core::settings::Format::Yaml).unwrap();
-    let err = eve_core::settings::check(raw, &eve_http::Registry::default())
-        .expect_err("129 is refused");
+    let err =
+        eve_core::settings::check(raw, &eve_http::Registry::default()).expect_err("129 is refused");
     assert!(
         err.problems
             .iter()
@@ -135,7 +146,9 @@ fn max_json_depth_above_what_the_store_holds_is_refused_at_start() {
 async fn a_bulk_body_past_max_bulk_items_is_refused_while_parsing() {
     let t = TestApp::new(&format!("MAX_BULK_ITEMS: 3\n{UNKNOWN_OK}")).await;
     // The parse stops at the fourth document: the broken rest is never read.
-    let r = t.post("/notes", r#"[{}, {}, {}, {}, this is not JSON"#).await;
+    let r = t
+        .post("/notes", r#"[{}, {}, {}, {}, this is not JSON"#)
+        .await;
     assert_400(&r, "at most 3 documents (MAX_BULK_ITEMS)", "early stop");
     // Same answer for a well-formed list.
     let r = t.post("/notes", "[{}, {}, {}, {}]").await;
@@ -166,7 +179,12 @@ async fn time_422(t: &TestApp, uri: &str, body: &str) -> Duration {
     let start = Instant::now();
     let r = t.post(uri, body).await;
     let took = start.elapsed();
-    assert_eq!(r.status.as_u16(), 422, "{}", &r.text[..r.text.len().min(300)]);
+    assert_eq!(
+        r.status.as_u16(),
+        422,
+        "{}",
+        &r.text[..r.text.len().min(300)]
+    );
     took
 }
 
@@ -263,8 +281,14 @@ async fn integers_a_document_cannot_hold_are_a_400_not_a_float() {
     let t = TestApp::new(UNKNOWN_OK).await;
     for (body, literal) in [
         (r#"{"n": 9223372036854775808}"#, "9223372036854775808"),
-        (r#"{"n": {"m": [18446744073709551615]}}"#, "18446744073709551615"),
-        (r#"{"n": 123456789012345678901234567890}"#, "123456789012345678901234567890"),
+        (
+            r#"{"n": {"m": [18446744073709551615]}}"#,
+            "18446744073709551615",
+        ),
+        (
+            r#"{"n": 123456789012345678901234567890}"#,
+            "123456789012345678901234567890",
+        ),
         (r#"{"n": -9223372036854775809}"#, "-9223372036854775809"),
     ] {
         assert_400(&t.post("/notes", body).await, literal, body);
@@ -294,7 +318,11 @@ async fn a_nul_in_a_field_name_gets_an_eve_worded_400() {
         r#"{"x": [{"\u0000": 1}]}"#,
     ] {
         let r = t.post("/notes", body).await;
-        assert_400(&r, "contains a NUL character, which a document cannot hold", body);
+        assert_400(
+            &r,
+            "contains a NUL character, which a document cannot hold",
+            body,
+        );
     }
     assert_eq!(stored(&t, "notes").await, 0);
 }
