@@ -287,6 +287,14 @@ pub(crate) fn set_path(doc: &mut Document, path: &str, value: Bson) -> Result<()
     if segments.iter().any(|s| s.is_empty()) {
         return Err(format!("invalid update path '{path}'"));
     }
+    // The path would build a document deeper than the store holds (and the
+    // descent below recurses once per segment).
+    if segments.len() > eve_store::MAX_DOCUMENT_DEPTH {
+        return Err(format!(
+            "the update path has {} segments, deeper than a document may hold",
+            segments.len()
+        ));
+    }
     set_in_doc(doc, &segments, value, path)
 }
 
@@ -455,6 +463,9 @@ mod tests {
         assert!(set_path(&mut d, "b.c.d", Bson::Int32(2)).is_ok());
         assert_eq!(d, doc! {"a": 1, "b": {"c": {"d": 2}}});
         assert!(set_path(&mut d, "b.c.e", Bson::Int32(3)).is_ok());
+        assert_eq!(d, doc! {"a": 1, "b": {"c": {"d": 2, "e": 3}}});
+        let deep = vec!["x"; 100_000].join(".");
+        assert!(set_path(&mut d, &deep, Bson::Int32(4)).is_err());
         assert_eq!(d, doc! {"a": 1, "b": {"c": {"d": 2, "e": 3}}});
     }
 
