@@ -227,3 +227,44 @@ fn a_refused_16_mib_bulk_body_costs_little_memory() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("MAX_BULK_ITEMS"), "{answer}");
 }
+
+#[test]
+fn large_validations_leave_the_async_workers_free_for_other_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("settings.yaml");
+    std::fs::write(&settings, SETTINGS).unwrap();
+    // Two async workers, and twice as many large validations at once: were
+    // they run on the workers, the GET below would wait for one to finish.
+    let server = Server::start_env(
+        &settings,
+        &dir.path().join("data"),
+        &[("TOKIO_WORKER_THREADS", "2")],
+    );
+    let fields: Vec<String> = (0..40_000).map(|i| format!(r#""u{i}": {i}"#)).collect();
+    let body = std::sync::Arc::new(format!("{{{}}}", fields.join(", ")));
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<(&str, u16)>();
+    let mut posts = Vec::new();
+    for _ in 0..4 {
+        let (addr, body, done) = (server.addr.clone(), body.clone(), done_tx.clone());
+        posts.push(std::thread::spawn(move || {
+            let (status, _, _) = request(&addr, "POST", "/strict", &[JSON], &body).expect("POST");
+            let _ = done.send(("post", status));
+        }));
+    }
+    // Let the POSTs arrive and start validating.
+    std::thread::sleep(Duration::from_millis(300));
+    let (addr, done) = (server.addr.clone(), done_tx.clone());
+    let get = std::thread::spawn(move || {
+        let (status, _, _) = request(&addr, "GET", "/strict", &[], "").expect("GET");
+        let _ = done.send(("get", status));
+    });
+    drop(done_tx);
+    let order: Vec<(&str, u16)> = done_rx.iter().take(5).collect();
+    for t in posts {
+        t.join().unwrap();
+    }
+    get.join().unwrap();
+    assert_eq!(order.len(), 5, "{order:?}");
+    assert_eq!(order[0], ("get", 200), "{order:?}");
+    assert!(order[1..].iter().all(|o| *o == ("post", 422)), "{order:?}");
+}

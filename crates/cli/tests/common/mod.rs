@@ -29,7 +29,18 @@ impl Server {
 
     /// Like [`Server::start`], with a `RUST_LOG` level.
     pub fn start_logging(settings: &Path, data: &Path, level: &str) -> Server {
-        let mut child = Command::new(BIN)
+        Server::start_env(settings, data, &[("RUST_LOG", level)])
+    }
+
+    /// Like [`Server::start`], with environment variables (`RUST_LOG`,
+    /// `TOKIO_WORKER_THREADS`, ...); `RUST_LOG` defaults to `warn`.
+    pub fn start_env(settings: &Path, data: &Path, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(BIN);
+        command.env("RUST_LOG", "warn");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
             .args([
                 "serve",
                 settings.to_str().unwrap(),
@@ -38,7 +49,6 @@ impl Server {
                 "--data-dir",
                 data.to_str().unwrap(),
             ])
-            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
