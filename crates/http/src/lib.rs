@@ -20,6 +20,7 @@ mod filters;
 pub mod hooks;
 mod limits;
 pub mod negotiate;
+mod payload;
 mod read;
 pub mod render;
 pub mod routing;

@@ -1,0 +1,111 @@
+//! Request payloads: decoding the body by `Content-Type` (JSON under the
+//! request limits, or form fields) and expanding dotted keys
+//! (`NORMALIZE_DOTTED_FIELDS`). The depth check of [`parse_body`] bounds the
+//! document the expansion builds, so the recursion below stays within
+//! `MAX_JSON_DEPTH` levels.
+
+use bson::{Bson, Document};
+use eve_core::{ApiError, ApiResult, Resource};
+use serde_json::{Map, Value};
+
+use crate::app::Ctx;
+
+/// Decodes the request body by `Content-Type` (features.md §1.4), under the
+/// request limits: nesting depth (counting the levels dotted keys expand to
+/// when `res` expands them) and, for a bulk POST (`bulk`), the number of
+/// documents.
+pub(crate) fn parse_body(ctx: &Ctx, res: &Resource, bulk: bool) -> ApiResult<Value> {
+    let s = &ctx.domain().settings;
+    let content_type = ctx
+        .header("content-type")
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if s.json_request_content_types.contains(&content_type) {
+        let limits = crate::body_json::BodyLimits {
+            max_depth: s.limits.max_json_depth,
+            max_items: bulk.then_some(s.limits.max_bulk_items),
+        };
+        let value = crate::body_json::parse_json_body(&ctx.body, limits)?;
+        if res.normalize_dotted_fields {
+            crate::limits::check_json_depth(&value, s.limits.max_json_depth, true)?;
+        }
+        return Ok(value);
+    }
+    if content_type == "application/x-www-form-urlencoded" {
+        let mut map = Map::new();
+        for (k, v) in form_urlencoded::parse(&ctx.body) {
+            let k = k.into_owned();
+            let v = Value::String(v.into_owned());
+            match map.get_mut(&k) {
+                None => {
+                    map.insert(k, v);
+                }
+                Some(existing) if s.auto_collapse_multi_keys => match existing {
+                    Value::Array(items) => items.push(v),
+                    other => *other = Value::Array(vec![other.take(), v]),
+                },
+                Some(_) => {}
+            }
+        }
+        if map.is_empty() {
+            return Err(ApiError::BadRequest(
+                "No form-urlencoded data supplied".into(),
+            ));
+        }
+        let value = Value::Object(map);
+        if res.normalize_dotted_fields {
+            crate::limits::check_json_depth(&value, s.limits.max_json_depth, true)?;
+        }
+        return Ok(value);
+    }
+    Err(ApiError::UnsupportedContentType)
+}
+
+/// Whether [`expand_dotted`] has anything to expand (it descends into
+/// sub-documents, not into lists).
+pub(crate) fn has_dotted_keys(doc: &Document) -> bool {
+    doc.iter()
+        .any(|(k, v)| k.contains('.') || matches!(v, Bson::Document(d) if has_dotted_keys(d)))
+}
+
+/// Expands dotted keys (`"a.b": 1` → `{"a": {"b": 1}}`).
+pub(crate) fn expand_dotted(doc: Document) -> Document {
+    let mut out = Document::new();
+    for (key, value) in doc {
+        let value = match value {
+            Bson::Document(d) => Bson::Document(expand_dotted(d)),
+            other => other,
+        };
+        insert_path(&mut out, &key, value);
+    }
+    out
+}
+
+fn insert_path(doc: &mut Document, path: &str, value: Bson) {
+    match path.split_once('.') {
+        Some((head, rest)) if !head.is_empty() && !rest.is_empty() => {
+            if !matches!(doc.get(head), Some(Bson::Document(_))) {
+                doc.insert(head, Document::new());
+            }
+            if let Some(Bson::Document(sub)) = doc.get_mut(head) {
+                insert_path(sub, rest, value);
+            }
+        }
+        _ => match (doc.get_mut(path), value) {
+            (Some(Bson::Document(existing)), Bson::Document(new)) => {
+                for (k, v) in new {
+                    insert_path(existing, &k, v);
+                }
+            }
+            (_, value) => {
+                doc.insert(path, value);
+            }
+        },
+    }
+}
