@@ -473,7 +473,7 @@ fn xml_field(name: &str, value: &Value, related: Option<&Value>, out: &mut Strin
     if let Some(text) = xml_dbref(value) {
         out.push_str(&xml_escape(&text));
         out.push_str("</");
-        out.push_str(name);
+        out.push_str(&name);
         out.push('>');
         return;
     }
