@@ -211,10 +211,11 @@ impl AppBuilder {
             Some(store) => store,
             None => open_store(&domain, &self.data_dir).await?,
         };
-        for res in domain.resources.values() {
-            store
-                .prepare_collection(&res.datasource.source, &res.indexes)
-                .await?;
+        // One call per collection with the union of the indexes of every
+        // resource stored in it: preparing per resource would drop the
+        // indexes of the others sharing the collection.
+        for (collection, indexes) in &domain.collections {
+            store.prepare_collection(collection, indexes).await?;
         }
         let routes = RouteTable::new(&domain)?;
         Ok(App {

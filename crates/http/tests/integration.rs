@@ -14,6 +14,7 @@ mod integration {
     mod resources;
     mod robustness;
     mod schemaless;
+    mod storage;
     mod validation;
     mod writes;
 }
