@@ -87,7 +87,7 @@ fn a_wal_lost_after_a_crash_stops_serve_and_check_store_with_a_clear_message() {
     );
     let err = String::from_utf8_lossy(&serve.stderr);
     assert!(
-        err.contains("eve.sqlite3-wal is missing") && err.contains("not served"),
+        err.contains("eve.sqlite3-wal is missing") && err.contains("Not serving"),
         "{err}"
     );
     assert!(!String::from_utf8_lossy(&serve.stdout).contains("listening"));

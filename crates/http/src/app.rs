@@ -78,8 +78,9 @@ pub enum AppError {
     /// The settings file is invalid.
     #[error("{0}")]
     Settings(#[from] eve_core::settings::SettingsError),
-    /// The data layer failed to open or prepare collections.
-    #[error("data layer: {0}")]
+    /// The data layer failed to open or prepare collections (shown as the
+    /// store's own message, once, also in an error chain).
+    #[error(transparent)]
     Store(#[from] eve_store::StoreError),
     /// A URL rule could not be compiled.
     #[error("invalid URL rule: {0}")]

@@ -298,14 +298,34 @@ pub(crate) struct Verified {
     pub size: u64,
 }
 
+/// What the operator can do about a damaged store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Remedy {
+    /// The WAL is missing or damaged: put it back, or accept the loss.
+    Wal,
+    /// The main file is damaged.
+    MainFile,
+    /// The state file itself is damaged.
+    State,
+}
+
 /// The error refusing the store of the database `db` because of `what`.
-pub(crate) fn damaged(db: &Path, what: &str) -> StoreError {
-    StoreError::Corrupt(format!(
-        "{what}. The store in {} is not served; restore its files from a backup \
-         (or, to serve what is left and accept the loss, remove {STATE_FILE} \
-         for a lost write-ahead log, or export the data with sqlite3's .recover)",
-        db.parent().unwrap_or(db).display()
-    ))
+pub(crate) fn damaged(db: &Path, what: &str, remedy: Remedy) -> StoreError {
+    let dir = db.parent().unwrap_or(db).display();
+    let remedy = match remedy {
+        Remedy::Wal => format!(
+            "put the write-ahead log back if you have it, or restore the store from a backup; \
+             to serve what is left and lose those writes, remove {STATE_FILE}"
+        ),
+        Remedy::MainFile => "restore the store from a backup (sqlite3's .recover can \
+                             salvage what is still readable)"
+            .to_string(),
+        Remedy::State => format!(
+            "remove {STATE_FILE}; the store then opens without checking its write-ahead log \
+             against it"
+        ),
+    };
+    StoreError::Corrupt(format!("{what}. Not serving the store in {dir}: {remedy}"))
 }
 
 /// Checks the files of the database `db` (before SQLite opens them); the
@@ -313,11 +333,17 @@ pub(crate) fn damaged(db: &Path, what: &str) -> StoreError {
 pub(crate) fn verify(db: &Path) -> StoreResult<Verified> {
     let wal_file = wal_path(db);
     let state_file = state_path(db);
-    let damaged = |what: String| damaged(db, &what);
+    let wal_damaged = |what: String| damaged(db, &what, Remedy::Wal);
+    let main_damaged = |what: String| damaged(db, &what, Remedy::MainFile);
     let state = match std::fs::read(&state_file) {
         Ok(bytes) => Some(
-            State::parse(&String::from_utf8_lossy(&bytes))
-                .ok_or_else(|| damaged(format!("the state file {STATE_FILE} is unreadable")))?,
+            State::parse(&String::from_utf8_lossy(&bytes)).ok_or_else(|| {
+                damaged(
+                    db,
+                    &format!("the state file {STATE_FILE} is unreadable"),
+                    Remedy::State,
+                )
+            })?,
         ),
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         Err(e) => return Err(io_err(&state_file, e)),
@@ -332,7 +358,7 @@ pub(crate) fn verify(db: &Path) -> StoreResult<Verified> {
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     if size < expected.size {
-        return Err(damaged(format!(
+        return Err(main_damaged(format!(
             "the database file {name} is truncated: {size} bytes, it had {}",
             expected.size
         )));
@@ -340,7 +366,7 @@ pub(crate) fn verify(db: &Path) -> StoreResult<Verified> {
     let wal = read_wal(&wal_file)?;
     let wal_name = format!("{name}-wal");
     if let Some(frame) = wal.broken_at {
-        return Err(damaged(format!(
+        return Err(wal_damaged(format!(
             "the write-ahead log {wal_name} is damaged at frame {frame}: committed writes after it would be lost"
         )));
     }
@@ -348,19 +374,19 @@ pub(crate) fn verify(db: &Path) -> StoreResult<Verified> {
     let unsaved = expected.frames.saturating_sub(expected.backfilled);
     let same_generation = wal.salt == Some(expected.salt);
     if same_generation && wal.committed < expected.frames && (wal.committed > 0 || unsaved > 0) {
-        return Err(damaged(format!(
+        return Err(wal_damaged(format!(
             "the write-ahead log {wal_name} is truncated or damaged: it holds {} committed frames, {} were written",
             wal.committed, expected.frames
         )));
     }
     if !same_generation && unsaved > 0 {
-        return Err(damaged(format!(
+        return Err(wal_damaged(format!(
             "the write-ahead log {wal_name} is {}: {unsaved} committed frames that are not in {name} are lost",
             if wal_file.exists() { "damaged or replaced" } else { "missing" }
         )));
     }
     if size > 0 {
-        check_main_header(db, size, &wal).map_err(damaged)?;
+        check_main_header(db, size, &wal).map_err(main_damaged)?;
     }
     Ok(Verified {
         state: expected,

@@ -235,6 +235,9 @@ pub struct StoreOptions {
     /// holds). A write that would need more fails with [`StoreError::Full`]
     /// and writes nothing, as when the disk itself is full.
     pub max_size: Option<u64>,
+    /// Run SQLite's `quick_check` (reads every page) at open when the main
+    /// file is at most this many bytes; `None`: [`QUICK_CHECK_MAX_SIZE`].
+    pub quick_check_max_size: Option<u64>,
 }
 
 fn open_writer(file: &Path, options: &StoreOptions) -> StoreResult<Connection> {
@@ -300,7 +303,7 @@ impl SqliteStore {
         let verified = atrest::verify(&path)?;
         let conn = open_writer(&path, options)
             .and_then(|conn| {
-                if verified.size <= QUICK_CHECK_MAX_SIZE {
+                if verified.size <= options.quick_check_max_size.unwrap_or(QUICK_CHECK_MAX_SIZE) {
                     integrity::quick_check(&conn)?;
                 }
                 Ok(conn)
@@ -309,6 +312,7 @@ impl SqliteStore {
                 StoreError::Corrupt(m) => atrest::damaged(
                     &path,
                     &format!("the database file {DB_FILE} is damaged ({m})"),
+                    atrest::Remedy::MainFile,
                 ),
                 other => other,
             })?;

@@ -143,6 +143,7 @@ async fn a_full_store_answers_507_writes_nothing_and_recovers_when_space_is_free
     let dir = tempfile::tempdir().expect("temp dir");
     let options = eve_store_sqlite::StoreOptions {
         max_size: Some(256 * 1024),
+        ..Default::default()
     };
     let store = eve_store_sqlite::SqliteStore::open_with(dir.path(), &options).expect("store");
     let raw = eve_core::settings::parse_str(

@@ -196,3 +196,43 @@ async fn a_bit_flipped_main_file_is_refused_at_open() {
     write_file(&db, &kept);
     assert_eq!(count(&open(dir.path())).await, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_stores_skip_quick_check_at_open_and_check_store_still_finds_the_damage() {
+    let dir = tempdir();
+    {
+        let store = open(dir.path());
+        fill(&store, 400).await;
+    }
+    let db = dir.path().join(DB_FILE);
+    let mut bytes = read_file(&db);
+    let middle = (bytes.len() / 4096 / 2) * 4096;
+    bytes[middle] = 0xff;
+    write_file(&db, &bytes);
+    // Above the size up to which open runs quick_check, the damage is
+    // found by the full check, not at open.
+    let options = eve_store_sqlite::StoreOptions {
+        quick_check_max_size: Some(4096),
+        ..Default::default()
+    };
+    let store = match SqliteStore::open_with(dir.path(), &options) {
+        Ok(store) => store,
+        Err(e) => panic!("open without quick_check: {e}"),
+    };
+    assert!(store.check_integrity().await.is_err());
+    drop(store);
+    assert_refused(dir.path(), &[DB_FILE, "damaged"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_state_file_is_refused_and_removing_it_opens_the_store() {
+    let dir = tempdir();
+    {
+        let store = open(dir.path());
+        fill(&store, 10).await;
+    }
+    write_file(&dir.path().join(STATE_FILE), b"garbage");
+    assert_refused(dir.path(), &[STATE_FILE, "unreadable", "remove"]);
+    let _ = std::fs::remove_file(dir.path().join(STATE_FILE));
+    assert_eq!(count(&open(dir.path())).await, 10);
+}
