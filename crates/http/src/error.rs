@@ -105,6 +105,24 @@ mod tests {
     }
 
     #[test]
+    fn storage_failures_say_what_happened_without_details() {
+        let full = ApiError::Store(StoreError::Full("sqlite: disk full at /srv".into()));
+        let (status, msg) = status_and_message(&full, true);
+        assert_eq!(status, 507);
+        assert_eq!(
+            msg,
+            "The server is unable to store the representation needed to complete the request."
+        );
+        let io = ApiError::Store(StoreError::Io("sqlite: disk I/O error /srv".into()));
+        let (status, msg) = status_and_message(&io, true);
+        assert_eq!(status, 503);
+        assert!(msg.starts_with("The server is temporarily unable") && !msg.contains("srv"));
+        let corrupt = ApiError::Store(StoreError::Corrupt("page 7 /srv".into()));
+        let (status, msg) = status_and_message(&corrupt, true);
+        assert_eq!((status, msg.contains("srv")), (500, false));
+    }
+
+    #[test]
     fn internal_details_never_leak() {
         let (status, msg) = status_and_message(&ApiError::Internal("disk on fire".into()), true);
         assert_eq!(status, 500);

@@ -49,3 +49,41 @@ pub(crate) fn replicate(e: &StoreError) -> StoreError {
         StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn sqlite_codes_map_to_store_error_kinds() {
+        use rusqlite::ffi;
+        assert!(matches!(
+            sql_err(failure(ffi::SQLITE_FULL)),
+            StoreError::Full(_)
+        ));
+        assert!(matches!(
+            sql_err(failure(ffi::SQLITE_IOERR_WRITE)),
+            StoreError::Io(_)
+        ));
+        assert!(matches!(
+            sql_err(failure(ffi::SQLITE_CORRUPT)),
+            StoreError::Corrupt(_)
+        ));
+        assert!(matches!(
+            sql_err(failure(ffi::SQLITE_NOTADB)),
+            StoreError::Corrupt(_)
+        ));
+        assert!(matches!(
+            sql_err(failure(ffi::SQLITE_BUSY)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            sql_err(failure(ffi::SQLITE_MISMATCH)),
+            StoreError::Internal(_)
+        ));
+    }
+}
