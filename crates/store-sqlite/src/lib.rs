@@ -6,7 +6,10 @@
 //! [`SqliteStore::open`] takes a directory and keeps one database in it,
 //! `eve.sqlite3` (plus SQLite's `-wal` and `-shm` files). The database
 //! runs in WAL mode with `synchronous = FULL`: a write that returned `Ok`
-//! has been synced to disk and survives a crash or `kill -9`.
+//! has been synced to disk and survives a crash or `kill -9`. A small
+//! state file, [`STATE_FILE`], records what the WAL must hold; every open
+//! checks the files against it before serving them, and closing the store
+//! checkpoints the WAL into the main file (see `atrest`).
 //!
 //! Each collection is a table of BSON documents keyed by an integer rowid
 //! (natural order = insertion order; a replaced document keeps its rowid),
