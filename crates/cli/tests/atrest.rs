@@ -6,7 +6,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{request, Server, BIN};
 
@@ -51,6 +52,9 @@ fn a_graceful_stop_leaves_every_write_in_the_main_file() {
     let (_dir, settings, data) = setup();
     let mut server = Server::start(&settings, &data);
     post_notes(&server.addr, 30);
+    // A read attaches the readers to the WAL: the writer's connection is
+    // then not the last one, and closing it alone does not checkpoint.
+    assert_eq!(total(&server.addr), 30);
     server.signal("-TERM");
     assert!(server.wait_exit().success());
     let wal_len = std::fs::metadata(wal(&data)).map_or(0, |m| m.len());
@@ -75,22 +79,37 @@ fn a_wal_lost_after_a_crash_stops_serve_and_check_store_with_a_clear_message() {
     let kept = std::fs::read(wal(&data)).expect("a WAL after the crash");
     assert!(!kept.is_empty());
     std::fs::remove_file(wal(&data)).expect("remove the WAL");
-    let serve = Command::new(BIN)
+    let mut serve = Command::new(BIN)
         .args(["serve", settings.to_str().unwrap(), "--port", "0"])
         .args(["--data-dir", data.to_str().unwrap()])
         .env("RUST_LOG", "error")
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run serve");
+    // A server that starts would run until killed: wait at most 20 s.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = serve.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = serve.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = serve.wait_with_output().expect("output");
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !serve.status.success(),
-        "a store with a lost WAL was served"
+        status.is_some_and(|s| !s.success()),
+        "a store with a lost WAL was served: {err}"
     );
-    let err = String::from_utf8_lossy(&serve.stderr);
     assert!(
         err.contains("eve.sqlite3-wal is missing") && err.contains("Not serving"),
         "{err}"
     );
-    assert!(!String::from_utf8_lossy(&serve.stdout).contains("listening"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
     let check = Command::new(BIN)
         .args(["check-store", "--data-dir", data.to_str().unwrap()])
         .output()
