@@ -6,6 +6,11 @@
 //! write whose answer was lost in the crash is either fully there or not at
 //! all.
 //!
+//! Every fourth round stops gracefully instead and then deletes the WAL:
+//! nothing acknowledged may be missing. Some crash rounds delete the WAL
+//! too: `check-store` must refuse the store (it is put back), unless the
+//! main file already held every commit.
+//!
 //! Seeded (`EVE_CRASH_SEED`), bounded in rounds, requests and time.
 
 mod common;
@@ -401,6 +406,55 @@ fn check_store(data: &Path) {
     );
 }
 
+fn wal_file(data: &Path) -> std::path::PathBuf {
+    data.join("eve.sqlite3-wal")
+}
+
+/// Removes the WAL (and its index) as a careless operator or a failing
+/// disk would.
+fn remove_wal(data: &Path) {
+    let _ = std::fs::remove_file(wal_file(data));
+    let _ = std::fs::remove_file(data.join("eve.sqlite3-shm"));
+}
+
+/// What losing the WAL after a crash led to.
+#[derive(Debug, Default)]
+struct WalLosses {
+    /// The store was refused (then the WAL was put back).
+    refused: usize,
+    /// The main file held every commit already (a checkpoint ran): the
+    /// store opened, and the next round checks nothing was lost.
+    harmless: usize,
+}
+
+/// After a kill -9: the WAL is lost. Either `check-store` refuses the
+/// store, naming the WAL (and the WAL is put back), or nothing was lost,
+/// which the next round's `verify` checks for every acknowledged write.
+fn wal_lost_after_a_crash(data: &Path, seen: &mut WalLosses) {
+    let Ok(kept) = std::fs::read(wal_file(data)) else {
+        return;
+    };
+    if kept.is_empty() {
+        return;
+    }
+    remove_wal(data);
+    let out = Command::new(BIN)
+        .args(["check-store", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .expect("run check-store");
+    if out.status.success() {
+        seen.harmless += 1;
+        return;
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("write-ahead log") && err.contains("missing"),
+        "unexpected refusal: {err}"
+    );
+    seen.refused += 1;
+    std::fs::write(wal_file(data), kept).expect("put the WAL back");
+}
+
 #[test]
 fn acknowledged_writes_survive_twenty_kill_9_rounds() {
     let seed: u64 = std::env::var("EVE_CRASH_SEED")
@@ -416,6 +470,7 @@ fn acknowledged_writes_survive_twenty_kill_9_rounds() {
     let models: Vec<Arc<Mutex<Model>>> = (0..WORKERS).map(|_| Arc::default()).collect();
     let started = Instant::now();
     let mut rounds = 0;
+    let mut wal_losses = WalLosses::default();
     for round in 0..ROUNDS {
         if started.elapsed() > BUDGET {
             break;
@@ -438,10 +493,24 @@ fn acknowledged_writes_survive_twenty_kill_9_rounds() {
             })
             .collect();
         std::thread::sleep(Duration::from_millis(100 + rng.below(700)));
-        server.kill9();
+        // Every fourth round stops gracefully, then loses the WAL: the
+        // main file alone must hold every acknowledged write (the next
+        // round's `verify` proves it).
+        let graceful = round % 4 == 3;
+        if graceful {
+            server.signal("-TERM");
+            assert!(server.wait_exit().success(), "graceful stop failed");
+        } else {
+            server.kill9();
+        }
         stop.store(true, Ordering::SeqCst);
         for w in workers {
             w.join().expect("worker");
+        }
+        if graceful {
+            remove_wal(&data);
+        } else if round % 4 == 1 {
+            wal_lost_after_a_crash(&data, &mut wal_losses);
         }
         check_store(&data);
         rounds += 1;
@@ -467,7 +536,7 @@ fn acknowledged_writes_survive_twenty_kill_9_rounds() {
     let (_, v) = get(&server.addr, "/things?max_results=1");
     assert_eq!(v["_meta"]["total"].as_u64(), Some(present as u64), "{v}");
     eprintln!(
-        "crash rounds: {rounds} rounds, {acknowledged} acknowledged writes, {refused} refused, {unanswered} unanswered, {present} documents, {:?}",
+        "crash rounds: {rounds} rounds, {acknowledged} acknowledged writes, {refused} refused, {unanswered} unanswered, {present} documents, WAL lost after a crash: {wal_losses:?}, {:?}",
         started.elapsed()
     );
     assert!(rounds >= 5, "only {rounds} rounds ran");

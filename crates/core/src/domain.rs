@@ -53,6 +53,11 @@ pub struct Domain {
     /// Warnings found while checking (unknown keys, risky choices), logged
     /// at start-up and printed by `eve-rs check`.
     pub warnings: Vec<String>,
+    /// Every collection (`datasource.source`) with its indexes: the union
+    /// of the indexes of every resource stored in it, in file order. The
+    /// store is prepared from this, one collection at a time, so resources
+    /// sharing a collection never drop each other's indexes.
+    pub collections: IndexMap<String, Vec<IndexSpec>>,
 }
 
 /// Names of the automatic and envelope fields (all configurable).

@@ -1247,3 +1247,39 @@ fn load_picks_the_format_from_the_extension() {
     );
     assert!(load(&dir.path().join("missing.yaml"), &registry).is_err());
 }
+
+#[test]
+fn resources_sharing_a_collection_share_the_union_of_their_indexes() {
+    let d = ok("
+DOMAIN:
+  a: {datasource: {source: c}, schema: {email: {type: string, unique: true}}}
+  b: {datasource: {source: c}, schema: {email: {type: string}}, mongo_indexes: {n_idx: [[n, 1]]}}
+  own: {schema: {email: {type: string, unique: true}}}
+");
+    let names =
+        |c: &str| -> Vec<String> { d.collections[c].iter().map(|i| i.name.clone()).collect() };
+    assert_eq!(names("c"), ["unique_email", "n_idx"]);
+    assert_eq!(names("own"), ["unique_email"]);
+    assert_eq!(d.collections.len(), 2);
+    // The same definition twice is one index.
+    let d = ok("
+DOMAIN:
+  a: {datasource: {source: c}, schema: {email: {type: string, unique: true}}}
+  b: {datasource: {source: c}, schema: {email: {type: string, unique: true}}}
+");
+    assert_eq!(d.collections["c"].len(), 1);
+}
+
+#[test]
+fn one_index_name_defined_two_ways_over_one_collection_is_refused_with_both_paths() {
+    let e = err("
+DOMAIN:
+  a: {datasource: {source: c}, schema: {email: {type: string, unique: true}}}
+  b: {datasource: {source: c}, mongo_indexes: {unique_email: [[email, -1]]}}
+");
+    assert_problem(&e, "DOMAIN.b.mongo_indexes.unique_email");
+    assert!(
+        e.to_string().contains("DOMAIN.a.schema.email.unique"),
+        "{e}"
+    );
+}

@@ -78,8 +78,9 @@ pub enum AppError {
     /// The settings file is invalid.
     #[error("{0}")]
     Settings(#[from] eve_core::settings::SettingsError),
-    /// The data layer failed to open or prepare collections.
-    #[error("data layer: {0}")]
+    /// The data layer failed to open or prepare collections (shown as the
+    /// store's own message, once, also in an error chain).
+    #[error(transparent)]
     Store(#[from] eve_store::StoreError),
     /// A URL rule could not be compiled.
     #[error("invalid URL rule: {0}")]
@@ -211,10 +212,11 @@ impl AppBuilder {
             Some(store) => store,
             None => open_store(&domain, &self.data_dir).await?,
         };
-        for res in domain.resources.values() {
-            store
-                .prepare_collection(&res.datasource.source, &res.indexes)
-                .await?;
+        // One call per collection with the union of the indexes of every
+        // resource stored in it: preparing per resource would drop the
+        // indexes of the others sharing the collection.
+        for (collection, indexes) in &domain.collections {
+            store.prepare_collection(collection, indexes).await?;
         }
         let routes = RouteTable::new(&domain)?;
         Ok(App {

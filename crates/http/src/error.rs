@@ -23,6 +23,8 @@ pub fn generic_message(status: u16) -> &'static str {
         422 => "The request was well-formed but was unable to be followed due to semantic errors.",
         428 => "This request is required to be conditional; try using \"If-Match\" or \"If-Unmodified-Since\".",
         429 => "This user has exceeded an allotted request count. Try again later.",
+        503 => "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.",
+        507 => "The server is unable to store the representation needed to complete the request.",
         _ => "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.",
     }
 }
@@ -71,6 +73,10 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
             503,
             "The server is temporarily unable to service your request.".into(),
         ),
+        // Storage failures say what happened, never the details: a full
+        // disk (or store) 507, an I/O failure 503 (writes may work again).
+        ApiError::Store(StoreError::Full(_)) => (507, generic_message(507).to_string()),
+        ApiError::Store(StoreError::Io(_)) => (503, generic_message(503).to_string()),
         ApiError::Store(_) | ApiError::Internal(_) => (500, generic_message(500).to_string()),
     }
 }
@@ -96,6 +102,24 @@ mod tests {
             status_and_message(&err, true).1,
             "Unable to parse `where` clause"
         );
+    }
+
+    #[test]
+    fn storage_failures_say_what_happened_without_details() {
+        let full = ApiError::Store(StoreError::Full("sqlite: disk full at /srv".into()));
+        let (status, msg) = status_and_message(&full, true);
+        assert_eq!(status, 507);
+        assert_eq!(
+            msg,
+            "The server is unable to store the representation needed to complete the request."
+        );
+        let io = ApiError::Store(StoreError::Io("sqlite: disk I/O error /srv".into()));
+        let (status, msg) = status_and_message(&io, true);
+        assert_eq!(status, 503);
+        assert!(msg.starts_with("The server is temporarily unable") && !msg.contains("srv"));
+        let corrupt = ApiError::Store(StoreError::Corrupt("page 7 /srv".into()));
+        let (status, msg) = status_and_message(&corrupt, true);
+        assert_eq!((status, msg.contains("srv")), (500, false));
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod integration {
     mod resources;
     mod robustness;
     mod schemaless;
+    mod storage;
     mod validation;
     mod writes;
 }

@@ -11,6 +11,31 @@ use crate::error::sql_err;
 use crate::keys::index_entries;
 use crate::query::decode;
 
+/// SQLite's `quick_check` (every page well formed, no index compared):
+/// a damaged file is refused with what SQLite found.
+pub(crate) fn quick_check(conn: &Connection) -> StoreResult<()> {
+    let mut st = conn.prepare("PRAGMA quick_check").map_err(sql_err)?;
+    let rows = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql_err)?;
+    let mut problems = Vec::new();
+    for row in rows {
+        let line = row.map_err(sql_err)?;
+        if line != "ok" {
+            problems.push(line);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.truncate(10);
+        Err(StoreError::Corrupt(format!(
+            "quick_check: {}",
+            problems.join("; ")
+        )))
+    }
+}
+
 /// Runs every check; the error lists what is wrong.
 pub(crate) fn check(conn: &Connection) -> StoreResult<()> {
     let mut problems = Vec::new();

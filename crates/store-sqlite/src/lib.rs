@@ -6,7 +6,10 @@
 //! [`SqliteStore::open`] takes a directory and keeps one database in it,
 //! `eve.sqlite3` (plus SQLite's `-wal` and `-shm` files). The database
 //! runs in WAL mode with `synchronous = FULL`: a write that returned `Ok`
-//! has been synced to disk and survives a crash or `kill -9`.
+//! has been synced to disk and survives a crash or `kill -9`. A small
+//! state file, [`STATE_FILE`], records what the WAL must hold; every open
+//! checks the files against it before serving them, and closing the store
+//! checkpoints the WAL into the main file (see `atrest`).
 //!
 //! Each collection is a table of BSON documents keyed by an integer rowid
 //! (natural order = insertion order; a replaced document keeps its rowid),
@@ -59,6 +62,7 @@
 //! `eve_query::sort_documents`. Anything else scans.
 //! [`SqliteStore::explain`] shows the choice and its cost (see `query`).
 
+mod atrest;
 mod cancel;
 mod catalog;
 mod error;
@@ -84,6 +88,7 @@ use eve_query::{Cond, Filter};
 use eve_store::{DataLayer, FindQuery, IndexSpec, StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 
+pub use atrest::STATE_FILE;
 pub use catalog::ID_INDEX;
 pub use find::DEFAULT_SORT_MEMORY_LIMIT;
 pub use query::{ExecStats, QueryPlan};
@@ -95,6 +100,11 @@ pub const DB_FILE: &str = "eve.sqlite3";
 
 /// Read-only connections kept for readers.
 const READERS: usize = 4;
+
+/// Stores up to this size (main file) get SQLite's `quick_check` at every
+/// open: it reads every page (about 0.2 s for this much on a busy machine),
+/// so larger stores skip it (`eve-rs check-store` runs the full check).
+pub const QUICK_CHECK_MAX_SIZE: u64 = 16 << 20;
 
 /// How long a connection waits on a lock before reporting `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -222,7 +232,19 @@ fn is_point_read(query: &FindQuery) -> bool {
         }
 }
 
-fn open_writer(file: &Path) -> StoreResult<Connection> {
+/// Options of [`SqliteStore::open_with`].
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// The most bytes the database may hold (`None`: as much as the disk
+    /// holds). A write that would need more fails with [`StoreError::Full`]
+    /// and writes nothing, as when the disk itself is full.
+    pub max_size: Option<u64>,
+    /// Run SQLite's `quick_check` (reads every page) at open when the main
+    /// file is at most this many bytes; `None`: [`QUICK_CHECK_MAX_SIZE`].
+    pub quick_check_max_size: Option<u64>,
+}
+
+fn open_writer(file: &Path, options: &StoreOptions) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(
         file,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -241,6 +263,14 @@ fn open_writer(file: &Path) -> StoreResult<Connection> {
     }
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")
         .map_err(sql_err)?;
+    if let Some(max) = options.max_size {
+        let page: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .map_err(sql_err)?;
+        let pages = (max / page.max(1).unsigned_abs()).max(1);
+        conn.execute_batch(&format!("PRAGMA max_page_count = {pages};"))
+            .map_err(sql_err)?;
+    }
     conn.set_prepared_statement_cache_capacity(128);
     conn.execute_batch(catalog::CATALOG_SQL).map_err(sql_err)?;
     Ok(conn)
@@ -260,6 +290,11 @@ fn open_reader(file: &Path) -> StoreResult<Connection> {
 impl SqliteStore {
     /// Opens (creating when needed) the store kept in directory `dir`.
     pub fn open(dir: &Path) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with(dir, &StoreOptions::default())
+    }
+
+    /// [`open`](Self::open) with options.
+    pub fn open_with(dir: &Path, options: &StoreOptions) -> StoreResult<SqliteStore> {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Internal(format!(
                 "cannot create store directory {}: {e}",
@@ -267,7 +302,24 @@ impl SqliteStore {
             ))
         })?;
         let path = dir.join(DB_FILE);
-        let conn = open_writer(&path)?;
+        // Damaged files are refused before SQLite reads (and "recovers")
+        // them.
+        let verified = atrest::verify(&path)?;
+        let conn = open_writer(&path, options)
+            .and_then(|conn| {
+                if verified.size <= options.quick_check_max_size.unwrap_or(QUICK_CHECK_MAX_SIZE) {
+                    integrity::quick_check(&conn)?;
+                }
+                Ok(conn)
+            })
+            .map_err(|e| match e {
+                StoreError::Corrupt(m) => atrest::damaged(
+                    &path,
+                    &format!("the database file {DB_FILE} is damaged ({m})"),
+                    atrest::Remedy::MainFile,
+                ),
+                other => other,
+            })?;
         let mut idle = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             idle.push(Reader {
@@ -278,9 +330,21 @@ impl SqliteStore {
         let (sender, receiver) = mpsc::channel();
         let counters = Arc::new(writer::Counters::default());
         let thread_counters = Arc::clone(&counters);
+        let tracker = writer::Tracker {
+            state: atrest::StateFile::open(
+                &path,
+                atrest::State {
+                    size: verified.size,
+                    clean: false,
+                    ..verified.state
+                },
+            ),
+            wal: atrest::wal_path(&path),
+            db: path.clone(),
+        };
         let writer = std::thread::Builder::new()
             .name("eve-store-writer".into())
-            .spawn(move || writer::run(conn, receiver, thread_counters))
+            .spawn(move || writer::run(conn, receiver, thread_counters, tracker))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path,

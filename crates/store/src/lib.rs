@@ -59,9 +59,21 @@ pub enum StoreError {
     /// The store cannot be reached or is shutting down.
     #[error("store unavailable: {0}")]
     Unavailable(String),
-    /// Anything else: I/O failure, corruption, a bug. Never shown to clients.
+    /// Anything else: a bug, an unexpected failure. Never shown to clients.
     #[error("internal store error: {0}")]
     Internal(String),
+    /// The disk (or the store's size limit) is full: nothing was written.
+    /// Reads still work; writes may succeed again once space is freed.
+    #[error("store full: {0}")]
+    Full(String),
+    /// The operating system failed to read or write the store's files.
+    #[error("store I/O error: {0}")]
+    Io(String),
+    /// The store's files are damaged (truncated, overwritten, a lost
+    /// write-ahead log): the layer refuses to serve them. The message says
+    /// what was found, for the operator.
+    #[error("store damaged: {0}")]
+    Corrupt(String),
 }
 
 /// Result alias for data-layer calls.

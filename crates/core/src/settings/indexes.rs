@@ -1,10 +1,13 @@
 //! `mongo_indexes` (features.md §43) and the unique indexes implied by the
 //! schema.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::read::{kind_of, Ctx};
+use crate::domain::Resource;
 use eve_store::{IndexKey, IndexSpec};
 
 /// Index options kept in [`IndexSpec`]; `background` is accepted and
@@ -195,4 +198,62 @@ fn parse_options(ctx: &mut Ctx, at: &str, name: &str, options: Option<&Value>) -
         ),
     }
     (unique, sparse)
+}
+
+/// The indexes of every collection: the union over the resources stored in
+/// it (`datasource.source`), in file order. Two resources defining an index
+/// of the same name differently is a problem reported at both key paths:
+/// the store keeps one definition per name, so one of them would be lost.
+pub(crate) fn per_collection(
+    ctx: &mut Ctx,
+    resources: &IndexMap<String, Arc<Resource>>,
+    raw_domain: &Map<String, Value>,
+) -> IndexMap<String, Vec<IndexSpec>> {
+    // collection -> index name -> (definition, resource that defined it)
+    let mut out: IndexMap<String, IndexMap<String, (IndexSpec, &Resource)>> = IndexMap::new();
+    for res in resources.values() {
+        let indexes = out.entry(res.datasource.source.clone()).or_default();
+        for spec in &res.indexes {
+            match indexes.get(&spec.name) {
+                None => {
+                    indexes.insert(spec.name.clone(), (spec.clone(), res));
+                }
+                Some((first, _)) if first == spec => {}
+                Some((_, owner)) => {
+                    let here = origin(raw_domain, res, spec);
+                    let there = origin(raw_domain, owner, spec);
+                    ctx.problem(
+                        here,
+                        format!(
+                            "index '{}' of collection '{}' is defined differently at {there} \
+                             (resources sharing a collection share its indexes; give the \
+                             index one definition or another name)",
+                            spec.name, res.datasource.source
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|(name, indexes)| (name, indexes.into_values().map(|(s, _)| s).collect()))
+        .collect()
+}
+
+/// The key path that defines index `spec` of resource `res`.
+fn origin(raw_domain: &Map<String, Value>, res: &Resource, spec: &IndexSpec) -> String {
+    let base = format!("DOMAIN.{}", res.name);
+    let in_mongo_indexes = raw_domain
+        .get(&res.name)
+        .and_then(|r| r.get("mongo_indexes"))
+        .and_then(Value::as_object)
+        .is_some_and(|m| m.contains_key(&spec.name));
+    if in_mongo_indexes {
+        return format!("{base}.mongo_indexes.{}", spec.name);
+    }
+    match spec.keys.first() {
+        Some((field, _)) if *field == res.id_field => format!("{base}.id_field"),
+        Some((field, _)) => format!("{base}.schema.{field}.unique"),
+        None => base,
+    }
 }

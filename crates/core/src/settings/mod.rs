@@ -179,6 +179,7 @@ pub fn check(
     let (settings, defaults) = globals::check_globals(&mut ctx, &raw);
 
     let mut resources = IndexMap::new();
+    let mut collections = IndexMap::new();
     match raw.get("DOMAIN") {
         None => ctx.problem(
             "DOMAIN",
@@ -210,6 +211,7 @@ pub fn check(
                 resources.insert(res.name.clone(), Arc::new(res));
             }
             resource::check_url_clashes(&mut ctx, &resources);
+            collections = indexes::per_collection(&mut ctx, &resources, domain);
         }
         Some(other) => ctx.problem(
             "DOMAIN",
@@ -232,6 +234,7 @@ pub fn check(
             settings,
             resources,
             warnings,
+            collections,
         })
     } else {
         Err(SettingsError { problems })

@@ -2,6 +2,7 @@
 //! `tests/conformance.rs`): durability, planning, integrity checking and
 //! concurrency. One binary, a module per feature.
 
+mod atrest;
 mod budgets;
 mod concurrency;
 mod durability;
