@@ -98,6 +98,7 @@ pub fn plan_read(
             sort,
             skip,
             limit: max_results,
+            projection: None,
         },
         page,
         max_results,

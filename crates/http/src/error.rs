@@ -77,7 +77,18 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         // disk (or store) 507, an I/O failure 503 (writes may work again).
         ApiError::Store(StoreError::Full(_)) => (507, generic_message(507).to_string()),
         ApiError::Store(StoreError::Io(_)) => (503, generic_message(503).to_string()),
-        ApiError::Store(_) | ApiError::Internal(_) => (500, generic_message(500).to_string()),
+        // A write batch's "must match" found the document changed or gone:
+        // as a failed If-Match.
+        ApiError::Store(StoreError::Conflict { .. }) => {
+            shown(412, ApiError::EtagMismatch.to_string())
+        }
+        // The data layer cannot do what the request asks (geo, text search,
+        // …): the client's request, not the server, is at fault.
+        ApiError::Store(e @ StoreError::Unsupported(_)) => shown(400, e.to_string()),
+        ApiError::Store(
+            StoreError::InvalidIndex { .. } | StoreError::Internal(_) | StoreError::Corrupt(_),
+        )
+        | ApiError::Internal(_) => (500, generic_message(500).to_string()),
     }
 }
 
@@ -120,6 +131,28 @@ mod tests {
         let corrupt = ApiError::Store(StoreError::Corrupt("page 7 /srv".into()));
         let (status, msg) = status_and_message(&corrupt, true);
         assert_eq!((status, msg.contains("srv")), (500, false));
+    }
+
+    #[test]
+    fn conflicts_and_unsupported_requests_are_client_errors() {
+        let conflict = ApiError::Store(StoreError::Conflict {
+            op: 2,
+            message: "replace on people".into(),
+        });
+        let (status, msg) = status_and_message(&conflict, false);
+        assert_eq!(status, 412);
+        assert_eq!(
+            msg, "Client and server etags don't match",
+            "a lost compare-and-set reads as a failed If-Match"
+        );
+        let unsupported = ApiError::Store(StoreError::Unsupported("geo queries ($near)".into()));
+        assert_eq!(
+            status_and_message(&unsupported, false),
+            (
+                400,
+                "not supported by this data layer: geo queries ($near)".to_string()
+            )
+        );
     }
 
     #[test]

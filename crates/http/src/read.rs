@@ -116,16 +116,8 @@ pub(crate) async fn get_collection(ctx: &Ctx, route: &Route, res: &Resource) -> 
     }
     let store = &ctx.state.store;
     let source = &res.datasource.source;
-    let (docs, total) = if plan.count {
-        let (docs, total) = tokio::join!(
-            store.find(source, &plan.query),
-            store.count(source, &plan.query.filter)
-        );
-        (docs?, Some(total?))
-    } else {
-        (store.find(source, &plan.query).await?, None)
-    };
-    let mut docs = docs;
+    // The page and its total come from one snapshot, so they agree.
+    let (mut docs, total) = store.find_page(source, &plan.query, plan.count).await?;
     ctx.state.hooks.on_fetched_resource(&res.name, &mut docs)?;
 
     let mut last_modified: Option<bson::DateTime> = None;

@@ -427,9 +427,9 @@ async fn insert_and_notify(ctx: &Ctx, res: &Resource, docs: Vec<Document>) -> Ap
 async fn insert_all(ctx: &Ctx, res: &Resource, docs: Vec<Document>) -> ApiResult<()> {
     match ctx.state.store.insert(&res.datasource.source, docs).await {
         Ok(_) => Ok(()),
-        Err(StoreError::DuplicateKey { index, message }) => Err(ApiError::DuplicateKey(format!(
-            "Duplicate key error at index: {index}, message: {message}"
-        ))),
+        Err(StoreError::DuplicateKey { index, message, .. }) => Err(ApiError::DuplicateKey(
+            format!("Duplicate key error at index: {index}, message: {message}"),
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -33,10 +33,22 @@ pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
 /// A copy of an error, for answering every caller of a failed batch.
 pub(crate) fn replicate(e: &StoreError) -> StoreError {
     match e {
-        StoreError::DuplicateKey { index, message } => StoreError::DuplicateKey {
+        StoreError::DuplicateKey {
+            index,
+            message,
+            op,
+            index_name,
+        } => StoreError::DuplicateKey {
             index: *index,
             message: message.clone(),
+            op: *op,
+            index_name: index_name.clone(),
         },
+        StoreError::Conflict { op, message } => StoreError::Conflict {
+            op: *op,
+            message: message.clone(),
+        },
+        StoreError::Unsupported(m) => StoreError::Unsupported(m.clone()),
         StoreError::InvalidQuery(m) => StoreError::InvalidQuery(m.clone()),
         StoreError::InvalidIndex { name, message } => StoreError::InvalidIndex {
             name: name.clone(),

@@ -63,6 +63,7 @@
 //! [`SqliteStore::explain`] shows the choice and its cost (see `query`).
 
 mod atrest;
+mod batch;
 mod cancel;
 mod catalog;
 mod error;
@@ -85,7 +86,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bson::{Bson, Document};
 use eve_query::{Cond, Filter};
-use eve_store::{DataLayer, FindQuery, IndexSpec, StoreError, StoreResult};
+use eve_store::{
+    BatchResult, Capabilities, DataLayer, FindQuery, IndexSpec, StoreError, StoreResult, WriteBatch,
+};
 use rusqlite::{Connection, OpenFlags};
 
 pub use atrest::STATE_FILE;
@@ -491,6 +494,32 @@ impl SqliteStore {
     }
 }
 
+/// Runs a find on one snapshot: plan, sort, window, then projection.
+fn page(
+    conn: &Connection,
+    meta: &catalog::CollMeta,
+    query: &FindQuery,
+    sort_memory: usize,
+) -> StoreResult<Vec<Document>> {
+    let mut stats = ExecStats::default();
+    let (_, docs) = find::find(
+        conn,
+        meta,
+        &query.filter,
+        &query.sort,
+        (query.skip, query.limit),
+        sort_memory,
+        &mut stats,
+    )?;
+    Ok(match &query.projection {
+        Some(projection) => docs
+            .into_iter()
+            .map(|d| eve_query::project_document(d, projection))
+            .collect(),
+        None => docs,
+    })
+}
+
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Closing the channel ends the writer loop after the queued writes.
@@ -516,6 +545,13 @@ impl DataLayer for SqliteStore {
             .await
     }
 
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            atomic_batches: true,
+            ..Capabilities::default()
+        }
+    }
+
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
         let collection = collection.to_string();
         let query = query.clone();
@@ -525,17 +561,7 @@ impl DataLayer for SqliteStore {
             let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
                 return Ok(Vec::new());
             };
-            let mut stats = ExecStats::default();
-            let (_, docs) = find::find(
-                conn,
-                &meta,
-                &query.filter,
-                &query.sort,
-                (query.skip, query.limit),
-                sort_memory,
-                &mut stats,
-            )?;
-            Ok(docs)
+            page(conn, &meta, &query, sort_memory)
         };
         if point {
             self.read_short(op).await
@@ -556,44 +582,36 @@ impl DataLayer for SqliteStore {
         .await
     }
 
-    async fn insert(&self, collection: &str, docs: Vec<Document>) -> StoreResult<Vec<Bson>> {
-        if docs.is_empty() {
-            return Ok(Vec::new());
+    async fn find_page(
+        &self,
+        collection: &str,
+        query: &FindQuery,
+        count: bool,
+    ) -> StoreResult<(Vec<Document>, Option<u64>)> {
+        let collection = collection.to_string();
+        let query = query.clone();
+        let sort_memory = self.sort_memory;
+        // One read transaction: the page and the total see one snapshot.
+        self.read(move |conn, cache| {
+            let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
+                return Ok((Vec::new(), count.then_some(0)));
+            };
+            let docs = page(conn, &meta, &query, sort_memory)?;
+            let total = if count {
+                Some(query::count(conn, &meta, &query.filter)?)
+            } else {
+                None
+            };
+            Ok((docs, total))
+        })
+        .await
+    }
+
+    async fn apply(&self, batch: WriteBatch) -> StoreResult<BatchResult> {
+        if batch.steps.is_empty() {
+            return Ok(BatchResult::default());
         }
-        let collection = collection.to_string();
-        self.write(move |conn| write::insert(conn, &collection, docs))
-            .await
-    }
-
-    async fn replace_one(
-        &self,
-        collection: &str,
-        filter: &Filter,
-        doc: Document,
-    ) -> StoreResult<bool> {
-        let collection = collection.to_string();
-        let filter = filter.clone();
-        self.write(move |conn| write::replace_one(conn, &collection, &filter, doc))
-            .await
-    }
-
-    async fn update_one(
-        &self,
-        collection: &str,
-        filter: &Filter,
-        set: Document,
-    ) -> StoreResult<bool> {
-        let collection = collection.to_string();
-        let filter = filter.clone();
-        self.write(move |conn| write::update_one(conn, &collection, &filter, set))
-            .await
-    }
-
-    async fn delete_many(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
-        let collection = collection.to_string();
-        let filter = filter.clone();
-        self.write(move |conn| write::delete_many(conn, &collection, &filter))
-            .await
+        self.write(move |conn| batch::apply(conn, batch)).await
     }
 
     async fn check_integrity(&self) -> StoreResult<()> {

@@ -19,8 +19,8 @@ use crate::query::{self, ExecStats};
 
 /// Why inserting a document's index entries failed.
 enum EntryError {
-    /// A unique index already holds one of the keys.
-    Duplicate(String),
+    /// A unique index (named first) already holds one of the keys.
+    Duplicate(String, String),
     /// Anything else.
     Other(StoreError),
 }
@@ -28,9 +28,11 @@ enum EntryError {
 impl EntryError {
     fn at(self, position: usize) -> StoreError {
         match self {
-            EntryError::Duplicate(message) => StoreError::DuplicateKey {
+            EntryError::Duplicate(index_name, message) => StoreError::DuplicateKey {
                 index: position,
                 message,
+                op: 0,
+                index_name,
             },
             EntryError::Other(e) => e,
         }
@@ -89,11 +91,14 @@ fn add_entries(
         for key in keys {
             if let Err(e) = st.execute(rusqlite::params![key, rowid]) {
                 if is_constraint(&e) {
-                    return Err(EntryError::Duplicate(format!(
-                        "E11000 duplicate key error index: {} dup key: {}",
-                        index.spec.name,
-                        key_text(doc, index)
-                    )));
+                    return Err(EntryError::Duplicate(
+                        index.spec.name.clone(),
+                        format!(
+                            "E11000 duplicate key error index: {} dup key: {}",
+                            index.spec.name,
+                            key_text(doc, index)
+                        ),
+                    ));
                 }
                 return Err(EntryError::Other(sql_err(e)));
             }
@@ -195,19 +200,25 @@ fn rewrite(
     add_entries(conn, meta, rowid, new).map_err(|e| e.at(0))
 }
 
-/// The first document (natural order) matching `filter`, with its rowid.
-fn first_match(
+/// The documents (natural order) matching `filter`, with their rowids:
+/// the first only unless `many`.
+fn matches(
     conn: &Connection,
     meta: &CollMeta,
     filter: &Filter,
-) -> StoreResult<Option<(i64, Document)>> {
+    many: bool,
+) -> StoreResult<Vec<(i64, Document)>> {
     let access = query::plan(meta, filter, &Vec::new());
     let mut stats = ExecStats::default();
-    Ok(
-        query::natural(conn, meta, &access, filter, Some(1), &mut stats)?
-            .into_iter()
-            .next(),
-    )
+    let limit = if many { None } else { Some(1) };
+    query::natural(conn, meta, &access, filter, limit, &mut stats)
+}
+
+/// How many documents a write matched and changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub matched: u64,
+    pub modified: u64,
 }
 
 /// Replaces the first match; the stored `_id` is kept.
@@ -216,56 +227,86 @@ pub(crate) fn replace_one(
     collection: &str,
     filter: &Filter,
     doc: Document,
-) -> StoreResult<bool> {
+) -> StoreResult<Counts> {
     let Some(mut meta) = catalog::load(conn, collection)? else {
-        return Ok(false);
+        return Ok(Counts::default());
     };
-    let Some((rowid, old)) = first_match(conn, &meta, filter)? else {
-        return Ok(false);
+    let Some((rowid, old)) = matches(conn, &meta, filter, false)?.into_iter().next() else {
+        return Ok(Counts::default());
     };
     let id = old.get("_id").cloned().unwrap_or(Bson::Null);
     let (_, new) = with_id_first(doc, Some(id));
+    let modified = u64::from(new != old);
     rewrite(conn, &mut meta, rowid, &old, &new)?;
-    Ok(true)
+    Ok(Counts {
+        matched: 1,
+        modified,
+    })
 }
 
-/// Applies `$set`-like assignments to the first match.
-pub(crate) fn update_one(
+/// Applies `$set` then `$unset` to the first match (every match when
+/// `many`); `_id` is never changed.
+pub(crate) fn update(
     conn: &Connection,
     collection: &str,
     filter: &Filter,
-    set: Document,
-) -> StoreResult<bool> {
+    (set, unset): (&Document, &[String]),
+    many: bool,
+) -> StoreResult<Counts> {
     let Some(mut meta) = catalog::load(conn, collection)? else {
-        return Ok(false);
+        return Ok(Counts::default());
     };
-    let Some((rowid, old)) = first_match(conn, &meta, filter)? else {
-        return Ok(false);
-    };
-    let mut new = old.clone();
-    for (path, value) in set {
-        if path == "_id" || path.starts_with("_id.") {
-            // `_id` is immutable; the stored one stays.
+    let targets = matches(conn, &meta, filter, many)?;
+    let mut counts = Counts::default();
+    for (position, (rowid, old)) in targets.into_iter().enumerate() {
+        counts.matched += 1;
+        let mut new = old.clone();
+        for (path, value) in set {
+            if path == "_id" || path.starts_with("_id.") {
+                // `_id` is immutable; the stored one stays.
+                continue;
+            }
+            set_path(&mut new, path, value.clone()).map_err(StoreError::InvalidQuery)?;
+        }
+        for path in unset {
+            if path == "_id" || path.starts_with("_id.") {
+                continue;
+            }
+            unset_path(&mut new, path).map_err(StoreError::InvalidQuery)?;
+        }
+        if new == old {
             continue;
         }
-        set_path(&mut new, &path, value).map_err(StoreError::InvalidQuery)?;
+        counts.modified += 1;
+        rewrite(conn, &mut meta, rowid, &old, &new).map_err(|e| match e {
+            StoreError::DuplicateKey {
+                message,
+                op,
+                index_name,
+                ..
+            } => StoreError::DuplicateKey {
+                index: position,
+                message,
+                op,
+                index_name,
+            },
+            other => other,
+        })?;
     }
-    rewrite(conn, &mut meta, rowid, &old, &new)?;
-    Ok(true)
+    Ok(counts)
 }
 
-/// Deletes every match.
-pub(crate) fn delete_many(
+/// Deletes the first match (every match when `many`); returns how many.
+pub(crate) fn delete(
     conn: &Connection,
     collection: &str,
     filter: &Filter,
+    many: bool,
 ) -> StoreResult<u64> {
     let Some(meta) = catalog::load(conn, collection)? else {
         return Ok(0);
     };
-    let access = query::plan(&meta, filter, &Vec::new());
-    let mut stats = ExecStats::default();
-    let victims = query::natural(conn, &meta, &access, filter, None, &mut stats)?;
+    let victims = matches(conn, &meta, filter, many)?;
     let sql = format!("DELETE FROM {} WHERE rowid = ?1", meta.docs_table());
     for (rowid, doc) in &victims {
         remove_entries(conn, &meta, *rowid, doc)?;
@@ -274,6 +315,63 @@ pub(crate) fn delete_many(
             .map_err(sql_err)?;
     }
     Ok(victims.len() as u64)
+}
+
+/// Whether some document of `collection` matches `filter`.
+pub(crate) fn exists(conn: &Connection, collection: &str, filter: &Filter) -> StoreResult<bool> {
+    let Some(meta) = catalog::load(conn, collection)? else {
+        return Ok(false);
+    };
+    Ok(!matches(conn, &meta, filter, false)?.is_empty())
+}
+
+/// MongoDB `$unset` of one dotted path: removes the field; a missing path
+/// (or one through a scalar) changes nothing; a numeric segment into an
+/// array sets that element to null, as MongoDB does.
+pub(crate) fn unset_path(doc: &mut Document, path: &str) -> Result<(), String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(format!("invalid update path '{path}'"));
+    }
+    unset_in_doc(doc, &segments);
+    Ok(())
+}
+
+fn unset_in_doc(doc: &mut Document, segments: &[&str]) {
+    match segments {
+        [] => {}
+        [last] => {
+            doc.remove(*last);
+        }
+        [seg, rest @ ..] => {
+            if let Some(child) = doc.get_mut(*seg) {
+                unset_in_value(child, rest);
+            }
+        }
+    }
+}
+
+fn unset_in_value(target: &mut Bson, segments: &[&str]) {
+    match target {
+        Bson::Document(d) => unset_in_doc(d, segments),
+        Bson::Array(items) => {
+            let Some((seg, rest)) = segments.split_first() else {
+                return;
+            };
+            let Ok(i) = seg.parse::<usize>() else {
+                return;
+            };
+            let Some(item) = items.get_mut(i) else {
+                return;
+            };
+            if rest.is_empty() {
+                *item = Bson::Null;
+            } else {
+                unset_in_value(item, rest);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The largest array position `set_path` pads up to, against runaway
@@ -439,7 +537,7 @@ fn build_index(conn: &Connection, cid: i64, index: IndexMeta) -> StoreResult<()>
             .map(|i| i.spec.name.clone())
             .unwrap_or_default();
         add_entries(conn, &mut one, rowid, &doc).map_err(|e| match e {
-            EntryError::Duplicate(message) => StoreError::InvalidIndex {
+            EntryError::Duplicate(_, message) => StoreError::InvalidIndex {
                 name,
                 message: format!("existing documents violate the unique index: {message}"),
             },
@@ -486,6 +584,18 @@ mod tests {
         let mut d = doc! {"a": [1]};
         assert!(set_path(&mut d, "a.x", Bson::Int32(2)).is_err());
         assert!(set_path(&mut d, "a.99999999999", Bson::Int32(2)).is_err());
+    }
+
+    #[test]
+    fn unset_path_removes_fields_and_nulls_array_elements() {
+        let mut d = doc! {"a": {"b": 1, "c": 2}, "l": [1, {"x": 1, "y": 2}], "s": 3};
+        assert!(unset_path(&mut d, "a.b").is_ok());
+        assert!(unset_path(&mut d, "l.1.x").is_ok());
+        assert!(unset_path(&mut d, "l.0").is_ok());
+        assert!(unset_path(&mut d, "s.z").is_ok());
+        assert!(unset_path(&mut d, "missing.deep").is_ok());
+        assert_eq!(d, doc! {"a": {"c": 2}, "l": [null, {"y": 2}], "s": 3});
+        assert!(unset_path(&mut d, "a..b").is_err());
     }
 
     #[test]

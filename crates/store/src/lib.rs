@@ -14,10 +14,20 @@
 //!   the store itself, atomically;
 //! * `insert` of several documents is atomic: all are stored or none;
 //! * a write that returns `Ok` is durable.
+//!
+//! Writes go through [`DataLayer::apply`]: a [`WriteBatch`] of inserts,
+//! replaces, updates and deletes across collections, each optionally
+//! "must match" (compare-and-set), applied all-or-nothing when
+//! [`Capabilities::atomic_batches`] says so. The one-write methods
+//! (`insert`, `replace_one`, …) are provided on top of it. Reads of a page
+//! and its total come from one snapshot through [`DataLayer::find_page`].
 
 use async_trait::async_trait;
 use bson::{Bson, Document};
 pub use eve_query::{Filter, SortDir, SortSpec};
+
+mod batch;
+pub use batch::{BatchResult, Capabilities, OpResult, WriteBatch, WriteOp, WriteStep};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -36,13 +46,32 @@ pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique index (or `_id`) already holds this value.
-    #[error("duplicate key at index {index}: {message}")]
+    #[error("duplicate key on index {index_name} (write {op}, document {index}): {message}")]
     DuplicateKey {
-        /// Position, in the submitted batch, of the document that collided.
+        /// Position, among the documents of the write, of the document
+        /// that collided (0 for a replace or an update).
         index: usize,
         /// Which key collided, for logs and debug messages.
         message: String,
+        /// Position of the write in its [`WriteBatch`] (0 for the
+        /// one-write methods).
+        op: usize,
+        /// Name of the unique index (`_id_` for the primary key).
+        index_name: String,
     },
+    /// A write marked "must match" found no document: the batch was
+    /// aborted and nothing of it was applied.
+    #[error("write {op} of the batch matched no document: {message}")]
+    Conflict {
+        /// Position of the write in its [`WriteBatch`].
+        op: usize,
+        /// What was looked for, for logs.
+        message: String,
+    },
+    /// The request needs something this layer does not do (see
+    /// [`Capabilities`]). Maps to a client error.
+    #[error("not supported by this data layer: {0}")]
+    Unsupported(String),
     /// The query uses something this layer cannot evaluate (a bad regex, an
     /// operator the layer does not implement). Maps to a client error.
     #[error("invalid query: {0}")]
@@ -115,6 +144,11 @@ pub struct FindQuery {
     pub skip: u64,
     /// Maximum number of documents, `None` for all.
     pub limit: Option<u64>,
+    /// MongoDB projection (`{field: 1, …}` or `{field: 0, …}`, dotted
+    /// paths through arrays of documents), applied by the layer after
+    /// filtering and sorting with `eve_query::project_document`; `None`
+    /// returns whole documents.
+    pub projection: Option<Document>,
 }
 
 impl FindQuery {
@@ -125,6 +159,7 @@ impl FindQuery {
             sort: Vec::new(),
             skip: 0,
             limit: None,
+            projection: None,
         }
     }
 }
@@ -141,12 +176,38 @@ pub trait DataLayer: Send + Sync + 'static {
     /// changed ones, drops the ones no longer listed. Called at start-up.
     async fn prepare_collection(&self, collection: &str, indexes: &[IndexSpec]) -> StoreResult<()>;
 
+    /// What this layer can do beyond the core contract. The default
+    /// claims nothing.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
     /// Documents matching the query, sorted (MongoDB order across types),
-    /// then windowed.
+    /// then windowed, then projected (`query.projection`).
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>>;
 
     /// Number of documents matching `filter`.
     async fn count(&self, collection: &str, filter: &Filter) -> StoreResult<u64>;
+
+    /// A page of documents (as [`find`](Self::find)) and, when `count`,
+    /// the number of documents matching the filter, both read from one
+    /// snapshot, so the total always agrees with the page. The default
+    /// runs `find` then `count` (no snapshot): layers with snapshots
+    /// override it.
+    async fn find_page(
+        &self,
+        collection: &str,
+        query: &FindQuery,
+        count: bool,
+    ) -> StoreResult<(Vec<Document>, Option<u64>)> {
+        let docs = self.find(collection, query).await?;
+        let total = if count {
+            Some(self.count(collection, &query.filter).await?)
+        } else {
+            None
+        };
+        Ok((docs, total))
+    }
 
     /// The first document matching `filter` (natural order).
     async fn find_one(&self, collection: &str, filter: &Filter) -> StoreResult<Option<Document>> {
@@ -155,9 +216,26 @@ pub trait DataLayer: Send + Sync + 'static {
         Ok(self.find(collection, &query).await?.into_iter().next())
     }
 
+    /// Applies the writes of `batch` in order, all-or-nothing when
+    /// [`Capabilities::atomic_batches`]: a failed "must match" aborts with
+    /// [`StoreError::Conflict`] naming the write, a unique violation with
+    /// [`StoreError::DuplicateKey`] naming the write, the index and the
+    /// document; either way nothing of the batch is applied. Returns one
+    /// result per write.
+    async fn apply(&self, batch: WriteBatch) -> StoreResult<BatchResult>;
+
     /// Inserts every document, atomically and in order; documents without
     /// `_id` get a new ObjectId. Returns the `_id` of each document.
-    async fn insert(&self, collection: &str, docs: Vec<Document>) -> StoreResult<Vec<Bson>>;
+    async fn insert(&self, collection: &str, docs: Vec<Document>) -> StoreResult<Vec<Bson>> {
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let op = WriteOp::Insert {
+            collection: collection.to_string(),
+            docs,
+        };
+        Ok(first(self.apply(WriteBatch::new().push(op)).await?).inserted_ids)
+    }
 
     /// Replaces the first document matching `filter` with `doc` (which
     /// keeps the matched document's `_id`). Returns whether one matched:
@@ -167,7 +245,14 @@ pub trait DataLayer: Send + Sync + 'static {
         collection: &str,
         filter: &Filter,
         doc: Document,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let op = WriteOp::Replace {
+            collection: collection.to_string(),
+            filter: filter.clone(),
+            doc,
+        };
+        Ok(first(self.apply(WriteBatch::new().push(op)).await?).matched > 0)
+    }
 
     /// Sets fields on the first document matching `filter`. Keys of `set`
     /// may be dotted paths (`a.b`), which create intermediate documents as
@@ -177,14 +262,35 @@ pub trait DataLayer: Send + Sync + 'static {
         collection: &str,
         filter: &Filter,
         set: Document,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let op = WriteOp::Update {
+            collection: collection.to_string(),
+            filter: filter.clone(),
+            set,
+            unset: Vec::new(),
+            many: false,
+        };
+        Ok(first(self.apply(WriteBatch::new().push(op)).await?).matched > 0)
+    }
 
     /// Deletes every document matching `filter`; returns how many.
-    async fn delete_many(&self, collection: &str, filter: &Filter) -> StoreResult<u64>;
+    async fn delete_many(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
+        let op = WriteOp::Delete {
+            collection: collection.to_string(),
+            filter: filter.clone(),
+            many: true,
+        };
+        Ok(first(self.apply(WriteBatch::new().push(op)).await?).modified)
+    }
 
     /// Checks the store's own integrity (indexes agree with documents, files
     /// are sound). Layers without such a check return `Ok(())`.
     async fn check_integrity(&self) -> StoreResult<()> {
         Ok(())
     }
+}
+
+/// The result of a one-write batch.
+fn first(result: BatchResult) -> OpResult {
+    result.ops.into_iter().next().unwrap_or_default()
 }
