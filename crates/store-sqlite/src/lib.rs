@@ -514,7 +514,7 @@ fn page(
     Ok(match &query.projection {
         Some(projection) => docs
             .into_iter()
-            .map(|d| eve_query::project_document(d, projection))
+            .map(|d| eve_store::project(d, projection))
             .collect(),
         None => docs,
     })

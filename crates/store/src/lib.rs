@@ -146,7 +146,7 @@ pub struct FindQuery {
     pub limit: Option<u64>,
     /// MongoDB projection (`{field: 1, …}` or `{field: 0, …}`, dotted
     /// paths through arrays of documents), applied by the layer after
-    /// filtering and sorting with `eve_query::project_document`; `None`
+    /// filtering and sorting with [`project`]; `None`
     /// returns whole documents.
     pub projection: Option<Document>,
 }
@@ -161,6 +161,27 @@ impl FindQuery {
             limit: None,
             projection: None,
         }
+    }
+}
+
+/// Applies a MongoDB projection to one stored document, as a data layer
+/// does for [`FindQuery::projection`]: `eve_query::project_document` (the
+/// one projection of eve-rs), with `_id` kept unless the projection
+/// mentions it, as MongoDB does.
+pub fn project(doc: Document, projection: &Document) -> Document {
+    if projection.contains_key("_id") {
+        return eve_query::project_document(doc, projection);
+    }
+    let id = doc.get("_id").cloned();
+    let out = eve_query::project_document(doc, projection);
+    match id {
+        Some(id) if !out.contains_key("_id") => {
+            let mut with_id = Document::new();
+            with_id.insert("_id", id);
+            with_id.extend(out);
+            with_id
+        }
+        _ => out,
     }
 }
 

@@ -37,15 +37,19 @@ use std::sync::Arc;
 
 use crate::DataLayer;
 
+mod batches;
 mod helpers;
 mod indexes;
 mod operators;
+mod pages;
 mod reads;
 mod writes;
 
+pub use batches::*;
 pub(crate) use helpers::*;
 pub use indexes::*;
 pub use operators::bitwise_operators_follow_mongodb;
+pub use pages::*;
 pub use reads::*;
 pub use writes::*;
 
@@ -139,6 +143,13 @@ macro_rules! conformance_suite {
             concurrent_inserts_are_all_stored,
             integrity_holds_after_mixed_writes,
             bitwise_operators_follow_mongodb,
+            batch_applies_writes_in_order_and_reports_each,
+            batch_updates_unset_fields_and_update_many,
+            batch_duplicate_key_names_the_op_and_undoes_everything,
+            batch_failed_must_match_leaves_every_collection_unchanged,
+            find_page_returns_the_window_and_the_total,
+            find_page_reads_items_and_total_from_one_snapshot,
+            projection_on_arrays_of_documents_matches_mongodb,
         );
     };
 }
