@@ -539,3 +539,46 @@ async fn filters_are_not_validated_by_default() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+/// A page's `_meta.total` and its `_items` come from one snapshot of the
+/// store: with documents being inserted meanwhile, a page large enough to
+/// hold every match always holds exactly `total` items.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn page_total_and_items_agree_under_concurrent_inserts() {
+    const INSERTS: usize = 150;
+    const ROUNDS: usize = 300;
+    let t = TestApp::new(
+        "PAGINATION_LIMIT: 1000\nRESOURCE_METHODS: [GET, POST]\nDOMAIN:\n  things:\n    schema:\n      n: {type: integer}\n",
+    )
+    .await;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let inserter = async {
+        for n in 0..INSERTS {
+            let r = t.post("/things", &format!(r#"{{"n": {n}}}"#)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let reader = async {
+        let (mut rounds, mut sizes) = (0, std::collections::BTreeSet::new());
+        while rounds < ROUNDS && !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let j = t.get("/things?max_results=1000").await.json();
+            let items = j["_items"].as_array().map_or(0, Vec::len);
+            assert_eq!(
+                j["_meta"]["total"],
+                json!(items),
+                "round {rounds}: total and items disagree"
+            );
+            sizes.insert(items);
+            rounds += 1;
+        }
+        sizes
+    };
+    let ((), sizes) = tokio::join!(inserter, reader);
+    assert!(
+        sizes.len() > 2,
+        "the reads never saw the collection grow (sizes {sizes:?}): no race was tested"
+    );
+    let j = t.get("/things?max_results=1000").await.json();
+    assert_eq!(j["_meta"]["total"], json!(INSERTS));
+}
