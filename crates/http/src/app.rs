@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
+use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use eve_core::{ApiError, Domain, Resource};
@@ -19,58 +19,11 @@ use eve_store::DataLayer;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+use crate::context::{AppState, Ctx, Limits, Reply};
 use crate::hooks::{Hooks, NoHooks};
 use crate::negotiate::{self, Format};
 use crate::routing::{EndpointKind, Route, RouteTable};
 use crate::{read, write};
-
-/// Limits applied to every request by the HTTP layer. By default they
-/// come from the settings (`MAX_REQUEST_BODY`, `MAX_HEADER_SIZE`,
-/// `CLIENT_TIMEOUT`, `WRITE_TIMEOUT`, `SHUTDOWN_TIMEOUT`;
-/// docs/robustness.md); [`AppBuilder::limits`] overrides
-/// them.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Largest accepted request body, in bytes (default 16 MiB); larger
-    /// bodies get `413`.
-    pub max_body_bytes: usize,
-    /// Largest request head (request line and headers), in bytes (default
-    /// 64 KiB, at least 8 KiB); larger heads get `431` ([`App::serve`]).
-    pub max_header_bytes: usize,
-    /// Time a client has to send the request head, counted from the
-    /// accept or from the previous answer, and then its body (default
-    /// 30 s): a slow head closes the connection ([`App::serve`]), a slow
-    /// body gets `408`. A connection with no request in progress for this
-    /// long is closed ([`App::serve`]).
-    pub client_timeout: std::time::Duration,
-    /// Time a write to the client may make no progress, and an HTTP/2 ping
-    /// may go unanswered, before the connection is closed (default 30 s;
-    /// [`App::serve`]).
-    pub write_timeout: std::time::Duration,
-    /// Longest wait for the requests in flight on a graceful shutdown
-    /// (default 30 s); then the connections still busy are closed
-    /// ([`App::serve`]).
-    pub shutdown_timeout: std::time::Duration,
-}
-
-impl Limits {
-    /// The limits the settings ask for.
-    pub fn from_settings(limits: &eve_core::RequestLimits) -> Limits {
-        Limits {
-            max_body_bytes: usize::try_from(limits.max_request_body).unwrap_or(usize::MAX),
-            max_header_bytes: limits.max_header_size.max(8192),
-            client_timeout: std::time::Duration::from_secs(limits.client_timeout),
-            write_timeout: std::time::Duration::from_secs(limits.write_timeout),
-            shutdown_timeout: std::time::Duration::from_secs(limits.shutdown_timeout),
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits::from_settings(&eve_core::RequestLimits::default())
-    }
-}
 
 /// Why an [`App`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -88,14 +41,6 @@ pub enum AppError {
     /// The settings select a data layer this build cannot open.
     #[error("{0}")]
     Unsupported(String),
-}
-
-pub(crate) struct AppState {
-    pub domain: Arc<Domain>,
-    pub store: Arc<dyn DataLayer>,
-    pub hooks: Arc<dyn Hooks>,
-    pub routes: RouteTable,
-    pub limits: Limits,
 }
 
 /// An Eve-compatible API: settings, data layer and hooks, ready to serve
@@ -337,64 +282,6 @@ impl App {
     ) -> std::io::Result<()> {
         let limits = self.state.limits.clone();
         crate::transport::serve(self.router(), limits, listener, shutdown).await
-    }
-}
-
-/// What a request handler produces before rendering.
-#[derive(Debug, Default)]
-pub(crate) struct Reply {
-    pub status: u16,
-    pub body: Option<Value>,
-    pub headers: Vec<(HeaderName, String)>,
-}
-
-impl Reply {
-    pub fn new(status: u16, body: Value) -> Reply {
-        Reply {
-            status,
-            body: Some(body),
-            headers: Vec::new(),
-        }
-    }
-    pub fn empty(status: u16) -> Reply {
-        Reply {
-            status,
-            body: None,
-            headers: Vec::new(),
-        }
-    }
-    pub fn header(mut self, name: HeaderName, value: impl Into<String>) -> Reply {
-        self.headers.push((name, value.into()));
-        self
-    }
-}
-
-/// Everything a handler needs about the request.
-pub(crate) struct Ctx {
-    pub state: Arc<AppState>,
-    /// Effective method (after override), upper case.
-    pub method: String,
-    /// Decoded query arguments, in order.
-    pub args: Vec<(String, String)>,
-    pub headers: HeaderMap,
-    /// The request body (read only for POST, PATCH and PUT).
-    pub body: Bytes,
-    /// `scheme://host` for absolute URLs.
-    pub origin: String,
-}
-
-impl Ctx {
-    pub fn domain(&self) -> &Domain {
-        &self.state.domain
-    }
-    pub fn arg(&self, name: &str) -> Option<&str> {
-        self.args
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 

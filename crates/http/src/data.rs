@@ -13,7 +13,7 @@ use eve_query::Filter;
 use eve_schema::Mode;
 use eve_store::FindQuery;
 
-use crate::app::AppState;
+use crate::context::AppState;
 
 /// Why a data-API call failed.
 #[derive(Debug, thiserror::Error)]

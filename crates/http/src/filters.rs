@@ -11,7 +11,7 @@ use eve_core::{ApiError, ApiResult, Resource};
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 
 /// Checks every field filter of `query` (inside `$and`/`$or`/`$nor` too)
 /// against the resource schema.

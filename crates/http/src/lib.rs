@@ -14,7 +14,9 @@
 
 mod app;
 mod body_json;
+mod context;
 pub mod data;
+mod document;
 pub mod error;
 mod filters;
 pub mod hooks;
@@ -27,7 +29,8 @@ pub mod routing;
 mod transport;
 mod write;
 
-pub use app::{App, AppBuilder, AppError, Limits};
+pub use app::{App, AppBuilder, AppError};
+pub use context::Limits;
 pub use data::{DataError, ResourceData};
 pub use eve_schema::Registry;
 pub use hooks::{Hooks, NoHooks};

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap};
 use eve_core::{ApiError, ApiResult};
 use serde_json::Value;
 
-use crate::Limits;
+use crate::context::Limits;
 
 /// Refuses a `Transfer-Encoding` other than `chunked` (`501`, RFC 9112
 /// §6.1): the HTTP layer only removes the chunked framing, so any other

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use eve_core::{Domain, RendererName, Resource};
 use serde_json::Value;
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::render;
 use crate::routing::Route;
 

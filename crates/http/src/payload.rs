@@ -8,7 +8,7 @@ use bson::{Bson, Document};
 use eve_core::{ApiError, ApiResult, Resource};
 use serde_json::{Map, Value};
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 
 /// Decodes the request body by `Content-Type` (features.md §1.4), under the
 /// request limits: nesting depth (counting the levels dotted keys expand to

@@ -3,15 +3,14 @@
 //! ETags, HATEOAS links).
 
 use axum::http::header;
-use bson::{Bson, Document};
-use eve_core::plan::{item_filter, page_window, plan_read, projection_for};
+use eve_core::plan::{page_window, plan_read, projection_for};
 use eve_core::request::{normalize_etag, parse_max_results, parse_page, ReadArgs};
-use eve_core::{ApiError, ApiResult, Domain, Resource};
+use eve_core::{ApiError, ApiResult, Resource};
 use serde_json::{json, Map, Value};
 
-use crate::app::{Ctx, Reply};
+use crate::context::{Ctx, Reply};
+use crate::document::{build_document, ensure_meta, epoch, load_item};
 use crate::negotiate::http_date;
-use crate::render::{bson_to_json, doc_to_map, document_etag};
 use crate::routing::Route;
 
 /// `GET /`: child links (features.md §10.2).
@@ -280,171 +279,6 @@ pub(crate) fn link_query(ctx: &Ctx, max_results: Option<u64>, page: u64) -> Stri
         }
     }
     parts.join("&")
-}
-
-/// The id of a document as it appears in URLs.
-pub(crate) fn id_string(value: Option<&Bson>) -> String {
-    match value {
-        Some(Bson::ObjectId(o)) => o.to_hex(),
-        Some(Bson::String(s)) => s.clone(),
-        Some(Bson::Int32(i)) => i.to_string(),
-        Some(Bson::Int64(i)) => i.to_string(),
-        Some(other) => bson_to_json(other, &eve_query::DateFormat::rfc1123())
-            .to_string()
-            .trim_matches('"')
-            .to_string(),
-        None => String::new(),
-    }
-}
-
-/// The epoch, reported for documents created outside the API.
-fn epoch() -> bson::DateTime {
-    bson::DateTime::from_millis(0)
-}
-
-/// Fills `_created`/`_updated` (epoch) and `_etag` (computed) for documents
-/// written outside the API.
-pub(crate) fn ensure_meta(domain: &Domain, res: &Resource, doc: &mut Document) {
-    let m = &domain.settings.meta;
-    if !doc.contains_key(&m.date_created) {
-        doc.insert(m.date_created.clone(), epoch());
-    }
-    if !doc.contains_key(&m.last_updated) {
-        doc.insert(m.last_updated.clone(), epoch());
-    }
-    if domain.settings.if_match && !doc.contains_key(&m.etag) {
-        let etag = document_etag(doc, &res.etag_ignore_fields);
-        doc.insert(m.etag.clone(), etag);
-    }
-}
-
-/// Builds a document as served: projection, meta defaults, `_links`
-/// (self, and parent/collection for item responses; related).
-pub(crate) fn build_document(
-    domain: &Domain,
-    res: &Resource,
-    mut doc: Document,
-    projection: Option<&Document>,
-    resource_path: &str,
-    item_links: bool,
-) -> Map<String, Value> {
-    ensure_meta(domain, res, &mut doc);
-    if !domain.settings.if_match {
-        doc.remove(&domain.settings.meta.etag);
-    }
-    let doc = match projection {
-        Some(p) => eve_query::project_document(doc, p),
-        None => doc,
-    };
-    let mut map = doc_to_map(&doc, &domain.settings.date_format);
-    // Eve places meta fields after the document's own fields, then `_id`
-    // (another `id_field` stays where the document has it).
-    let m = &domain.settings.meta;
-    for key in [
-        m.last_updated.as_str(),
-        m.date_created.as_str(),
-        m.etag.as_str(),
-        "_id",
-    ] {
-        if let Some(v) = map.shift_remove(key) {
-            map.insert(key.to_string(), v);
-        }
-    }
-    if res.hateoas {
-        let mut links = Map::new();
-        links.insert(
-            "self".into(),
-            self_link(res, resource_path, doc.get(&res.id_field)),
-        );
-        if item_links {
-            links.insert("parent".into(), json!({"title": "home", "href": "/"}));
-            links.insert(
-                "collection".into(),
-                json!({"title": res.resource_title, "href": resource_path}),
-            );
-        }
-        if let Some(related) = related_links(domain, res, &doc) {
-            links.insert("related".into(), related);
-        }
-        map.insert(m.links.clone(), Value::Object(links));
-    }
-    map
-}
-
-/// `{"title": item_title, "href": "<resource path>/<id>"}`.
-pub(crate) fn self_link(res: &Resource, resource_path: &str, id: Option<&Bson>) -> Value {
-    json!({"title": res.item_title, "href": format!("{resource_path}/{}", id_string(id))})
-}
-
-/// Links to documents referenced through top-level `data_relation` fields
-/// (features.md §10.4), always using the target resource's own path.
-pub(crate) fn related_links(domain: &Domain, res: &Resource, doc: &Document) -> Option<Value> {
-    let mut related = Map::new();
-    for (field, rules) in &res.schema_def {
-        // The relation is on the field, or on the items of a list field.
-        let relation = rules
-            .get("data_relation")
-            .or_else(|| rules.get("schema").and_then(|s| s.get("data_relation")));
-        let Some(target) = relation
-            .and_then(|d| d.get("resource"))
-            .and_then(Value::as_str)
-        else {
-            continue;
-        };
-        let Some(target) = domain.resources.get(target) else {
-            continue;
-        };
-        let link = |v: &Bson| -> Option<Value> {
-            let (target, id) = match v {
-                Bson::Null => return None,
-                // A DBRef links into the resource its `$ref` names, as in
-                // Eve; one that names no resource gets no link (Eve: 500).
-                Bson::Document(d) if d.contains_key("$id") => {
-                    let named = d.get_str("$ref").ok()?;
-                    (&**domain.resources.get(named)?, d.get("$id"))
-                }
-                Bson::Document(d) => (&**target, d.get(&target.id_field).or_else(|| d.get("_id"))),
-                other => (&**target, Some(other)),
-            };
-            let id = id_string(id);
-            (!id.is_empty()).then(
-                || json!({"title": target.item_title, "href": format!("{}/{id}", target.url)}),
-            )
-        };
-        match doc.get(field) {
-            // An empty list relates to nothing: no link (as Eve).
-            Some(Bson::Array(items)) if items.is_empty() => {}
-            Some(Bson::Array(items)) => {
-                related.insert(
-                    field.clone(),
-                    Value::Array(items.iter().filter_map(link).collect()),
-                );
-            }
-            Some(v) => {
-                if let Some(l) = link(v) {
-                    related.insert(field.clone(), l);
-                }
-            }
-            None => {}
-        }
-    }
-    (!related.is_empty()).then_some(Value::Object(related))
-}
-
-/// Loads the document an item URL names (datasource filter and
-/// sub-resource variables applied).
-pub(crate) async fn load_item(
-    ctx: &Ctx,
-    route: &Route,
-    res: &Resource,
-) -> ApiResult<Option<Document>> {
-    let (field, value) = route.lookup.as_ref().ok_or(ApiError::UrlNotFound)?;
-    let filter = item_filter(ctx.domain(), res, field, value, &route.url_vars)?;
-    Ok(ctx
-        .state
-        .store
-        .find_one(&res.datasource.source, &filter)
-        .await?)
 }
 
 /// `GET /<resource>/<id>` (and the additional lookup).

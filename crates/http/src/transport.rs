@@ -33,7 +33,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 
-use crate::Limits;
+use crate::context::Limits;
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops
 /// accepting, lets the connections finish their requests in flight for at

@@ -13,10 +13,10 @@ use eve_schema::{Issues, Mode, Options, Outcome, PendingCheck};
 use eve_store::StoreError;
 use serde_json::{json, Map, Value};
 
-use crate::app::{AppState, Ctx, Reply};
+use crate::context::{AppState, Ctx, Reply};
+use crate::document::{build_document, ensure_meta, load_item, related_links, self_link};
 use crate::negotiate::http_date;
 use crate::payload::{expand_dotted, has_dotted_keys, parse_body};
-use crate::read::{build_document, ensure_meta, load_item, related_links, self_link};
 use crate::render::{bson_to_json, document_etag, write_json};
 use crate::routing::Route;
 
@@ -300,7 +300,7 @@ fn location(ctx: &Ctx, route: &Route, res: &Resource, doc: &Document) -> String 
         ctx.origin,
         ctx.state.routes.prefix(),
         route.resource_path,
-        crate::read::id_string(doc.get(&res.id_field))
+        crate::document::id_string(doc.get(&res.id_field))
     )
 }
 
