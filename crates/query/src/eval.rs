@@ -17,22 +17,7 @@ use crate::ast::{Cond, ElemMatch, Filter};
 use crate::compare::{as_num, bson_eq, canonical_type, compare_bson, decimal_to_f64, is_nan};
 use crate::eqset::{EqSet, SET_LOOKUP_MIN};
 use crate::path::{resolve, Reached};
-
-/// Compiles a MongoDB regex for the `regex` crate (linear-time matching,
-/// so no catastrophic backtracking) within the compiled-size part of the
-/// regex budget (`regex_budget`). PCRE-only constructs such as look-around
-/// and back-references are refused.
-pub(crate) fn compile_regex(pattern: &str, options: &str) -> Result<regex::Regex, regex::Error> {
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(options.contains('i'))
-        .multi_line(options.contains('m'))
-        .dot_matches_new_line(options.contains('s'))
-        .ignore_whitespace(options.contains('x'))
-        .size_limit(crate::regex_budget::REGEX_SIZE_LIMIT)
-        .dfa_size_limit(crate::regex_budget::REGEX_DFA_CACHE)
-        .nest_limit(crate::regex_budget::REGEX_NEST_LIMIT)
-        .build()
-}
+use crate::regex_budget::compile_regex;
 
 /// Compiled regexes kept per thread: each may hold a lazy-DFA cache of up to
 /// `regex_budget::REGEX_DFA_CACHE` bytes.

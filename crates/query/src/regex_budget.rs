@@ -78,6 +78,22 @@ pub(crate) fn check_positions(pattern: &str, options: &str) -> Result<(), String
     Ok(())
 }
 
+/// Compiles a MongoDB regex for the `regex` crate (linear-time matching,
+/// so no catastrophic backtracking) within the compiled-size part of the
+/// regex budget (above). PCRE-only constructs such as look-around
+/// and back-references are refused.
+pub(crate) fn compile_regex(pattern: &str, options: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(options.contains('i'))
+        .multi_line(options.contains('m'))
+        .dot_matches_new_line(options.contains('s'))
+        .ignore_whitespace(options.contains('x'))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_CACHE)
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

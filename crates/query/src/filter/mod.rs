@@ -130,7 +130,7 @@ fn regex_cond(pattern: &str, options: &str) -> Result<Cond, QueryError> {
     if let Some(c) = options.chars().find(|c| !REGEX_OPTIONS.contains(*c)) {
         return Err(invalid(format!("invalid flag in regex options: {c}")));
     }
-    crate::eval::compile_regex(pattern, options)
+    crate::regex_budget::compile_regex(pattern, options)
         .map_err(|e| invalid(format!("invalid regular expression: {e}")))?;
     crate::regex_budget::check_positions(pattern, options).map_err(invalid)?;
     Ok(Cond::Regex {
