@@ -12,6 +12,8 @@ use eve_core::{ApiError, ApiResult};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
+use crate::limits::{bulk_error, depth_error};
+
 /// The limits one body is parsed under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyLimits {
@@ -62,7 +64,7 @@ pub(crate) fn parse_json_body(bytes: &[u8], limits: BodyLimits) -> ApiResult<Val
     let max = limits.max_depth;
     match (parsed, state.tripped.get()) {
         (_, Some(Tripped::Depth)) => Err(depth_error(max)),
-        (_, Some(Tripped::Items)) => Err(crate::limits::bulk_error(limits.max_items.unwrap_or(0))),
+        (_, Some(Tripped::Items)) => Err(bulk_error(limits.max_items.unwrap_or(0))),
         (_, Some(Tripped::BigInteger(n))) => Err(big_integer_error(&n.to_string())),
         (Ok(value), Some(Tripped::MaybeBigInteger)) => match find_big_integer(bytes) {
             Some(literal) => Err(big_integer_error(literal)),
@@ -78,13 +80,6 @@ pub(crate) fn parse_json_body(bytes: &[u8], limits: BodyLimits) -> ApiResult<Val
             }
         }
     }
-}
-
-/// The answer to a body nested deeper than `max` levels.
-pub(crate) fn depth_error(max: usize) -> ApiError {
-    ApiError::BadRequest(format!(
-        "the request body is nested deeper than {max} levels (MAX_JSON_DEPTH)"
-    ))
 }
 
 fn big_integer_error(literal: &str) -> ApiError {

@@ -82,19 +82,19 @@ pub(crate) fn check_json_depth(value: &Value, max: usize, dotted: bool) -> ApiRe
         match v {
             Value::Array(items) => {
                 if depth > max {
-                    return Err(crate::body_json::depth_error(max));
+                    return Err(depth_error(max));
                 }
                 stack.extend(items.iter().map(|c| (c, depth + 1)));
             }
             Value::Object(map) => {
                 if depth > max {
-                    return Err(crate::body_json::depth_error(max));
+                    return Err(depth_error(max));
                 }
                 for (key, child) in map {
                     let levels = if dotted { key_levels(key) } else { 1 };
                     // A dotted key holding a scalar still nests its segments.
                     if depth + levels - 1 > max {
-                        return Err(crate::body_json::depth_error(max));
+                        return Err(depth_error(max));
                     }
                     stack.push((child, depth + levels));
                 }
@@ -109,6 +109,13 @@ pub(crate) fn check_json_depth(value: &Value, max: usize, dotted: bool) -> ApiRe
 /// segments are not expanded).
 fn key_levels(key: &str) -> usize {
     key.bytes().filter(|b| *b == b'.').count() + 1
+}
+
+/// The answer to a body nested deeper than `max` levels.
+pub(crate) fn depth_error(max: usize) -> ApiError {
+    ApiError::BadRequest(format!(
+        "the request body is nested deeper than {max} levels (MAX_JSON_DEPTH)"
+    ))
 }
 
 /// The answer to a bulk POST of more than `max` documents.
