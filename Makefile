@@ -1,5 +1,5 @@
 # Developer shortcuts. Nothing here needs more than a Rust toolchain.
-.PHONY: fmt lint test run check-settings
+.PHONY: fmt lint test run check-settings check-layering
 
 fmt:
 	cargo fmt --all
@@ -7,6 +7,10 @@ fmt:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	scripts/check-layering.sh
+
+check-layering:
+	scripts/check-layering.sh
 
 test:
 	cargo test --workspace --all-features

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use eve_backends::LayerUrl;
 
 /// Eve's "REST API for humans", in Rust.
 #[derive(Parser, Debug)]
@@ -31,6 +32,12 @@ enum Command {
         /// Directory of the embedded store.
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
+        /// Data layer to use instead of the settings' DATA_LAYER: `embedded`
+        /// (in --data-dir), or a connection URL `mongodb://…`,
+        /// `mongodb+srv://…`, `postgres://…`, `postgresql://…` (not built
+        /// yet: refused). Defaults to $EVE_DATA_LAYER.
+        #[arg(long, value_name = "URL")]
+        data_layer: Option<String>,
     },
     /// Load and check a settings file; print every problem with its key
     /// path and exit non-zero if there is any.
@@ -45,6 +52,10 @@ enum Command {
         /// Directory of the embedded store.
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
+        /// Data layer to check: `embedded` (the default, in --data-dir) or a
+        /// connection URL, as for `serve`. Defaults to $EVE_DATA_LAYER.
+        #[arg(long, value_name = "URL")]
+        data_layer: Option<String>,
     },
 }
 
@@ -52,6 +63,25 @@ fn settings_path(given: Option<PathBuf>) -> PathBuf {
     given
         .or_else(|| std::env::var_os("EVE_SETTINGS").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("settings.yaml"))
+}
+
+/// The environment variable read when `--data-layer` is not given.
+const DATA_LAYER_VAR: &str = "EVE_DATA_LAYER";
+
+/// The data layer named by `--data-layer`, else by `$EVE_DATA_LAYER` (an
+/// empty value counts as unset); `None` when neither names one. The error
+/// says which of the two was wrong and never repeats a URL's credentials.
+fn data_layer_override(given: Option<String>) -> Result<Option<LayerUrl>, String> {
+    let (source, text) = match given {
+        Some(text) => ("--data-layer", text),
+        None => match std::env::var(DATA_LAYER_VAR) {
+            Ok(text) if !text.trim().is_empty() => (DATA_LAYER_VAR, text),
+            _ => return Ok(None),
+        },
+    };
+    let layer = LayerUrl::parse(&text).map_err(|e| format!("{source}: {e}"))?;
+    layer.ensure_built().map_err(|e| format!("{source} {e}"))?;
+    Ok(Some(layer))
 }
 
 fn main() -> ExitCode {
@@ -66,13 +96,30 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Check { settings } => check(settings),
-        Command::CheckStore { data_dir } => check_store(data_dir),
+        Command::CheckStore {
+            data_dir,
+            data_layer,
+        } => match data_layer_override(data_layer) {
+            Ok(layer) => check_store(data_dir, layer.unwrap_or(LayerUrl::Embedded)),
+            Err(e) => {
+                eprintln!("eve-rs: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve {
             settings,
             host,
             port,
             data_dir,
+            data_layer,
         } => {
+            let layer = match data_layer_override(data_layer) {
+                Ok(layer) => layer,
+                Err(e) => {
+                    eprintln!("eve-rs: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -83,7 +130,8 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(serve(settings_path(settings), host, port, data_dir)) {
+            let settings = settings_path(settings);
+            match runtime.block_on(serve(settings, host, port, data_dir, layer)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("eve-rs: {e:#}");
@@ -121,9 +169,10 @@ fn check(path: PathBuf) -> ExitCode {
     }
 }
 
-fn check_store(dir: PathBuf) -> ExitCode {
-    use eve_store::DataLayer;
-    if !dir.is_dir() {
+fn check_store(dir: PathBuf, layer: LayerUrl) -> ExitCode {
+    // Only the embedded layer is built (the others were refused with the
+    // arguments); its files must exist: opening would create them.
+    if layer == LayerUrl::Embedded && !dir.is_dir() {
         eprintln!("{}: no such directory", dir.display());
         return ExitCode::FAILURE;
     }
@@ -133,7 +182,10 @@ fn check_store(dir: PathBuf) -> ExitCode {
         .map_err(|e| e.to_string())
         .and_then(|rt| {
             rt.block_on(async {
-                let store = eve_store_sqlite::SqliteStore::open(&dir).map_err(|e| e.to_string())?;
+                let options = eve_backends::OpenOptions::new(&dir);
+                let store = eve_backends::open_layer(&layer, &options)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 store.check_integrity().await.map_err(|e| e.to_string())
             })
         });
@@ -158,14 +210,27 @@ async fn serve(
     host: String,
     port: u16,
     data_dir: PathBuf,
+    layer: Option<LayerUrl>,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    let domain = eve_core::settings::load(&settings, &eve_schema_registry())
+    let domain = eve_core::settings::read_file(&settings)
+        .and_then(|mut raw| {
+            // The command line wins over the file, as if the file said so:
+            // `--data-layer embedded` then accepts MONGO_* keys with a
+            // warning, as `DATA_LAYER: embedded` does.
+            if let Some(layer) = &layer {
+                raw.insert("DATA_LAYER".into(), layer.name().into());
+            }
+            eve_core::settings::check(raw, &eve_schema_registry())
+        })
         .with_context(|| format!("invalid settings file {}", settings.display()))?;
     for w in &domain.warnings {
         tracing::warn!("{w}");
     }
-    let app = eve_http::App::open_domain(domain, &data_dir)
+    let layers = eve_backends::Backends::open(&domain, layer.as_ref(), &data_dir)
+        .await
+        .context("cannot start the API")?;
+    let app = eve_http::App::new(domain, layers.primary().clone())
         .await
         .context("cannot start the API")?;
     let addr: SocketAddr = format!("{host}:{port}").parse().or_else(|_| {

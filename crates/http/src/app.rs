@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,9 +38,13 @@ pub enum AppError {
     /// A URL rule could not be compiled.
     #[error("invalid URL rule: {0}")]
     Route(#[from] regex::Error),
-    /// The settings select a data layer this build cannot open.
-    #[error("{0}")]
-    Unsupported(String),
+    /// The builder was given no data layer ([`AppBuilder::store`]; the
+    /// `eve-backends` crate opens the one the settings name).
+    #[error(
+        "no data layer given: open one with eve-backends (the embedded store, or the \
+         layer DATA_LAYER names) and pass it to AppBuilder::store"
+    )]
+    NoDataLayer,
 }
 
 /// An Eve-compatible API: settings, data layer and hooks, ready to serve
@@ -61,13 +65,15 @@ impl std::fmt::Debug for App {
 
 /// Builds an [`App`]: settings (from a file, a string or a checked
 /// [`Domain`]), validator extensions, hooks, limits and the data layer.
+/// The data layer is required: this crate never opens a store itself
+/// (`eve-backends` opens the one the settings name).
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), eve_http::AppError> {
+/// # async fn demo(store: std::sync::Arc<dyn eve_store::DataLayer>) -> Result<(), eve_http::AppError> {
 /// let registry = eve_http::Registry::new();
 /// let app = eve_http::App::builder()
 ///     .registry(registry)
-///     .data_dir("data")
+///     .store(store)
 ///     .settings_file("settings.yaml")
 ///     .await?;
 /// # Ok(()) }
@@ -77,14 +83,13 @@ pub struct AppBuilder {
     hooks: Arc<dyn Hooks>,
     limits: Option<Limits>,
     store: Option<Arc<dyn DataLayer>>,
-    data_dir: PathBuf,
 }
 
 impl std::fmt::Debug for AppBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppBuilder")
             .field("limits", &self.limits)
-            .field("data_dir", &self.data_dir)
+            .field("store", &self.store.as_ref().map(|s| s.name()))
             .finish()
     }
 }
@@ -96,7 +101,6 @@ impl Default for AppBuilder {
             hooks: Arc::new(NoHooks),
             limits: None,
             store: None,
-            data_dir: PathBuf::from("data"),
         }
     }
 }
@@ -121,15 +125,9 @@ impl AppBuilder {
         self
     }
 
-    /// A data layer to use instead of the one the settings select.
+    /// The data layer serving the API (required).
     pub fn store(mut self, store: Arc<dyn DataLayer>) -> Self {
         self.store = Some(store);
-        self
-    }
-
-    /// Directory of the embedded store (default `./data`).
-    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.data_dir = dir.into();
         self
     }
 
@@ -150,13 +148,10 @@ impl AppBuilder {
         self.domain(domain).await
     }
 
-    /// Builds from checked settings: opens the data layer (unless one was
-    /// given) and creates collections and indexes.
+    /// Builds from checked settings over the given data layer, creating
+    /// collections and indexes.
     pub async fn domain(self, domain: Domain) -> Result<App, AppError> {
-        let store = match self.store {
-            Some(store) => store,
-            None => open_store(&domain, &self.data_dir).await?,
-        };
+        let store = self.store.ok_or(AppError::NoDataLayer)?;
         // One call per collection with the union of the indexes of every
         // resource stored in it: preparing per resource would drop the
         // indexes of the others sharing the collection.
@@ -178,26 +173,6 @@ impl AppBuilder {
     }
 }
 
-/// Opens the data layer the settings select.
-async fn open_store(domain: &Domain, data_dir: &Path) -> Result<Arc<dyn DataLayer>, AppError> {
-    match &domain.settings.data_layer {
-        eve_core::DataLayerKind::Embedded => {
-            let dir = data_dir.to_path_buf();
-            let sort_memory =
-                usize::try_from(domain.settings.limits.sort_memory_limit).unwrap_or(usize::MAX);
-            let store =
-                tokio::task::spawn_blocking(move || eve_store_sqlite::SqliteStore::open(&dir))
-                    .await
-                    .map_err(|e| AppError::Unsupported(e.to_string()))??
-                    .with_sort_memory_limit(sort_memory);
-            Ok(Arc::new(store))
-        }
-        other => Err(AppError::Unsupported(format!(
-            "data layer {other:?} is not available in this build"
-        ))),
-    }
-}
-
 impl App {
     /// A builder, for registries, hooks, limits or a custom data layer.
     pub fn builder() -> AppBuilder {
@@ -207,21 +182,6 @@ impl App {
     /// Builds an app over `store`, creating collections and indexes.
     pub async fn new(domain: Domain, store: Arc<dyn DataLayer>) -> Result<App, AppError> {
         App::builder().store(store).domain(domain).await
-    }
-
-    /// Loads a settings file and opens the data layer it selects (the
-    /// embedded store in `data_dir` by default).
-    pub async fn open(settings: &Path, data_dir: &Path) -> Result<App, AppError> {
-        App::builder()
-            .data_dir(data_dir)
-            .settings_file(settings)
-            .await
-    }
-
-    /// Opens the data layer the settings select, with the embedded store in
-    /// `data_dir`.
-    pub async fn open_domain(domain: Domain, data_dir: &Path) -> Result<App, AppError> {
-        App::builder().data_dir(data_dir).domain(domain).await
     }
 
     /// Data access to a resource (internal resources included) for hooks,

@@ -6,7 +6,11 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let app = eve_http::App::open("settings.yaml".as_ref(), "data".as_ref()).await?;
+//! // The data layer comes from outside: `eve-backends` opens the one the
+//! // settings name (here the embedded store in `./data`).
+//! let domain = eve_core::settings::load("settings.yaml".as_ref(), &eve_http::Registry::default())?;
+//! let layers = eve_backends::Backends::open(&domain, None, "data".as_ref()).await?;
+//! let app = eve_http::App::new(domain, layers.primary().clone()).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
 //! app.serve(listener, std::future::pending()).await?;
 //! # Ok(()) }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bson::Bson;
-use eve_http::{App, AppError};
+use eve_http::App;
 use eve_schema::{ConstraintKind, Registry};
 
 /// The message of a failed `isodd` rule.
@@ -44,14 +44,16 @@ pub fn registry() -> Registry {
         )
 }
 
-/// Builds the API from a settings file with the example's registry and the
-/// embedded store in `data_dir`.
-pub async fn app(settings: &Path, data_dir: &Path) -> Result<App, AppError> {
-    App::builder()
-        .registry(registry())
-        .data_dir(data_dir)
-        .settings_file(settings)
-        .await
+/// Why the example's API could not start.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Builds the API from a settings file with the example's registry, over
+/// the data layer the settings name (the embedded store in `data_dir`).
+pub async fn app(settings: &Path, data_dir: &Path) -> Result<App, StartError> {
+    let domain = eve_core::settings::load(settings, &registry())?;
+    let layers = eve_backends::Backends::open(&domain, None, data_dir).await?;
+    let app = App::new(domain, layers.primary().clone()).await?;
+    Ok(app)
 }
 
 fn is_odd(value: &Bson) -> bool {

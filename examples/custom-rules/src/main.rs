@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), example_custom_rules::StartError> {
     let mut args = std::env::args().skip(1);
     let settings = args
         .next()

@@ -40,6 +40,7 @@ use serde_json::Value;
 
 use crate::domain::Domain;
 
+pub use not_built::{MONGO_LAYER_NOT_BUILT, POSTGRES_LAYER_NOT_BUILT};
 pub use url::{parse_url, parse_url_rule};
 
 /// The syntax of a settings file.
@@ -150,6 +151,14 @@ pub fn parse_str(text: &str, format: Format) -> Result<IndexMap<String, Value>, 
 /// (`.yaml`/`.yml` → YAML, `.json` → JSON); any other extension is tried as
 /// JSON, then as YAML.
 pub fn load(path: &Path, registry: &eve_schema::Registry) -> Result<Domain, SettingsError> {
+    check(read_file(path)?, registry)
+}
+
+/// Reads a settings file into the raw form ([`parse_str`]), without
+/// checking it, so a caller can override keys (the command line's
+/// `--data-layer`) before [`check`]. The format follows the extension as in
+/// [`load`].
+pub fn read_file(path: &Path) -> Result<IndexMap<String, Value>, SettingsError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| SettingsError::single("", format!("cannot read {}: {e}", path.display())))?;
     let ext = path
@@ -164,7 +173,7 @@ pub fn load(path: &Path, registry: &eve_schema::Registry) -> Result<Domain, Sett
             Err(_) => parse_str(&text, Format::Yaml)?,
         },
     };
-    check(raw, registry)
+    Ok(raw)
 }
 
 /// Checks raw settings and builds the [`Domain`]: every global of

@@ -138,13 +138,30 @@ const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #1
      the endpoint would serve the raw collection; remove the aggregation";
 const MONGO_PREFIX: &str = "other MongoDB databases (mongo_prefix) are not available yet \
      (issue #10): the documents would share the embedded store; remove the setting";
-const MONGO: &str = "the MongoDB data layer is not available yet (issue #10): \
-     the data would go to the embedded store, not to MongoDB; to use the embedded \
-     store knowingly, add DATA_LAYER: embedded";
-const DATA_LAYER_MONGO: &str = "the MongoDB data layer is not available yet (issue #10); \
-     use DATA_LAYER: embedded";
-const DATA_LAYER_POSTGRES: &str = "the PostgreSQL data layer is not available yet (issue #11); \
-     use DATA_LAYER: embedded";
+// The data-layer sentences, shared with the registry of data layers
+// (`eve-backends`), which refuses the same layers named on the command line.
+macro_rules! mongo_layer_not_built {
+    () => {
+        "the MongoDB data layer is not available yet (issue #10)"
+    };
+}
+macro_rules! postgres_layer_not_built {
+    () => {
+        "the PostgreSQL data layer is not available yet (issue #11)"
+    };
+}
+/// Why a MongoDB data layer cannot be opened in this build.
+pub const MONGO_LAYER_NOT_BUILT: &str = mongo_layer_not_built!();
+/// Why a PostgreSQL data layer cannot be opened in this build.
+pub const POSTGRES_LAYER_NOT_BUILT: &str = postgres_layer_not_built!();
+const MONGO: &str = concat!(
+    mongo_layer_not_built!(),
+    ": the data would go to the embedded store, not to MongoDB; to use the embedded \
+     store knowingly, add DATA_LAYER: embedded"
+);
+const DATA_LAYER_MONGO: &str = concat!(mongo_layer_not_built!(), "; use DATA_LAYER: embedded");
+const DATA_LAYER_POSTGRES: &str =
+    concat!(postgres_layer_not_built!(), "; use DATA_LAYER: embedded");
 
 /// Settings refused because their feature is not built. One row per
 /// feature; remove the row when the feature lands.

@@ -1,4 +1,6 @@
-//! Test harness: an App over a fresh embedded store in a temp dir.
+//! Test harness: an App over a fresh store in a temp dir, on the data layer
+//! `EVE_TEST_BACKEND` names (default: the embedded store), opened through
+//! the registry of data layers (`eve-backends`).
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -67,7 +69,8 @@ impl TestApp {
             .expect("settings parse");
         let domain =
             eve_core::settings::check(raw, &eve_http::Registry::default()).expect("settings check");
-        let app = App::open_domain(domain, dir.path()).await.expect("app");
+        let store = test_store(&domain, dir.path()).await;
+        let app = App::new(domain, store).await.expect("app");
         TestApp { app, _dir: dir }
     }
 
@@ -140,6 +143,24 @@ impl TestApp {
             j["_etag"].as_str().expect("_etag").to_string(),
         )
     }
+}
+
+/// The data layer the suite runs on: the one `EVE_TEST_BACKEND` names
+/// (default embedded), its embedded store in `dir`. A value that is unknown
+/// or names a layer not built stops the test with the reason: the suite
+/// never falls back to another layer silently.
+pub async fn test_store(
+    domain: &eve_core::Domain,
+    dir: &std::path::Path,
+) -> std::sync::Arc<dyn eve_store::DataLayer> {
+    let var = eve_backends::TEST_BACKEND_VAR;
+    let value = std::env::var(var).ok();
+    let url = eve_backends::LayerUrl::for_tests(value.as_deref())
+        .unwrap_or_else(|e| panic!("{var}: {e}"));
+    let layers = eve_backends::Backends::open(domain, Some(&url), dir)
+        .await
+        .unwrap_or_else(|e| panic!("{var}={url}: {e}"));
+    layers.primary().clone()
 }
 
 /// Query-string encoding for test URLs.

@@ -25,10 +25,12 @@ impl eve_http::Hooks for PanickyHooks {
 #[tokio::test]
 async fn a_panic_in_a_hook_is_a_500_in_eves_shape_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
+    let raw = eve_core::settings::parse_str(PEOPLE, eve_core::settings::Format::Yaml).unwrap();
+    let domain = eve_core::settings::check(raw, &eve_http::Registry::default()).unwrap();
     let app = eve_http::App::builder()
         .hooks(std::sync::Arc::new(PanickyHooks))
-        .data_dir(dir.path())
-        .settings_str(PEOPLE, eve_core::settings::Format::Yaml)
+        .store(crate::integration::common::test_store(&domain, dir.path()).await)
+        .domain(domain)
         .await
         .unwrap();
     let router = app.router();

@@ -1,0 +1,177 @@
+//! `eve-backends`: the registry of data layers. It opens the layer that
+//! the settings' `DATA_LAYER` names, or that the command line names instead
+//! ([`LayerUrl`]), and keeps the open layers by database prefix (Eve's
+//! `MONGO` by default; a resource's `mongo_prefix` will add others, issue
+//! #10). The binary and the test suites open their stores here, so the HTTP
+//! crate only ever sees an `Arc<dyn DataLayer>`.
+//!
+//! Only the embedded store is built today; MongoDB and PostgreSQL are
+//! refused with the same sentence the settings check uses
+//! ([`BackendError::NotBuilt`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let domain = eve_core::settings::load(
+//!     "settings.yaml".as_ref(),
+//!     &eve_schema::Registry::default(),
+//! )?;
+//! let layers = eve_backends::Backends::open(&domain, None, "data".as_ref()).await?;
+//! let store = layers.primary().clone(); // an Arc<dyn DataLayer> for the App
+//! # let _ = store; Ok(()) }
+//! ```
+
+mod url;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use eve_core::Domain;
+use eve_store::{DataLayer, StoreError};
+
+pub use url::{LayerUrl, ACCEPTED};
+
+/// The database prefix of the settings' own connection (Eve's
+/// `mongo_prefix` default).
+pub const DEFAULT_PREFIX: &str = "MONGO";
+
+/// The environment variable naming the layer the HTTP integration tests
+/// run on ([`LayerUrl::for_tests`]).
+pub const TEST_BACKEND_VAR: &str = "EVE_TEST_BACKEND";
+
+/// Why a data layer could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The name is neither `embedded` nor a URL of a known scheme.
+    #[error("unknown data layer '{0}' (expected {ACCEPTED})", ACCEPTED = url::ACCEPTED)]
+    UnknownLayer(String),
+    /// A connection URL with nothing after its scheme.
+    #[error("data layer URL '{0}' names no server")]
+    MissingHost(String),
+    /// The layer is known but not part of this build.
+    #[error("{layer}: {reason}")]
+    NotBuilt {
+        /// The layer as given, without credentials.
+        layer: String,
+        /// What is missing, with its issue.
+        reason: &'static str,
+    },
+    /// The store refused to open (unreadable or damaged files, ...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The blocking task opening the store panicked or was cancelled.
+    #[error("opening the data layer did not finish: {0}")]
+    Interrupted(String),
+}
+
+/// How to open a layer, besides its [`LayerUrl`].
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Directory of the embedded store.
+    pub data_dir: PathBuf,
+    /// Memory one in-memory sort may use, in bytes (`SORT_MEMORY_LIMIT`).
+    pub sort_memory_limit: usize,
+}
+
+impl OpenOptions {
+    /// Options for the embedded store in `data_dir`, with the limits the
+    /// checked settings give.
+    pub fn from_domain(domain: &Domain, data_dir: &Path) -> OpenOptions {
+        OpenOptions {
+            data_dir: data_dir.to_path_buf(),
+            sort_memory_limit: usize::try_from(domain.settings.limits.sort_memory_limit)
+                .unwrap_or(usize::MAX),
+        }
+    }
+
+    /// Options for the embedded store in `data_dir`, with default limits.
+    pub fn new(data_dir: &Path) -> OpenOptions {
+        OpenOptions {
+            data_dir: data_dir.to_path_buf(),
+            sort_memory_limit: usize::try_from(
+                eve_core::RequestLimits::default().sort_memory_limit,
+            )
+            .unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// Opens one data layer. The embedded store is opened off the async
+/// runtime (SQLite calls block).
+pub async fn open_layer(
+    url: &LayerUrl,
+    options: &OpenOptions,
+) -> Result<Arc<dyn DataLayer>, BackendError> {
+    match url {
+        LayerUrl::Embedded => {
+            let dir = options.data_dir.clone();
+            let store =
+                tokio::task::spawn_blocking(move || eve_store_sqlite::SqliteStore::open(&dir))
+                    .await
+                    .map_err(|e| BackendError::Interrupted(e.to_string()))??
+                    .with_sort_memory_limit(options.sort_memory_limit);
+            Ok(Arc::new(store))
+        }
+        LayerUrl::Mongo { .. } | LayerUrl::Postgres { .. } => Err(BackendError::NotBuilt {
+            layer: url.to_string(),
+            reason: url.not_built_reason().unwrap_or_default(),
+        }),
+    }
+}
+
+/// The open data layers of one API, by database prefix.
+#[derive(Clone)]
+pub struct Backends {
+    layers: BTreeMap<String, Arc<dyn DataLayer>>,
+}
+
+impl std::fmt::Debug for Backends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.layers.iter().map(|(k, v)| (k, v.name())))
+            .finish()
+    }
+}
+
+impl Backends {
+    /// Opens the layers `domain` needs: the one `url` names when given
+    /// (the command line overrides the settings), else the settings'
+    /// `DATA_LAYER`, under [`DEFAULT_PREFIX`]. The embedded store lives in
+    /// `data_dir`.
+    pub async fn open(
+        domain: &Domain,
+        url: Option<&LayerUrl>,
+        data_dir: &Path,
+    ) -> Result<Backends, BackendError> {
+        let url = url
+            .cloned()
+            .unwrap_or_else(|| LayerUrl::from_settings(&domain.settings.data_layer));
+        let layer = open_layer(&url, &OpenOptions::from_domain(domain, data_dir)).await?;
+        Ok(Backends::single(layer))
+    }
+
+    /// A registry holding `layer` under [`DEFAULT_PREFIX`] (a custom data
+    /// layer, or one opened with [`open_layer`]).
+    pub fn single(layer: Arc<dyn DataLayer>) -> Backends {
+        let mut layers = BTreeMap::new();
+        layers.insert(DEFAULT_PREFIX.to_string(), layer);
+        Backends { layers }
+    }
+
+    /// The layer of the settings' own connection ([`DEFAULT_PREFIX`]).
+    pub fn primary(&self) -> &Arc<dyn DataLayer> {
+        self.layers
+            .get(DEFAULT_PREFIX)
+            .expect("every constructor registers the default prefix")
+    }
+
+    /// The layer of a database prefix (`mongo_prefix`), if open.
+    pub fn get(&self, prefix: &str) -> Option<&Arc<dyn DataLayer>> {
+        self.layers.get(prefix)
+    }
+
+    /// The open prefixes, in order.
+    pub fn prefixes(&self) -> impl Iterator<Item = &str> {
+        self.layers.keys().map(String::as_str)
+    }
+}

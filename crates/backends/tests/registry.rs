@@ -1,0 +1,176 @@
+//! The registry of data layers: naming a layer, refusing the layers not
+//! built, and opening the embedded store the settings (or an override) ask
+//! for.
+
+use eve_backends::{BackendError, Backends, LayerUrl, OpenOptions, DEFAULT_PREFIX};
+
+fn domain(yaml: &str) -> eve_core::Domain {
+    let raw = eve_core::settings::parse_str(yaml, eve_core::settings::Format::Yaml).unwrap();
+    eve_core::settings::check(raw, &eve_schema::Registry::default()).unwrap()
+}
+
+#[test]
+fn embedded_and_connection_urls_name_their_layer() {
+    assert_eq!(LayerUrl::parse("embedded").unwrap(), LayerUrl::Embedded);
+    assert_eq!(LayerUrl::parse(" EMBEDDED ").unwrap(), LayerUrl::Embedded);
+    for (url, name) in [
+        ("mongodb://localhost:27017/api", "mongo"),
+        ("mongodb+srv://cluster.example/api", "mongo"),
+        ("MongoDB://localhost", "mongo"),
+        ("postgres://localhost/api", "postgres"),
+        ("postgresql://u@localhost:5432/api", "postgres"),
+    ] {
+        let layer = LayerUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(layer.name(), name, "{url}");
+    }
+    assert_eq!(
+        LayerUrl::parse("postgres://h/db").unwrap(),
+        LayerUrl::Postgres {
+            uri: "postgres://h/db".into()
+        }
+    );
+}
+
+#[test]
+fn an_unknown_layer_is_refused_with_what_is_accepted() {
+    for bad in [
+        "",
+        "sqlite",
+        "mongo",
+        "mysql://h/db",
+        "http://h",
+        "embedded2",
+    ] {
+        let err = LayerUrl::parse(bad).expect_err(bad);
+        assert!(
+            matches!(err, BackendError::UnknownLayer(_)),
+            "{bad}: {err:?}"
+        );
+        assert!(
+            err.to_string().contains(
+                "expected embedded, mongodb://…, mongodb+srv://…, postgres://… or postgresql://…"
+            ),
+            "{err}"
+        );
+    }
+    let err = LayerUrl::parse("mongodb://").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "data layer URL 'mongodb://' names no server"
+    );
+}
+
+#[test]
+fn credentials_in_a_url_never_show_in_messages() {
+    let secret = "s3cr3t";
+    let urls = [
+        format!("mongodb://admin:{secret}@db.example/api"),
+        format!("postgresql://admin:{secret}@db.example/api"),
+        format!("mysql://admin:{secret}@db.example/api"),
+    ];
+    for url in &urls {
+        let shown = match LayerUrl::parse(url) {
+            Ok(layer) => format!("{layer} {layer:?} {}", layer.ensure_built().unwrap_err()),
+            Err(e) => format!("{e} {e:?}"),
+        };
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(!shown.contains("db.example"), "{shown}");
+    }
+}
+
+#[test]
+fn layers_not_built_are_refused_with_the_settings_wording() {
+    let mongo = LayerUrl::parse("mongodb+srv://cluster.example/api").unwrap();
+    assert_eq!(
+        mongo.ensure_built().unwrap_err().to_string(),
+        "mongodb+srv://…: the MongoDB data layer is not available yet (issue #10)"
+    );
+    let pg = LayerUrl::parse("postgres://localhost/api").unwrap();
+    assert_eq!(
+        pg.ensure_built().unwrap_err().to_string(),
+        "postgres://…: the PostgreSQL data layer is not available yet (issue #11)"
+    );
+    assert!(LayerUrl::Embedded.ensure_built().is_ok());
+    // The settings check refuses `DATA_LAYER: mongo` with the same sentence.
+    let raw = eve_core::settings::parse_str(
+        "DATA_LAYER: mongo\nDOMAIN: {people: {}}",
+        eve_core::settings::Format::Yaml,
+    )
+    .unwrap();
+    let err = eve_core::settings::check(raw, &eve_schema::Registry::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(eve_core::settings::MONGO_LAYER_NOT_BUILT),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_test_backend_defaults_to_embedded_and_never_falls_back() {
+    assert_eq!(LayerUrl::for_tests(None).unwrap(), LayerUrl::Embedded);
+    assert_eq!(LayerUrl::for_tests(Some("")).unwrap(), LayerUrl::Embedded);
+    assert_eq!(
+        LayerUrl::for_tests(Some("embedded")).unwrap(),
+        LayerUrl::Embedded
+    );
+    assert_eq!(LayerUrl::for_tests(Some("mongo")).unwrap().name(), "mongo");
+    assert_eq!(
+        LayerUrl::for_tests(Some("postgresql")).unwrap().name(),
+        "postgres"
+    );
+    assert_eq!(
+        LayerUrl::for_tests(Some("mongodb://localhost"))
+            .unwrap()
+            .name(),
+        "mongo"
+    );
+    for bad in ["sqlite", "embeded", "memory"] {
+        assert!(
+            matches!(
+                LayerUrl::for_tests(Some(bad)),
+                Err(BackendError::UnknownLayer(_))
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_settings_layer_opens_under_the_default_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let domain = domain("DOMAIN: {people: {}}");
+    let layers = Backends::open(&domain, None, dir.path()).await.unwrap();
+    assert_eq!(layers.prefixes().collect::<Vec<_>>(), vec![DEFAULT_PREFIX]);
+    assert_eq!(layers.primary().name(), "embedded");
+    assert!(layers.get("OTHER").is_none());
+    // The store really lives in the given directory.
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_some());
+}
+
+#[tokio::test]
+async fn an_override_wins_over_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    // The settings ask for the embedded store; the override names a layer
+    // not built, so nothing is opened.
+    let domain = domain("DATA_LAYER: embedded\nDOMAIN: {people: {}}");
+    let url = LayerUrl::parse("postgresql://localhost/api").unwrap();
+    let err = Backends::open(&domain, Some(&url), dir.path())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BackendError::NotBuilt { .. }), "{err:?}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn an_opened_layer_stores_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = eve_backends::open_layer(&LayerUrl::Embedded, &OpenOptions::new(dir.path()))
+        .await
+        .unwrap();
+    store.prepare_collection("people", &[]).await.unwrap();
+    let ids = store
+        .insert("people", vec![bson::doc! {"name": "ada"}])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+}
