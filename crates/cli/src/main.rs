@@ -53,7 +53,9 @@ enum Command {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
         /// Data layer to check: `embedded` (the default, in --data-dir) or a
-        /// connection URL, as for `serve`. Defaults to $EVE_DATA_LAYER.
+        /// connection URL `mongodb://…`, `mongodb+srv://…`, `postgres://…`,
+        /// `postgresql://…` (not built yet: refused). Defaults to
+        /// $EVE_DATA_LAYER.
         #[arg(long, value_name = "URL")]
         data_layer: Option<String>,
     },

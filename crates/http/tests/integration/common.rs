@@ -159,7 +159,7 @@ pub async fn test_store(
         .unwrap_or_else(|e| panic!("{var}: {e}"));
     let layers = eve_backends::Backends::open(domain, Some(&url), dir)
         .await
-        .unwrap_or_else(|e| panic!("{var}={url}: {e}"));
+        .unwrap_or_else(|e| panic!("{var}: {e}"));
     layers.primary().clone()
 }
 
