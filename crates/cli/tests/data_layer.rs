@@ -266,6 +266,19 @@ fn embedded_on_the_command_line_overrides_the_settings_data_layer() {
     assert!(std::fs::read_dir(&data).unwrap().next().is_some());
     let log = std::fs::read_to_string(&err_path).unwrap();
     assert!(log.contains("MONGO_URI"), "{log}");
+    // check-store finds that store sound through the same switch.
+    let (ok, out, err) = run(
+        &[
+            "check-store",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--data-layer",
+            "embedded",
+        ],
+        &[],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim_end(), format!("{}: OK", data.display()));
 
     // EVE_DATA_LAYER alone does the same.
     let data2 = dir.path().join("data2");
