@@ -10,15 +10,15 @@ use eve_http::App;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-/// An app over the embedded store in `dir`.
+/// An app over the suite's data layer (`EVE_TEST_BACKEND`), its embedded
+/// store in `dir`.
 async fn open(yaml: &str, dir: &Path) -> Result<App, String> {
     let raw = eve_core::settings::parse_str(yaml, eve_core::settings::Format::Yaml)
         .map_err(|e| e.to_string())?;
     let domain = eve_core::settings::check(raw, &eve_http::Registry::default())
         .map_err(|e| e.to_string())?;
-    App::open_domain(domain, dir)
-        .await
-        .map_err(|e| e.to_string())
+    let store = super::common::test_store(&domain, dir).await;
+    App::new(domain, store).await.map_err(|e| e.to_string())
 }
 
 /// POSTs a JSON body; returns the status and the body.
@@ -140,6 +140,8 @@ async fn send(app: &App, method: &str, uri: &str, etag: Option<&str>) -> (Status
 /// and writes work again once space is freed.
 #[tokio::test]
 async fn a_full_store_answers_507_writes_nothing_and_recovers_when_space_is_freed() {
+    // Embedded-store specific whatever EVE_TEST_BACKEND says: only its
+    // size limit can fill a store on demand.
     let dir = tempfile::tempdir().expect("temp dir");
     let options = eve_store_sqlite::StoreOptions {
         max_size: Some(256 * 1024),
