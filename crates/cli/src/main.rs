@@ -44,6 +44,12 @@ enum Command {
     Check {
         /// Settings file (YAML or JSON).
         settings: PathBuf,
+        /// Check the settings as `serve --data-layer URL` reads them: the
+        /// layer (`embedded`, `mongodb://…`, `mongodb+srv://…`,
+        /// `postgres://…`, `postgresql://…`; only `embedded` is built yet)
+        /// overrides DATA_LAYER. Defaults to $EVE_DATA_LAYER.
+        #[arg(long, value_name = "URL")]
+        data_layer: Option<String>,
     },
     /// Check the integrity of the embedded store (documents, indexes and
     /// SQLite's own structures); run it while no server uses the store.
@@ -97,7 +103,16 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
-        Command::Check { settings } => check(settings),
+        Command::Check {
+            settings,
+            data_layer,
+        } => match data_layer_override(data_layer) {
+            Ok(layer) => check(settings, layer),
+            Err(e) => {
+                eprintln!("eve-rs: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::CheckStore {
             data_dir,
             data_layer,
@@ -144,8 +159,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(path: PathBuf) -> ExitCode {
-    match eve_core::settings::load(&path, &eve_schema_registry()) {
+/// Loads and checks a settings file; a layer named on the command line
+/// replaces the file's `DATA_LAYER`, as if the file said so (so
+/// `--data-layer embedded` accepts MONGO_* keys with a warning, as
+/// `DATA_LAYER: embedded` does).
+fn load_settings(
+    path: &std::path::Path,
+    layer: Option<&LayerUrl>,
+) -> Result<eve_core::Domain, eve_core::settings::SettingsError> {
+    let mut raw = eve_core::settings::read_file(path)?;
+    if let Some(layer) = layer {
+        raw.insert("DATA_LAYER".into(), layer.name().into());
+    }
+    eve_core::settings::check(raw, &eve_schema_registry())
+}
+
+fn check(path: PathBuf, layer: Option<LayerUrl>) -> ExitCode {
+    match load_settings(&path, layer.as_ref()) {
         Ok(domain) => {
             for w in &domain.warnings {
                 println!("warning: {w}");
@@ -215,16 +245,7 @@ async fn serve(
     layer: Option<LayerUrl>,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    let domain = eve_core::settings::read_file(&settings)
-        .and_then(|mut raw| {
-            // The command line wins over the file, as if the file said so:
-            // `--data-layer embedded` then accepts MONGO_* keys with a
-            // warning, as `DATA_LAYER: embedded` does.
-            if let Some(layer) = &layer {
-                raw.insert("DATA_LAYER".into(), layer.name().into());
-            }
-            eve_core::settings::check(raw, &eve_schema_registry())
-        })
+    let domain = load_settings(&settings, layer.as_ref())
         .with_context(|| format!("invalid settings file {}", settings.display()))?;
     for w in &domain.warnings {
         tracing::warn!("{w}");

@@ -296,8 +296,30 @@ fn embedded_on_the_command_line_overrides_the_settings_data_layer() {
 }
 
 #[test]
+fn check_reads_the_settings_as_serve_would_with_the_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = settings(dir.path(), MONGO_SETTINGS);
+    let (ok, _, err) = run(&["check", &file], &[]);
+    assert!(!ok);
+    assert!(
+        err.contains("DATA_LAYER: the MongoDB data layer is not available yet (issue #10)"),
+        "{err}"
+    );
+    let (ok, out, err) = run(&["check", &file, "--data-layer", "embedded"], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("warning: MONGO_URI"), "{out}");
+    assert!(out.contains(": OK (1 resources)"), "{out}");
+    let (ok, _, err) = run(&["check", &file], &[("EVE_DATA_LAYER", "postgres://h/db")]);
+    assert!(!ok);
+    assert_eq!(
+        err.trim_end(),
+        "eve-rs: EVE_DATA_LAYER postgres://…: the PostgreSQL data layer is not available yet (issue #11)"
+    );
+}
+
+#[test]
 fn help_documents_the_data_layer_switch() {
-    for cmd in ["serve", "check-store"] {
+    for cmd in ["serve", "check-store", "check"] {
         let (ok, out, _) = run(&[cmd, "--help"], &[]);
         assert!(ok);
         assert!(out.contains("--data-layer <URL>"), "{out}");
