@@ -448,7 +448,15 @@ fn check_datasource(ctx: &mut Ctx, r: &Scope<'_>, name: &str) -> Datasource {
     ds.filter = match scope.get("filter") {
         None | Some(Value::Null) => None,
         Some(v @ Value::Object(_)) => match json_to_bson(v) {
-            Bson::Document(d) => Some(d),
+            // Checked here so that an invalid filter stops the start-up with
+            // its key path instead of answering 500 to every request.
+            Bson::Document(d) => match eve_query::Filter::parse(&d) {
+                Ok(_) => Some(d),
+                Err(e) => {
+                    ctx.problem(scope.path("filter"), format!("invalid query: {e}"));
+                    None
+                }
+            },
             _ => None,
         },
         Some(v) => {

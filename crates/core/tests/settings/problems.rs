@@ -284,3 +284,28 @@ fn unknown_resource_and_datasource_keys_are_warnings() {
     assert_warning(&d, "pagnation");
     assert_warning(&d, "sorce");
 }
+
+/// Issue #9 (item 3): an invalid datasource filter stops the start-up with
+/// its key path; before, it started and every request on the resource
+/// answered 500.
+#[test]
+fn an_invalid_datasource_filter_is_a_problem_at_start_up() {
+    for filter in [
+        "{name: {$bogus: 1}}",
+        "{$or: 3}",
+        "{n: {$in: 5}}",
+        "{s: {$regex: '('}}",
+    ] {
+        let e = err(&format!(
+            "DOMAIN:\n  people:\n    schema: {{name: {{type: string}}}}\n    datasource: {{filter: {filter}}}\n"
+        ));
+        assert_problem(&e, "DOMAIN.people.datasource.filter");
+        assert!(e.to_string().contains("invalid query"), "{filter}: {e}");
+    }
+    // Valid filters, including operators and dates written as strings, start.
+    let d = yaml(
+        "DOMAIN:\n  people:\n    schema: {name: {type: string}, n: {type: integer}}\n    datasource: {filter: {name: {$in: [a, b]}, n: {$gte: 2}}}\n",
+    )
+    .expect("a valid filter starts");
+    assert!(d.resources.contains_key("people"));
+}
