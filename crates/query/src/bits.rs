@@ -127,11 +127,12 @@ fn invalid(msg: String) -> QueryError {
 }
 
 /// The doubles that convert to an i64 without saturating: [-2^63, 2^63).
-const I64_RANGE: std::ops::Range<f64> = -9.223_372_036_854_776e18..9.223_372_036_854_776e18;
+pub(crate) const I64_RANGE: std::ops::Range<f64> =
+    -9.223_372_036_854_776e18..9.223_372_036_854_776e18;
 
 /// A number as an exact 64-bit integer: integral doubles and decimals in
 /// range, never NaN.
-fn exact_integer(v: &Bson) -> Option<i64> {
+pub(crate) fn exact_integer(v: &Bson) -> Option<i64> {
     let f = match v {
         Bson::Int32(i) => return Some(i64::from(*i)),
         Bson::Int64(i) => return Some(*i),

@@ -8,7 +8,7 @@
 use bson::{Bson, Document};
 
 use crate::ast::{Cond, ElemMatch, Filter};
-use crate::bits::BitTest;
+use crate::bits::{exact_integer as integer_operand, BitTest, I64_RANGE};
 use crate::where_json::KNOWN_OPERATORS;
 use crate::QueryError;
 
@@ -153,22 +153,6 @@ fn check_regex_members(op: &str, items: &[Bson]) -> Result<(), QueryError> {
         }
     }
     Ok(())
-}
-
-/// The doubles that convert to an i64 without saturating: [-2^63, 2^63).
-const I64_RANGE: std::ops::Range<f64> = -9.223_372_036_854_776e18..9.223_372_036_854_776e18;
-
-/// An integer operand: Int32, Int64, or an integral double/decimal.
-fn integer_operand(v: &Bson) -> Option<i64> {
-    let f = match v {
-        Bson::Int32(i) => return Some(i64::from(*i)),
-        Bson::Int64(i) => return Some(*i),
-        Bson::Double(f) => *f,
-        Bson::Decimal128(d) => crate::compare::decimal_to_f64(d),
-        _ => return None,
-    };
-    // The upper bound is exclusive: 2^63 itself does not fit.
-    (f.fract() == 0.0 && I64_RANGE.contains(&f)).then_some(f as i64)
 }
 
 /// A `$mod` operand: numbers are truncated towards zero.
