@@ -14,7 +14,7 @@ use crate::write::{self, Counts};
 pub(crate) fn apply(conn: &Connection, batch: WriteBatch) -> StoreResult<BatchResult> {
     let mut ops = Vec::with_capacity(batch.steps.len());
     for (position, step) in batch.steps.into_iter().enumerate() {
-        let must_match = step.must_match && !matches!(step.op, WriteOp::Insert { .. });
+        let must_match = step.requires_match();
         let described = describe(&step.op);
         let result = run(conn, step.op).map_err(|e| name_op(e, position))?;
         if must_match && result.matched == 0 {

@@ -96,6 +96,15 @@ pub struct WriteBatch {
     pub steps: Vec<WriteStep>,
 }
 
+impl WriteStep {
+    /// Whether a layer must abort the batch when this write matches
+    /// nothing: `must_match` on a write that has a filter (inserts have
+    /// none). One rule for every layer.
+    pub fn requires_match(&self) -> bool {
+        self.must_match && !matches!(self.op, WriteOp::Insert { .. })
+    }
+}
+
 impl WriteBatch {
     /// An empty batch.
     pub fn new() -> Self {
