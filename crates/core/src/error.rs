@@ -25,12 +25,66 @@ pub enum ApiError {
     /// The body does not parse (invalid JSON, bad encoding).
     #[error("malformed body: {0}")]
     MalformedBody(String),
-    /// A client error whose text Eve always shows.
-    #[error("{0}")]
-    BadRequest(String),
-    /// A client error whose text Eve shows only with `DEBUG`.
-    #[error("{0}")]
-    BadRequestDebug(String),
+    /// A POST body is JSON but neither an object nor a list of objects
+    /// (Eve accepts scalars; eve-rs refuses them).
+    #[error("The request body must be a JSON object or a list of objects")]
+    BodyNotDocument,
+    /// A form-urlencoded body holds no field.
+    #[error("No form-urlencoded data supplied")]
+    EmptyForm,
+    /// A JSON body holds an integer literal outside the signed 64-bit range.
+    #[error(
+        "the integer {literal} is out of range: documents hold 64-bit integers \
+         (-9223372036854775808 to 9223372036854775807)"
+    )]
+    IntegerOutOfRange {
+        /// The literal as the client wrote it.
+        literal: String,
+    },
+    /// A JSON body nests arrays and objects deeper than `MAX_JSON_DEPTH`.
+    #[error("the request body is nested deeper than {max} levels (MAX_JSON_DEPTH)")]
+    BodyTooDeep {
+        /// The configured `MAX_JSON_DEPTH`.
+        max: usize,
+    },
+    /// The body stream broke off: invalid chunked encoding, or fewer bytes
+    /// than `Content-Length` announced.
+    #[error("the request body is malformed: invalid chunked encoding or cut short")]
+    BodyCutShort,
+    /// A bulk POST holds an empty list.
+    #[error("Empty bulk insert")]
+    EmptyBulkInsert,
+    /// A bulk POST on a resource with `bulk_enabled: false`.
+    #[error("Bulk insert not allowed")]
+    BulkInsertDisabled,
+    /// A bulk POST holds more documents than `MAX_BULK_ITEMS`.
+    #[error("a bulk insert may hold at most {limit} documents (MAX_BULK_ITEMS)")]
+    BulkTooLarge {
+        /// The configured `MAX_BULK_ITEMS`.
+        limit: usize,
+    },
+    /// A `where` argument longer than `MAX_WHERE_LENGTH` bytes.
+    #[error("the where clause is longer than {limit} bytes (MAX_WHERE_LENGTH)")]
+    WhereTooLong {
+        /// The configured `MAX_WHERE_LENGTH`.
+        limit: usize,
+    },
+    /// A parsed `where` with more keys and list elements than
+    /// `MAX_WHERE_TERMS`.
+    #[error("the where clause has more than {limit} terms (MAX_WHERE_TERMS)")]
+    WhereTooManyTerms {
+        /// The configured `MAX_WHERE_TERMS`.
+        limit: usize,
+    },
+    /// With `VALIDATE_FILTERS`, a `where` value the field's schema refuses.
+    #[error("filter on '{field}' is invalid")]
+    InvalidFilterValue {
+        /// The (dotted) field the filter names.
+        field: String,
+    },
+    /// A client `projection` mixes inclusions and exclusions.
+    #[error("projection cannot mix inclusion and exclusion")]
+    ProjectionMixesInclusionAndExclusion,
     /// PATCH/PUT tried to change the id field.
     #[error("Attempt to update an immutable field. Usually happens when PATCH or PUT include a '_id' field, which is immutable (PUT can include it as long as it is unchanged).")]
     ImmutableField,
@@ -40,9 +94,15 @@ pub enum ApiError {
     /// `If-Match` does not match, or the document changed meanwhile.
     #[error("Client and server etags don't match")]
     EtagMismatch,
-    /// A unique key already exists (insert). Text shown only with `DEBUG`.
-    #[error("{0}")]
-    DuplicateKey(String),
+    /// A unique key already exists. Eve answers 409 on an insert and 400 on
+    /// an edit (PATCH/PUT); the text is shown only with `DEBUG`.
+    #[error("{message}")]
+    DuplicateKey {
+        /// The write that hit the unique index.
+        op: WriteKind,
+        /// The text shown with `DEBUG`.
+        message: String,
+    },
     /// The JSONP callback name is not a valid identifier.
     #[error("Invalid JSONP callback name")]
     InvalidCallback,
@@ -70,6 +130,16 @@ pub enum ApiError {
     /// A bug or an unexpected condition; details are logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Which kind of write a [`ApiError::DuplicateKey`] comes from: Eve's
+/// status for a duplicate key depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// POST (one document or a bulk list).
+    Insert,
+    /// PATCH or PUT of an existing document.
+    Edit,
 }
 
 impl From<QueryError> for ApiError {

@@ -14,4 +14,4 @@ pub mod error;
 pub mod plan;
 pub mod request;
 
-pub use error::{ApiError, ApiResult};
+pub use error::{ApiError, ApiResult, WriteKind};

@@ -49,17 +49,15 @@ pub fn plan_read(
     {
         let limits = &settings.limits;
         if raw.len() > limits.max_where_length {
-            return Err(ApiError::BadRequest(format!(
-                "the where clause is longer than {} bytes (MAX_WHERE_LENGTH)",
-                limits.max_where_length
-            )));
+            return Err(ApiError::WhereTooLong {
+                limit: limits.max_where_length,
+            });
         }
         let mut query = parse_where(raw)?;
         if count_terms(&query, limits.max_where_terms) > limits.max_where_terms {
-            return Err(ApiError::BadRequest(format!(
-                "the where clause has more than {} terms (MAX_WHERE_TERMS)",
-                limits.max_where_terms
-            )));
+            return Err(ApiError::WhereTooManyTerms {
+                limit: limits.max_where_terms,
+            });
         }
         check_operators(
             &query,
@@ -432,9 +430,7 @@ pub fn parse_client_projection(raw: &str) -> ApiResult<Document> {
     let projection = parse_projection(raw)?;
     let (inc, exc) = split_projection(&projection);
     if !inc.is_empty() && !exc.is_empty() {
-        return Err(ApiError::BadRequest(
-            "projection cannot mix inclusion and exclusion".into(),
-        ));
+        return Err(ApiError::ProjectionMixesInclusionAndExclusion);
     }
     Ok(projection)
 }

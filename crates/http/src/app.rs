@@ -466,18 +466,8 @@ fn finish(
 }
 
 pub(crate) fn error_reply(domain: &Domain, err: &ApiError) -> Reply {
-    let (status, message) = crate::error::status_and_message(err, domain.settings.debug);
-    if status >= 500 && !matches!(err, ApiError::TransferCodingNotSupported(_)) {
-        tracing::error!(error = %err, "request failed");
-    }
-    let meta = &domain.settings.meta;
-    let mut body = serde_json::Map::new();
-    body.insert(meta.status.clone(), Value::String(meta.status_err.clone()));
-    let mut e = serde_json::Map::new();
-    e.insert("code".into(), Value::from(status));
-    e.insert("message".into(), Value::String(message));
-    body.insert(meta.error.clone(), Value::Object(e));
-    Reply::new(status, Value::Object(body))
+    let (status, body) = crate::error::error_body(domain, err);
+    Reply::new(status, body)
 }
 
 fn html_error(status: u16) -> String {

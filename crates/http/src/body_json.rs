@@ -83,10 +83,9 @@ pub(crate) fn parse_json_body(bytes: &[u8], limits: BodyLimits) -> ApiResult<Val
 }
 
 fn big_integer_error(literal: &str) -> ApiError {
-    ApiError::BadRequest(format!(
-        "the integer {literal} is out of range: documents hold 64-bit integers \
-         (-9223372036854775808 to 9223372036854775807)"
-    ))
+    ApiError::IntegerOutOfRange {
+        literal: literal.to_string(),
+    }
 }
 
 /// The first integer literal (outside strings) of a JSON text that does not
@@ -251,7 +250,11 @@ mod tests {
 
     fn message(r: ApiResult<Value>) -> String {
         match r {
-            Err(ApiError::BadRequest(m)) => m,
+            Err(
+                e @ (ApiError::IntegerOutOfRange { .. }
+                | ApiError::BodyTooDeep { .. }
+                | ApiError::BulkTooLarge { .. }),
+            ) => e.to_string(),
             other => panic!("expected a 400, got {other:?}"),
         }
     }

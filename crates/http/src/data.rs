@@ -103,7 +103,11 @@ impl ResourceData {
         {
             Ok(_) => Ok(doc),
             Err(eve_store::StoreError::DuplicateKey { message, .. }) => {
-                Err(ApiError::DuplicateKey(message).into())
+                Err(ApiError::DuplicateKey {
+                    op: eve_core::WriteKind::Insert,
+                    message,
+                }
+                .into())
             }
             Err(e) => Err(ApiError::from(e).into()),
         }

@@ -29,9 +29,7 @@ pub(crate) async fn validate_filters(ctx: &Ctx, res: &Resource, query: &Document
                 continue;
             }
             if !filter_is_valid(ctx, res, key, value).await? {
-                return Err(ApiError::BadRequest(format!(
-                    "filter on '{key}' is invalid"
-                )));
+                return Err(ApiError::InvalidFilterValue { field: key.clone() });
             }
         }
     }

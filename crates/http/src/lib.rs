@@ -36,5 +36,6 @@ mod write;
 pub use app::{App, AppBuilder, AppError};
 pub use context::Limits;
 pub use data::{DataError, ResourceData};
+pub use error::ErrorResponse;
 pub use eve_schema::Registry;
 pub use hooks::{Hooks, NoHooks};

@@ -66,9 +66,7 @@ fn body_error(err: &(dyn std::error::Error + 'static)) -> ApiError {
         }
         cause = e.source();
     }
-    ApiError::BadRequest(
-        "the request body is malformed: invalid chunked encoding or cut short".into(),
-    )
+    ApiError::BodyCutShort
 }
 
 /// Refuses a JSON body nested deeper than `max` arrays and objects (`400`).
@@ -113,16 +111,12 @@ fn key_levels(key: &str) -> usize {
 
 /// The answer to a body nested deeper than `max` levels.
 pub(crate) fn depth_error(max: usize) -> ApiError {
-    ApiError::BadRequest(format!(
-        "the request body is nested deeper than {max} levels (MAX_JSON_DEPTH)"
-    ))
+    ApiError::BodyTooDeep { max }
 }
 
 /// The answer to a bulk POST of more than `max` documents.
 pub(crate) fn bulk_error(max: usize) -> ApiError {
-    ApiError::BadRequest(format!(
-        "a bulk insert may hold at most {max} documents (MAX_BULK_ITEMS)"
-    ))
+    ApiError::BulkTooLarge { limit: max }
 }
 
 /// Refuses a bulk POST of more than `max` documents (`400`).

@@ -54,9 +54,7 @@ pub(crate) fn parse_body(ctx: &Ctx, res: &Resource, bulk: bool) -> ApiResult<Val
             }
         }
         if map.is_empty() {
-            return Err(ApiError::BadRequest(
-                "No form-urlencoded data supplied".into(),
-            ));
+            return Err(ApiError::EmptyForm);
         }
         let value = Value::Object(map);
         if res.normalize_dotted_fields {

@@ -38,7 +38,10 @@ pub(super) fn merge(stored: &mut Document, updates: &Document, nested: bool) {
 /// A unique index refused a PATCH or PUT: Eve answers 400 (not the 409 of
 /// an insert), the store's text shown only with `DEBUG`.
 pub(super) fn duplicate_on_edit(message: String) -> ApiError {
-    ApiError::BadRequestDebug(format!("DuplicateKeyError: {message}"))
+    ApiError::DuplicateKey {
+        op: eve_core::WriteKind::Edit,
+        message: format!("DuplicateKeyError: {message}"),
+    }
 }
 
 /// `PATCH /<resource>/<id>`.

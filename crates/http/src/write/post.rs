@@ -12,18 +12,14 @@ pub(crate) async fn post(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<
         Value::Array(items) => (items, true),
         obj @ Value::Object(_) => (vec![obj], false),
         // Safer than Eve (features.md §15.1 Note): a scalar body is refused.
-        _ => {
-            return Err(ApiError::BadRequest(
-                "The request body must be a JSON object or a list of objects".into(),
-            ))
-        }
+        _ => return Err(ApiError::BodyNotDocument),
     };
     if values.is_empty() {
-        return Err(ApiError::BadRequestDebug("Empty bulk insert".into()));
+        return Err(ApiError::EmptyBulkInsert);
     }
     crate::limits::check_bulk_items(values.len(), s.limits.max_bulk_items)?;
     if values.len() > 1 && !res.bulk_enabled {
-        return Err(ApiError::BadRequestDebug("Bulk insert not allowed".into()));
+        return Err(ApiError::BulkInsertDisabled);
     }
     let mut results: Vec<Result<Document, Value>> = Vec::with_capacity(values.len());
     for value in &values {
@@ -113,9 +109,10 @@ pub(super) async fn insert_and_notify(
 pub(super) async fn insert_all(ctx: &Ctx, res: &Resource, docs: Vec<Document>) -> ApiResult<()> {
     match ctx.state.store.insert(&res.datasource.source, docs).await {
         Ok(_) => Ok(()),
-        Err(StoreError::DuplicateKey { index, message, .. }) => Err(ApiError::DuplicateKey(
-            format!("Duplicate key error at index: {index}, message: {message}"),
-        )),
+        Err(StoreError::DuplicateKey { index, message, .. }) => Err(ApiError::DuplicateKey {
+            op: eve_core::WriteKind::Insert,
+            message: format!("Duplicate key error at index: {index}, message: {message}"),
+        }),
         Err(e) => Err(e.into()),
     }
 }
