@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use bson::Document;
-use eve_query::{DateFormat, SortSpec};
+use eve_query::{DateFormat, Filter, SortSpec};
 use eve_schema::Schema;
 use eve_store::IndexSpec;
 use indexmap::IndexMap;
@@ -357,8 +357,11 @@ pub enum UrlPart {
 pub struct Datasource {
     /// `source`: the collection, default the resource name.
     pub source: String,
-    /// `filter`: a MongoDB query ANDed into every read and edit.
+    /// `filter` as written: a MongoDB query ANDed into every read and edit.
     pub filter: Option<Document>,
+    /// `filter` compiled at start-up (values converted as a client `where`
+    /// is: dates, ObjectIds): what every request merges, never re-parsed.
+    pub compiled_filter: Option<Filter>,
     /// `projection` as written (field → 0/1).
     pub projection: Option<Document>,
     /// `default_sort`.

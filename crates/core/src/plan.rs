@@ -5,7 +5,8 @@
 
 use bson::{Bson, Document};
 use eve_query::{
-    check_allowed_filters, check_operators, parse_projection, parse_sort, parse_where, Filter,
+    check_allowed_filters, check_operators, parse_projection, parse_sort, parse_where, DateFormat,
+    Filter, QueryError,
 };
 use eve_store::FindQuery;
 
@@ -157,7 +158,10 @@ fn count_terms(query: &Document, limit: usize) -> usize {
 }
 
 /// The filter every access to an endpoint carries: sub-resource URL
-/// variables and the datasource filter.
+/// variables and the datasource filter (compiled at start-up,
+/// [`Datasource::compiled_filter`](crate::domain::Datasource::compiled_filter)).
+/// It does not fail today; the `Result` leaves room for URL variables a
+/// field cannot hold.
 pub fn base_filter(
     domain: &Domain,
     res: &Resource,
@@ -168,15 +172,25 @@ pub fn base_filter(
         let value = lookup_value(domain, res, field, raw);
         filter = filter.and(Filter::eq(field.clone(), value));
     }
-    if let Some(ds) = &res.datasource.filter {
-        let mut ds = ds.clone();
-        convert_query(domain, res, &mut ds);
-        filter = filter.and(
-            Filter::parse(&ds)
-                .map_err(|e| ApiError::Internal(format!("datasource filter: {e}")))?,
-        );
+    // Parsed and converted once, when the Domain was built.
+    if let Some(ds) = &res.datasource.compiled_filter {
+        filter = filter.and(ds.clone());
     }
     Ok(filter)
+}
+
+/// Compiles a resource's `datasource.filter` as every request applies it:
+/// its values converted as a client `where` is ([`convert_query`]: dates in
+/// `date_format`, ObjectIds), then parsed. Run once at start-up, by the
+/// settings check, which reports an error with the filter's key path.
+pub(crate) fn compile_datasource_filter(
+    date_format: &DateFormat,
+    res: &Resource,
+    filter: &Document,
+) -> Result<Filter, QueryError> {
+    let mut query = filter.clone();
+    convert_query_with(date_format, res, &mut query);
+    Filter::parse(&query)
 }
 
 /// The filter of an item endpoint: `field == value` (value converted by the
@@ -219,31 +233,37 @@ pub fn lookup_value(domain: &Domain, res: &Resource, field: &str, raw: &str) -> 
 /// become dates (any field); 24-hex strings become ObjectIds for the id
 /// field, `objectid` fields, and any field unless `query_objectid_as_string`.
 pub fn convert_query(domain: &Domain, res: &Resource, query: &mut Document) {
+    convert_query_with(&domain.settings.date_format, res, query);
+}
+
+/// [`convert_query`] with only the setting it reads, so that start-up can
+/// run it before the [`Domain`] exists.
+fn convert_query_with(date_format: &DateFormat, res: &Resource, query: &mut Document) {
     for (key, value) in query.iter_mut() {
         match key.as_str() {
             "$and" | "$or" | "$nor" => {
                 if let Bson::Array(items) = value {
                     for item in items {
                         if let Bson::Document(d) = item {
-                            convert_query(domain, res, d);
+                            convert_query_with(date_format, res, d);
                         }
                     }
                 }
             }
-            _ => convert_in_place(domain, res, key, value),
+            _ => convert_in_place(date_format, res, key, value),
         }
     }
 }
 
-fn convert_in_place(domain: &Domain, res: &Resource, path: &str, value: &mut Bson) {
+fn convert_in_place(date_format: &DateFormat, res: &Resource, path: &str, value: &mut Bson) {
     match value {
         Bson::String(_) => {
             let v = std::mem::replace(value, Bson::Null);
-            *value = convert_value(domain, res, path, v);
+            *value = convert_value_with(date_format, res, path, v);
         }
         Bson::Array(items) => {
             for item in items {
-                convert_in_place(domain, res, path, item);
+                convert_in_place(date_format, res, path, item);
             }
         }
         Bson::Document(d) => {
@@ -253,11 +273,11 @@ fn convert_in_place(domain: &Domain, res: &Resource, path: &str, value: &mut Bso
                     if let Bson::Document(inner) = v {
                         if inner.keys().next().is_some_and(|k| k.starts_with('$')) {
                             for (_, iv) in inner.iter_mut() {
-                                convert_in_place(domain, res, path, iv);
+                                convert_in_place(date_format, res, path, iv);
                             }
                         } else {
                             for (ik, iv) in inner.iter_mut() {
-                                convert_in_place(domain, res, &format!("{path}.{ik}"), iv);
+                                convert_in_place(date_format, res, &format!("{path}.{ik}"), iv);
                             }
                         }
                     }
@@ -267,9 +287,9 @@ fn convert_in_place(domain: &Domain, res: &Resource, path: &str, value: &mut Bso
                 ) {
                     // operands that are never dates or ids
                 } else if is_operator_doc {
-                    convert_in_place(domain, res, path, v);
+                    convert_in_place(date_format, res, path, v);
                 } else {
-                    convert_in_place(domain, res, &format!("{path}.{k}"), v);
+                    convert_in_place(date_format, res, &format!("{path}.{k}"), v);
                 }
             }
         }
@@ -279,10 +299,14 @@ fn convert_in_place(domain: &Domain, res: &Resource, path: &str, value: &mut Bso
 
 /// Converts one string value for `path` (see [`convert_query`]).
 pub fn convert_value(domain: &Domain, res: &Resource, path: &str, value: Bson) -> Bson {
+    convert_value_with(&domain.settings.date_format, res, path, value)
+}
+
+fn convert_value_with(date_format: &DateFormat, res: &Resource, path: &str, value: Bson) -> Bson {
     let Bson::String(s) = &value else {
         return value;
     };
-    if let Some(date) = domain.settings.date_format.parse(s) {
+    if let Some(date) = date_format.parse(s) {
         return Bson::DateTime(date);
     }
     if is_object_id(s) {

@@ -204,3 +204,37 @@ fn empty_allowed_filters_ignore_where() {
     .unwrap();
     assert_eq!(plan.query.filter, Filter::All);
 }
+
+/// Issue #9 (item 3): the datasource filter is converted (dates, ObjectIds)
+/// and parsed once, when the Domain is built.
+#[test]
+fn the_datasource_filter_is_compiled_at_start_up() {
+    let d = domain(
+        "DOMAIN:\n  events:\n    schema: {at: {type: datetime}, owner: {type: objectid}}\n    datasource: {filter: {at: {$gte: 'Tue, 02 Apr 2013 10:29:13 GMT'}, owner: '5f0000000000000000000001'}}\n",
+    );
+    let owner = ObjectId::parse_str("5f0000000000000000000001").unwrap();
+    let at = bson::DateTime::from_millis(1_364_898_553_000);
+    let expected = Filter::parse(&doc! {"at": {"$gte": at}, "owner": owner}).unwrap();
+    assert_eq!(
+        d.resources["events"].datasource.compiled_filter.as_ref(),
+        Some(&expected)
+    );
+}
+
+/// Requests merge the compiled filter; they never re-read the filter as
+/// written.
+#[test]
+fn requests_merge_the_compiled_datasource_filter() {
+    let mut d = domain(SETTINGS);
+    let people = std::sync::Arc::get_mut(d.resources.get_mut("people").unwrap()).unwrap();
+    people.datasource.compiled_filter = Some(Filter::eq("compiled", 1));
+    let res = &d.resources["people"];
+    let hex = "5f0000000000000000000001";
+    let f = item_filter(&d, res, "_id", hex, &[]).unwrap();
+    assert_eq!(
+        f,
+        Filter::eq("_id", ObjectId::parse_str(hex).unwrap()).and(Filter::eq("compiled", 1))
+    );
+    let plan = plan_read(&d, res, &args(), &[]).unwrap();
+    assert_eq!(plan.query.filter, Filter::eq("compiled", 1));
+}

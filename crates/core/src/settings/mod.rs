@@ -217,6 +217,20 @@ pub fn check(
                 for (target, id_field) in &id_fields {
                     res.schema.set_relation_id_field(target, id_field);
                 }
+                // After the schema is complete: conversion reads field types.
+                if let Some(filter) = &res.datasource.filter {
+                    match crate::plan::compile_datasource_filter(
+                        &settings.date_format,
+                        &res,
+                        filter,
+                    ) {
+                        Ok(f) => res.datasource.compiled_filter = Some(f),
+                        Err(e) => ctx.problem(
+                            format!("DOMAIN.{}.datasource.filter", res.name),
+                            format!("invalid query: {e}"),
+                        ),
+                    }
+                }
                 resources.insert(res.name.clone(), Arc::new(res));
             }
             resource::check_url_clashes(&mut ctx, &resources);

@@ -423,6 +423,7 @@ fn check_datasource(ctx: &mut Ctx, r: &Scope<'_>, name: &str) -> Datasource {
     let mut ds = Datasource {
         source: name.to_string(),
         filter: None,
+        compiled_filter: None,
         projection: None,
         default_sort: None,
         aggregation: None,
