@@ -244,9 +244,6 @@ pub struct Settings {
     pub schema_endpoint: Option<String>,
     /// Request limits (eve-rs extensions, docs/robustness.md).
     pub limits: RequestLimits,
-    /// Every top-level key as written, for features that read settings not
-    /// modelled here yet.
-    pub raw: IndexMap<String, serde_json::Value>,
 }
 
 /// Limits on what one request may ask of the server. These settings are
@@ -366,8 +363,8 @@ pub struct Datasource {
     pub projection: Option<Document>,
     /// `default_sort`.
     pub default_sort: Option<SortSpec>,
-    /// `aggregation`, raw (a later issue).
-    pub aggregation: Option<serde_json::Value>,
+    /// `aggregation` (served by a later issue, #19; refused until then).
+    pub aggregation: Option<Aggregation>,
 }
 
 /// `additional_lookup`.
@@ -395,9 +392,8 @@ pub struct Resource {
     pub item_title: String,
     /// The compiled `schema` (with `id_field` added when missing).
     pub schema: Schema,
-    /// The schema as written, in file order, with the automatic `id_field`
-    /// (`{type: objectid}`) appended when the schema does not declare it.
-    pub schema_def: IndexMap<String, serde_json::Value>,
+    /// The schema as written (see [`Resource::schema_as_written`]).
+    pub(crate) schema_def: IndexMap<String, serde_json::Value>,
     /// `datasource`.
     pub datasource: Datasource,
     /// `resource_methods`.
@@ -465,6 +461,45 @@ pub struct Resource {
     pub indexes: Vec<IndexSpec>,
     /// `auth_field`.
     pub auth_field: Option<String>,
-    /// The resource definition as written, for features not modelled yet.
-    pub raw: IndexMap<String, serde_json::Value>,
+    /// The `data_relation` of each top-level field that has one (on the
+    /// field, or on the items of a list field), in schema order.
+    pub relations: IndexMap<String, Relation>,
+}
+
+impl Resource {
+    /// The schema as written, in file order, with the automatic `id_field`
+    /// (`{type: objectid}`) appended when the schema does not declare it.
+    ///
+    /// Kept because two things need the rules exactly as configured: the
+    /// schema endpoint (`SCHEMA_ENDPOINT`) shows them, and
+    /// `VALIDATE_FILTERS` compiles a one-field schema from them to check a
+    /// `where` value. Everything else reads the compiled [`Resource::schema`]
+    /// or a typed field ([`Resource::relations`]).
+    pub fn schema_as_written(&self) -> &IndexMap<String, serde_json::Value> {
+        &self.schema_def
+    }
+}
+
+/// A `data_relation`, checked at start-up: the field holds references to
+/// documents of another resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// `resource`: the related resource (a name in `DOMAIN`).
+    pub resource: String,
+    /// `field`: the field of the related resource the value matches; the
+    /// related resource's `id_field` when not written.
+    pub field: String,
+    /// `embeddable`, default false.
+    pub embeddable: bool,
+    /// `version`: the value is `{field: id, _version: n}`, default false.
+    pub version: bool,
+}
+
+/// `datasource.aggregation`: a pipeline and its options, as BSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregation {
+    /// `pipeline`: the stages, in order.
+    pub pipeline: Vec<Document>,
+    /// `options`, when written.
+    pub options: Option<Document>,
 }

@@ -109,18 +109,9 @@ pub(crate) fn self_link(res: &Resource, resource_path: &str, id: Option<&Bson>) 
 /// (features.md §10.4), always using the target resource's own path.
 pub(crate) fn related_links(domain: &Domain, res: &Resource, doc: &Document) -> Option<Value> {
     let mut related = Map::new();
-    for (field, rules) in &res.schema_def {
-        // The relation is on the field, or on the items of a list field.
-        let relation = rules
-            .get("data_relation")
-            .or_else(|| rules.get("schema").and_then(|s| s.get("data_relation")));
-        let Some(target) = relation
-            .and_then(|d| d.get("resource"))
-            .and_then(Value::as_str)
-        else {
-            continue;
-        };
-        let Some(target) = domain.resources.get(target) else {
+    // The relation is on the field, or on the items of a list field.
+    for (field, relation) in &res.relations {
+        let Some(target) = domain.resources.get(&relation.resource) else {
             continue;
         };
         let link = |v: &Bson| -> Option<Value> {

@@ -39,13 +39,13 @@ pub(crate) async fn validate_filters(ctx: &Ctx, res: &Resource, query: &Document
 /// Whether `{key: value}` validates against the resource schema.
 async fn filter_is_valid(ctx: &Ctx, res: &Resource, key: &str, value: &Bson) -> ApiResult<bool> {
     let parts: Vec<&str> = key.split('.').collect();
-    if let Some((at, items)) = items_crossing(|f| res.schema_def.get(f), &parts) {
+    if let Some((at, items)) = items_crossing(|f| res.schema_as_written().get(f), &parts) {
         let date_format = &ctx.domain().settings.date_format;
         return Ok(items
             .iter()
             .any(|def| valid_in_items(def, &parts[at..], value, res, date_format)));
     }
-    let doc = nest(|f| res.schema_def.get(f), &parts, value.clone());
+    let doc = nest(|f| res.schema_as_written().get(f), &parts, value.clone());
     let doc = res
         .schema
         .serialize_payload(doc, &ctx.domain().settings.date_format);

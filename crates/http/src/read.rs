@@ -46,7 +46,8 @@ pub(crate) fn get_home(ctx: &Ctx) -> Reply {
 /// configured, with the automatic id field; internal resources are hidden.
 pub(crate) fn get_schema(ctx: &Ctx, route: &Route) -> ApiResult<Reply> {
     let domain = ctx.domain();
-    let schema_of = |r: &Resource| Value::Object(r.schema_def.clone().into_iter().collect());
+    let schema_of =
+        |r: &Resource| Value::Object(r.schema_as_written().clone().into_iter().collect());
     match &route.lookup {
         None => {
             let all: Map<String, Value> = domain

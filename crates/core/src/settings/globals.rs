@@ -792,7 +792,6 @@ pub(crate) fn check_globals(
         hateoas: g.bool(ctx, "HATEOAS", true),
         schema_endpoint: g.opt_string(ctx, "SCHEMA_ENDPOINT", None),
         limits: check_limits(ctx, &g),
-        raw: raw.clone(),
     };
     (settings, defaults)
 }

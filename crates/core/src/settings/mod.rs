@@ -217,6 +217,12 @@ pub fn check(
                 for (target, id_field) in &id_fields {
                     res.schema.set_relation_id_field(target, id_field);
                 }
+                res.relations = schema_checks::top_level_relations(&res.schema_def, |target| {
+                    id_fields
+                        .iter()
+                        .find(|(name, _)| name == target)
+                        .map(|(_, id)| id.clone())
+                });
                 // After the schema is complete: conversion reads field types.
                 if let Some(filter) = &res.datasource.filter {
                     match crate::plan::compile_datasource_filter(

@@ -13,12 +13,14 @@ use super::indexes;
 use super::read::{join, kind_of, to_map, Ctx, Scope};
 use super::schema_checks::{self, SchemaEnv};
 use super::url::{parse_url, parse_url_rule};
-use crate::domain::{AdditionalLookup, Datasource, Method, Resource, Settings, UrlPart, UrlRule};
+use crate::domain::{
+    AdditionalLookup, Aggregation, Datasource, Method, Resource, Settings, UrlPart, UrlRule,
+};
 use eve_query::{json_to_bson, SortDir, SortSpec};
 use eve_schema::Schema;
 
-/// Resource keys that are only type-checked here (read them from
-/// `Resource::raw`).
+/// Resource keys that are only type-checked here (the features that read
+/// them, auth and the MongoDB layer, will give them typed fields).
 const CHECKED_ONLY: &[(&str, Kind)] = &[
     ("public_methods", Kind::StrList),
     ("public_item_methods", Kind::StrList),
@@ -343,8 +345,51 @@ pub(crate) fn check_resource(
         mongo_query_whitelist,
         indexes: all_indexes,
         auth_field,
-        raw,
+        // Filled once every resource is known (`field` defaults to the
+        // related resource's id_field).
+        relations: IndexMap::new(),
     })
+}
+
+/// `datasource.aggregation`: `{pipeline: [stage, ...], options: {...}}`.
+fn check_aggregation(
+    ctx: &mut Ctx,
+    path: &str,
+    agg: &serde_json::Map<String, Value>,
+) -> Option<Aggregation> {
+    let pipeline = match agg.get("pipeline") {
+        Some(Value::Array(stages)) => {
+            let mut pipeline = Vec::with_capacity(stages.len());
+            for (i, stage) in stages.iter().enumerate() {
+                match json_to_bson(stage) {
+                    Bson::Document(d) => pipeline.push(d),
+                    _ => ctx.problem(
+                        format!("{path}.pipeline.{i}"),
+                        format!("expected a stage mapping, found {}", kind_of(stage)),
+                    ),
+                }
+            }
+            pipeline
+        }
+        _ => {
+            ctx.problem(format!("{path}.pipeline"), "required: a list of stages");
+            Vec::new()
+        }
+    };
+    let options = match agg.get("options") {
+        None | Some(Value::Null) => None,
+        Some(v) => match json_to_bson(v) {
+            Bson::Document(d) => Some(d),
+            _ => {
+                ctx.problem(
+                    format!("{path}.options"),
+                    format!("expected a mapping, found {}", kind_of(v)),
+                );
+                None
+            }
+        },
+    };
+    Some(Aggregation { pipeline, options })
 }
 
 fn check_additional_lookup(
@@ -508,15 +553,7 @@ fn check_datasource(ctx: &mut Ctx, r: &Scope<'_>, name: &str) -> Datasource {
     };
     ds.aggregation = match scope.get("aggregation") {
         None | Some(Value::Null) => None,
-        Some(v @ Value::Object(agg)) => {
-            if !agg.get("pipeline").is_some_and(Value::is_array) {
-                ctx.problem(
-                    format!("{}.pipeline", scope.path("aggregation")),
-                    "required: a list of stages",
-                );
-            }
-            Some(v.clone())
-        }
+        Some(Value::Object(agg)) => check_aggregation(ctx, &scope.path("aggregation"), agg),
         Some(v) => {
             ctx.problem(
                 scope.path("aggregation"),

@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::read::Ctx;
+use crate::domain::Relation;
 
 /// What the schema walk needs to know.
 pub(crate) struct SchemaEnv<'a> {
@@ -180,4 +181,45 @@ fn check_data_relation(
             );
         }
     }
+}
+
+/// The typed `data_relation` of each top-level field: on the field itself,
+/// or on the items of a list field (its `schema`). `id_field_of` gives the
+/// `field` a relation without one refers to. Run on a schema already
+/// checked by [`check_fields`], so a relation's shape is known to be right.
+pub(crate) fn top_level_relations(
+    schema: &IndexMap<String, Value>,
+    id_field_of: impl Fn(&str) -> Option<String>,
+) -> IndexMap<String, Relation> {
+    let mut out = IndexMap::new();
+    for (field, rules) in schema {
+        let rel = rules
+            .get("data_relation")
+            .or_else(|| rules.get("schema").and_then(|s| s.get("data_relation")));
+        let Some(Value::Object(rel)) = rel else {
+            continue;
+        };
+        let Some(resource) = rel.get("resource").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(target_field) = rel
+            .get("field")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| id_field_of(resource))
+        else {
+            continue;
+        };
+        let flag = |k: &str| rel.get(k).and_then(Value::as_bool).unwrap_or(false);
+        out.insert(
+            field.clone(),
+            Relation {
+                resource: resource.to_string(),
+                field: target_field,
+                embeddable: flag("embeddable"),
+                version: flag("version"),
+            },
+        );
+    }
+    out
 }

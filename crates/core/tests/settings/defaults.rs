@@ -130,7 +130,7 @@ fn empty_resource_gets_the_resource_defaults_of_settings_md() {
     assert!(r.extra_response_fields.is_empty());
     // the automatic id field
     assert_eq!(
-        r.schema_def.get("_id"),
+        r.schema_as_written().get("_id"),
         Some(&serde_json::json!({"type": "objectid"}))
     );
 }
@@ -229,7 +229,7 @@ fn global_meta_names_and_params_are_configurable() {
         a.item_lookup_field, "id",
         "ITEM_LOOKUP_FIELD follows ID_FIELD"
     );
-    assert!(a.schema_def.contains_key("id") && !a.schema_def.contains_key("_id"));
+    assert!(a.schema_as_written().contains_key("id") && !a.schema_as_written().contains_key("_id"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use bson::doc;
 use eve_core::settings::{check, load, parse_str, Format, SettingsError};
-use eve_core::{DataLayerKind, Domain, Method, RendererName, Resource, UrlPart, UrlRule};
+use eve_core::{DataLayerKind, Domain, Method, Relation, RendererName, Resource, UrlPart, UrlRule};
 use eve_query::SortDir;
 use eve_schema::Registry;
 use eve_store::{IndexKey, IndexSpec};
