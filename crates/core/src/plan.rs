@@ -160,8 +160,9 @@ fn count_terms(query: &Document, limit: usize) -> usize {
 /// The filter every access to an endpoint carries: sub-resource URL
 /// variables and the datasource filter (compiled at start-up,
 /// [`Datasource::compiled_filter`](crate::domain::Datasource::compiled_filter)).
-/// It does not fail today; the `Result` leaves room for URL variables a
-/// field cannot hold.
+/// It does not fail (the datasource filter was checked and compiled at
+/// start-up); the `Result` keeps the callers' `?` valid while issue #9
+/// reshapes them into the executor.
 pub fn base_filter(
     domain: &Domain,
     res: &Resource,
