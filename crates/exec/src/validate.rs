@@ -1,0 +1,143 @@
+//! Validation with store look-ups: the validator asks for the checks it
+//! cannot make alone (`unique`, `data_relation`), the executor runs them
+//! against the data layer, and the document is validated again with their
+//! answers so that messages come in Eve's order.
+
+use bson::{Bson, Document};
+use eve_core::plan::base_filter;
+use eve_core::{ApiResult, Domain, Resource};
+use eve_query::Filter;
+use eve_schema::{Mode, Options, Outcome, PendingCheck};
+use eve_store::DataLayer;
+
+/// The validator options of a resource.
+pub(crate) fn options(res: &Resource) -> Options {
+    Options {
+        resource: res.name.clone(),
+        allow_unknown: res.allow_unknown,
+        id_field: res.id_field.clone(),
+    }
+}
+
+/// Validates a document, running the store-backed checks the validator
+/// asks for; `exclude_id` is the document being edited (it does not
+/// collide with itself).
+pub(crate) async fn validate(
+    domain: &Domain,
+    store: &dyn DataLayer,
+    res: &Resource,
+    doc: Document,
+    mode: Mode<'_>,
+    exclude_id: Option<&Bson>,
+) -> ApiResult<Outcome> {
+    let opts = options(res);
+    let large = is_large(&doc);
+    if !res.schema.has_store_checks() {
+        // No pending checks can come back: one pass, no copy of the input.
+        return Ok(off_workers(large, || res.schema.validate(doc, mode, &opts)));
+    }
+    let first = off_workers(large, || res.schema.validate(doc.clone(), mode, &opts));
+    if first.pending.is_empty() {
+        return Ok(first);
+    }
+    let mut failed = Vec::new();
+    for check in &first.pending {
+        if check_fails(domain, store, res, check, exclude_id).await? {
+            failed.push(check.clone());
+        }
+    }
+    Ok(off_workers(large, || {
+        res.schema
+            .validate_with_checks(doc, mode, &opts, &|c| failed.contains(c))
+    }))
+}
+
+/// Values (documents, lists, scalars) past which validating a document is
+/// long enough to leave the async worker it runs on.
+const LARGE_DOCUMENT: usize = 2048;
+
+/// Whether `doc` holds more than [`LARGE_DOCUMENT`] values (stops counting
+/// there).
+fn is_large(doc: &Document) -> bool {
+    let mut seen = 0usize;
+    let mut stack: Vec<&Bson> = doc.values().collect();
+    while let Some(v) = stack.pop() {
+        seen += 1;
+        if seen > LARGE_DOCUMENT {
+            return true;
+        }
+        match v {
+            Bson::Document(d) => stack.extend(d.values()),
+            Bson::Array(items) => stack.extend(items.iter()),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Runs the CPU-bound `work` (validating a large document) so that it does
+/// not hold an async worker: on a multi-threaded runtime the worker hands
+/// its other tasks over first (`block_in_place`); elsewhere (a
+/// current-thread runtime, small documents) it runs in place.
+fn off_workers<T>(large: bool, work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let multi =
+        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if large && multi {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
+/// Runs one store-backed check; `true` when it fails.
+async fn check_fails(
+    domain: &Domain,
+    store: &dyn DataLayer,
+    res: &Resource,
+    check: &PendingCheck,
+    exclude_id: Option<&Bson>,
+) -> ApiResult<bool> {
+    match check {
+        PendingCheck::Unique {
+            field,
+            value,
+            within_resource,
+            ..
+        } => {
+            let mut filter = Filter::eq(field.clone(), value.clone());
+            if let Some(id) = exclude_id {
+                filter = filter.and(Filter::Field {
+                    path: "_id".into(),
+                    cond: eve_query::Cond::Ne(id.clone()),
+                });
+            }
+            if *within_resource {
+                filter = filter.and(base_filter(domain, res, &[])?);
+            }
+            Ok(store
+                .find_one(&res.datasource.source, &filter)
+                .await?
+                .is_some())
+        }
+        PendingCheck::DataRelation {
+            resource,
+            field,
+            value,
+            ..
+        } => {
+            let Some(target) = domain.resources.get(resource) else {
+                return Ok(true);
+            };
+            let value = match value {
+                Bson::Document(d) => d.get(field).cloned().unwrap_or(Bson::Null),
+                other => other.clone(),
+            };
+            let filter = Filter::eq(field.clone(), value).and(base_filter(domain, target, &[])?);
+            Ok(store
+                .find_one(&target.datasource.source, &filter)
+                .await?
+                .is_none())
+        }
+    }
+}
