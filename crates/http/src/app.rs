@@ -14,13 +14,13 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
-use eve_core::{ApiError, Domain, Resource};
+use eve_core::{ApiError, Domain, Method, Resource};
+use eve_exec::{Access, Executor, HookError, Hooks};
 use eve_store::DataLayer;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::context::{AppState, Ctx, Limits, Reply};
-use crate::hooks::{Hooks, NoHooks};
 use crate::negotiate::{self, Format};
 use crate::routing::{EndpointKind, Route, RouteTable};
 use crate::{read, write};
@@ -38,6 +38,9 @@ pub enum AppError {
     /// A URL rule could not be compiled.
     #[error("invalid URL rule: {0}")]
     Route(#[from] regex::Error),
+    /// A hook names a resource the settings do not declare.
+    #[error(transparent)]
+    Hooks(#[from] HookError),
     /// The builder was given no data layer ([`AppBuilder::store`]; the
     /// `eve-backends` crate opens the one the settings name).
     #[error(
@@ -57,7 +60,7 @@ pub struct App {
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
-            .field("store", &self.state.store.name())
+            .field("store", &self.state.exec.store().name())
             .field("routes", &self.state.routes)
             .finish()
     }
@@ -80,7 +83,7 @@ impl std::fmt::Debug for App {
 /// ```
 pub struct AppBuilder {
     registry: eve_schema::Registry,
-    hooks: Arc<dyn Hooks>,
+    hooks: Hooks,
     limits: Option<Limits>,
     store: Option<Arc<dyn DataLayer>>,
 }
@@ -88,6 +91,7 @@ pub struct AppBuilder {
 impl std::fmt::Debug for AppBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppBuilder")
+            .field("hooks", &self.hooks)
             .field("limits", &self.limits)
             .field("store", &self.store.as_ref().map(|s| s.name()))
             .finish()
@@ -98,7 +102,7 @@ impl Default for AppBuilder {
     fn default() -> Self {
         AppBuilder {
             registry: eve_schema::Registry::default(),
-            hooks: Arc::new(NoHooks),
+            hooks: Hooks::new(),
             limits: None,
             store: None,
         }
@@ -113,8 +117,9 @@ impl AppBuilder {
         self
     }
 
-    /// Event hooks.
-    pub fn hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+    /// Event hooks ([`Hooks`]); building fails when one names a resource
+    /// the settings do not declare.
+    pub fn hooks(mut self, hooks: Hooks) -> Self {
         self.hooks = hooks;
         self
     }
@@ -152,6 +157,8 @@ impl AppBuilder {
     /// collections and indexes.
     pub async fn domain(self, domain: Domain) -> Result<App, AppError> {
         let store = self.store.ok_or(AppError::NoDataLayer)?;
+        // Hooks are checked before anything is created in the store.
+        self.hooks.check(&domain)?;
         // One call per collection with the union of the indexes of every
         // resource stored in it: preparing per resource would drop the
         // indexes of the others sharing the collection.
@@ -159,15 +166,17 @@ impl AppBuilder {
             store.prepare_collection(collection, indexes).await?;
         }
         let routes = RouteTable::new(&domain)?;
+        let limits = self
+            .limits
+            .unwrap_or_else(|| Limits::from_settings(&domain.settings.limits));
+        let domain = Arc::new(domain);
+        let exec = Executor::new(domain.clone(), store, self.hooks)?;
         Ok(App {
             state: Arc::new(AppState {
-                store,
-                hooks: self.hooks,
+                domain,
+                exec,
                 routes,
-                limits: self
-                    .limits
-                    .unwrap_or_else(|| Limits::from_settings(&domain.settings.limits)),
-                domain: Arc::new(domain),
+                limits,
             }),
         })
     }
@@ -186,12 +195,13 @@ impl App {
 
     /// Data access to a resource (internal resources included) for hooks,
     /// custom routes and embedding code; `None` for an unknown name.
-    pub fn resource(&self, name: &str) -> Option<crate::data::ResourceData> {
-        let resource = self.state.domain.resources.get(name)?.clone();
-        Some(crate::data::ResourceData {
-            state: self.state.clone(),
-            resource,
-        })
+    pub fn resource(&self, name: &str) -> Option<eve_exec::ResourceData> {
+        self.state.exec.resource(name)
+    }
+
+    /// The executor every request and the data API go through.
+    pub fn executor(&self) -> &Executor {
+        &self.state.exec
     }
 
     /// The checked settings.
@@ -201,7 +211,7 @@ impl App {
 
     /// The data layer.
     pub fn store(&self) -> &Arc<dyn DataLayer> {
-        &self.state.store
+        self.state.exec.store()
     }
 
     /// The axum router serving the whole API (use `oneshot` in tests).
@@ -304,6 +314,7 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
         headers: parts.headers,
         body: Bytes::new(),
         origin: format!("http://{host}"),
+        access: Access::anonymous(),
     };
 
     let route = state.routes.route(&path);
@@ -336,28 +347,40 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
             Err(e) => return finish(&ctx, Some(&route), Err(e), format),
         }
     }
-    let resource_name = route.resource.as_ref().map(|r| r.name.clone());
-    let hook_method = if method == "HEAD" {
-        "GET"
-    } else {
-        method.as_str()
-    };
-    if let Err(e) = state
-        .hooks
-        .on_pre_request(hook_method, resource_name.as_deref())
-    {
-        return finish(&ctx, Some(&route), Err(e), format);
+    // HEAD fires the GET request hooks (and no post hooks), as in Eve.
+    let hook_method = hook_method(if method == "HEAD" { "GET" } else { &method });
+    if let Some(m) = hook_method {
+        let pre = state
+            .exec
+            .pre_request(&ctx.access, m, route.resource.as_ref())
+            .await;
+        if let Err(e) = pre {
+            return finish(&ctx, Some(&route), Err(e), format);
+        }
     }
     let result = dispatch(&ctx, &route).await;
     let response = finish(&ctx, Some(&route), result, format);
-    if method != "HEAD" {
-        state.hooks.on_post_request(
-            &method,
-            resource_name.as_deref(),
-            response.status().as_u16(),
-        );
+    if let (Some(m), false) = (hook_method, method == "HEAD") {
+        let status = response.status().as_u16();
+        state
+            .exec
+            .post_request(&ctx.access, m, route.resource.as_ref(), status)
+            .await;
     }
     response
+}
+
+/// The method of the request hooks (`on_pre_<METHOD>`): those settings
+/// can enable.
+fn hook_method(method: &str) -> Option<Method> {
+    Some(match method {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        "PATCH" => Method::Patch,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        _ => return None,
+    })
 }
 
 async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName};
 use eve_core::Domain;
-use eve_store::DataLayer;
+use eve_exec::Executor;
 use serde_json::Value;
 
-use crate::hooks::Hooks;
 use crate::routing::RouteTable;
 
 /// Limits applied to every request by the HTTP layer. By default they
@@ -62,12 +61,11 @@ impl Default for Limits {
     }
 }
 
-/// What every request shares: the checked domain, the data layer, the hooks,
-/// the URL table and the limits.
+/// What every request shares: the checked domain, the executor (data layer
+/// and hooks), the URL table and the limits.
 pub(crate) struct AppState {
     pub domain: Arc<Domain>,
-    pub store: Arc<dyn DataLayer>,
-    pub hooks: Arc<dyn Hooks>,
+    pub exec: Executor,
     pub routes: RouteTable,
     pub limits: Limits,
 }
@@ -113,6 +111,8 @@ pub(crate) struct Ctx {
     pub body: Bytes,
     /// `scheme://host` for absolute URLs.
     pub origin: String,
+    /// The access decision for this request.
+    pub access: eve_exec::Access,
 }
 
 impl Ctx {
@@ -127,5 +127,12 @@ impl Ctx {
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn exec(&self) -> &Executor {
+        &self.state.exec
+    }
+    /// Who is asking (anonymous until authentication is built).
+    pub fn access(&self) -> &eve_exec::Access {
+        &self.access
     }
 }

@@ -1,14 +1,16 @@
-//! A stored document as the API serves it: its id in URLs, meta defaults
-//! for documents written outside the API, `_links`, and loading the
-//! document an item URL names. Shared by the read and write handlers.
+//! A stored document as the API serves it: its id in URLs, `_links`, and
+//! the filter of the document an item URL names. Shared by the read and
+//! write handlers; meta defaults and ETags are `eve-exec`'s.
 
 use bson::{Bson, Document};
 use eve_core::plan::item_filter;
 use eve_core::{ApiError, ApiResult, Domain, Resource};
+use eve_exec::ensure_meta;
+use eve_query::Filter;
 use serde_json::{json, Map, Value};
 
 use crate::context::Ctx;
-use crate::render::{bson_to_json, doc_to_map, document_etag};
+use crate::render::{bson_to_json, doc_to_map};
 use crate::routing::Route;
 
 /// The id of a document as it appears in URLs.
@@ -23,27 +25,6 @@ pub(crate) fn id_string(value: Option<&Bson>) -> String {
             .trim_matches('"')
             .to_string(),
         None => String::new(),
-    }
-}
-
-/// The epoch, reported for documents created outside the API.
-pub(crate) fn epoch() -> bson::DateTime {
-    bson::DateTime::from_millis(0)
-}
-
-/// Fills `_created`/`_updated` (epoch) and `_etag` (computed) for documents
-/// written outside the API.
-pub(crate) fn ensure_meta(domain: &Domain, res: &Resource, doc: &mut Document) {
-    let m = &domain.settings.meta;
-    if !doc.contains_key(&m.date_created) {
-        doc.insert(m.date_created.clone(), epoch());
-    }
-    if !doc.contains_key(&m.last_updated) {
-        doc.insert(m.last_updated.clone(), epoch());
-    }
-    if domain.settings.if_match && !doc.contains_key(&m.etag) {
-        let etag = document_etag(doc, &res.etag_ignore_fields);
-        doc.insert(m.etag.clone(), etag);
     }
 }
 
@@ -151,18 +132,9 @@ pub(crate) fn related_links(domain: &Domain, res: &Resource, doc: &Document) -> 
     (!related.is_empty()).then_some(Value::Object(related))
 }
 
-/// Loads the document an item URL names (datasource filter and
+/// The filter of the document an item URL names (datasource filter and
 /// sub-resource variables applied).
-pub(crate) async fn load_item(
-    ctx: &Ctx,
-    route: &Route,
-    res: &Resource,
-) -> ApiResult<Option<Document>> {
+pub(crate) fn item_lookup(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Filter> {
     let (field, value) = route.lookup.as_ref().ok_or(ApiError::UrlNotFound)?;
-    let filter = item_filter(ctx.domain(), res, field, value, &route.url_vars)?;
-    Ok(ctx
-        .state
-        .store
-        .find_one(&res.datasource.source, &filter)
-        .await?)
+    item_filter(ctx.domain(), res, field, value, &route.url_vars)
 }

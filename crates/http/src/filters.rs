@@ -54,7 +54,7 @@ async fn filter_is_valid(ctx: &Ctx, res: &Resource, key: &str, value: &Bson) -> 
         original: &empty,
         normalize: false,
     };
-    let outcome = crate::write::validate(&ctx.state, res, doc, mode, None).await?;
+    let outcome = ctx.exec().validate(res, doc, mode, None).await?;
     Ok(outcome.issues.is_empty())
 }
 

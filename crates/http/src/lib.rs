@@ -19,11 +19,9 @@
 mod app;
 mod body_json;
 mod context;
-pub mod data;
 mod document;
 pub mod error;
 mod filters;
-pub mod hooks;
 mod limits;
 pub mod negotiate;
 mod payload;
@@ -35,7 +33,9 @@ mod write;
 
 pub use app::{App, AppBuilder, AppError};
 pub use context::Limits;
-pub use data::{DataError, ResourceData};
 pub use error::ErrorResponse;
+pub use eve_exec::{
+    data, hooks, Access, BoxFuture, DataError, Event, HookContext, HookError, Hooks, ResourceData,
+    Scope,
+};
 pub use eve_schema::Registry;
-pub use hooks::{Hooks, NoHooks};

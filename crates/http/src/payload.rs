@@ -1,10 +1,8 @@
 //! Request payloads: decoding the body by `Content-Type` (JSON under the
-//! request limits, or form fields) and expanding dotted keys
-//! (`NORMALIZE_DOTTED_FIELDS`). The depth check of [`parse_body`] bounds the
-//! document the expansion builds, so the recursion below stays within
-//! `MAX_JSON_DEPTH` levels.
+//! request limits, or form fields). The depth check of [`parse_body`]
+//! counts the levels dotted keys expand to, so the expansion the executor
+//! runs (`NORMALIZE_DOTTED_FIELDS`) stays within `MAX_JSON_DEPTH` levels.
 
-use bson::{Bson, Document};
 use eve_core::{ApiError, ApiResult, Resource};
 use serde_json::{Map, Value};
 
@@ -63,47 +61,4 @@ pub(crate) fn parse_body(ctx: &Ctx, res: &Resource, bulk: bool) -> ApiResult<Val
         return Ok(value);
     }
     Err(ApiError::UnsupportedContentType)
-}
-
-/// Whether [`expand_dotted`] has anything to expand (it descends into
-/// sub-documents, not into lists).
-pub(crate) fn has_dotted_keys(doc: &Document) -> bool {
-    doc.iter()
-        .any(|(k, v)| k.contains('.') || matches!(v, Bson::Document(d) if has_dotted_keys(d)))
-}
-
-/// Expands dotted keys (`"a.b": 1` → `{"a": {"b": 1}}`).
-pub(crate) fn expand_dotted(doc: Document) -> Document {
-    let mut out = Document::new();
-    for (key, value) in doc {
-        let value = match value {
-            Bson::Document(d) => Bson::Document(expand_dotted(d)),
-            other => other,
-        };
-        insert_path(&mut out, &key, value);
-    }
-    out
-}
-
-fn insert_path(doc: &mut Document, path: &str, value: Bson) {
-    match path.split_once('.') {
-        Some((head, rest)) if !head.is_empty() && !rest.is_empty() => {
-            if !matches!(doc.get(head), Some(Bson::Document(_))) {
-                doc.insert(head, Document::new());
-            }
-            if let Some(Bson::Document(sub)) = doc.get_mut(head) {
-                insert_path(sub, rest, value);
-            }
-        }
-        _ => match (doc.get_mut(path), value) {
-            (Some(Bson::Document(existing)), Bson::Document(new)) => {
-                for (k, v) in new {
-                    insert_path(existing, &k, v);
-                }
-            }
-            (_, value) => {
-                doc.insert(path, value);
-            }
-        },
-    }
 }

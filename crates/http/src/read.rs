@@ -2,6 +2,8 @@
 //! document building they share with write responses (meta defaults,
 //! ETags, HATEOAS links).
 
+use std::sync::Arc;
+
 use axum::http::header;
 use eve_core::plan::{page_window, plan_read, projection_for};
 use eve_core::request::{normalize_etag, parse_max_results, parse_page, ReadArgs};
@@ -9,9 +11,10 @@ use eve_core::{ApiError, ApiResult, Resource};
 use serde_json::{json, Map, Value};
 
 use crate::context::{Ctx, Reply};
-use crate::document::{build_document, ensure_meta, epoch, load_item};
+use crate::document::{build_document, item_lookup};
 use crate::negotiate::http_date;
 use crate::routing::Route;
+use eve_exec::{ensure_meta, epoch};
 
 /// `GET /`: child links (features.md §10.2).
 pub(crate) fn get_home(ctx: &Ctx) -> Reply {
@@ -104,7 +107,11 @@ pub(crate) fn read_args(ctx: &Ctx) -> ReadArgs {
 }
 
 /// `GET /<resource>`.
-pub(crate) async fn get_collection(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
+pub(crate) async fn get_collection(
+    ctx: &Ctx,
+    route: &Route,
+    res: &Arc<Resource>,
+) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let s = &domain.settings;
     let args = read_args(ctx);
@@ -114,11 +121,11 @@ pub(crate) async fn get_collection(ctx: &Ctx, route: &Route, res: &Resource) -> 
             crate::filters::validate_filters(ctx, res, &eve_query::parse_where(raw)?).await?;
         }
     }
-    let store = &ctx.state.store;
-    let source = &res.datasource.source;
     // The page and its total come from one snapshot, so they agree.
-    let (mut docs, total) = store.find_page(source, &plan.query, plan.count).await?;
-    ctx.state.hooks.on_fetched_resource(&res.name, &mut docs)?;
+    let (docs, total) = ctx
+        .exec()
+        .fetch_page(ctx.access(), res, &plan.query, plan.count)
+        .await?;
 
     let mut last_modified: Option<bson::DateTime> = None;
     let items: Vec<Value> = docs
@@ -283,13 +290,15 @@ pub(crate) fn link_query(ctx: &Ctx, max_results: Option<u64>, page: u64) -> Stri
 }
 
 /// `GET /<resource>/<id>` (and the additional lookup).
-pub(crate) async fn get_item(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
+pub(crate) async fn get_item(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let s = &domain.settings;
-    let mut doc = load_item(ctx, route, res)
+    let lookup = item_lookup(ctx, route, res)?;
+    let mut doc = ctx
+        .exec()
+        .fetch_item(ctx.access(), res, &lookup)
         .await?
         .ok_or(ApiError::DocumentNotFound)?;
-    ctx.state.hooks.on_fetched_item(&res.name, &mut doc)?;
     ensure_meta(domain, res, &mut doc);
     let etag = doc.get_str(&s.meta.etag).ok().map(str::to_string);
     let updated = doc

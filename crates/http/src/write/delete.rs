@@ -1,27 +1,16 @@
 //! `DELETE` on an item (conditional, like an edit) and on a collection.
 
+use std::sync::Arc;
+
 use super::*;
 
 /// `DELETE /<resource>/<id>`: `204` whether or not the document existed.
-pub(crate) async fn delete_item(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Reply> {
-    let domain = ctx.domain();
-    let Some(mut original) = load_item(ctx, route, res).await? else {
-        return Ok(Reply::empty(204));
-    };
-    let conditional = edit_filter(ctx, &original);
-    ensure_meta(domain, res, &mut original);
-    check_if_match(ctx, &original)?;
-    ctx.state.hooks.on_delete_item(&res.name, &original)?;
-    let deleted = ctx
-        .state
-        .store
-        .delete_many(&res.datasource.source, &conditional)
-        .await?;
-    if deleted == 0 {
-        // Changed (or deleted) by someone else after our read.
-        return Err(ApiError::EtagMismatch);
+pub(crate) async fn delete_item(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiResult<Reply> {
+    let exec = ctx.exec();
+    let lookup = item_lookup(ctx, route, res)?;
+    if let Some(original) = exec.original(res, &lookup, &if_match(ctx)).await? {
+        exec.delete_item(ctx.access(), res, &original).await?;
     }
-    ctx.state.hooks.on_deleted_item(&res.name, &original);
     Ok(Reply::empty(204))
 }
 
@@ -30,14 +19,9 @@ pub(crate) async fn delete_item(ctx: &Ctx, route: &Route, res: &Resource) -> Api
 pub(crate) async fn delete_collection(
     ctx: &Ctx,
     route: &Route,
-    res: &Resource,
+    res: &Arc<Resource>,
 ) -> ApiResult<Reply> {
-    ctx.state.hooks.on_delete_resource(&res.name)?;
     let filter = base_filter(ctx.domain(), res, &route.url_vars)?;
-    ctx.state
-        .store
-        .delete_many(&res.datasource.source, &filter)
-        .await?;
-    ctx.state.hooks.on_deleted_resource(&res.name);
+    ctx.exec().delete_all(ctx.access(), res, &filter).await?;
     Ok(Reply::empty(204))
 }

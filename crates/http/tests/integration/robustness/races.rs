@@ -5,21 +5,21 @@
 use super::limits::limited;
 use super::*;
 
-struct PanickyHooks;
-
-impl eve_http::Hooks for PanickyHooks {
-    fn on_pre_request(&self, method: &str, resource: Option<&str>) -> eve_core::ApiResult<()> {
-        if method == "GET" && resource == Some("works") {
-            panic!("a bug in a hook");
-        }
-        Ok(())
-    }
-    fn on_insert(&self, resource: &str, docs: &mut [bson::Document]) -> eve_core::ApiResult<()> {
-        if resource == "works" && docs.iter().any(|d| d.get_str("title").ok() == Some("boom")) {
-            panic!("a bug in an insert hook");
-        }
-        Ok(())
-    }
+/// Hooks with a bug: they panic on a GET of `works` and on inserting a
+/// work titled "boom".
+fn panicky_hooks() -> eve_http::Hooks {
+    eve_http::Hooks::new()
+        .on_pre_request(eve_core::Method::Get, "works", |_cx| {
+            Box::pin(async { panic!("a bug in a hook") })
+        })
+        .on_insert("works", |_cx, docs| {
+            Box::pin(async move {
+                if docs.iter().any(|d| d.get_str("title").ok() == Some("boom")) {
+                    panic!("a bug in an insert hook");
+                }
+                Ok(())
+            })
+        })
 }
 
 #[tokio::test]
@@ -28,7 +28,7 @@ async fn a_panic_in_a_hook_is_a_500_in_eves_shape_and_the_server_keeps_serving()
     let raw = eve_core::settings::parse_str(PEOPLE, eve_core::settings::Format::Yaml).unwrap();
     let domain = eve_core::settings::check(raw, &eve_http::Registry::default()).unwrap();
     let app = eve_http::App::builder()
-        .hooks(std::sync::Arc::new(PanickyHooks))
+        .hooks(panicky_hooks())
         .store(crate::integration::common::test_store(&domain, dir.path()).await)
         .domain(domain)
         .await
