@@ -10,6 +10,7 @@ mod integration {
     mod endpoints;
     mod eve_reads;
     mod headers;
+    mod hooks;
     mod hostile_bodies;
     mod mongo_shapes;
     mod reads;

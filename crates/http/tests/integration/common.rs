@@ -64,13 +64,23 @@ impl Resp {
 impl TestApp {
     /// An app from YAML settings over an empty store.
     pub async fn new(yaml: &str) -> TestApp {
+        TestApp::with_hooks(yaml, eve_http::Hooks::new()).await
+    }
+
+    /// An app from YAML settings and hooks over an empty store.
+    pub async fn with_hooks(yaml: &str, hooks: eve_http::Hooks) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let raw = eve_core::settings::parse_str(yaml, eve_core::settings::Format::Yaml)
             .expect("settings parse");
         let domain =
             eve_core::settings::check(raw, &eve_http::Registry::default()).expect("settings check");
         let store = test_store(&domain, dir.path()).await;
-        let app = App::new(domain, store).await.expect("app");
+        let app = App::builder()
+            .hooks(hooks)
+            .store(store)
+            .domain(domain)
+            .await
+            .expect("app");
         TestApp { app, _dir: dir }
     }
 
