@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Layering check (STYLE.md §2): the HTTP crate never reaches a backend.
-# `eve-http` must not depend, directly or not, on the embedded store
-# (`eve-store-sqlite`, `rusqlite`): stores come from `eve-backends`.
+# Layering check (STYLE.md §2): neither the HTTP crate nor the executor
+# reaches a backend. `eve-http` and `eve-exec` must not depend, directly or
+# not, on the embedded store (`eve-store-sqlite`, `rusqlite`): stores come
+# from `eve-backends`. `eve-exec` is also transport-free: no `axum`,
+# `hyper` or `http` below it.
 # Dev-dependencies are left out: the HTTP tests open their layer through
 # `eve-backends` (EVE_TEST_BACKEND), which is not part of what eve-http ships.
 set -euo pipefail
@@ -20,13 +22,19 @@ if ! deps_of eve-backends | grep -qx rusqlite; then
 fi
 
 status=0
-for crate in eve-http; do
-    for banned in rusqlite eve-store-sqlite; do
-        if deps_of "$crate" | grep -qx "$banned"; then
+check() {
+    local crate=$1
+    shift
+    local deps
+    deps=$(deps_of "$crate")
+    for banned in "$@"; do
+        if grep -qx "$banned" <<<"$deps"; then
             echo "check-layering: $crate depends on $banned (cargo tree -p $crate -e normal -i $banned)" >&2
             status=1
         fi
     done
-done
-[ "$status" -eq 0 ] && echo "check-layering: eve-http does not depend on the embedded store"
+}
+check eve-http rusqlite eve-store-sqlite
+check eve-exec rusqlite eve-store-sqlite axum hyper http
+[ "$status" -eq 0 ] && echo "check-layering: eve-http and eve-exec do not depend on the embedded store; eve-exec not on HTTP"
 exit "$status"
