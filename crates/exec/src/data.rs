@@ -27,6 +27,18 @@ pub enum DataError {
     Api(#[from] ApiError),
 }
 
+impl From<DataError> for ApiError {
+    /// Lets hooks use `?` on data-API calls: a document that does not
+    /// validate is a bug of the code that wrote it (an internal error,
+    /// logged and answered `500`).
+    fn from(err: DataError) -> ApiError {
+        match err {
+            DataError::Api(e) => e,
+            invalid @ DataError::Invalid(_) => ApiError::Internal(invalid.to_string()),
+        }
+    }
+}
+
 /// Access to one resource's documents from Rust code.
 #[derive(Clone)]
 pub struct ResourceData {

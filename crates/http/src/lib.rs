@@ -39,3 +39,8 @@ pub use eve_exec::{
     Scope,
 };
 pub use eve_schema::Registry;
+
+/// The hooks guide (docs/hooks.md), compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/hooks.md")]
+pub struct HooksGuide;
