@@ -97,11 +97,6 @@ impl Executor {
         &self.inner.domain
     }
 
-    /// The checked settings, shared.
-    pub fn domain_arc(&self) -> &Arc<Domain> {
-        &self.inner.domain
-    }
-
     /// The data layer.
     pub fn store(&self) -> &Arc<dyn DataLayer> {
         &self.inner.store
