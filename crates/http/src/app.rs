@@ -349,22 +349,33 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
     }
     // HEAD fires the GET request hooks (and no post hooks), as in Eve.
     let hook_method = hook_method(if method == "HEAD" { "GET" } else { &method });
-    if let Some(m) = hook_method {
-        let pre = state
-            .exec
-            .pre_request(&ctx.access, m, route.resource.as_ref())
-            .await;
-        if let Err(e) = pre {
-            return finish(&ctx, Some(&route), Err(e), format);
+    let pre = match hook_method {
+        Some(m) => {
+            state
+                .exec
+                .pre_request(&ctx.access, m, route.resource.as_ref())
+                .await
         }
-    }
-    let result = dispatch(&ctx, &route).await;
+        None => Ok(()),
+    };
+    let result = match pre {
+        Ok(()) => dispatch(&ctx, &route).await,
+        Err(e) => Err(e),
+    };
+    // An error answer (an abort, a missing document, a failed condition)
+    // fires only the general post hooks, with no resource, as Eve's error
+    // handler does (features.md §32.1); a 422 is an ordinary answer.
+    let hook_resource = if result.is_ok() {
+        route.resource.as_ref()
+    } else {
+        None
+    };
     let response = finish(&ctx, Some(&route), result, format);
     if let (Some(m), false) = (hook_method, method == "HEAD") {
         let status = response.status().as_u16();
         state
             .exec
-            .post_request(&ctx.access, m, route.resource.as_ref(), status)
+            .post_request(&ctx.access, m, hook_resource, status)
             .await;
     }
     response

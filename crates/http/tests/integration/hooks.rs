@@ -183,6 +183,60 @@ async fn head_fires_the_get_pre_hooks_only_and_home_fires_only_the_general_post_
 }
 
 #[tokio::test]
+async fn an_error_answer_fires_only_the_general_post_hook_without_a_resource() {
+    let log: Log = Arc::default();
+    let t = TestApp::with_hooks(PEOPLE, logged(&log)).await;
+    let r = t.get("/people/5f8d0d55b54764421b7156c9").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        take(&log),
+        ["on_pre_GET", "on_pre_GET_people", "on_post_GET(-,404)"]
+    );
+    // A document that does not validate is an ordinary answer (422).
+    let r = t.post("/people", r#"{"age": 1}"#).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        take(&log),
+        [
+            "on_pre_POST",
+            "on_pre_POST_people",
+            "on_post_POST(people,422)",
+            "on_post_POST_people(422)",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_pre_hook_abort_skips_the_request_and_fires_the_general_post_hook() {
+    let log: Log = Arc::default();
+    let l = log.clone();
+    let hooks = Hooks::new()
+        .on_pre_request(Method::Post, "people", |_| {
+            Box::pin(async {
+                Err(ApiError::Abort {
+                    status: 401,
+                    message: None,
+                })
+            })
+        })
+        .on_insert(Scope::All, |_, _| {
+            Box::pin(async { panic!("the request went on after its pre hook aborted") })
+        })
+        .on_post_request(Method::Post, Scope::All, move |cx, status| {
+            let r = cx.resource_name().unwrap_or("-").to_string();
+            l.lock()
+                .unwrap()
+                .push(format!("on_post_POST({r},{status})"));
+            Box::pin(async {})
+        });
+    let t = TestApp::with_hooks(PEOPLE, hooks).await;
+    let r = t.post("/people", r#"{"lastname": "Doe"}"#).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert_eq!(take(&log), ["on_post_POST(-,401)"]);
+    assert_eq!(t.get("/people").await.json()["_meta"]["total"], 0);
+}
+
+#[tokio::test]
 async fn a_hook_abort_is_answered_in_eves_shape_and_prevents_the_write() {
     let hooks = Hooks::new().on_insert("people", |_, docs| {
         Box::pin(async move {
