@@ -2,6 +2,7 @@
 //! total read from one snapshot, and projections (MongoDB's semantics,
 //! arrays of documents included) applied by the layer.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,54 +48,64 @@ pub async fn find_page_returns_the_window_and_the_total(store: Arc<dyn DataLayer
 /// `total` items. (Reading them separately fails this within a few
 /// rounds.)
 pub async fn find_page_reads_items_and_total_from_one_snapshot(store: Arc<dyn DataLayer>) {
-    const INSERTS: i32 = 400;
-    const ROUNDS: usize = 400;
+    // The writer starts once the first page was read and keeps inserting
+    // until the reader has seen the collection grow a few times (or it
+    // reaches MAX_INSERTS), so the reads overlap the writes however slow
+    // either side is on a loaded machine; both sides are bounded in count
+    // and time.
+    const MAX_INSERTS: i32 = 2_000;
+    const GROWTHS: usize = 3;
     insert(&store, "c", vec![doc! {"_id": -1, "pad": "x".repeat(64)}]).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(tokio::sync::Notify::new());
     let writer = {
-        let store = Arc::clone(&store);
+        let (store, stop, started) = (Arc::clone(&store), Arc::clone(&stop), Arc::clone(&started));
         tokio::spawn(async move {
-            for i in 0..INSERTS {
+            started.notified().await;
+            let mut inserted = 0;
+            while inserted < MAX_INSERTS && !stop.load(Ordering::SeqCst) {
                 if let Err(e) = store
-                    .insert("c", vec![doc! {"_id": i, "pad": "x".repeat(64)}])
+                    .insert("c", vec![doc! {"_id": inserted, "pad": "x".repeat(64)}])
                     .await
                 {
                     panic!("concurrent insert failed: {e}");
                 }
+                inserted += 1;
             }
+            inserted
         })
     };
     let mut query = FindQuery::new(q(doc! {"pad": {"$exists": true}}));
     query.limit = Some(100_000);
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut rounds = 0;
-    let mut grew = false;
-    let mut last = 0;
-    while rounds < ROUNDS && Instant::now() < deadline {
+    let (mut rounds, mut growths, mut last) = (0usize, 0usize, 0usize);
+    while growths < GROWTHS && Instant::now() < deadline && !writer.is_finished() {
         let (items, total) = page(&store, "c", &query, true).await;
         assert_eq!(
             total,
             Some(items.len() as u64),
             "round {rounds}: the total disagrees with the page"
         );
-        grew |= last > 0 && items.len() > last;
+        if rounds == 0 {
+            started.notify_one();
+        }
+        growths += usize::from(last > 0 && items.len() > last);
         last = items.len();
         rounds += 1;
-        if writer.is_finished() && rounds > 10 {
-            break;
-        }
     }
-    if let Err(e) = writer.await {
-        panic!("the inserter failed: {e}");
-    }
+    stop.store(true, Ordering::SeqCst);
+    let inserted = match writer.await {
+        Ok(n) => n,
+        Err(e) => panic!("the inserter failed: {e}"),
+    };
     assert!(
-        grew,
-        "the pages never saw the collection grow: the case did not race with the writer"
+        growths > 0,
+        "the pages never saw the collection grow in {rounds} rounds ({inserted} inserts): \
+         the case did not race with the writer"
     );
     let (items, total) = page(&store, "c", &query, true).await;
-    assert_eq!(
-        (items.len(), total),
-        (INSERTS as usize + 1, Some(INSERTS as u64 + 1))
-    );
+    let expected = inserted as usize + 1;
+    assert_eq!((items.len(), total), (expected, Some(expected as u64)));
 }
 
 /// Projections select fields as MongoDB does: through arrays of documents
