@@ -91,3 +91,19 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
 fn sigint_finishes_the_request_in_flight_and_exits_0() {
     stops_gracefully_on("-INT");
 }
+
+/// The handlers are installed before the address is announced: a signal
+/// sent the moment the listening line appears is still a graceful stop
+/// (exit 0), never the default action that kills the process.
+#[test]
+fn a_signal_right_after_the_listening_line_is_a_graceful_stop() {
+    for sig in ["-TERM", "-INT"] {
+        for round in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let mut server = start(dir.path());
+            server.signal(sig);
+            let code = server.wait_exit();
+            assert!(code.success(), "{sig}, round {round}: exit status {code:?}");
+        }
+    }
+}
