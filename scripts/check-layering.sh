@@ -4,8 +4,10 @@
 # not, on the embedded store (`eve-store-sqlite`, `rusqlite`): stores come
 # from `eve-backends`. `eve-exec` is also transport-free: no `axum`,
 # `hyper` or `http` below it.
-# Dev-dependencies are left out: the HTTP tests open their layer through
-# `eve-backends` (EVE_TEST_BACKEND), which is not part of what eve-http ships.
+# `eve-http` has no dev-dependency on a backend either: its integration
+# suite is the separate crate `eve-http-tests`, which opens its layer
+# through `eve-backends` (EVE_TEST_BACKEND); so `cargo tree -p eve-http`,
+# dev-dependencies included, shows no rusqlite (checked below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +37,10 @@ check() {
     done
 }
 check eve-http rusqlite eve-store-sqlite
+if cargo tree --offline --quiet -p eve-http --prefix none --format '{p}' | awk '{print $1}' | grep -qx rusqlite; then
+    echo "check-layering: cargo tree -p eve-http (dev-dependencies included) shows rusqlite" >&2
+    status=1
+fi
 check eve-exec rusqlite eve-store-sqlite axum hyper http
 [ "$status" -eq 0 ] && echo "check-layering: eve-http and eve-exec do not depend on the embedded store; eve-exec not on HTTP"
 exit "$status"

@@ -5,12 +5,14 @@
 //! one table ([`error`]).
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! // The data layer comes from outside: `eve-backends` opens the one the
-//! // settings name (here the embedded store in `./data`).
+//! # async fn demo(
+//! #     store: std::sync::Arc<dyn eve_store::DataLayer>,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! // The data layer comes from outside: `eve_backends::Backends::open`
+//! // opens the one the settings name (the binary does so), and the app
+//! // takes it as an `Arc<dyn DataLayer>`.
 //! let domain = eve_core::settings::load("settings.yaml".as_ref(), &eve_http::Registry::default())?;
-//! let layers = eve_backends::Backends::open(&domain, None, "data".as_ref()).await?;
-//! let app = eve_http::App::new(domain, layers.primary().clone()).await?;
+//! let app = eve_http::App::new(domain, store).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
 //! app.serve(listener, std::future::pending()).await?;
 //! # Ok(()) }
@@ -39,8 +41,3 @@ pub use eve_exec::{
     Scope,
 };
 pub use eve_schema::Registry;
-
-/// The hooks guide (docs/hooks.md), compiled and run as a doc test.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/hooks.md")]
-pub struct HooksGuide;
