@@ -16,7 +16,7 @@
 use std::sync::OnceLock;
 
 use bson::{doc, Bson, Document};
-use eve_core::request::ReadArgs;
+use eve_core::request::{ApiRequest, Conditions, EndpointKind, HttpMethod, Route};
 use eve_core::settings::Format;
 use eve_core::{Domain, Resource};
 
@@ -60,6 +60,26 @@ fn resource() -> &'static Resource {
     &domain().resources["things"]
 }
 
+/// Parses and plans `GET /things?<name>=<raw>` as the pipeline does.
+fn plan_get(name: &str, raw: String) -> Option<eve_core::Plan> {
+    let route = Route {
+        kind: EndpointKind::Collection,
+        resource: Some(domain().resources["things"].clone()),
+        url_vars: Vec::new(),
+        lookup: None,
+        resource_path: "things".into(),
+    };
+    let args = vec![(name.to_string(), raw)];
+    let req = ApiRequest::parse(
+        domain(),
+        HttpMethod::Get,
+        route,
+        args,
+        Conditions::default(),
+    );
+    eve_core::plan(&req.ok()?, &eve_core::Access::anonymous(), domain()).ok()
+}
+
 /// Documents the filters are evaluated against.
 fn samples() -> Vec<Document> {
     vec![
@@ -97,14 +117,7 @@ pub fn where_clause(data: &[u8]) {
             }
         }
     }
-    let args = ReadArgs {
-        where_: Some(raw),
-        sort: None,
-        projection: None,
-        page: 1,
-        max_results: None,
-    };
-    if let Ok(plan) = eve_core::plan::plan_read(domain(), resource(), &args, &[]) {
+    if let Some(eve_core::Plan::Page(plan)) = plan_get("where", raw) {
         for d in samples() {
             let _ = plan.query.filter.matches(&d);
         }
@@ -118,14 +131,7 @@ pub fn sort(data: &[u8]) {
         let mut docs = samples();
         eve_query::sort_documents(&mut docs, &spec);
     }
-    let args = ReadArgs {
-        where_: None,
-        sort: Some(raw),
-        projection: None,
-        page: 1,
-        max_results: None,
-    };
-    let _ = eve_core::plan::plan_read(domain(), resource(), &args, &[]);
+    let _ = plan_get("sort", raw);
 }
 
 /// The `projection` parser and applying a projection.

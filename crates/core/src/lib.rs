@@ -1,11 +1,18 @@
 //! `eve-core`: settings (raw → checked [`Domain`]), the typed request, the
-//! plan, and the error type of the request pipeline.
+//! requester's access, the plan, and the error type of the request
+//! pipeline.
 //!
 //! * [`settings`] reads a YAML/JSON settings file and checks it into a
 //!   [`Domain`] (every default applied, every problem reported with its key
 //!   path).
 //! * [`domain`] is the checked model the rest of eve-rs reads.
+//! * [`request`] is the typed request ([`ApiRequest`]): method, route,
+//!   query arguments parsed once, conditional headers.
+//! * [`access`] is who is asking ([`Access`], anonymous until auth).
+//! * [`plan`](mod@plan) turns the three into a [`Plan`] for every endpoint kind.
 
+pub mod access;
+pub mod convert;
 pub mod domain;
 pub mod settings;
 
@@ -14,4 +21,7 @@ pub mod error;
 pub mod plan;
 pub mod request;
 
+pub use access::Access;
 pub use error::{ApiError, ApiResult, WriteKind};
+pub use plan::{plan, Plan};
+pub use request::{ApiRequest, Conditions, EndpointKind, HttpMethod, IfMatch, QueryArgs, Route};

@@ -1,23 +1,60 @@
-//! Planning: pure functions that turn a typed request and the checked
-//! settings into what the data layer runs. Nothing here does I/O, so every
-//! rule (filter merging, value conversion, paging clamps, projections) is
-//! tested without a server.
+//! Planning: one pure function, [`plan`], turns a typed request, the
+//! requester's access and the checked settings into what the data layer
+//! and the executor run, for every endpoint kind. Nothing here does I/O,
+//! so every rule (filter merging, paging clamps, projections, default sort)
+//! is tested without a server (`crates/core/tests/plan.rs`).
+//!
+//! Every filter a request carries is merged at one point,
+//! [`scope_filter`]: sub-resource URL variables, the datasource filter
+//! (compiled at start-up), the owner filter of the [`Access`] and the
+//! soft-delete slot (empty until soft delete is built).
 
-use bson::{Bson, Document};
-use eve_query::{
-    check_allowed_filters, check_operators, parse_projection, parse_sort, parse_where, DateFormat,
-    Filter, QueryError,
-};
+use bson::Document;
+use eve_query::{DateFormat, Filter, QueryError, SortSpec};
 use eve_store::FindQuery;
 
+use crate::access::Access;
+use crate::convert::convert_query_with;
+pub use crate::convert::{convert_query, convert_value, is_object_id, lookup_value};
 use crate::domain::{Domain, Resource};
 use crate::error::{ApiError, ApiResult};
-use crate::request::ReadArgs;
+pub use crate::request::parse_client_projection;
+use crate::request::{split_projection, ApiRequest, EndpointKind, IfMatch, QueryArgs};
+
+/// What a request will do, by endpoint kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// `GET /`: the home links.
+    Home,
+    /// `GET /<SCHEMA_ENDPOINT>[/<resource>]`: `Some(name)` for one schema.
+    Schema(Option<String>),
+    /// A collection read (a page of documents).
+    Page(ReadPlan),
+    /// An item read.
+    Item(ItemPlan),
+    /// A read of one version of an item. Unreachable until versioning is
+    /// built (the settings check refuses `versioning`, issue #12).
+    Version(VersionPlan),
+    /// An aggregation endpoint read. Unreachable until aggregation is
+    /// built (the settings check refuses `datasource.aggregation`, issue
+    /// #19).
+    Aggregate(AggregatePlan),
+    /// `POST` to a collection.
+    Insert(InsertPlan),
+    /// `PUT` (replace) or `PATCH` (update) of an item.
+    Edit(EditPlan),
+    /// `DELETE` of an item.
+    DeleteItem(DeleteItemPlan),
+    /// `DELETE` of a collection (every document of the endpoint).
+    DeleteCollection(DeleteCollectionPlan),
+}
 
 /// A planned collection read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadPlan {
-    /// What the data layer runs.
+    /// The collection read.
+    pub collection: String,
+    /// What the data layer runs, projection included.
     pub query: FindQuery,
     /// Page number served (1 when pagination is off).
     pub page: u64,
@@ -28,83 +65,226 @@ pub struct ReadPlan {
     /// Whether the total is counted: always, unless
     /// `OPTIMIZE_PAGINATION_FOR_SPEED` (Eve counts with pagination off too).
     pub count: bool,
-    /// The final projection (field → 1/0), `None` for whole documents.
-    pub projection: Option<Document>,
 }
 
-/// Plans a collection GET: client `where` (parsed, checked, converted),
-/// sub-resource variables and the datasource filter ANDed; sort; paging;
-/// projection.
-pub fn plan_read(
-    domain: &Domain,
-    res: &Resource,
-    args: &ReadArgs,
-    url_vars: &[(String, String)],
-) -> ApiResult<ReadPlan> {
-    let settings = &domain.settings;
-    let mut filter = Filter::All;
-    if let Some(raw) = args
-        .where_
-        .as_deref()
-        .filter(|_| !res.allowed_filters.is_empty())
-    {
-        let limits = &settings.limits;
-        if raw.len() > limits.max_where_length {
-            return Err(ApiError::WhereTooLong {
-                limit: limits.max_where_length,
-            });
-        }
-        let mut query = parse_where(raw)?;
-        if count_terms(&query, limits.max_where_terms) > limits.max_where_terms {
-            return Err(ApiError::WhereTooManyTerms {
-                limit: limits.max_where_terms,
-            });
-        }
-        check_operators(
-            &query,
-            &res.mongo_query_whitelist,
-            &settings.mongo_query_blacklist,
-        )?;
-        check_allowed_filters(&query, &res.allowed_filters)?;
-        convert_query(domain, res, &mut query);
-        filter = Filter::parse(&query)?;
-    }
-    filter = filter.and(base_filter(domain, res, url_vars)?);
+/// A planned item read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemPlan {
+    /// The collection read.
+    pub collection: String,
+    /// At most one document: the item filter and the projection.
+    pub query: FindQuery,
+    /// The page the item's links carry (Eve builds an item's collection
+    /// links with the collection's paging rules).
+    pub page: u64,
+    /// The page size the item's links carry.
+    pub max_results: Option<u64>,
+}
 
-    let sort = if !res.sorting {
+/// A planned read of one version of an item (not built yet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionPlan {
+    /// The item read.
+    pub item: ItemPlan,
+    /// The `version` argument as sent.
+    pub version: String,
+}
+
+/// A planned aggregation (not built yet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregatePlan {
+    /// The collection aggregated.
+    pub collection: String,
+    /// The `aggregate` argument as sent.
+    pub arguments: Option<String>,
+}
+
+/// A planned insert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertPlan {
+    /// The collection written.
+    pub collection: String,
+    /// Sub-resource variables written into each document (schema fields
+    /// other than the id field), raw: the schema's serializers convert them
+    /// with the payload.
+    pub url_fields: Vec<(String, String)>,
+}
+
+/// Whether an edit replaces the document or updates some fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditKind {
+    /// `PUT`.
+    Replace,
+    /// `PATCH`.
+    Update,
+}
+
+/// A planned edit of one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditPlan {
+    /// `PUT` or `PATCH`.
+    pub kind: EditKind,
+    /// The collection written.
+    pub collection: String,
+    /// The filter naming the item, scoped like a read of it.
+    pub filter: Filter,
+    /// The client's `If-Match`.
+    pub if_match: IfMatch,
+    /// Whether a missing item is created (`PUT` with `UPSERT_ON_PUT`).
+    pub upsert: bool,
+    /// Sub-resource variables written into an upserted document.
+    pub url_fields: Vec<(String, String)>,
+}
+
+/// A planned delete of one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteItemPlan {
+    /// The collection written.
+    pub collection: String,
+    /// The filter naming the item, scoped like a read of it.
+    pub filter: Filter,
+    /// The client's `If-Match`.
+    pub if_match: IfMatch,
+}
+
+/// A planned delete of a whole endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteCollectionPlan {
+    /// The collection written.
+    pub collection: String,
+    /// The documents deleted: the endpoint's scope (the client `where`
+    /// does not apply, as in Eve).
+    pub filter: Filter,
+}
+
+/// Plans a parsed request for `access`. The method was checked against the
+/// route before; a method no endpoint kind serves is
+/// [`ApiError::MethodNotAllowed`].
+pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Plan> {
+    let route = &req.route;
+    let read = req.method.is_read();
+    match route.kind {
+        EndpointKind::Home if read => return Ok(Plan::Home),
+        EndpointKind::Schema if read => {
+            return Ok(Plan::Schema(route.lookup.as_ref().map(|(_, n)| n.clone())))
+        }
+        _ => {}
+    }
+    let Some(res) = route.resource.as_deref() else {
+        return Err(ApiError::MethodNotAllowed);
+    };
+    let collection = res.datasource.source.clone();
+    let scope = || scope_filter(domain, res, &route.url_vars, access);
+    let item = || -> ApiResult<Filter> {
+        let (field, raw) = route.lookup.as_ref().ok_or(ApiError::UrlNotFound)?;
+        Ok(Filter::eq(field.clone(), lookup_value(domain, res, field, raw)).and(scope()))
+    };
+    use crate::request::HttpMethod as M;
+    use EndpointKind as K;
+    Ok(match (route.kind, &req.method) {
+        (K::Collection, _) if read && res.datasource.aggregation.is_some() => {
+            Plan::Aggregate(AggregatePlan {
+                collection,
+                arguments: req.query.aggregate.clone(),
+            })
+        }
+        (K::Collection, _) if read => Plan::Page(plan_page(domain, res, &req.query, scope())),
+        (K::Item | K::AdditionalItem, _) if read => {
+            let (page, max_results) = page_window(domain, res, &req.query);
+            let mut query = FindQuery::new(item()?);
+            query.limit = Some(1);
+            query.projection = projection_for(domain, res, req.query.projection.as_ref());
+            let item = ItemPlan {
+                collection,
+                query,
+                page,
+                max_results,
+            };
+            match &req.query.version {
+                Some(version) if res.versioning => Plan::Version(VersionPlan {
+                    item,
+                    version: version.clone(),
+                }),
+                _ => Plan::Item(item),
+            }
+        }
+        (K::Collection, M::Post) => Plan::Insert(InsertPlan {
+            collection,
+            url_fields: url_fields(res, &route.url_vars),
+        }),
+        (K::Collection, M::Delete) => Plan::DeleteCollection(DeleteCollectionPlan {
+            collection,
+            filter: scope(),
+        }),
+        (K::Item, M::Patch | M::Put) => {
+            let kind = if req.method == M::Put {
+                EditKind::Replace
+            } else {
+                EditKind::Update
+            };
+            Plan::Edit(EditPlan {
+                kind,
+                collection,
+                filter: item()?,
+                if_match: req.conditions.if_match.clone(),
+                upsert: kind == EditKind::Replace && domain.settings.upsert_on_put,
+                url_fields: url_fields(res, &route.url_vars),
+            })
+        }
+        (K::Item, M::Delete) => Plan::DeleteItem(DeleteItemPlan {
+            collection,
+            filter: item()?,
+            if_match: req.conditions.if_match.clone(),
+        }),
+        _ => return Err(ApiError::MethodNotAllowed),
+    })
+}
+
+/// Plans a collection read: the client `where` ANDed with the endpoint's
+/// scope; the client sort or the default one; paging; the projection.
+fn plan_page(domain: &Domain, res: &Resource, args: &QueryArgs, scope: Filter) -> ReadPlan {
+    let filter = match &args.where_ {
+        Some(w) => w.filter.clone().and(scope),
+        None => scope,
+    };
+    let sort: SortSpec = if !res.sorting {
         Vec::new()
-    } else if let Some(raw) = args.sort.as_deref().filter(|s| !s.trim().is_empty()) {
-        parse_sort(raw)?
+    } else if let Some(client) = &args.sort {
+        client.clone()
     } else {
         res.datasource.default_sort.clone().unwrap_or_default()
     };
-
-    let client_projection = match args.projection.as_deref() {
-        Some(raw) if res.projection => Some(parse_client_projection(raw)?),
-        _ => None,
-    };
-    let projection = projection_for(domain, res, client_projection.as_ref());
-
     let (page, max_results) = page_window(domain, res, args);
     let paginate = res.pagination;
     let skip = match max_results {
         Some(max) if paginate => (page - 1).saturating_mul(max),
         _ => 0,
     };
-    Ok(ReadPlan {
+    ReadPlan {
+        collection: res.datasource.source.clone(),
         query: FindQuery {
             filter,
             sort,
             skip,
             limit: max_results,
-            projection: None,
+            projection: projection_for(domain, res, args.projection.as_ref()),
         },
         page,
         max_results,
         paginate,
         count: !res.optimize_pagination_for_speed,
-        projection,
-    })
+    }
+}
+
+/// The sub-resource variables an insert writes into its documents: schema
+/// fields other than the id field.
+fn url_fields(res: &Resource, url_vars: &[(String, String)]) -> Vec<(String, String)> {
+    let schema_fields = res.schema.field_names();
+    url_vars
+        .iter()
+        .filter(|(field, _)| field != &res.id_field && schema_fields.contains(&field.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// The page and page size of a read, as Eve's request parser computes
@@ -112,7 +292,7 @@ pub fn plan_read(
 /// (default `PAGINATION_DEFAULT`) clamped to `[1, pagination_limit]`; with
 /// pagination off, page 1 and the client's `max_results` (`None` without
 /// one).
-pub fn page_window(domain: &Domain, res: &Resource, args: &ReadArgs) -> (u64, Option<u64>) {
+pub fn page_window(domain: &Domain, res: &Resource, args: &QueryArgs) -> (u64, Option<u64>) {
     if res.pagination {
         let max = args
             .max_results
@@ -125,49 +305,18 @@ pub fn page_window(domain: &Domain, res: &Resource, args: &ReadArgs) -> (u64, Op
     }
 }
 
-/// Counts the keys and list elements of a query, stopping early once the
-/// count passes `limit`.
-fn count_terms(query: &Document, limit: usize) -> usize {
-    fn value(v: &Bson, n: &mut usize, limit: usize) {
-        match v {
-            Bson::Document(d) => doc(d, n, limit),
-            Bson::Array(items) => {
-                for item in items {
-                    if *n > limit {
-                        return;
-                    }
-                    *n += 1;
-                    value(item, n, limit);
-                }
-            }
-            _ => {}
-        }
-    }
-    fn doc(d: &Document, n: &mut usize, limit: usize) {
-        for (_, v) in d {
-            if *n > limit {
-                return;
-            }
-            *n += 1;
-            value(v, n, limit);
-        }
-    }
-    let mut n = 0;
-    doc(query, &mut n, limit);
-    n
-}
-
-/// The filter every access to an endpoint carries: sub-resource URL
-/// variables and the datasource filter (compiled at start-up,
-/// [`Datasource::compiled_filter`](crate::domain::Datasource::compiled_filter)).
-/// It does not fail (the datasource filter was checked and compiled at
-/// start-up); the `Result` keeps the callers' `?` valid while issue #9
-/// reshapes them into the executor.
-pub fn base_filter(
+/// The one point where the filters every access to an endpoint carries are
+/// merged, in this order: sub-resource URL variables (converted by the
+/// field's type), the datasource filter (compiled at start-up,
+/// [`Datasource::compiled_filter`](crate::domain::Datasource::compiled_filter)),
+/// the owner filter of `access` ([`Access::owner_filter`]) and the
+/// soft-delete filter (none until soft delete is built).
+pub fn scope_filter(
     domain: &Domain,
     res: &Resource,
     url_vars: &[(String, String)],
-) -> ApiResult<Filter> {
+    access: &Access,
+) -> Filter {
     let mut filter = Filter::All;
     for (field, raw) in url_vars {
         let value = lookup_value(domain, res, field, raw);
@@ -177,7 +326,27 @@ pub fn base_filter(
     if let Some(ds) = &res.datasource.compiled_filter {
         filter = filter.and(ds.clone());
     }
-    Ok(filter)
+    filter = filter.and(access.owner_filter());
+    filter.and(soft_delete_filter(res))
+}
+
+/// The soft-delete slot of [`scope_filter`]: soft delete is refused at
+/// start-up until built (issue #12), so no endpoint hides deleted
+/// documents yet.
+fn soft_delete_filter(_res: &Resource) -> Filter {
+    Filter::All
+}
+
+/// [`scope_filter`] for an anonymous requester, for the callers that do not
+/// have the request's [`Access`] yet (the data API). It does not fail; the
+/// `Result` keeps the callers' `?` valid while issue #9 reshapes them into
+/// the executor.
+pub fn base_filter(
+    domain: &Domain,
+    res: &Resource,
+    url_vars: &[(String, String)],
+) -> ApiResult<Filter> {
+    Ok(scope_filter(domain, res, url_vars, &Access::anonymous()))
 }
 
 /// Compiles a resource's `datasource.filter` as every request applies it:
@@ -194,8 +363,9 @@ pub(crate) fn compile_datasource_filter(
     Filter::parse(&query)
 }
 
-/// The filter of an item endpoint: `field == value` (value converted by the
-/// field's schema type) plus [`base_filter`].
+/// The filter of an item endpoint for an anonymous requester:
+/// `field == value` (value converted by the field's schema type) plus
+/// [`base_filter`].
 pub fn item_filter(
     domain: &Domain,
     res: &Resource,
@@ -205,126 +375,6 @@ pub fn item_filter(
 ) -> ApiResult<Filter> {
     let value = lookup_value(domain, res, field, raw_value);
     Ok(Filter::eq(field, value).and(base_filter(domain, res, url_vars)?))
-}
-
-/// Converts a value taken from the URL (item lookup, sub-resource
-/// variable) to the type of `field`: the schema's type serializers run first
-/// (integers, ObjectIds, UUIDs, custom types); a value they leave as a
-/// string is converted as query strings are (dates, 24-hex ids), unless the
-/// field is declared a string.
-pub fn lookup_value(domain: &Domain, res: &Resource, field: &str, raw: &str) -> Bson {
-    let types = res.schema.field_types(field);
-    if types.iter().any(|t| t == "string") {
-        return Bson::String(raw.to_string());
-    }
-    let mut probe = Document::new();
-    probe.insert(field, raw);
-    let probe = res
-        .schema
-        .serialize_payload(probe, &domain.settings.date_format);
-    match probe.get(field) {
-        Some(Bson::String(_)) | None => {
-            convert_value(domain, res, field, Bson::String(raw.to_string()))
-        }
-        Some(converted) => converted.clone(),
-    }
-}
-
-/// Converts client values in a query document: strings in `DATE_FORMAT`
-/// become dates (any field); 24-hex strings become ObjectIds for the id
-/// field, `objectid` fields, and any field unless `query_objectid_as_string`.
-pub fn convert_query(domain: &Domain, res: &Resource, query: &mut Document) {
-    convert_query_with(&domain.settings.date_format, res, query);
-}
-
-/// [`convert_query`] with only the setting it reads, so that start-up can
-/// run it before the [`Domain`] exists.
-fn convert_query_with(date_format: &DateFormat, res: &Resource, query: &mut Document) {
-    for (key, value) in query.iter_mut() {
-        match key.as_str() {
-            "$and" | "$or" | "$nor" => {
-                if let Bson::Array(items) = value {
-                    for item in items {
-                        if let Bson::Document(d) = item {
-                            convert_query_with(date_format, res, d);
-                        }
-                    }
-                }
-            }
-            _ => convert_in_place(date_format, res, key, value),
-        }
-    }
-}
-
-fn convert_in_place(date_format: &DateFormat, res: &Resource, path: &str, value: &mut Bson) {
-    match value {
-        Bson::String(_) => {
-            let v = std::mem::replace(value, Bson::Null);
-            *value = convert_value_with(date_format, res, path, v);
-        }
-        Bson::Array(items) => {
-            for item in items {
-                convert_in_place(date_format, res, path, item);
-            }
-        }
-        Bson::Document(d) => {
-            let is_operator_doc = d.keys().next().is_some_and(|k| k.starts_with('$'));
-            for (k, v) in d.iter_mut() {
-                if k == "$elemMatch" {
-                    if let Bson::Document(inner) = v {
-                        if inner.keys().next().is_some_and(|k| k.starts_with('$')) {
-                            for (_, iv) in inner.iter_mut() {
-                                convert_in_place(date_format, res, path, iv);
-                            }
-                        } else {
-                            for (ik, iv) in inner.iter_mut() {
-                                convert_in_place(date_format, res, &format!("{path}.{ik}"), iv);
-                            }
-                        }
-                    }
-                } else if matches!(
-                    k.as_str(),
-                    "$regex" | "$options" | "$type" | "$exists" | "$size" | "$mod"
-                ) {
-                    // operands that are never dates or ids
-                } else if is_operator_doc {
-                    convert_in_place(date_format, res, path, v);
-                } else {
-                    convert_in_place(date_format, res, &format!("{path}.{k}"), v);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Converts one string value for `path` (see [`convert_query`]).
-pub fn convert_value(domain: &Domain, res: &Resource, path: &str, value: Bson) -> Bson {
-    convert_value_with(&domain.settings.date_format, res, path, value)
-}
-
-fn convert_value_with(date_format: &DateFormat, res: &Resource, path: &str, value: Bson) -> Bson {
-    let Bson::String(s) = &value else {
-        return value;
-    };
-    if let Some(date) = date_format.parse(s) {
-        return Bson::DateTime(date);
-    }
-    if is_object_id(s) {
-        let objectid_field =
-            path == res.id_field || res.schema.field_types(path).iter().any(|t| t == "objectid");
-        if objectid_field || !res.query_objectid_as_string {
-            if let Ok(oid) = bson::oid::ObjectId::parse_str(s) {
-                return Bson::ObjectId(oid);
-            }
-        }
-    }
-    value
-}
-
-/// A 24-character hexadecimal string.
-pub fn is_object_id(s: &str) -> bool {
-    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The automatic fields every read returns whatever the projection.
@@ -446,37 +496,4 @@ pub fn projection_for(
         ),
     }
     Some(result)
-}
-
-/// Parses a client `projection`. Mixing inclusion and exclusion is refused
-/// with 400, as issue #2 asks and MongoDB does (Eve silently lets the
-/// inclusions win).
-pub fn parse_client_projection(raw: &str) -> ApiResult<Document> {
-    let projection = parse_projection(raw)?;
-    let (inc, exc) = split_projection(&projection);
-    if !inc.is_empty() && !exc.is_empty() {
-        return Err(ApiError::ProjectionMixesInclusionAndExclusion);
-    }
-    Ok(projection)
-}
-
-/// Splits a projection document into included and excluded field names.
-fn split_projection(projection: &Document) -> (Vec<String>, Vec<String>) {
-    let mut inc = Vec::new();
-    let mut exc = Vec::new();
-    for (k, v) in projection {
-        let on = match v {
-            Bson::Int32(i) => *i != 0,
-            Bson::Int64(i) => *i != 0,
-            Bson::Double(f) => *f != 0.0,
-            Bson::Boolean(b) => *b,
-            _ => true,
-        };
-        if on {
-            inc.push(k.clone());
-        } else {
-            exc.push(k.clone());
-        }
-    }
-    (inc, exc)
 }

@@ -1,11 +1,18 @@
-//! The planner is pure: these tests run it on checked settings, no server.
+//! The planner is pure: these tests parse requests and plan them on checked
+//! settings, no server. One test (at least) per endpoint kind, and the
+//! filter merge (URL variables, datasource, owner, where).
+
+use std::sync::Arc;
 
 use bson::{doc, oid::ObjectId, Bson};
-use eve_core::plan::{item_filter, plan_read, projection_for};
-use eve_core::request::ReadArgs;
+use eve_core::plan::{
+    item_filter, projection_for, DeleteCollectionPlan, DeleteItemPlan, EditKind, EditPlan,
+    InsertPlan, ItemPlan, ReadPlan,
+};
+use eve_core::request::{ApiRequest, Conditions, EndpointKind, HttpMethod, IfMatch, Route};
 use eve_core::settings::{check, parse_str, Format};
-use eve_core::Domain;
-use eve_query::Filter;
+use eve_core::{plan, Access, ApiError, Domain, Plan};
+use eve_query::{Filter, SortDir};
 
 fn domain(yaml: &str) -> Domain {
     check(
@@ -16,6 +23,7 @@ fn domain(yaml: &str) -> Domain {
 }
 
 const SETTINGS: &str = r#"
+SCHEMA_ENDPOINT: schema
 DOMAIN:
   people:
     schema:
@@ -28,83 +36,112 @@ DOMAIN:
   invoices:
     url: 'people/<regex("[a-f0-9]{24}"):contact_id>/invoices'
     schema: {contact_id: {type: objectid}, n: {type: integer}}
+    resource_methods: [GET, POST, DELETE]
+    item_methods: [GET, PATCH, PUT, DELETE]
 "#;
 
-fn args() -> ReadArgs {
-    ReadArgs {
-        page: 1,
-        ..ReadArgs::default()
+const HEX: &str = "5f0000000000000000000001";
+
+fn oid(hex: &str) -> ObjectId {
+    ObjectId::parse_str(hex).unwrap()
+}
+
+/// The route the router would build for `kind` on `resource`.
+fn route(
+    d: &Domain,
+    kind: EndpointKind,
+    resource: Option<&str>,
+    lookup: Option<(&str, &str)>,
+    url_vars: &[(&str, &str)],
+) -> Route {
+    Route {
+        kind,
+        resource: resource.map(|r| d.resources[r].clone()),
+        url_vars: url_vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        lookup: lookup.map(|(k, v)| (k.to_string(), v.to_string())),
+        resource_path: resource.unwrap_or_default().to_string(),
+    }
+}
+
+fn request(
+    d: &Domain,
+    method: &str,
+    route: Route,
+    args: &[(&str, &str)],
+    conditions: Conditions,
+) -> Result<ApiRequest, ApiError> {
+    let args = args
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    ApiRequest::parse(d, HttpMethod::parse(method), route, args, conditions)
+}
+
+/// Parses and plans a request for an anonymous requester.
+fn plan_of(
+    d: &Domain,
+    method: &str,
+    route: Route,
+    args: &[(&str, &str)],
+) -> Result<Plan, ApiError> {
+    let req = request(d, method, route, args, Conditions::default())?;
+    plan(&req, &Access::anonymous(), d)
+}
+
+/// The plan of `GET /<resource>` with these query arguments.
+fn page(d: &Domain, resource: &str, args: &[(&str, &str)]) -> Result<ReadPlan, ApiError> {
+    page_at(d, resource, args, &[])
+}
+
+fn page_at(
+    d: &Domain,
+    resource: &str,
+    args: &[(&str, &str)],
+    url_vars: &[(&str, &str)],
+) -> Result<ReadPlan, ApiError> {
+    let r = route(d, EndpointKind::Collection, Some(resource), None, url_vars);
+    match plan_of(d, "GET", r, args)? {
+        Plan::Page(p) => Ok(p),
+        other => panic!("not a page plan: {other:?}"),
     }
 }
 
 #[test]
 fn client_where_is_anded_with_the_datasource_filter() {
     let d = domain(SETTINGS);
-    let res = &d.resources["people"];
-    let plan = plan_read(
-        &d,
-        res,
-        &ReadArgs {
-            where_: Some(r#"{"name": "x"}"#.into()),
-            ..args()
-        },
-        &[],
-    )
-    .unwrap();
+    let plan = page(&d, "people", &[("where", r#"{"name": "x"}"#)]).unwrap();
     let expected = Filter::eq("name", "x").and(Filter::eq("active", true));
     assert_eq!(plan.query.filter, expected);
+    assert_eq!(plan.collection, "people");
 }
 
 #[test]
 fn sub_resource_variables_filter_and_are_converted() {
     let d = domain(SETTINGS);
-    let res = &d.resources["invoices"];
-    let hex = "5f0000000000000000000001";
-    let plan = plan_read(&d, res, &args(), &[("contact_id".into(), hex.into())]).unwrap();
-    assert_eq!(
-        plan.query.filter,
-        Filter::eq("contact_id", ObjectId::parse_str(hex).unwrap())
-    );
+    let plan = page_at(&d, "invoices", &[], &[("contact_id", HEX)]).unwrap();
+    assert_eq!(plan.query.filter, Filter::eq("contact_id", oid(HEX)));
 }
 
 #[test]
 fn hex_strings_become_object_ids_only_where_allowed() {
     let d = domain(SETTINGS);
-    let res = &d.resources["people"];
-    let hex = "5f0000000000000000000001";
-    let w = format!(r#"{{"ref": "{hex}", "code": "{hex}"}}"#);
-    let plan = plan_read(
-        &d,
-        res,
-        &ReadArgs {
-            where_: Some(w),
-            ..args()
-        },
-        &[],
-    )
-    .unwrap();
+    let w = format!(r#"{{"ref": "{HEX}", "code": "{HEX}"}}"#);
+    let plan = page(&d, "people", &[("where", &w)]).unwrap();
     let doc = plan.query.filter.to_document();
     let text = format!("{doc:?}");
     // `ref` is typed objectid; `code` is a string and query_objectid_as_string is on.
     assert!(text.contains("ObjectId"), "{text}");
-    assert!(text.contains(&format!("\"{hex}\"")), "{text}");
+    assert!(text.contains(&format!("\"{HEX}\"")), "{text}");
 }
 
 #[test]
 fn rfc1123_strings_become_dates() {
     let d = domain(SETTINGS);
-    let res = &d.resources["people"];
     let w = r#"{"name": {"$gte": "Wed, 25 Feb 1987 17:00:00 GMT"}}"#;
-    let plan = plan_read(
-        &d,
-        res,
-        &ReadArgs {
-            where_: Some(w.into()),
-            ..args()
-        },
-        &[],
-    )
-    .unwrap();
+    let plan = page(&d, "people", &[("where", w)]).unwrap();
     let doc = plan.query.filter.to_document();
     let Some(Bson::Array(and)) = doc.get("$and") else {
         panic!("{doc:?}")
@@ -119,22 +156,44 @@ fn rfc1123_strings_become_dates() {
 #[test]
 fn paging_is_clamped() {
     let d = domain(SETTINGS);
-    let res = &d.resources["people"];
-    let plan = plan_read(
-        &d,
-        res,
-        &ReadArgs {
-            page: 3,
-            max_results: Some(500),
-            ..args()
-        },
-        &[],
-    )
-    .unwrap();
+    let plan = page(&d, "people", &[("page", "3"), ("max_results", "500")]).unwrap();
     assert_eq!(plan.max_results, Some(50));
     assert_eq!(plan.query.skip, 100);
     assert_eq!(plan.query.limit, Some(50));
     assert!(plan.count);
+}
+
+#[test]
+fn the_page_query_carries_the_projection_and_the_sort() {
+    let d = domain("DOMAIN: {people: {schema: {a: {type: string}, b: {type: string}}, datasource: {default_sort: [[a, -1]]}}}");
+    let plan = page(&d, "people", &[("projection", r#"{"a": 1}"#)]).unwrap();
+    let projection = plan.query.projection.expect("a projection");
+    assert_eq!(projection.get("a"), Some(&Bson::Int32(1)));
+    assert!(projection.get("b").is_none());
+    assert_eq!(plan.query.sort, vec![("a".to_string(), SortDir::Desc)]);
+    let plan = page(&d, "people", &[("sort", "b")]).unwrap();
+    assert_eq!(plan.query.sort, vec![("b".to_string(), SortDir::Asc)]);
+}
+
+#[test]
+fn where_errors_come_before_sort_and_projection_errors() {
+    let d = domain(SETTINGS);
+    let err = page(
+        &d,
+        "people",
+        &[
+            ("where", "{not json"),
+            ("sort", "[[[["),
+            ("projection", r#"{"a": 1, "b": 0}"#),
+        ],
+    )
+    .unwrap_err();
+    assert!(matches!(err, ApiError::InvalidQuery(_)), "{err:?}");
+    let err = page(&d, "people", &[("projection", r#"{"a": 1, "b": 0}"#)]).unwrap_err();
+    assert!(
+        matches!(err, ApiError::ProjectionMixesInclusionAndExclusion),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -180,28 +239,17 @@ fn inclusive_datasource_projection_cannot_be_widened() {
 fn item_filter_converts_ids_and_keeps_the_datasource_filter() {
     let d = domain(SETTINGS);
     let res = &d.resources["people"];
-    let hex = "5f0000000000000000000001";
-    let f = item_filter(&d, res, "_id", hex, &[]).unwrap();
+    let f = item_filter(&d, res, "_id", HEX, &[]).unwrap();
     assert_eq!(
         f,
-        Filter::eq("_id", ObjectId::parse_str(hex).unwrap()).and(Filter::eq("active", true))
+        Filter::eq("_id", oid(HEX)).and(Filter::eq("active", true))
     );
 }
 
 #[test]
 fn empty_allowed_filters_ignore_where() {
     let d = domain("ALLOWED_FILTERS: []\nDOMAIN: {people: {}}");
-    let res = &d.resources["people"];
-    let plan = plan_read(
-        &d,
-        res,
-        &ReadArgs {
-            where_: Some("not even valid".into()),
-            ..args()
-        },
-        &[],
-    )
-    .unwrap();
+    let plan = page(&d, "people", &[("where", "not even valid")]).unwrap();
     assert_eq!(plan.query.filter, Filter::All);
 }
 
@@ -212,9 +260,8 @@ fn the_datasource_filter_is_compiled_at_start_up() {
     let d = domain(
         "DOMAIN:\n  events:\n    schema: {at: {type: datetime}, owner: {type: objectid}}\n    datasource: {filter: {at: {$gte: 'Tue, 02 Apr 2013 10:29:13 GMT'}, owner: '5f0000000000000000000001'}}\n",
     );
-    let owner = ObjectId::parse_str("5f0000000000000000000001").unwrap();
     let at = bson::DateTime::from_millis(1_364_898_553_000);
-    let expected = Filter::parse(&doc! {"at": {"$gte": at}, "owner": owner}).unwrap();
+    let expected = Filter::parse(&doc! {"at": {"$gte": at}, "owner": oid(HEX)}).unwrap();
     assert_eq!(
         d.resources["events"].datasource.compiled_filter.as_ref(),
         Some(&expected)
@@ -226,15 +273,348 @@ fn the_datasource_filter_is_compiled_at_start_up() {
 #[test]
 fn requests_merge_the_compiled_datasource_filter() {
     let mut d = domain(SETTINGS);
-    let people = std::sync::Arc::get_mut(d.resources.get_mut("people").unwrap()).unwrap();
+    let people = Arc::get_mut(d.resources.get_mut("people").unwrap()).unwrap();
     people.datasource.compiled_filter = Some(Filter::eq("compiled", 1));
     let res = &d.resources["people"];
-    let hex = "5f0000000000000000000001";
-    let f = item_filter(&d, res, "_id", hex, &[]).unwrap();
+    let f = item_filter(&d, res, "_id", HEX, &[]).unwrap();
     assert_eq!(
         f,
-        Filter::eq("_id", ObjectId::parse_str(hex).unwrap()).and(Filter::eq("compiled", 1))
+        Filter::eq("_id", oid(HEX)).and(Filter::eq("compiled", 1))
     );
-    let plan = plan_read(&d, res, &args(), &[]).unwrap();
+    let plan = page(&d, "people", &[]).unwrap();
     assert_eq!(plan.query.filter, Filter::eq("compiled", 1));
+}
+
+// ---- one plan per endpoint kind (issue #9 item 3) ----
+
+#[test]
+fn home_and_schema_plan_without_a_resource() {
+    let d = domain(SETTINGS);
+    let home = route(&d, EndpointKind::Home, None, None, &[]);
+    assert_eq!(plan_of(&d, "GET", home.clone(), &[]).unwrap(), Plan::Home);
+    assert_eq!(plan_of(&d, "HEAD", home, &[]).unwrap(), Plan::Home);
+    let all = route(&d, EndpointKind::Schema, None, None, &[]);
+    assert_eq!(plan_of(&d, "GET", all, &[]).unwrap(), Plan::Schema(None));
+    let one = route(
+        &d,
+        EndpointKind::Schema,
+        None,
+        Some(("resource", "people")),
+        &[],
+    );
+    assert_eq!(
+        plan_of(&d, "GET", one, &[]).unwrap(),
+        Plan::Schema(Some("people".into()))
+    );
+}
+
+#[test]
+fn an_item_read_is_the_lookup_anded_with_the_scope_limited_to_one() {
+    let d = domain(SETTINGS);
+    let r = route(
+        &d,
+        EndpointKind::Item,
+        Some("invoices"),
+        Some(("_id", HEX)),
+        &[("contact_id", "5f00000000000000000000aa")],
+    );
+    let Plan::Item(ItemPlan {
+        collection,
+        query,
+        page,
+        max_results,
+    }) = plan_of(&d, "GET", r, &[("projection", r#"{"n": 0}"#)]).unwrap()
+    else {
+        panic!("not an item plan")
+    };
+    assert_eq!(collection, "invoices");
+    assert_eq!(
+        query.filter,
+        Filter::eq("_id", oid(HEX)).and(Filter::eq("contact_id", oid("5f00000000000000000000aa")))
+    );
+    assert_eq!(query.limit, Some(1));
+    let projection = query.projection.expect("a projection");
+    assert!(projection.get("n").is_none());
+    assert_eq!(projection.get("contact_id"), Some(&Bson::Int32(1)));
+    assert_eq!((page, max_results), (1, Some(25)));
+}
+
+#[test]
+fn an_item_read_ignores_a_bad_where_but_not_a_bad_projection() {
+    let d = domain(SETTINGS);
+    let r = route(
+        &d,
+        EndpointKind::Item,
+        Some("people"),
+        Some(("_id", HEX)),
+        &[],
+    );
+    assert!(matches!(
+        plan_of(&d, "GET", r.clone(), &[("where", "{bad")]).unwrap(),
+        Plan::Item(_)
+    ));
+    assert!(matches!(
+        plan_of(&d, "GET", r, &[("projection", "{bad")]),
+        Err(ApiError::InvalidQuery(_))
+    ));
+}
+
+#[test]
+fn a_version_read_is_planned_only_for_versioned_resources() {
+    let mut d = domain(SETTINGS);
+    let r = route(
+        &d,
+        EndpointKind::Item,
+        Some("people"),
+        Some(("_id", HEX)),
+        &[],
+    );
+    assert!(matches!(
+        plan_of(&d, "GET", r, &[("version", "2")]).unwrap(),
+        Plan::Item(_)
+    ));
+    // Versioning is refused at start-up until built: switch it on by hand.
+    Arc::get_mut(d.resources.get_mut("people").unwrap())
+        .unwrap()
+        .versioning = true;
+    let r = route(
+        &d,
+        EndpointKind::Item,
+        Some("people"),
+        Some(("_id", HEX)),
+        &[],
+    );
+    let Plan::Version(v) = plan_of(&d, "GET", r, &[("version", "2")]).unwrap() else {
+        panic!("not a version plan")
+    };
+    assert_eq!(v.version, "2");
+    assert_eq!(
+        v.item.query.filter,
+        Filter::eq("_id", oid(HEX)).and(Filter::eq("active", true))
+    );
+}
+
+#[test]
+fn an_aggregation_endpoint_plans_an_aggregation() {
+    let mut d = domain(SETTINGS);
+    // Aggregation is refused at start-up until built: set it by hand.
+    Arc::get_mut(d.resources.get_mut("people").unwrap())
+        .unwrap()
+        .datasource
+        .aggregation = Some(eve_core::Aggregation {
+        pipeline: vec![doc! {"$match": {"a": "$a"}}],
+        options: None,
+    });
+    let r = route(&d, EndpointKind::Collection, Some("people"), None, &[]);
+    let Plan::Aggregate(a) = plan_of(&d, "GET", r, &[("aggregate", r#"{"$a": 1}"#)]).unwrap()
+    else {
+        panic!("not an aggregation plan")
+    };
+    assert_eq!(a.collection, "people");
+    assert_eq!(a.arguments.as_deref(), Some(r#"{"$a": 1}"#));
+}
+
+#[test]
+fn an_insert_writes_the_url_variables_of_schema_fields() {
+    let d = domain(SETTINGS);
+    let r = route(
+        &d,
+        EndpointKind::Collection,
+        Some("invoices"),
+        None,
+        &[("contact_id", HEX)],
+    );
+    assert_eq!(
+        plan_of(&d, "POST", r, &[]).unwrap(),
+        Plan::Insert(InsertPlan {
+            collection: "invoices".into(),
+            url_fields: vec![("contact_id".into(), HEX.into())],
+        })
+    );
+}
+
+#[test]
+fn edits_carry_the_scoped_item_filter_and_the_typed_if_match() {
+    let d = domain(SETTINGS);
+    let r = route(
+        &d,
+        EndpointKind::Item,
+        Some("invoices"),
+        Some(("_id", HEX)),
+        &[("contact_id", "5f00000000000000000000aa")],
+    );
+    let expected_filter =
+        Filter::eq("_id", oid(HEX)).and(Filter::eq("contact_id", oid("5f00000000000000000000aa")));
+    let conditions = Conditions::from_headers(Some(b"\"abc\""), None, None);
+    for (method, kind) in [("PUT", EditKind::Replace), ("PATCH", EditKind::Update)] {
+        let req = request(&d, method, r.clone(), &[], conditions.clone()).unwrap();
+        assert_eq!(
+            plan(&req, &Access::anonymous(), &d).unwrap(),
+            Plan::Edit(EditPlan {
+                kind,
+                collection: "invoices".into(),
+                filter: expected_filter.clone(),
+                if_match: IfMatch::Etag("abc".into()),
+                // UPSERT_ON_PUT is on by default, as in Eve.
+                upsert: kind == EditKind::Replace,
+                url_fields: vec![("contact_id".into(), "5f00000000000000000000aa".into())],
+            })
+        );
+    }
+}
+
+#[test]
+fn put_upserts_only_with_upsert_on_put() {
+    let off = domain(&format!("UPSERT_ON_PUT: false\n{SETTINGS}"));
+    let r = route(
+        &off,
+        EndpointKind::Item,
+        Some("invoices"),
+        Some(("_id", HEX)),
+        &[],
+    );
+    let Plan::Edit(put) = plan_of(&off, "PUT", r, &[]).unwrap() else {
+        panic!()
+    };
+    assert!(!put.upsert);
+    let d = domain(&format!("UPSERT_ON_PUT: true\n{SETTINGS}"));
+    let r = route(
+        &d,
+        EndpointKind::Item,
+        Some("invoices"),
+        Some(("_id", HEX)),
+        &[],
+    );
+    let Plan::Edit(put) = plan_of(&d, "PUT", r.clone(), &[]).unwrap() else {
+        panic!()
+    };
+    assert!(put.upsert);
+    let Plan::Edit(patch) = plan_of(&d, "PATCH", r, &[]).unwrap() else {
+        panic!()
+    };
+    assert!(!patch.upsert);
+}
+
+#[test]
+fn deletes_are_scoped_and_ignore_the_client_where() {
+    let d = domain(SETTINGS);
+    let r = route(
+        &d,
+        EndpointKind::Item,
+        Some("people"),
+        Some(("_id", HEX)),
+        &[],
+    );
+    assert_eq!(
+        plan_of(&d, "DELETE", r, &[]).unwrap(),
+        Plan::DeleteItem(DeleteItemPlan {
+            collection: "people".into(),
+            filter: Filter::eq("_id", oid(HEX)).and(Filter::eq("active", true)),
+            if_match: IfMatch::Absent,
+        })
+    );
+    let r = route(
+        &d,
+        EndpointKind::Collection,
+        Some("invoices"),
+        None,
+        &[("contact_id", HEX)],
+    );
+    assert_eq!(
+        plan_of(&d, "DELETE", r, &[("where", r#"{"n": 1}"#)]).unwrap(),
+        Plan::DeleteCollection(DeleteCollectionPlan {
+            collection: "invoices".into(),
+            filter: Filter::eq("contact_id", oid(HEX)),
+        })
+    );
+}
+
+#[test]
+fn methods_no_endpoint_kind_serves_are_refused() {
+    let d = domain(SETTINGS);
+    let item = route(
+        &d,
+        EndpointKind::Item,
+        Some("people"),
+        Some(("_id", HEX)),
+        &[],
+    );
+    assert!(matches!(
+        plan_of(&d, "POST", item, &[]),
+        Err(ApiError::MethodNotAllowed)
+    ));
+    let extra = route(
+        &d,
+        EndpointKind::AdditionalItem,
+        Some("people"),
+        Some(("name", "x")),
+        &[],
+    );
+    assert!(matches!(
+        plan_of(&d, "DELETE", extra, &[]),
+        Err(ApiError::MethodNotAllowed)
+    ));
+    let home = route(&d, EndpointKind::Home, None, None, &[]);
+    assert!(matches!(
+        plan_of(&d, "POST", home, &[]),
+        Err(ApiError::MethodNotAllowed)
+    ));
+}
+
+#[test]
+fn the_owner_filter_of_the_access_is_merged_into_every_scope() {
+    let d = domain(SETTINGS);
+    let owner = Access {
+        user: Some("ann".into()),
+        owner_field: Some("owner".into()),
+        owner_value: Some(Bson::String("ann".into())),
+        ..Access::default()
+    };
+    let plan_for = |method: &str, r: Route, args: &[(&str, &str)]| {
+        let req = request(&d, method, r, args, Conditions::default()).unwrap();
+        plan(&req, &owner, &d).unwrap()
+    };
+    // where ∧ URL variables ∧ datasource ∧ owner, in this order.
+    let r = route(&d, EndpointKind::Collection, Some("people"), None, &[]);
+    let Plan::Page(p) = plan_for("GET", r, &[("where", r#"{"name": "x"}"#)]) else {
+        panic!()
+    };
+    assert_eq!(
+        p.query.filter,
+        Filter::eq("name", "x")
+            .and(Filter::eq("active", true))
+            .and(Filter::eq("owner", "ann"))
+    );
+    let r = route(
+        &d,
+        EndpointKind::Item,
+        Some("people"),
+        Some(("_id", HEX)),
+        &[],
+    );
+    let Plan::Item(i) = plan_for("GET", r.clone(), &[]) else {
+        panic!()
+    };
+    let item = Filter::eq("_id", oid(HEX))
+        .and(Filter::eq("active", true))
+        .and(Filter::eq("owner", "ann"));
+    assert_eq!(i.query.filter, item);
+    let Plan::DeleteItem(del) = plan_for("DELETE", r, &[]) else {
+        panic!()
+    };
+    assert_eq!(del.filter, item);
+    let r = route(
+        &d,
+        EndpointKind::Collection,
+        Some("invoices"),
+        None,
+        &[("contact_id", HEX)],
+    );
+    let Plan::DeleteCollection(all) = plan_for("DELETE", r, &[]) else {
+        panic!()
+    };
+    assert_eq!(
+        all.filter,
+        Filter::eq("contact_id", oid(HEX)).and(Filter::eq("owner", "ann"))
+    );
 }
