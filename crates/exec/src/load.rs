@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use bson::Document;
 use eve_core::{ApiResult, Resource};
-use eve_query::Filter;
 use eve_store::FindQuery;
 
 use crate::hooks::Event;
@@ -33,19 +32,20 @@ impl Executor {
         Ok((docs, total))
     }
 
-    /// The document `lookup` names (the caller merges the datasource and
-    /// sub-resource filters into it); then `on_fetched_item`.
+    /// The first document `query` finds (an item plan's query: the item
+    /// filter, with the datasource and sub-resource filters merged into it,
+    /// and the projection), as the data layer projects it; then
+    /// `on_fetched_item`.
     pub async fn fetch_item(
         &self,
         access: &Access,
         res: &Arc<Resource>,
-        lookup: &Filter,
+        query: &FindQuery,
     ) -> ApiResult<Option<Document>> {
-        let Some(mut doc) = self
-            .store()
-            .find_one(&res.datasource.source, lookup)
-            .await?
-        else {
+        let mut query = query.clone();
+        query.limit = Some(1);
+        let found = self.store().find(&res.datasource.source, &query).await?;
+        let Some(mut doc) = found.into_iter().next() else {
             return Ok(None);
         };
         if let Some(cx) = self.context(Event::FetchedItem, access, Some(res), None) {

@@ -1,7 +1,9 @@
 //! The application: a checked [`Domain`], a data layer and hooks, served
-//! as an axum [`Router`]. One handler runs the pipeline of every request:
-//! method override → routing → OPTIONS → method check → dispatch (parse,
-//! plan, execute) → render → headers.
+//! as an axum [`Router`]. A routing layer runs first (method override →
+//! routing, stored in the request's extensions); then one handler runs the
+//! rest of the pipeline: OPTIONS → method check → access (anonymous) →
+//! dispatch (parse into an `ApiRequest`, `plan`, execute) → render →
+//! headers.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,15 +16,17 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
-use eve_core::{ApiError, Domain, Method, Resource};
-use eve_exec::{Access, Executor, HookError, Hooks};
+use eve_core::plan::{EditKind, EditPlan, Plan};
+use eve_core::request::{ApiRequest, Conditions, HttpMethod};
+use eve_core::{Access, ApiError, Domain, Method, Resource};
+use eve_exec::{Executor, HookError, Hooks};
 use eve_store::DataLayer;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::context::{AppState, Ctx, Limits, Reply};
 use crate::negotiate::{self, Format};
-use crate::routing::{EndpointKind, Route, RouteTable};
+use crate::routing::{Route, RouteTable, Routed};
 use crate::{read, write};
 
 /// Why an [`App`] could not be built.
@@ -217,9 +221,15 @@ impl App {
     /// The axum router serving the whole API (use `oneshot` in tests).
     pub fn router(&self) -> Router {
         let domain = self.state.domain.clone();
+        // Routing runs first, as a layer, so that layers added between it
+        // and the handler (rate limits, authentication) see the route.
         Router::new()
             .fallback(handle)
             .with_state(self.state.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                route_request,
+            ))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                 move |_panic: Box<dyn std::any::Any + Send>| {
                     tracing::error!("panic while handling a request");
@@ -276,26 +286,47 @@ async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
     response
 }
 
-async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
-    let (parts, body) = req.into_parts();
-    let settings = &state.domain.settings;
-    let mut method = parts.method.as_str().to_ascii_uppercase();
+/// The routing stage: the method after `X-HTTP-Method-Override` and the
+/// matched route, stored in the request's extensions ([`Routed`]).
+async fn route_request(
+    State(state): State<Arc<AppState>>,
+    mut req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let routed = route_of(&state, &req);
+    req.extensions_mut().insert(routed);
+    next.run(req).await
+}
+
+/// Routes a request (see [`route_request`]).
+fn route_of(state: &AppState, req: &Request<Body>) -> Routed {
+    let mut method = HttpMethod::parse(req.method().as_str());
     // As Eve: the override replaces the method of any request (a GET
     // carrying `X-HTTP-Method-Override: POST` creates), before routing and
     // the method check, so a method that is not enabled is still 405.
-    if settings.allow_override_http_method {
-        if let Some(o) = parts
-            .headers
+    if state.domain.settings.allow_override_http_method {
+        if let Some(o) = req
+            .headers()
             .get("x-http-method-override")
             .and_then(|v| v.to_str().ok())
         {
             // An empty override is an empty method (405), as in Eve.
-            method = o.trim().to_ascii_uppercase();
+            method = HttpMethod::parse(o);
         }
     }
-    let path = percent_encoding::percent_decode_str(parts.uri.path())
-        .decode_utf8_lossy()
-        .into_owned();
+    let path = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy();
+    Routed {
+        method,
+        route: state.routes.route(&path),
+    }
+}
+
+async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
+    let Routed { method, route } = match req.extensions_mut().remove::<Routed>() {
+        Some(routed) => routed,
+        None => route_of(&state, &req),
+    };
+    let (parts, body) = req.into_parts();
     let args: Vec<(String, String)> = parts
         .uri
         .query()
@@ -314,10 +345,10 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
         headers: parts.headers,
         body: Bytes::new(),
         origin: format!("http://{host}"),
+        // The authorize stage: anonymous until authentication is built.
         access: Access::anonymous(),
     };
 
-    let route = state.routes.route(&path);
     let format = negotiate::choose_format(&state.domain, ctx.header("accept"));
     if let Err(e) = crate::limits::check_transfer_coding(&ctx.headers) {
         return finish(&ctx, route.as_ref(), Err(e), format);
@@ -325,7 +356,7 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
     let Some(route) = route else {
         return finish(&ctx, None, Err(ApiError::UrlNotFound), format);
     };
-    if method == "OPTIONS" {
+    if method == HttpMethod::Options {
         let mut resp = Response::new(Body::empty());
         let h = resp.headers_mut();
         h.insert(
@@ -338,17 +369,20 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
         negotiate::add_cors(&ctx, Some(&route), resp.headers_mut());
         return resp;
     }
-    if !route.allows(&method) {
+    if !route.allows(method.as_str()) {
         return finish(&ctx, Some(&route), Err(ApiError::MethodNotAllowed), format);
     }
-    if matches!(method.as_str(), "POST" | "PATCH" | "PUT") {
+    if matches!(
+        method,
+        HttpMethod::Post | HttpMethod::Patch | HttpMethod::Put
+    ) {
         match crate::limits::read_body(body, &ctx.headers, &state.limits).await {
             Ok(bytes) => ctx.body = bytes,
             Err(e) => return finish(&ctx, Some(&route), Err(e), format),
         }
     }
     // HEAD fires the GET request hooks (and no post hooks), as in Eve.
-    let hook_method = hook_method(if method == "HEAD" { "GET" } else { &method });
+    let hook_method = hook_method(&method);
     let pre = match hook_method {
         Some(m) => {
             state
@@ -371,7 +405,7 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
         None
     };
     let response = finish(&ctx, Some(&route), result, format);
-    if let (Some(m), false) = (hook_method, method == "HEAD") {
+    if let (Some(m), false) = (hook_method, method == HttpMethod::Head) {
         let status = response.status().as_u16();
         state
             .exec
@@ -382,38 +416,59 @@ async fn run(state: Arc<AppState>, req: Request<Body>) -> Response {
 }
 
 /// The method of the request hooks (`on_pre_<METHOD>`): those settings
-/// can enable.
-fn hook_method(method: &str) -> Option<Method> {
+/// can enable. HEAD fires the GET hooks.
+fn hook_method(method: &HttpMethod) -> Option<Method> {
     Some(match method {
-        "GET" => Method::Get,
-        "POST" => Method::Post,
-        "PATCH" => Method::Patch,
-        "PUT" => Method::Put,
-        "DELETE" => Method::Delete,
+        HttpMethod::Get | HttpMethod::Head => Method::Get,
+        HttpMethod::Post => Method::Post,
+        HttpMethod::Patch => Method::Patch,
+        HttpMethod::Put => Method::Put,
+        HttpMethod::Delete => Method::Delete,
         _ => return None,
     })
 }
 
+/// Parse → plan → execute: the typed request is built here, once, from the
+/// routed request; [`eve_core::plan`] decides what runs for every endpoint
+/// kind.
 async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
-    let res = route.resource.clone();
-    match (route.kind, ctx.method.as_str(), res) {
-        (EndpointKind::Home, "GET" | "HEAD", _) => Ok(read::get_home(ctx)),
-        (EndpointKind::Schema, "GET" | "HEAD", _) => read::get_schema(ctx, route),
-        (_, _, None) => Err(ApiError::MethodNotAllowed),
-        (EndpointKind::Collection, "GET" | "HEAD", Some(res)) => {
-            read::get_collection(ctx, route, &res).await
-        }
-        (EndpointKind::Collection, "POST", Some(res)) => write::post(ctx, route, &res).await,
-        (EndpointKind::Collection, "DELETE", Some(res)) => {
-            write::delete_collection(ctx, route, &res).await
-        }
-        (EndpointKind::Item | EndpointKind::AdditionalItem, "GET" | "HEAD", Some(res)) => {
-            read::get_item(ctx, route, &res).await
-        }
-        (EndpointKind::Item, "PATCH", Some(res)) => write::patch(ctx, route, &res).await,
-        (EndpointKind::Item, "PUT", Some(res)) => write::put(ctx, route, &res).await,
-        (EndpointKind::Item, "DELETE", Some(res)) => write::delete_item(ctx, route, &res).await,
-        _ => Err(ApiError::MethodNotAllowed),
+    let domain = ctx.domain();
+    let conditions = Conditions::from_headers(
+        ctx.headers.get("if-match").map(|v| v.as_bytes()),
+        ctx.header("if-none-match"),
+        ctx.header("if-modified-since"),
+    );
+    let req = ApiRequest::parse(
+        domain,
+        ctx.method.clone(),
+        route.clone(),
+        ctx.args.clone(),
+        conditions,
+    )?;
+    let plan = eve_core::plan(&req, &ctx.access, domain)?;
+    let resource = || route.resource.as_ref().ok_or(ApiError::MethodNotAllowed);
+    // TODO(#9): the write handlers take their plan (collection, scoped
+    // item filter, typed If-Match) once the executor consumes it; today
+    // they compute the same values from the route.
+    match plan {
+        Plan::Home => Ok(read::get_home(ctx)),
+        Plan::Schema(name) => read::get_schema(ctx, name.as_deref()),
+        Plan::Page(plan) => read::get_collection(ctx, &req, resource()?, plan).await,
+        Plan::Item(plan) => read::get_item(ctx, &req, resource()?, plan).await,
+        Plan::Version(_) | Plan::Aggregate(_) => Err(ApiError::Internal(
+            "versioning and aggregation are refused at start-up until built".into(),
+        )),
+        Plan::Insert(_) => write::post(ctx, route, resource()?).await,
+        Plan::Edit(EditPlan {
+            kind: EditKind::Update,
+            ..
+        }) => write::patch(ctx, route, resource()?).await,
+        Plan::Edit(EditPlan {
+            kind: EditKind::Replace,
+            ..
+        }) => write::put(ctx, route, resource()?).await,
+        Plan::DeleteItem(_) => write::delete_item(ctx, route, resource()?).await,
+        Plan::DeleteCollection(_) => write::delete_collection(ctx, route, resource()?).await,
     }
 }
 
@@ -465,7 +520,7 @@ fn finish(
         None => (String::new(), Bytes::new()),
     };
     let _ = format;
-    let is_head = ctx.method == "HEAD";
+    let is_head = ctx.method == HttpMethod::Head;
     let len = bytes.len();
     let mut resp = Response::new(if is_head {
         Body::empty()
@@ -487,7 +542,7 @@ fn finish(
             headers.append(name.clone(), v);
         }
     }
-    if ctx.method == "GET" || ctx.method == "HEAD" {
+    if ctx.method.is_read() {
         // Errors carry the global cache settings, as in Eve (§1.3).
         let cache_from = if reply.status >= 400 { None } else { resource };
         negotiate::add_cache_headers(domain, cache_from, headers);

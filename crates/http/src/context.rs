@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName};
-use eve_core::Domain;
+use eve_core::request::HttpMethod;
+use eve_core::{Access, Domain};
 use eve_exec::Executor;
 use serde_json::Value;
 
@@ -102,8 +103,8 @@ impl Reply {
 /// Everything a handler needs about the request.
 pub(crate) struct Ctx {
     pub state: Arc<AppState>,
-    /// Effective method (after override), upper case.
-    pub method: String,
+    /// Effective method (after override).
+    pub method: HttpMethod,
     /// Decoded query arguments, in order.
     pub args: Vec<(String, String)>,
     pub headers: HeaderMap,
@@ -111,8 +112,9 @@ pub(crate) struct Ctx {
     pub body: Bytes,
     /// `scheme://host` for absolute URLs.
     pub origin: String,
-    /// The access decision for this request.
-    pub access: eve_exec::Access,
+    /// Who is asking: built once per request (anonymous until
+    /// authentication is built) and passed to the plan and the executor.
+    pub access: Access,
 }
 
 impl Ctx {
@@ -132,7 +134,7 @@ impl Ctx {
         &self.state.exec
     }
     /// Who is asking (anonymous until authentication is built).
-    pub fn access(&self) -> &eve_exec::Access {
+    pub fn access(&self) -> &Access {
         &self.access
     }
 }

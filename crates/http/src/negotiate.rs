@@ -3,6 +3,7 @@
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue};
+use eve_core::request::HttpMethod;
 use eve_core::{Domain, RendererName, Resource};
 use serde_json::Value;
 
@@ -108,7 +109,7 @@ pub(crate) fn render_body(
             (format!("{media}; charset=utf-8"), Bytes::from(bytes))
         }
         Format::Json | Format::Html => {
-            let pretty = ctx.method == "GET" && ctx.arg("pretty").is_some();
+            let pretty = ctx.method == HttpMethod::Get && ctx.arg("pretty").is_some();
             let mut bytes = if settings.json_sort_keys {
                 let mut sorted = body.clone();
                 render::sort_keys(&mut sorted);

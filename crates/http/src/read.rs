@@ -1,19 +1,19 @@
-//! Read handlers: the home endpoint, collection GET and item GET, and the
-//! document building they share with write responses (meta defaults,
-//! ETags, HATEOAS links).
+//! Read handlers: the home and schema endpoints, collection GET and item
+//! GET. Each takes the typed request and its plan, runs the plan's query
+//! on the data layer (which applies the projection) and renders the
+//! result (envelope, HATEOAS links, ETag and Last-Modified, 304).
 
 use std::sync::Arc;
 
 use axum::http::header;
-use eve_core::plan::{page_window, plan_read, projection_for};
-use eve_core::request::{normalize_etag, parse_max_results, parse_page, ReadArgs};
+use eve_core::plan::{ItemPlan, ReadPlan};
+use eve_core::request::ApiRequest;
 use eve_core::{ApiError, ApiResult, Resource};
 use serde_json::{json, Map, Value};
 
 use crate::context::{Ctx, Reply};
-use crate::document::{build_document, item_lookup};
+use crate::document::build_document;
 use crate::negotiate::http_date;
-use crate::routing::Route;
 use eve_exec::{ensure_meta, epoch};
 
 /// `GET /`: child links (features.md §10.2).
@@ -47,11 +47,11 @@ pub(crate) fn get_home(ctx: &Ctx) -> Reply {
 
 /// `GET /<SCHEMA_ENDPOINT>[/<resource>]` (features.md §40): schemas as
 /// configured, with the automatic id field; internal resources are hidden.
-pub(crate) fn get_schema(ctx: &Ctx, route: &Route) -> ApiResult<Reply> {
+pub(crate) fn get_schema(ctx: &Ctx, name: Option<&str>) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let schema_of =
         |r: &Resource| Value::Object(r.schema_as_written().clone().into_iter().collect());
-    match &route.lookup {
+    match name {
         None => {
             let all: Map<String, Value> = domain
                 .resources
@@ -61,7 +61,7 @@ pub(crate) fn get_schema(ctx: &Ctx, route: &Route) -> ApiResult<Reply> {
                 .collect();
             Ok(Reply::new(200, Value::Object(all)))
         }
-        Some((_, name)) => {
+        Some(name) => {
             let res = domain
                 .resources
                 .get(name)
@@ -93,35 +93,24 @@ fn home_href(res: &Resource) -> String {
         .join("/")
 }
 
-/// Reads `where`/`sort`/`projection`/`page`/`max_results` with the
-/// configured parameter names.
-pub(crate) fn read_args(ctx: &Ctx) -> ReadArgs {
-    let p = &ctx.domain().settings.params;
-    ReadArgs {
-        where_: ctx.arg(&p.where_).map(str::to_string),
-        sort: ctx.arg(&p.sort).map(str::to_string),
-        projection: ctx.arg(&p.projection).map(str::to_string),
-        page: parse_page(ctx.arg(&p.page)),
-        max_results: parse_max_results(ctx.arg(&p.max_results)),
-    }
-}
-
 /// `GET /<resource>`.
 pub(crate) async fn get_collection(
     ctx: &Ctx,
-    route: &Route,
+    req: &ApiRequest,
     res: &Arc<Resource>,
+    plan: ReadPlan,
 ) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let s = &domain.settings;
-    let args = read_args(ctx);
-    let plan = plan_read(domain, res, &args, &route.url_vars)?;
-    if s.validate_filters && !res.allowed_filters.is_empty() {
-        if let Some(raw) = args.where_.as_deref() {
-            crate::filters::validate_filters(ctx, res, &eve_query::parse_where(raw)?).await?;
+    let route = &req.route;
+    if s.validate_filters {
+        if let Some(w) = &req.query.where_ {
+            crate::filters::validate_filters(ctx, res, &w.document).await?;
         }
     }
-    // The page and its total come from one snapshot, so they agree.
+    // The page and its total come from one snapshot, so they agree; the
+    // data layer applies the projection; the executor runs the
+    // `on_fetched_resource` hooks.
     let (docs, total) = ctx
         .exec()
         .fetch_page(ctx.access(), res, &plan.query, plan.count)
@@ -138,7 +127,7 @@ pub(crate) async fn get_collection(
                 domain,
                 res,
                 doc,
-                plan.projection.as_ref(),
+                None,
                 &route.resource_path,
                 false,
             ))
@@ -154,7 +143,10 @@ pub(crate) async fn get_collection(
         // Eve keeps the query string on `self` whenever the query matched
         // something, also on a page past the last one.
         let self_href = if total.is_some_and(|t| t > 0) {
-            with_query(&route.resource_path, &link_query(ctx, link_max, plan.page))
+            with_query(
+                &route.resource_path,
+                &link_query(ctx, req, link_max, plan.page),
+            )
         } else {
             route.resource_path.clone()
         };
@@ -164,6 +156,7 @@ pub(crate) async fn get_collection(
         );
         paging_links(
             ctx,
+            req,
             res,
             &route.resource_path,
             (plan.page, link_max),
@@ -219,6 +212,7 @@ fn link_max_results(paginate: bool, max_results: Option<u64>) -> Option<u64> {
 /// counted total, `prev` past the first page.
 fn paging_links(
     ctx: &Ctx,
+    req: &ApiRequest,
     res: &Resource,
     collection: &str,
     (page, max_results): (u64, Option<u64>),
@@ -228,7 +222,7 @@ fn paging_links(
     if !res.pagination {
         return;
     }
-    let href = |page: u64| with_query(collection, &link_query(ctx, max_results, page));
+    let href = |page: u64| with_query(collection, &link_query(ctx, req, max_results, page));
     let max = max_results.unwrap_or(1).max(1);
     let has_next = match total {
         Some(t) => page.saturating_mul(max) < t,
@@ -257,7 +251,7 @@ fn paging_links(
 
 /// The query string of pagination links (features.md §10.3): values are
 /// inserted unencoded, as Eve does.
-pub(crate) fn link_query(ctx: &Ctx, max_results: Option<u64>, page: u64) -> String {
+fn link_query(ctx: &Ctx, req: &ApiRequest, max_results: Option<u64>, page: u64) -> String {
     let s = &ctx.domain().settings;
     let p = &s.params;
     let mut parts: Vec<String> = Vec::new();
@@ -265,7 +259,7 @@ pub(crate) fn link_query(ctx: &Ctx, max_results: Option<u64>, page: u64) -> Stri
         parts.push(format!("{}={m}", p.max_results));
     }
     for name in [&p.where_, &p.sort, &p.version] {
-        if let Some(v) = ctx.arg(name) {
+        if let Some(v) = req.arg(name) {
             parts.push(format!("{name}={v}"));
         }
     }
@@ -281,7 +275,7 @@ pub(crate) fn link_query(ctx: &Ctx, max_results: Option<u64>, page: u64) -> Stri
         &p.embedded,
         &p.projection,
     ];
-    for (k, v) in &ctx.args {
+    for (k, v) in &req.args {
         if !known.contains(&k) {
             parts.push(format!("{k}={v}"));
         }
@@ -290,13 +284,20 @@ pub(crate) fn link_query(ctx: &Ctx, max_results: Option<u64>, page: u64) -> Stri
 }
 
 /// `GET /<resource>/<id>` (and the additional lookup).
-pub(crate) async fn get_item(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiResult<Reply> {
+pub(crate) async fn get_item(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    res: &Arc<Resource>,
+    plan: ItemPlan,
+) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let s = &domain.settings;
-    let lookup = item_lookup(ctx, route, res)?;
+    let route = &req.route;
+    // The plan's query names one document and its projection; the executor
+    // runs the `on_fetched_item` hooks.
     let mut doc = ctx
         .exec()
-        .fetch_item(ctx.access(), res, &lookup)
+        .fetch_item(ctx.access(), res, &plan.query)
         .await?
         .ok_or(ApiError::DocumentNotFound)?;
     ensure_meta(domain, res, &mut doc);
@@ -307,14 +308,15 @@ pub(crate) async fn get_item(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> A
         .copied()
         .unwrap_or_else(epoch);
 
-    let none_match = ctx.header("if-none-match").map(normalize_etag);
-    let modified_since = ctx
-        .header("if-modified-since")
-        .and_then(|v| {
-            chrono::NaiveDateTime::parse_from_str(v.trim(), "%a, %d %b %Y %H:%M:%S GMT").ok()
-        })
-        .map(|d| d.and_utc() + chrono::Duration::seconds(1));
-    let etag_says_same = none_match
+    // Eve compares at a one-second resolution: a document updated within
+    // the second of `If-Modified-Since` is not modified.
+    let modified_since = req
+        .conditions
+        .if_modified_since
+        .map(|d| d + chrono::Duration::seconds(1));
+    let etag_says_same = req
+        .conditions
+        .if_none_match
         .as_ref()
         .map(|n| s.if_match && etag.as_deref() == Some(n.as_str()));
     let date_says_same = modified_since.map(|since| updated.to_chrono() <= since);
@@ -335,35 +337,24 @@ pub(crate) async fn get_item(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> A
         }
         return Ok(reply);
     }
-    let client_projection = match ctx.arg(&s.params.projection) {
-        Some(raw) if res.projection => Some(eve_core::plan::parse_client_projection(raw)?),
-        _ => None,
-    };
-    let projection = projection_for(domain, res, client_projection.as_ref());
-    let mut map = build_document(
-        domain,
-        res,
-        doc,
-        projection.as_ref(),
-        &route.resource_path,
-        true,
-    );
+    let mut map = build_document(domain, res, doc, None, &route.resource_path, true);
     if let Some(Value::Object(links)) = map.get_mut(&s.meta.links) {
         // Eve builds an item's links with the collection's paging rules:
         // the collection link keeps the query, and `next`/`prev` follow the
         // page arguments (`next` always with OPTIMIZE_PAGINATION_FOR_SPEED).
-        let (page, max) = page_window(domain, res, &read_args(ctx));
+        let (page, max) = (plan.page, plan.max_results);
         let link_max = link_max_results(res.pagination, max);
         links.insert(
             "collection".into(),
             json!({
                 "title": res.resource_title,
-                "href": with_query(&route.resource_path, &link_query(ctx, link_max, page)),
+                "href": with_query(&route.resource_path, &link_query(ctx, req, link_max, page)),
             }),
         );
         let total = (!res.optimize_pagination_for_speed).then_some(0);
         paging_links(
             ctx,
+            req,
             res,
             &route.resource_path,
             (page, link_max),

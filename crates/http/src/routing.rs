@@ -1,74 +1,27 @@
-//! Routing: the URL space built from the Domain. Resource URLs may contain
-//! sub-resource variables and item URLs follow `item_url` rules, so routes
-//! are regexes compiled once at start-up, not a static router.
+//! Routing, the first stage of every request: the URL space built from the
+//! Domain. Resource URLs may contain sub-resource variables and item URLs
+//! follow `item_url` rules, so routes are regexes compiled once at
+//! start-up, not a static router. The result ([`Routed`]) is stored in the
+//! request's extensions before the other stages run.
 
 use std::sync::Arc;
 
-use eve_core::{Domain, Method, Resource, UrlPart, UrlRule};
+use eve_core::request::HttpMethod;
+use eve_core::{Domain, Resource, UrlPart, UrlRule};
 use regex::Regex;
 
-/// Which kind of endpoint a URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndpointKind {
-    /// The API entry point.
-    Home,
-    /// A resource (collection) endpoint.
-    Collection,
-    /// An item endpoint looked up by `item_lookup_field`.
-    Item,
-    /// The read-only `additional_lookup` item endpoint.
-    AdditionalItem,
-    /// `SCHEMA_ENDPOINT`: all schemas, or one (`lookup` holds its name).
-    Schema,
-}
+pub use eve_core::request::{EndpointKind, Route};
 
-/// A matched URL.
+/// What the routing step found, stored in the request's extensions before
+/// any other stage runs, so a tower layer between routing and the handler
+/// (rate limits, authentication) can read the method and the resource:
+/// `req.extensions().get::<Routed>()`.
 #[derive(Debug, Clone)]
-pub struct Route {
-    /// Endpoint kind.
-    pub kind: EndpointKind,
-    /// The resource (none for home).
-    pub resource: Option<Arc<Resource>>,
-    /// Sub-resource variables captured from the URL: (field, raw value).
-    pub url_vars: Vec<(String, String)>,
-    /// Item lookup: (field, raw value).
-    pub lookup: Option<(String, String)>,
-    /// The resource path of this request, relative to the API root, with
-    /// variables filled in (e.g. `people/5f…/invoices`).
-    pub resource_path: String,
-}
-
-impl Route {
-    /// Methods routed for this URL, as listed in `Allow`.
-    pub fn allowed_methods(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        let push_enabled = |out: &mut Vec<&'static str>, methods: &[Method]| {
-            for m in methods {
-                out.push(m.as_str());
-                if *m == Method::Get {
-                    out.push("HEAD");
-                }
-            }
-        };
-        match (self.kind, &self.resource) {
-            (EndpointKind::Home | EndpointKind::AdditionalItem | EndpointKind::Schema, _)
-            | (_, None) => out.extend(["GET", "HEAD"]),
-            (EndpointKind::Collection, Some(res)) => push_enabled(&mut out, &res.resource_methods),
-            (EndpointKind::Item, Some(res)) => {
-                push_enabled(&mut out, &res.item_methods);
-                if res.item_methods.contains(&Method::Patch) {
-                    out.push("POST");
-                }
-            }
-        }
-        out.push("OPTIONS");
-        out
-    }
-
-    /// Whether `method` (upper case) is routed for this URL.
-    pub fn allows(&self, method: &str) -> bool {
-        self.allowed_methods().contains(&method)
-    }
+pub struct Routed {
+    /// The method after `X-HTTP-Method-Override`.
+    pub method: HttpMethod,
+    /// The matched route; `None` for a URL no endpoint serves (404).
+    pub route: Option<Route>,
 }
 
 struct ResourceRoutes {
