@@ -13,6 +13,7 @@ mod integration {
     mod hooks;
     mod hostile_bodies;
     mod mongo_shapes;
+    mod pipeline;
     mod reads;
     mod resources;
     mod robustness;

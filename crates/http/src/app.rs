@@ -569,3 +569,82 @@ fn html_error(status: u16) -> String {
         crate::error::generic_message(status)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    /// A handler standing where rate-limit and auth layers will: it answers
+    /// with what the routing layer stored in the request's extensions.
+    async fn probe(req: Request<Body>) -> String {
+        match req.extensions().get::<Routed>() {
+            Some(Routed {
+                method,
+                route: Some(route),
+            }) => format!(
+                "{} {:?} {}",
+                method.as_str(),
+                route.kind,
+                route.resource.as_ref().map_or("-", |r| r.name.as_str())
+            ),
+            Some(Routed {
+                method,
+                route: None,
+            }) => format!("{} unrouted", method.as_str()),
+            None => "no route in the extensions".into(),
+        }
+    }
+
+    async fn probe_answer(app: &App, method: &str, uri: &str, header: Option<&str>) -> String {
+        let router = Router::new()
+            .fallback(probe)
+            .layer(axum::middleware::from_fn_with_state(
+                app.state.clone(),
+                route_request,
+            ));
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(o) = header {
+            req = req.header("x-http-method-override", o);
+        }
+        let resp = router
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn routing_runs_first_and_leaves_the_route_for_later_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "RESOURCE_METHODS: [GET, POST]\nITEM_METHODS: [GET, PATCH]\nDOMAIN: {people: {schema: {name: {type: string}}}}";
+        let raw = eve_core::settings::parse_str(yaml, eve_core::settings::Format::Yaml).unwrap();
+        let domain = eve_core::settings::check(raw, &eve_schema::Registry::default()).unwrap();
+        let layers = eve_backends::Backends::open(&domain, None, dir.path())
+            .await
+            .unwrap();
+        let app = App::new(domain, layers.primary().clone()).await.unwrap();
+        assert_eq!(
+            probe_answer(&app, "GET", "/people", None).await,
+            "GET Collection people"
+        );
+        assert_eq!(
+            probe_answer(
+                &app,
+                "GET",
+                "/people/5f0000000000000000000001",
+                Some("patch")
+            )
+            .await,
+            "PATCH Item people"
+        );
+        assert_eq!(probe_answer(&app, "GET", "/", None).await, "GET Home -");
+        assert_eq!(
+            probe_answer(&app, "DELETE", "/nowhere", None).await,
+            "DELETE unrouted"
+        );
+    }
+}
