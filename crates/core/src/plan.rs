@@ -177,7 +177,13 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
     let scope = || scope_filter(domain, res, &route.url_vars, access);
     let item = || -> ApiResult<Filter> {
         let (field, raw) = route.lookup.as_ref().ok_or(ApiError::UrlNotFound)?;
-        Ok(Filter::eq(field.clone(), lookup_value(domain, res, field, raw)).and(scope()))
+        Ok(item_scope_filter(
+            domain,
+            res,
+            (field, raw),
+            &route.url_vars,
+            access,
+        ))
     };
     use crate::request::HttpMethod as M;
     use EndpointKind as K;
@@ -363,9 +369,20 @@ pub(crate) fn compile_datasource_filter(
     Filter::parse(&query)
 }
 
-/// The filter of an item endpoint for an anonymous requester:
-/// `field == value` (value converted by the field's schema type) plus
-/// [`base_filter`].
+/// The filter naming one item: `field == value` (the raw URL value
+/// converted by the field's schema type) ANDed with [`scope_filter`].
+pub fn item_scope_filter(
+    domain: &Domain,
+    res: &Resource,
+    (field, raw_value): (&str, &str),
+    url_vars: &[(String, String)],
+    access: &Access,
+) -> Filter {
+    let value = lookup_value(domain, res, field, raw_value);
+    Filter::eq(field, value).and(scope_filter(domain, res, url_vars, access))
+}
+
+/// [`item_scope_filter`] for an anonymous requester.
 pub fn item_filter(
     domain: &Domain,
     res: &Resource,
@@ -373,8 +390,13 @@ pub fn item_filter(
     raw_value: &str,
     url_vars: &[(String, String)],
 ) -> ApiResult<Filter> {
-    let value = lookup_value(domain, res, field, raw_value);
-    Ok(Filter::eq(field, value).and(base_filter(domain, res, url_vars)?))
+    Ok(item_scope_filter(
+        domain,
+        res,
+        (field, raw_value),
+        url_vars,
+        &Access::anonymous(),
+    ))
 }
 
 /// The automatic fields every read returns whatever the projection.

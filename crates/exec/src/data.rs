@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use bson::{Bson, Document};
-use eve_core::plan::base_filter;
+use eve_core::plan::scope_filter;
 use eve_core::{ApiError, Resource};
 use eve_query::Filter;
 use eve_store::FindQuery;
@@ -78,7 +78,10 @@ impl ResourceData {
 
     fn scoped(&self, query: &Document) -> Result<Filter, DataError> {
         let filter = Filter::parse(query).map_err(ApiError::from)?;
-        Ok(filter.and(base_filter(self.exec.domain(), &self.resource, &[])?))
+        // The same merge point as HTTP requests: the datasource filter and
+        // the owner filter of this data API's access.
+        let scope = scope_filter(self.exec.domain(), &self.resource, &[], &self.access);
+        Ok(filter.and(scope))
     }
 
     /// Documents matching a MongoDB query (and the datasource filter), in

@@ -4,7 +4,6 @@
 //! filter of an edit.
 
 use bson::{Bson, Document};
-use eve_core::request::normalize_etag;
 use eve_core::{ApiError, ApiResult, Domain, Resource};
 use eve_query::Filter;
 
@@ -61,25 +60,9 @@ pub(crate) fn seal_new(domain: &Domain, res: &Resource, doc: &mut Document) {
     }
 }
 
-/// The `If-Match` condition a client sent with an edit or a delete.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum IfMatch {
-    /// No `If-Match` (or an empty one).
-    #[default]
-    Absent,
-    /// The ETag sent, normalised (no `W/`, no quotes).
-    Etag(String),
-}
-
-impl IfMatch {
-    /// Reads an `If-Match` header value: a blank one counts as absent.
-    pub fn from_header(raw: Option<&[u8]>) -> IfMatch {
-        match raw.map(String::from_utf8_lossy) {
-            Some(v) if !v.trim().is_empty() => IfMatch::Etag(normalize_etag(&v)),
-            _ => IfMatch::Absent,
-        }
-    }
-}
+/// The `If-Match` condition a client sent with an edit or a delete: the
+/// typed request's (`eve_core::request::IfMatch`), carried by the plan.
+pub use eve_core::request::IfMatch;
 
 /// Checks `If-Match` against the current ETag (features.md §13):
 /// `EtagRequired` (428) when one is required and missing, `EtagMismatch`

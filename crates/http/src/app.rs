@@ -16,7 +16,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
-use eve_core::plan::{EditKind, EditPlan, Plan};
+use eve_core::plan::{EditKind, Plan};
 use eve_core::request::{ApiRequest, Conditions, HttpMethod};
 use eve_core::{Access, ApiError, Domain, Method, Resource};
 use eve_exec::{Executor, HookError, Hooks};
@@ -447,9 +447,6 @@ async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
     )?;
     let plan = eve_core::plan(&req, &ctx.access, domain)?;
     let resource = || route.resource.as_ref().ok_or(ApiError::MethodNotAllowed);
-    // TODO(#9): the write handlers take their plan (collection, scoped
-    // item filter, typed If-Match) once the executor consumes it; today
-    // they compute the same values from the route.
     match plan {
         Plan::Home => Ok(read::get_home(ctx)),
         Plan::Schema(name) => read::get_schema(ctx, name.as_deref()),
@@ -459,16 +456,12 @@ async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
             "versioning and aggregation are refused at start-up until built".into(),
         )),
         Plan::Insert(_) => write::post(ctx, route, resource()?).await,
-        Plan::Edit(EditPlan {
-            kind: EditKind::Update,
-            ..
-        }) => write::patch(ctx, route, resource()?).await,
-        Plan::Edit(EditPlan {
-            kind: EditKind::Replace,
-            ..
-        }) => write::put(ctx, route, resource()?).await,
-        Plan::DeleteItem(_) => write::delete_item(ctx, route, resource()?).await,
-        Plan::DeleteCollection(_) => write::delete_collection(ctx, route, resource()?).await,
+        Plan::Edit(plan) => match plan.kind {
+            EditKind::Update => write::patch(ctx, route, resource()?, &plan).await,
+            EditKind::Replace => write::put(ctx, route, resource()?, &plan).await,
+        },
+        Plan::DeleteItem(plan) => write::delete_item(ctx, resource()?, &plan).await,
+        Plan::DeleteCollection(plan) => write::delete_collection(ctx, resource()?, &plan).await,
     }
 }
 

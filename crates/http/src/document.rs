@@ -1,17 +1,13 @@
-//! A stored document as the API serves it: its id in URLs, `_links`, and
-//! the filter of the document an item URL names. Shared by the read and
-//! write handlers; meta defaults and ETags are `eve-exec`'s.
+//! A stored document as the API serves it: its id in URLs and `_links`.
+//! Shared by the read and write handlers; meta defaults and ETags are
+//! `eve-exec`'s, the filter naming an item is the plan's.
 
 use bson::{Bson, Document};
-use eve_core::plan::item_filter;
-use eve_core::{ApiError, ApiResult, Domain, Resource};
+use eve_core::{Domain, Resource};
 use eve_exec::ensure_meta;
-use eve_query::Filter;
 use serde_json::{json, Map, Value};
 
-use crate::context::Ctx;
 use crate::render::{bson_to_json, doc_to_map};
-use crate::routing::Route;
 
 /// The id of a document as it appears in URLs.
 pub(crate) fn id_string(value: Option<&Bson>) -> String {
@@ -130,11 +126,4 @@ pub(crate) fn related_links(domain: &Domain, res: &Resource, doc: &Document) -> 
         }
     }
     (!related.is_empty()).then_some(Value::Object(related))
-}
-
-/// The filter of the document an item URL names (datasource filter and
-/// sub-resource variables applied).
-pub(crate) fn item_lookup(ctx: &Ctx, route: &Route, res: &Resource) -> ApiResult<Filter> {
-    let (field, value) = route.lookup.as_ref().ok_or(ApiError::UrlNotFound)?;
-    item_filter(ctx.domain(), res, field, value, &route.url_vars)
 }

@@ -127,3 +127,31 @@ async fn outside_documents_show_the_etag_edits_check() {
     let r = t.edit("PATCH", &url, &etag, r#"{"firstname": "x"}"#).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
+
+/// The data API merges its access's owner filter at the same point as
+/// HTTP requests (`plan::scope_filter`).
+#[tokio::test]
+async fn the_data_api_is_scoped_by_its_access() {
+    let t = TestApp::new(
+        "DOMAIN: {notes: {schema: {text: {type: string}, owner: {type: string}}, resource_methods: [GET, POST]}}",
+    )
+    .await;
+    let r = t
+        .post(
+            "/notes",
+            r#"[{"text": "a", "owner": "ann"}, {"text": "b", "owner": "bob"}]"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let notes = t.app.resource("notes").expect("notes");
+    assert_eq!(notes.find(&bson::doc! {}).await.unwrap().len(), 2);
+    let ann = eve_core::Access {
+        user: Some("ann".into()),
+        owner_field: Some("owner".into()),
+        owner_value: Some(bson::Bson::String("ann".into())),
+        ..eve_core::Access::default()
+    };
+    let mine = notes.with_access(ann).find(&bson::doc! {}).await.unwrap();
+    let texts: Vec<&str> = mine.iter().map(|d| d.get_str("text").unwrap()).collect();
+    assert_eq!(texts, ["a"]);
+}

@@ -2,13 +2,18 @@
 
 use std::sync::Arc;
 
+use eve_core::plan::{DeleteCollectionPlan, DeleteItemPlan};
+
 use super::*;
 
 /// `DELETE /<resource>/<id>`: `204` whether or not the document existed.
-pub(crate) async fn delete_item(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiResult<Reply> {
+pub(crate) async fn delete_item(
+    ctx: &Ctx,
+    res: &Arc<Resource>,
+    plan: &DeleteItemPlan,
+) -> ApiResult<Reply> {
     let exec = ctx.exec();
-    let lookup = item_lookup(ctx, route, res)?;
-    if let Some(original) = exec.original(res, &lookup, &if_match(ctx)).await? {
+    if let Some(original) = exec.original(res, &plan.filter, &plan.if_match).await? {
         exec.delete_item(ctx.access(), res, &original).await?;
     }
     Ok(Reply::empty(204))
@@ -18,10 +23,11 @@ pub(crate) async fn delete_item(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -
 /// and sub-resource variables apply; the client `where` does not).
 pub(crate) async fn delete_collection(
     ctx: &Ctx,
-    route: &Route,
     res: &Arc<Resource>,
+    plan: &DeleteCollectionPlan,
 ) -> ApiResult<Reply> {
-    let filter = base_filter(ctx.domain(), res, &route.url_vars)?;
-    ctx.exec().delete_all(ctx.access(), res, &filter).await?;
+    ctx.exec()
+        .delete_all(ctx.access(), res, &plan.filter)
+        .await?;
     Ok(Reply::empty(204))
 }

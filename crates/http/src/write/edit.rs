@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use eve_core::plan::EditPlan;
+
 use super::post::insert_failure;
 use super::*;
 
@@ -16,12 +18,17 @@ fn refused(ctx: &Ctx, refusal: &Refusal, body: &Value) -> Reply {
     )
 }
 
-/// `PATCH /<resource>/<id>`.
-pub(crate) async fn patch(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiResult<Reply> {
+/// `PATCH /<resource>/<id>`: the plan names the item (its scoped filter)
+/// and the client's `If-Match`.
+pub(crate) async fn patch(
+    ctx: &Ctx,
+    route: &Route,
+    res: &Arc<Resource>,
+    plan: &EditPlan,
+) -> ApiResult<Reply> {
     let exec = ctx.exec();
-    let lookup = item_lookup(ctx, route, res)?;
     let original = exec
-        .original(res, &lookup, &if_match(ctx))
+        .original(res, &plan.filter, &plan.if_match)
         .await?
         .ok_or(ApiError::DocumentNotFound)?;
     let body = parse_body(ctx, res, false)?;
@@ -58,12 +65,17 @@ fn edited_reply(
     reply
 }
 
-/// `PUT /<resource>/<id>`: replace, or insert when missing (`UPSERT_ON_PUT`).
-pub(crate) async fn put(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiResult<Reply> {
+/// `PUT /<resource>/<id>`: replace, or insert when missing and the plan
+/// says so (`UPSERT_ON_PUT`).
+pub(crate) async fn put(
+    ctx: &Ctx,
+    route: &Route,
+    res: &Arc<Resource>,
+    plan: &EditPlan,
+) -> ApiResult<Reply> {
     let exec = ctx.exec();
-    let lookup = item_lookup(ctx, route, res)?;
-    let Some(original) = exec.original(res, &lookup, &if_match(ctx)).await? else {
-        if !ctx.domain().settings.upsert_on_put {
+    let Some(original) = exec.original(res, &plan.filter, &plan.if_match).await? else {
+        if !plan.upsert {
             return Err(ApiError::DocumentNotFound);
         }
         return upsert(ctx, route, res).await;

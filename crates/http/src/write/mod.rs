@@ -5,14 +5,14 @@
 
 use axum::http::header;
 use bson::{Bson, Document};
-use eve_core::plan::{base_filter, lookup_value};
+use eve_core::plan::lookup_value;
 use eve_core::{ApiError, ApiResult, Domain, Resource};
-use eve_exec::{Edited, IfMatch, Inserted, Refusal};
+use eve_exec::{Edited, Inserted, Refusal};
 use eve_query::json_to_bson;
 use serde_json::{json, Map, Value};
 
 use crate::context::{Ctx, Reply};
-use crate::document::{build_document, item_lookup, related_links, self_link};
+use crate::document::{build_document, related_links, self_link};
 use crate::negotiate::http_date;
 use crate::payload::parse_body;
 use crate::render::{bson_to_json, write_json};
@@ -106,11 +106,6 @@ fn location(ctx: &Ctx, route: &Route, res: &Resource, doc: &Document) -> String 
         route.resource_path,
         crate::document::id_string(doc.get(&res.id_field))
     )
-}
-
-/// The `If-Match` condition of the request.
-fn if_match(ctx: &Ctx) -> IfMatch {
-    IfMatch::from_header(ctx.headers.get("if-match").map(|v| v.as_bytes()))
 }
 
 /// Eve's text for a payload element that is not a document.
