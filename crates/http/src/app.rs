@@ -455,7 +455,7 @@ async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
         Plan::Version(_) | Plan::Aggregate(_) => Err(ApiError::Internal(
             "versioning and aggregation are refused at start-up until built".into(),
         )),
-        Plan::Insert(_) => write::post(ctx, route, resource()?).await,
+        Plan::Insert(plan) => write::post(ctx, route, resource()?, &plan).await,
         Plan::Edit(plan) => match plan.kind {
             EditKind::Update => write::patch(ctx, route, resource()?, &plan).await,
             EditKind::Replace => write::put(ctx, route, resource()?, &plan).await,

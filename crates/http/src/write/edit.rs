@@ -38,7 +38,7 @@ pub(crate) async fn patch(
             res,
             &original,
             json_to_bson(&body),
-            &route.url_vars,
+            &plan.url_fields,
         )
         .await?;
     match edited {
@@ -78,7 +78,7 @@ pub(crate) async fn put(
         if !plan.upsert {
             return Err(ApiError::DocumentNotFound);
         }
-        return upsert(ctx, route, res).await;
+        return upsert(ctx, route, res, plan).await;
     };
     let body = parse_body(ctx, res, false)?;
     let edited = exec
@@ -87,7 +87,7 @@ pub(crate) async fn put(
             res,
             &original,
             json_to_bson(&body),
-            &route.url_vars,
+            &plan.url_fields,
         )
         .await?;
     match edited {
@@ -97,7 +97,12 @@ pub(crate) async fn put(
 }
 
 /// PUT on a missing document: insert it with the id from the URL.
-async fn upsert(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiResult<Reply> {
+async fn upsert(
+    ctx: &Ctx,
+    route: &Route,
+    res: &Arc<Resource>,
+    plan: &EditPlan,
+) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let body = parse_body(ctx, res, false)?;
     let (field, raw) = route.lookup.clone().ok_or(ApiError::UrlNotFound)?;
@@ -115,7 +120,7 @@ async fn upsert(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiResult<Repl
             ctx.access(),
             res,
             json_to_bson(&body),
-            &route.url_vars,
+            &plan.url_fields,
             (field, id),
             respond,
         )

@@ -3,10 +3,17 @@
 
 use std::sync::Arc;
 
+use eve_core::plan::InsertPlan;
+
 use super::*;
 
 /// `POST /<resource>`: one document or a bulk list, all or nothing.
-pub(crate) async fn post(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiResult<Reply> {
+pub(crate) async fn post(
+    ctx: &Ctx,
+    route: &Route,
+    res: &Arc<Resource>,
+    plan: &InsertPlan,
+) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let s = &domain.settings;
     let body = parse_body(ctx, res, true)?;
@@ -45,7 +52,7 @@ pub(crate) async fn post(ctx: &Ctx, route: &Route, res: &Arc<Resource>) -> ApiRe
     };
     let inserted = ctx
         .exec()
-        .insert(ctx.access(), res, input, &route.url_vars, respond)
+        .insert(ctx.access(), res, input, &plan.url_fields, respond)
         .await?;
     match inserted {
         Inserted::Stored((loc, body)) => {
