@@ -568,6 +568,41 @@ mod tests {
     use super::*;
     use tower::ServiceExt;
 
+    /// A data layer with no documents: routing never reaches it, and this
+    /// crate's tests must not depend on a real backend (the integration
+    /// suite, `eve-http-tests`, runs on one).
+    struct Empty;
+
+    #[async_trait::async_trait]
+    impl eve_store::DataLayer for Empty {
+        fn name(&self) -> &'static str {
+            "empty"
+        }
+        async fn prepare_collection(
+            &self,
+            _: &str,
+            _: &[eve_store::IndexSpec],
+        ) -> eve_store::StoreResult<()> {
+            Ok(())
+        }
+        async fn find(
+            &self,
+            _: &str,
+            _: &eve_store::FindQuery,
+        ) -> eve_store::StoreResult<Vec<bson::Document>> {
+            Ok(Vec::new())
+        }
+        async fn count(&self, _: &str, _: &eve_query::Filter) -> eve_store::StoreResult<u64> {
+            Ok(0)
+        }
+        async fn apply(
+            &self,
+            _: eve_store::WriteBatch,
+        ) -> eve_store::StoreResult<eve_store::BatchResult> {
+            Err(eve_store::StoreError::Unsupported("writes".into()))
+        }
+    }
+
     /// A handler standing where rate-limit and auth layers will: it answers
     /// with what the routing layer stored in the request's extensions.
     async fn probe(req: Request<Body>) -> String {
@@ -612,14 +647,10 @@ mod tests {
 
     #[tokio::test]
     async fn routing_runs_first_and_leaves_the_route_for_later_layers() {
-        let dir = tempfile::tempdir().unwrap();
         let yaml = "RESOURCE_METHODS: [GET, POST]\nITEM_METHODS: [GET, PATCH]\nDOMAIN: {people: {schema: {name: {type: string}}}}";
         let raw = eve_core::settings::parse_str(yaml, eve_core::settings::Format::Yaml).unwrap();
         let domain = eve_core::settings::check(raw, &eve_schema::Registry::default()).unwrap();
-        let layers = eve_backends::Backends::open(&domain, None, dir.path())
-            .await
-            .unwrap();
-        let app = App::new(domain, layers.primary().clone()).await.unwrap();
+        let app = App::new(domain, Arc::new(Empty)).await.unwrap();
         assert_eq!(
             probe_answer(&app, "GET", "/people", None).await,
             "GET Collection people"
