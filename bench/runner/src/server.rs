@@ -1,0 +1,210 @@
+//! The servers under test: eve-rs, Python Eve (the oracle) and the ceiling.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::config::Paths;
+use crate::http::Client;
+use crate::Result;
+
+/// A server process started by the runner; stopped when dropped.
+pub(crate) struct Server {
+    pub(crate) name: &'static str,
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts `cmd` and waits (at most `timeout`) for its `listening on`
+    /// line; also returns how long that took.
+    pub(crate) fn start(
+        name: &'static str,
+        mut cmd: Command,
+        port: u16,
+        log: &Path,
+        timeout: Duration,
+    ) -> Result<(Server, Duration)> {
+        let log_file =
+            std::fs::File::create(log).map_err(|e| format!("cannot create {log:?}: {e}"))?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file));
+        let started = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                if line.contains("listening on") {
+                    let _ = tx.send(Instant::now());
+                }
+            }
+        });
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut server = Server { name, child, addr };
+        match rx.recv_timeout(timeout) {
+            Ok(at) => Ok((server, at - started)),
+            Err(_) => {
+                server.kill();
+                Err(format!(
+                    "{name} did not print `listening on` within {timeout:?}; see {}",
+                    log.display()
+                ))
+            }
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub(crate) fn client(&self) -> Client {
+        Client::new(self.addr, Duration::from_secs(300))
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s.
+    pub(crate) fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+    }
+
+    pub(crate) fn kill(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// Resets the peak resident set size (`VmHWM`), so the next reading is
+    /// the peak of what follows.
+    pub(crate) fn reset_peak_rss(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5");
+    }
+
+    /// Peak resident set size in MiB.
+    pub(crate) fn peak_rss_mb(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub(crate) fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+pub(crate) fn start_eve_rs(paths: &Paths, data: &Path, tag: &str) -> Result<(Server, Duration)> {
+    let port = free_port()?;
+    let mut cmd = Command::new(paths.bin.join("eve-rs"));
+    cmd.arg("serve")
+        .arg(paths.settings())
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--data-dir")
+        .arg(data);
+    Server::start(
+        "eve-rs",
+        cmd,
+        port,
+        &paths.out.join(format!("eve-rs{tag}.log")),
+        Duration::from_secs(60),
+    )
+}
+
+pub(crate) fn start_oracle(paths: &Paths) -> Result<Server> {
+    let port = free_port()?;
+    let mut cmd = Command::new(paths.oracle());
+    cmd.arg(paths.settings())
+        .arg("--port")
+        .arg(port.to_string());
+    Server::start(
+        "eve",
+        cmd,
+        port,
+        &paths.out.join("oracle.log"),
+        Duration::from_secs(120),
+    )
+    .map(|(s, _)| s)
+}
+
+pub(crate) fn start_ceiling(paths: &Paths, body_bytes: usize) -> Result<Server> {
+    let port = free_port()?;
+    let mut cmd = Command::new(paths.bin.join("eve-bench-ceiling"));
+    cmd.arg("--port")
+        .arg(port.to_string())
+        .arg("--body-bytes")
+        .arg(body_bytes.to_string());
+    Server::start(
+        "ceiling",
+        cmd,
+        port,
+        &paths.out.join("ceiling.log"),
+        Duration::from_secs(10),
+    )
+    .map(|(s, _)| s)
+}
+
+/// Whether the oracle's virtualenv is usable (creating it on first use,
+/// except in a smoke run, which does not download from PyPI).
+pub(crate) fn oracle_ready(paths: &Paths, may_create: bool) -> std::result::Result<(), String> {
+    let oracle = paths.oracle();
+    if !oracle.exists() {
+        return Err(format!("{} not found", oracle.display()));
+    }
+    if !may_create {
+        let home = std::env::var_os("EVE_ORACLE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/eve-oracle"))
+            });
+        if !home.is_some_and(|h| h.join("venv").exists()) {
+            return Err(
+                "its virtualenv does not exist yet and a smoke run does not create it \
+                        (`eve-oracle --setup` does, from PyPI)"
+                    .into(),
+            );
+        }
+    }
+    let out = Command::new(&oracle)
+        .arg("--setup")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", oracle.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("").to_string();
+        Err(format!("`eve-oracle --setup` failed: {last}"))
+    }
+}
