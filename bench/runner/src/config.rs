@@ -26,7 +26,27 @@ pub(crate) struct Config {
     pub(crate) startups: u32,
     pub(crate) oracle: bool,
     pub(crate) keep_data: bool,
+    /// The eve-rs build to compare with (paired mode), if any.
+    pub(crate) baseline: Option<Baseline>,
+    /// Measurements of each eve-rs build per scenario (interleaved).
+    pub(crate) rounds: u32,
+    /// "Not slower than before" allows the ratio after/before to be this
+    /// many percent under 1 (the noise band).
+    pub(crate) tolerance_pct: f64,
 }
+
+/// The eve-rs build a paired run compares with.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Baseline {
+    /// Its `eve-rs` binary.
+    pub(crate) bin: PathBuf,
+    /// What it was built from (shown in the report).
+    pub(crate) label: String,
+}
+
+/// The default noise band of a paired run, in percent (bench/README.md
+/// says how it was chosen).
+pub(crate) const DEFAULT_TOLERANCE_PCT: f64 = 5.0;
 
 impl Config {
     pub(crate) fn full() -> Config {
@@ -44,6 +64,9 @@ impl Config {
             startups: 5,
             oracle: true,
             keep_data: false,
+            baseline: None,
+            rounds: 1,
+            tolerance_pct: DEFAULT_TOLERANCE_PCT,
         }
     }
 
@@ -88,12 +111,23 @@ usage: bench/run.sh [--smoke | --quick] [options]
   --large N          documents for S7 (full: 1000000; 0 skips S7)
   --oracle-max N     at most N documents seeded into Python Eve (full: 20000)
   --no-oracle        leave Python Eve out
-  --keep-data        keep the eve-rs data directory (bench/out/data)
+  --keep-data        keep the eve-rs data directories (bench/out/data*) and
+                     the baseline's build (bench/out/baseline-*)
+
+paired mode (issue #9: the bench is not slower than before):
+  --baseline REF     build eve-rs at the git commit REF (bench/run.sh does,
+                     into bench/out/baseline-SHA) and measure both builds
+  --baseline-bin P   compare with the prebuilt eve-rs binary P instead
+  --baseline-label T what the baseline is, for the report (default: P)
+  --rounds N         measurements per build and scenario, interleaved
+                     (paired default: 2, i.e. before, after, after, before)
+  --tolerance PCT    noise band: after/before >= 1 - PCT/100 counts as not
+                     slower (default: 5)
 
 environment: EVE_BENCH_ORACLE (path of eve-oracle), CARGO_TARGET_DIR";
 
-pub(crate) fn parse_args() -> Result<Config> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+/// Reads the command line (without the program name).
+pub(crate) fn parse_args(args: &[String]) -> Result<Config> {
     let mut cfg = if args.iter().any(|a| a == "--smoke") {
         Config::smoke()
     } else if args.iter().any(|a| a == "--quick") {
@@ -106,6 +140,12 @@ pub(crate) fn parse_args() -> Result<Config> {
         v.and_then(|s| s.replace('_', "").parse().ok())
             .ok_or_else(|| format!("{name} needs a number\n{USAGE}"))
     };
+    let text = |v: Option<&String>, name: &str| -> Result<String> {
+        v.cloned()
+            .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+    };
+    let mut rounds = None;
+    let mut label = None;
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--smoke" | "--quick" => {}
@@ -115,6 +155,31 @@ pub(crate) fn parse_args() -> Result<Config> {
             "--oracle-max" => cfg.oracle_max = num(it.next(), arg)?,
             "--no-oracle" => cfg.oracle = false,
             "--keep-data" => cfg.keep_data = true,
+            "--baseline" => {
+                return Err(
+                    "--baseline REF is handled by bench/run.sh (it builds that commit); \
+                     the runner takes --baseline-bin PATH"
+                        .into(),
+                )
+            }
+            "--baseline-bin" => {
+                cfg.baseline = Some(Baseline {
+                    bin: PathBuf::from(text(it.next(), arg)?),
+                    label: String::new(),
+                })
+            }
+            "--baseline-label" => label = Some(text(it.next(), arg)?),
+            "--rounds" => rounds = Some(num(it.next(), arg)?),
+            "--tolerance" => {
+                let v = text(it.next(), arg)?;
+                cfg.tolerance_pct = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite() && (0.0..100.0).contains(t))
+                    .ok_or_else(|| {
+                        format!("--tolerance needs a percentage in 0..100, not {v:?}")
+                    })?;
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -122,6 +187,19 @@ pub(crate) fn parse_args() -> Result<Config> {
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
+    match (&mut cfg.baseline, label) {
+        (Some(b), label) => {
+            b.label = label.unwrap_or_else(|| b.bin.display().to_string());
+        }
+        (None, Some(_)) => return Err("--baseline-label needs --baseline-bin".into()),
+        (None, None) => {}
+    }
+    let default_rounds = if cfg.baseline.is_some() { 2 } else { 1 };
+    let rounds = rounds.unwrap_or(default_rounds);
+    if rounds == 0 || rounds > 20 {
+        return Err(format!("--rounds needs a number in 1..=20, not {rounds}"));
+    }
+    cfg.rounds = rounds as u32;
     Ok(cfg)
 }
 
@@ -161,5 +239,61 @@ impl Paths {
         std::env::var_os("EVE_BENCH_ORACLE")
             .map(PathBuf::from)
             .unwrap_or_else(|| self.root.join("../shared/oracle/eve-oracle"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config> {
+        parse_args(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_baseline_binary_makes_a_paired_run_of_two_rounds() {
+        let cfg = parse(&["--quick", "--baseline-bin", "/tmp/old/eve-rs"]).expect("valid");
+        assert_eq!(cfg.mode, "quick");
+        assert_eq!(
+            cfg.baseline,
+            Some(Baseline {
+                bin: PathBuf::from("/tmp/old/eve-rs"),
+                label: "/tmp/old/eve-rs".into()
+            })
+        );
+        assert_eq!(cfg.rounds, 2);
+        assert_eq!(cfg.tolerance_pct, DEFAULT_TOLERANCE_PCT);
+        let cfg = parse(&[
+            "--baseline-label",
+            "`5934a8a`",
+            "--baseline-bin",
+            "b",
+            "--rounds",
+            "4",
+            "--tolerance",
+            "2.5",
+        ])
+        .expect("valid");
+        assert_eq!(cfg.baseline.map(|b| b.label), Some("`5934a8a`".to_string()));
+        assert_eq!((cfg.rounds, cfg.tolerance_pct), (4, 2.5));
+    }
+
+    #[test]
+    fn without_a_baseline_each_scenario_runs_once() {
+        let cfg = parse(&["--smoke"]).expect("valid");
+        assert_eq!((cfg.baseline, cfg.rounds), (None, 1));
+    }
+
+    #[test]
+    fn bad_paired_options_are_refused() {
+        let err = |args: &[&str]| parse(args).expect_err("refused");
+        assert!(err(&["--baseline", "main"]).contains("handled by bench/run.sh"));
+        assert!(err(&["--baseline-label", "x"]).contains("needs --baseline-bin"));
+        assert!(err(&["--baseline-bin"]).contains("--baseline-bin needs a value"));
+        assert!(err(&["--rounds", "0"]).contains("1..=20"));
+        assert!(err(&["--rounds", "21"]).contains("1..=20"));
+        assert!(err(&["--tolerance", "100"]).contains("0..100"));
+        assert!(err(&["--tolerance", "-1"]).contains("0..100"));
+        assert!(err(&["--tolerance", "NaN"]).contains("0..100"));
     }
 }

@@ -10,6 +10,7 @@ mod config;
 mod docs;
 mod http;
 mod measure;
+mod paired;
 mod report;
 mod run;
 mod seed;
@@ -23,7 +24,8 @@ use config::{parse_args, Paths};
 type Result<T> = std::result::Result<T, String>;
 
 fn main() {
-    let cfg = match parse_args() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cfg = match parse_args(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -42,12 +44,25 @@ fn main() {
         if Command::new("wrk").arg("--version").output().is_err() {
             return Err("wrk is not installed: run bench/run.sh, which installs it".into());
         }
+        if let Some(b) = &cfg.baseline {
+            if !b.bin.is_file() {
+                return Err(format!(
+                    "the baseline {} is not a file (--baseline-bin)",
+                    b.bin.display()
+                ));
+            }
+        }
         let results = run::run(&cfg, &paths)?;
-        let text = report::report(&cfg, &results);
-        let file = paths.out.join(format!("last-{}.md", cfg.mode));
+        let text = report::report(&cfg, &paths, &results);
+        let suffix = if cfg.baseline.is_some() {
+            "-paired"
+        } else {
+            ""
+        };
+        let file = paths.out.join(format!("last-{}{suffix}.md", cfg.mode));
         let _ = std::fs::write(&file, &text);
         println!("\n{text}\n(also in {})", file.display());
-        Ok(())
+        paired::check_complete(&cfg, &results)
     });
     if let Err(e) = outcome {
         eprintln!("eve-bench-runner: {e}");

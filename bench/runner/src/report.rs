@@ -3,9 +3,22 @@
 use std::fmt::Write as _;
 use std::process::Command;
 
-use crate::config::Config;
+use std::path::Path;
+
+use crate::config::{Config, Paths};
 use crate::measure::Measure;
+use crate::paired;
 use crate::run::{Results, SCENARIOS};
+use crate::server::{AFTER, BEFORE};
+
+/// The three load averages of a `/proc/loadavg` text.
+pub(crate) fn load_average(loadavg: &str) -> String {
+    loadavg
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 pub(crate) fn ratio(a: Option<&Measure>, b: Option<&Measure>) -> Option<f64> {
     match (a, b) {
@@ -30,11 +43,11 @@ pub(crate) fn table(results: &Results) -> String {
         let Some(row) = results.rows.get(id) else {
             continue;
         };
-        for server in ["eve-rs", "eve", "ceiling"] {
+        for server in [AFTER, BEFORE, "eve", "ceiling"] {
             let Some(m) = row.get(server) else {
                 continue;
             };
-            let (vs_eve, vs_ceiling) = if server == "eve-rs" {
+            let (vs_eve, vs_ceiling) = if server == AFTER {
                 (
                     ratio(Some(m), row.get("eve")).map(|r| format!("{r:.1}x")),
                     ratio(Some(m), row.get("ceiling")).map(|r| format!("{:.0}%", r * 100.0)),
@@ -121,7 +134,8 @@ pub(crate) fn targets(cfg: &Config, results: &Results) -> Vec<(String, String, O
         ),
         results
             .startup_ms
-            .map(|ms| (format!("{ms:.1} ms (median)"), ms < 100.0)),
+            .get(AFTER)
+            .map(|ms| (format!("{ms:.1} ms (median)"), *ms < 100.0)),
     );
     check(
         "S7 latency <= 1.5x S2's (p50)",
@@ -139,10 +153,37 @@ pub(crate) fn targets(cfg: &Config, results: &Results) -> Vec<(String, String, O
             _ => None,
         },
     );
+    if cfg.baseline.is_some() {
+        let (text, met) = paired::verdict(cfg, &paired::compare(cfg, results));
+        out.push((
+            format!(
+                "S1–S7 not slower than before (after/before >= {:.2}, paired)",
+                1.0 - cfg.tolerance_pct / 100.0
+            ),
+            text,
+            met,
+        ));
+    }
     out
 }
 
-pub(crate) fn report(cfg: &Config, results: &Results) -> String {
+/// What the current tree is: `git describe --always --dirty` of the
+/// workspace (the eve-rs under test was built from it by bench/run.sh).
+fn tree_label(root: &Path) -> String {
+    Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["describe", "--always", "--dirty", "--abbrev=12"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| format!("`{}`", String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or_else(|| "the current tree".into())
+}
+
+/// The whole report (markdown): the run, the table, the paired section,
+/// the targets, seeding and notes.
+pub(crate) fn report(cfg: &Config, paths: &Paths, results: &Results) -> String {
     let mut r = String::new();
     let date = Command::new("date")
         .arg("-u")
@@ -156,9 +197,10 @@ pub(crate) fn report(cfg: &Config, results: &Results) -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let _ = writeln!(
         r,
-        "Run of {date}, {} mode: {cores} cores, load average at the end {}; wrk -t{} -c{}, {} s warm-up + {} s per scenario.\n",
+        "Run of {date}, {} mode: {cores} cores, load average at the start {}, at the end {}; wrk -t{} -c{}, {} s warm-up + {} s per scenario.\n",
         cfg.mode,
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        results.load_at_start,
+        load_average(&load),
         cfg.threads,
         cfg.connections,
         cfg.warmup_s,
@@ -171,6 +213,10 @@ pub(crate) fn report(cfg: &Config, results: &Results) -> String {
     );
     r.push_str(&table(results));
     r.push('\n');
+    if cfg.baseline.is_some() {
+        r.push_str(&paired::section(cfg, results, &tree_label(&paths.root)));
+        r.push('\n');
+    }
     r.push_str("| target | measured | |\n|---|---|---|\n");
     for (name, measured, met) in targets(cfg, results) {
         let verdict = match met {

@@ -123,20 +123,46 @@ pub(crate) fn free_port() -> Result<u16> {
         .map_err(|e| format!("no free port: {e}"))
 }
 
-pub(crate) fn start_eve_rs(paths: &Paths, data: &Path, tag: &str) -> Result<(Server, Duration)> {
+/// The name of the eve-rs under test in the tables (the current tree).
+pub(crate) const AFTER: &str = "eve-rs";
+/// The name of the baseline eve-rs in a paired run.
+pub(crate) const BEFORE: &str = "eve-rs before";
+
+/// One eve-rs build under test: its binary, its name in the tables, and
+/// its own data directory (a build only ever opens a store it created).
+#[derive(Debug, Clone)]
+pub(crate) struct Build {
+    /// [`AFTER`] or [`BEFORE`].
+    pub(crate) name: &'static str,
+    /// Its name in file names (logs, id lists).
+    pub(crate) file_tag: &'static str,
+    /// Its `eve-rs` binary.
+    pub(crate) bin: PathBuf,
+    /// Its data directory.
+    pub(crate) data: PathBuf,
+}
+
+/// Starts `build` on its data directory; `log_suffix` tells its logs apart.
+pub(crate) fn start_eve_rs(
+    paths: &Paths,
+    build: &Build,
+    log_suffix: &str,
+) -> Result<(Server, Duration)> {
     let port = free_port()?;
-    let mut cmd = Command::new(paths.bin.join("eve-rs"));
+    let mut cmd = Command::new(&build.bin);
     cmd.arg("serve")
         .arg(paths.settings())
         .arg("--port")
         .arg(port.to_string())
         .arg("--data-dir")
-        .arg(data);
+        .arg(&build.data);
     Server::start(
-        "eve-rs",
+        build.name,
         cmd,
         port,
-        &paths.out.join(format!("eve-rs{tag}.log")),
+        &paths
+            .out
+            .join(format!("{}{log_suffix}.log", build.file_tag)),
         Duration::from_secs(60),
     )
 }
