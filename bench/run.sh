@@ -35,6 +35,13 @@ while [ $# -gt 0 ]; do
   runner_args+=("$1"); shift
 done
 
+if [ -n "$baseline_ref" ]; then
+  sha="$(git rev-parse --verify --quiet "${baseline_ref}^{commit}")" || {
+    echo "bench/run.sh: --baseline $baseline_ref is not a commit of this repository" >&2
+    exit 2
+  }
+fi
+
 if ! command -v wrk >/dev/null 2>&1; then
   echo "== installing wrk (Debian package)"
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -68,10 +75,6 @@ fi
 # registered) into bench/out/baseline-SHA/src, built with their own target
 # directory next to it; the source is removed once built, the whole
 # directory at the end unless --keep-data (a kept binary is reused).
-sha="$(git rev-parse --verify --quiet "${baseline_ref}^{commit}")" || {
-  echo "bench/run.sh: --baseline $baseline_ref is not a commit of this repository" >&2
-  exit 2
-}
 short="${sha:0:12}"
 dir="$root/bench/out/baseline-$short"
 bin="$dir/eve-rs-$profile"
