@@ -11,6 +11,8 @@ use crate::Result;
 /// What one wrk run measured.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Measure {
+    /// Requests completed in the measured run.
+    pub(crate) requests: u64,
     pub(crate) rps: f64,
     /// Operations the scenario counts (documents for S4, PATCHes for S5).
     pub(crate) ops: f64,
@@ -107,6 +109,7 @@ pub(crate) fn drive(
         0.0
     };
     Ok(Measure {
+        requests: get("requests") as u64,
         rps,
         ops,
         p50_ms: get("p50_us") / 1000.0,

@@ -32,6 +32,7 @@ pub(crate) fn mean(rounds: &[Measure]) -> Option<Measure> {
     let n = rounds.len() as f64;
     let avg = |f: fn(&Measure) -> f64| rounds.iter().map(f).sum::<f64>() / n;
     Some(Measure {
+        requests: rounds.iter().map(|m| m.requests).sum(),
         rps: avg(|m| m.rps),
         ops: avg(|m| m.ops),
         p50_ms: avg(|m| m.p50_ms),
@@ -55,6 +56,12 @@ fn throughput(unit: &str, m: &Measure) -> f64 {
         m.ops
     }
 }
+
+/// A scenario is judged only when every round of both builds completed at
+/// least this many requests: with fewer, one request more or less moves the
+/// ratio by more than 2% (S6 serves about one request a second at 100k
+/// documents; it needs `--duration 60` to be judged).
+pub(crate) const MIN_REQUESTS: u64 = 50;
 
 /// Whether `ratio` (after/before) counts as "not slower" with a noise band
 /// of `tolerance_pct` percent.
@@ -93,7 +100,10 @@ pub(crate) struct Comparison {
     pub(crate) p99_after: f64,
     pub(crate) errors_before: u64,
     pub(crate) errors_after: u64,
-    pub(crate) not_slower: bool,
+    /// The fewest requests a round of either build completed.
+    pub(crate) fewest_requests: u64,
+    /// `None`: not judged, a round completed fewer than [`MIN_REQUESTS`].
+    pub(crate) not_slower: Option<bool>,
 }
 
 /// Compares the two builds in every scenario both were measured in.
@@ -128,6 +138,12 @@ pub(crate) fn compare(cfg: &Config, results: &Results) -> Vec<Comparison> {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
+        let fewest_requests = after
+            .iter()
+            .chain(before)
+            .map(|m| m.requests)
+            .min()
+            .unwrap_or(0);
         out.push(Comparison {
             scenario,
             title,
@@ -141,7 +157,9 @@ pub(crate) fn compare(cfg: &Config, results: &Results) -> Vec<Comparison> {
             p99_after: ma.p99_ms,
             errors_before: mb.errors,
             errors_after: ma.errors,
-            not_slower: not_slower(ratio, cfg.tolerance_pct),
+            fewest_requests,
+            not_slower: (fewest_requests >= MIN_REQUESTS)
+                .then(|| not_slower(ratio, cfg.tolerance_pct)),
         });
     }
     out
@@ -155,29 +173,53 @@ pub(crate) fn verdict(cfg: &Config, comparisons: &[Comparison]) -> (String, Opti
     }
     let slower: Vec<String> = comparisons
         .iter()
-        .filter(|c| !c.not_slower)
+        .filter(|c| c.not_slower == Some(false))
         .map(|c| format!("{} {:.2}x", c.scenario, c.ratio))
         .collect();
-    let lowest = comparisons.iter().map(|c| c.ratio).fold(f64::MAX, f64::min);
+    let unjudged: Vec<&str> = comparisons
+        .iter()
+        .filter(|c| c.not_slower.is_none())
+        .map(|c| c.scenario)
+        .collect();
+    let judged: Vec<f64> = comparisons
+        .iter()
+        .filter(|c| c.not_slower.is_some())
+        .map(|c| c.ratio)
+        .collect();
     let floor = 1.0 - cfg.tolerance_pct / 100.0;
-    if slower.is_empty() {
-        (
-            format!(
-                "{} scenarios, lowest after/before {lowest:.2}x (>= {floor:.2})",
-                comparisons.len()
-            ),
-            Some(true),
+    let unjudged_text = || {
+        format!(
+            "{} not judged: fewer than {MIN_REQUESTS} requests in a round (raise --duration)",
+            unjudged.join(", ")
         )
+    };
+    if !slower.is_empty() {
+        let mut text = format!("slower than {floor:.2}x: {}", slower.join(", "));
+        if !unjudged.is_empty() {
+            text = format!("{text}; {}", unjudged_text());
+        }
+        return (text, Some(false));
+    }
+    if judged.is_empty() {
+        return (unjudged_text(), None);
+    }
+    let lowest = judged.iter().copied().fold(f64::MAX, f64::min);
+    let text = format!(
+        "{} scenarios judged, lowest after/before {lowest:.2}x (>= {floor:.2})",
+        judged.len()
+    );
+    if unjudged.is_empty() {
+        (text, Some(true))
     } else {
-        (
-            format!("slower than {floor:.2}x: {}", slower.join(", ")),
-            Some(false),
-        )
+        (format!("{text}; {}", unjudged_text()), None)
     }
 }
 
 /// Fails when a paired run did not measure both builds in every round of
-/// every scenario it ran (what the CI smoke run of the paired mode checks).
+/// every scenario it ran, and in the start-up (what the CI smoke run of the
+/// paired mode checks). A server that stopped answering already failed the
+/// run (the runner waits for an answer after every measurement); a round
+/// with few or no requests is a slow scenario, left unjudged, not an error.
 pub(crate) fn check_complete(cfg: &Config, results: &Results) -> Result<()> {
     if cfg.baseline.is_none() {
         return Ok(());
@@ -197,8 +239,6 @@ pub(crate) fn check_complete(cfg: &Config, results: &Results) -> Result<()> {
                     ms.len(),
                     cfg.rounds
                 ));
-            } else if ms.iter().any(|m| m.rps <= 0.0) {
-                problems.push(format!("{scenario}: {name} answered no request in a round"));
             }
         }
     }
@@ -262,7 +302,11 @@ pub(crate) fn section(cfg: &Config, results: &Results, after_label: &str) -> Str
             c.p99_after,
             c.errors_before,
             c.errors_after,
-            if c.not_slower { "yes" } else { "**NO**" }
+            match c.not_slower {
+                Some(true) => "yes".to_string(),
+                Some(false) => "**NO**".to_string(),
+                None => format!("not judged ({} requests)", c.fewest_requests),
+            }
         );
     }
     if let (Some(b), Some(a)) = (
@@ -279,7 +323,7 @@ pub(crate) fn section(cfg: &Config, results: &Results, after_label: &str) -> Str
         _ if cfg.mode == "smoke" => "not judged on smoke sizes: this run proves the pairing works",
         Some(true) => "**met**",
         Some(false) => "**NOT met**",
-        None => "not measured",
+        None => "not judged",
     };
     let _ = writeln!(
         r,
@@ -311,6 +355,7 @@ mod tests {
 
     fn m(rps: f64, ops: f64, p99: f64) -> Measure {
         Measure {
+            requests: 1000,
             rps,
             ops,
             p50_ms: p99 / 2.0,
@@ -391,7 +436,7 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!((c[0].before, c[0].after), (200.0, 180.0));
         assert!((c[0].ratio - 0.9).abs() < 1e-12);
-        assert!(!c[0].not_slower);
+        assert_eq!(c[0].not_slower, Some(false));
         assert_eq!(c[0].round_ratios.len(), 2);
         assert!((c[0].round_ratios[0] - 170.0 / 210.0).abs() < 1e-12);
         assert!((c[0].round_ratios[1] - 1.0).abs() < 1e-12);
@@ -403,7 +448,7 @@ mod tests {
         );
         let c = compare(&paired_cfg(1, 5.0), &r);
         assert!((c[0].ratio - 0.98).abs() < 1e-12);
-        assert!(c[0].not_slower);
+        assert_eq!(c[0].not_slower, Some(true));
         assert_eq!(c[0].spread, None);
     }
 
@@ -421,8 +466,63 @@ mod tests {
         let cfg = paired_cfg(1, 25.0);
         let (text, met) = verdict(&cfg, &compare(&cfg, &r));
         assert_eq!(met, Some(true));
-        assert_eq!(text, "2 scenarios, lowest after/before 0.80x (>= 0.75)");
+        assert_eq!(
+            text,
+            "2 scenarios judged, lowest after/before 0.80x (>= 0.75)"
+        );
         assert_eq!(verdict(&cfg, &[]), ("not measured".to_string(), None));
+    }
+
+    #[test]
+    fn a_scenario_with_too_few_requests_is_not_judged() {
+        let few = |rps: f64| Measure {
+            requests: MIN_REQUESTS - 1,
+            ..m(rps, 0.0, 1.0)
+        };
+        let mut r = results_with("S6", vec![few(1.0)], vec![few(2.0)]);
+        let cfg = paired_cfg(1, 5.0);
+        let c = compare(&cfg, &r);
+        assert_eq!(
+            (c[0].fewest_requests, c[0].not_slower),
+            (MIN_REQUESTS - 1, None)
+        );
+        let (text, met) = verdict(&cfg, &c);
+        assert_eq!(met, None);
+        assert_eq!(
+            text,
+            "S6 not judged: fewer than 50 requests in a round (raise --duration)"
+        );
+        // Judged scenarios decide when one is slower; otherwise the
+        // unjudged one leaves the target open.
+        r.rounds.entry("S1").or_default().extend([
+            (AFTER, vec![m(100.0, 0.0, 1.0)]),
+            (BEFORE, vec![m(100.0, 0.0, 1.0)]),
+        ]);
+        let (text, met) = verdict(&cfg, &compare(&cfg, &r));
+        assert_eq!(met, None);
+        assert!(
+            text.starts_with("1 scenarios judged, lowest after/before 1.00x"),
+            "{text}"
+        );
+        r.rounds.insert(
+            "S2",
+            [
+                (AFTER, vec![m(50.0, 0.0, 1.0)]),
+                (BEFORE, vec![m(100.0, 0.0, 1.0)]),
+            ]
+            .into(),
+        );
+        let (text, met) = verdict(&cfg, &compare(&cfg, &r));
+        assert_eq!(met, Some(false));
+        assert!(
+            text.starts_with("slower than 0.95x: S2 0.50x; S6 not judged"),
+            "{text}"
+        );
+        let section = section(&cfg, &r, "x");
+        assert!(
+            section.contains("| not judged (49 requests) |"),
+            "{section}"
+        );
     }
 
     #[test]
@@ -444,16 +544,13 @@ mod tests {
             err.contains("S3: eve-rs before measured 1 times, not 2"),
             "{err}"
         );
+        // A round with no request is a slow scenario, not a broken pairing.
         let idle = results_with(
             "S3",
             vec![m(10.0, 10.0, 1.0), m(0.0, 0.0, 0.0)],
             vec![m(10.0, 10.0, 1.0), m(10.0, 10.0, 1.0)],
         );
-        let err = check_complete(&cfg, &idle).expect_err("a round with no request");
-        assert!(
-            err.contains("S3: eve-rs answered no request in a round"),
-            "{err}"
-        );
+        assert_eq!(check_complete(&cfg, &idle), Ok(()));
         let err = check_complete(&cfg, &Results::default()).expect_err("nothing measured");
         assert!(err.contains("no scenario was measured"), "{err}");
     }
@@ -473,7 +570,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("before 7.0 ms, after 6.0 ms"), "{text}");
-        assert!(text.contains("**met** (1 scenarios"), "{text}");
+        assert!(text.contains("**met** (1 scenarios judged"), "{text}");
         assert!(!text.contains("Spread (one build"), "{text}");
     }
 }
