@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::config::{Config, Paths};
 use crate::server::Server;
@@ -54,15 +55,45 @@ pub(crate) fn settle(server: &Server) -> Result<()> {
         .map_err(|e| format!("{} did not answer after a run: {e}", server.name))
 }
 
+/// Longest wait for a server to finish what an earlier run left it.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Waits (at most [`IDLE_TIMEOUT`]) until none of `servers` uses more than
+/// a few percent of a core. wrk abandons the requests in flight when it
+/// stops, but a server may still work them off: S6's scans take seconds
+/// each, and their CPU would otherwise go to the next measurement, of this
+/// build or of the other one in a paired run.
+pub(crate) fn wait_idle(servers: &[&Server]) {
+    let started = Instant::now();
+    for server in servers {
+        if !server.wait_idle(IDLE_TIMEOUT.saturating_sub(started.elapsed())) {
+            println!(
+                "   note: {} still busy after {:.0} s; measuring anyway",
+                server.name,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let waited = started.elapsed().as_secs_f64();
+    if waited >= 2.0 {
+        println!("   (waited {waited:.1} s for left-over work to finish)");
+    }
+}
+
 /// Runs wrk against `server`: warm-up, then the measured run.
+///
+/// Before the warm-up and before the measured run, waits until every
+/// server of `quiet` is idle (see [`wait_idle`]).
 pub(crate) fn drive(
     cfg: &Config,
     server: &Server,
+    quiet: &[&Server],
     script: &Path,
     args: &[String],
     ops_per_request: f64,
 ) -> Result<Measure> {
     if cfg.warmup_s > 0 {
+        wait_idle(quiet);
         wrk_command(cfg, &server.url(), script, args, cfg.warmup_s)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -70,6 +101,7 @@ pub(crate) fn drive(
             .map_err(|e| format!("cannot run wrk: {e}"))?;
         settle(server)?;
     }
+    wait_idle(quiet);
     server.reset_peak_rss();
     let out = wrk_command(cfg, &server.url(), script, args, cfg.duration_s)
         .output()

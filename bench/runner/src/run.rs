@@ -54,7 +54,7 @@ pub(crate) fn run_one(
     args: &[String],
     ops_per_request: f64,
 ) -> Result<()> {
-    let m = drive(cfg, server, script, args, ops_per_request)?;
+    let m = drive(cfg, server, &[server], script, args, ops_per_request)?;
     print_measure(scenario, server.name, &m);
     results
         .rows
@@ -98,10 +98,11 @@ fn run_builds(
     args: &dyn Fn(&Subject) -> Vec<String>,
     ops_per_request: f64,
 ) -> Result<()> {
+    let servers: Vec<&Server> = subjects.iter().map(|s| &s.server).collect();
     for round in 0..cfg.rounds {
         for i in round_order(round, subjects.len()) {
             let s = &subjects[i];
-            let m = drive(cfg, &s.server, script, &args(s), ops_per_request)?;
+            let m = drive(cfg, &s.server, &servers, script, &args(s), ops_per_request)?;
             print_measure(scenario, s.build.name, &m);
             results
                 .rounds

@@ -95,6 +95,50 @@ impl Server {
         }
     }
 
+    /// CPU time (user + system) the process has used so far, in clock
+    /// ticks (`/proc/PID/stat`).
+    fn cpu_ticks(&self) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // Fields after the command name (which may hold spaces): state is
+        // the 3rd field of the line, utime the 14th, stime the 15th.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        Some(utime + stime)
+    }
+
+    /// Waits until the process used at most 2 clock ticks of CPU (2% of a
+    /// core at the usual 100 ticks/s) over 1 s, at most `timeout`; `false`
+    /// when it was still busy then. `true` at once where `/proc` cannot
+    /// tell.
+    pub(crate) fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let Some(mut last) = self.cpu_ticks() else {
+            return true;
+        };
+        loop {
+            std::thread::sleep(Duration::from_millis(250));
+            let Some(now) = self.cpu_ticks() else {
+                return true;
+            };
+            if now.saturating_sub(last) <= 2 {
+                // quiet for a quarter of a second: confirm over a second
+                std::thread::sleep(Duration::from_secs(1));
+                match self.cpu_ticks() {
+                    Some(later) if later.saturating_sub(now) <= 2 => return true,
+                    Some(later) => last = later,
+                    None => return true,
+                }
+            } else {
+                last = now;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+        }
+    }
+
     /// Resets the peak resident set size (`VmHWM`), so the next reading is
     /// the peak of what follows.
     pub(crate) fn reset_peak_rss(&self) {
@@ -232,5 +276,39 @@ pub(crate) fn oracle_ready(paths: &Paths, may_create: bool) -> std::result::Resu
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err.lines().last().unwrap_or("").to_string();
         Err(format!("`eve-oracle --setup` failed: {last}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawn(script: &str) -> Server {
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("sh runs");
+        Server {
+            name: "test",
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 9)),
+        }
+    }
+
+    #[test]
+    fn an_idle_process_is_seen_idle_and_a_busy_one_is_not() {
+        let idle = spawn("sleep 30");
+        let t = Instant::now();
+        assert!(idle.wait_idle(Duration::from_secs(20)));
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+
+        // Pure shell arithmetic (no child processes); killed when dropped.
+        let busy = spawn("i=0; while [ $i -lt 200000000 ]; do i=$((i+1)); done");
+        let t = Instant::now();
+        assert!(!busy.wait_idle(Duration::from_secs(2)));
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(busy.cpu_ticks().is_some_and(|t| t > 0));
     }
 }
