@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Paths};
-use crate::server::Server;
+use crate::server::{self, Server};
 use crate::Result;
 
 /// What one wrk run measured.
@@ -65,14 +65,11 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 /// build or of the other one in a paired run.
 pub(crate) fn wait_idle(servers: &[&Server]) {
     let started = Instant::now();
-    for server in servers {
-        if !server.wait_idle(IDLE_TIMEOUT.saturating_sub(started.elapsed())) {
-            println!(
-                "   note: {} still busy after {:.0} s; measuring anyway",
-                server.name,
-                started.elapsed().as_secs_f64()
-            );
-        }
+    if !server::wait_idle(servers, IDLE_TIMEOUT) {
+        println!(
+            "   note: still busy after {:.0} s; measuring anyway",
+            IDLE_TIMEOUT.as_secs_f64()
+        );
     }
     let waited = started.elapsed().as_secs_f64();
     if waited >= 2.0 {

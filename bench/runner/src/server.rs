@@ -96,8 +96,8 @@ impl Server {
     }
 
     /// CPU time (user + system) the process has used so far, in clock
-    /// ticks (`/proc/PID/stat`).
-    fn cpu_ticks(&self) -> Option<u64> {
+    /// ticks (`/proc/PID/stat`); `None` where `/proc` cannot tell.
+    pub(crate) fn cpu_ticks(&self) -> Option<u64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
         // Fields after the command name (which may hold spaces): state is
         // the 3rd field of the line, utime the 14th, stime the 15th.
@@ -106,37 +106,6 @@ impl Server {
         let utime: u64 = fields.get(11)?.parse().ok()?;
         let stime: u64 = fields.get(12)?.parse().ok()?;
         Some(utime + stime)
-    }
-
-    /// Waits until the process used at most 2 clock ticks of CPU (2% of a
-    /// core at the usual 100 ticks/s) over 1 s, at most `timeout`; `false`
-    /// when it was still busy then. `true` at once where `/proc` cannot
-    /// tell.
-    pub(crate) fn wait_idle(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let Some(mut last) = self.cpu_ticks() else {
-            return true;
-        };
-        loop {
-            std::thread::sleep(Duration::from_millis(250));
-            let Some(now) = self.cpu_ticks() else {
-                return true;
-            };
-            if now.saturating_sub(last) <= 2 {
-                // quiet for a quarter of a second: confirm over a second
-                std::thread::sleep(Duration::from_secs(1));
-                match self.cpu_ticks() {
-                    Some(later) if later.saturating_sub(now) <= 2 => return true,
-                    Some(later) => last = later,
-                    None => return true,
-                }
-            } else {
-                last = now;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-        }
     }
 
     /// Resets the peak resident set size (`VmHWM`), so the next reading is
@@ -157,6 +126,30 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Waits until every server of `servers` used at most 2 clock ticks of CPU
+/// (7% of a core at the usual 100 ticks/s) over the same 300 ms, at most
+/// `timeout`; `false` when one was still busy then.
+pub(crate) fn wait_idle(servers: &[&Server], timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let before: Vec<Option<u64>> = servers.iter().map(|s| s.cpu_ticks()).collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let quiet = servers
+            .iter()
+            .zip(&before)
+            .all(|(s, b)| match (b, s.cpu_ticks()) {
+                (Some(b), Some(a)) => a.saturating_sub(*b) <= 2,
+                _ => true,
+            });
+        if quiet {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
     }
 }
 
@@ -301,13 +294,13 @@ mod tests {
     fn an_idle_process_is_seen_idle_and_a_busy_one_is_not() {
         let idle = spawn("sleep 30");
         let t = Instant::now();
-        assert!(idle.wait_idle(Duration::from_secs(20)));
+        assert!(wait_idle(&[&idle], Duration::from_secs(20)));
         assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 
         // Pure shell arithmetic (no child processes); killed when dropped.
         let busy = spawn("i=0; while [ $i -lt 200000000 ]; do i=$((i+1)); done");
         let t = Instant::now();
-        assert!(!busy.wait_idle(Duration::from_secs(2)));
+        assert!(!wait_idle(&[&idle, &busy], Duration::from_secs(2)));
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
         assert!(busy.cpu_ticks().is_some_and(|t| t > 0));
     }
