@@ -17,6 +17,7 @@ cd "$root"
 # relative --baseline-bin is taken from the caller's directory.
 baseline_ref=""
 keep_data=false
+nice_prefix=()
 profile=release
 runner_args=()
 while [ $# -gt 0 ]; do
@@ -28,6 +29,12 @@ while [ $# -gt 0 ]; do
       [ $# -ge 2 ] || { echo "bench/run.sh: --baseline-bin needs a path" >&2; exit 2; }
       case "$2" in /*) bin="$2" ;; *) bin="$caller_dir/$2" ;; esac
       runner_args+=("--baseline-bin" "$bin"); shift 2; continue ;;
+    --nice)
+      # Ours: the runner, the servers and wrk run at this niceness (they
+      # inherit it); a negative one (root) puts them ahead of other work.
+      [ $# -ge 2 ] && [[ "$2" =~ ^-?[0-9]+$ ]] || {
+        echo "bench/run.sh: --nice needs a niceness, e.g. -10" >&2; exit 2; }
+      nice_prefix=(nice -n "$2"); shift 2; continue ;;
     --keep-data) keep_data=true ;;
     # A smoke run's numbers mean nothing: it reuses the debug build of the tests.
     --smoke) profile=debug ;;
@@ -67,7 +74,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
 
 if [ -z "$baseline_ref" ]; then
-  EVE_BENCH_PROFILE="$profile" exec "$target/$profile/eve-bench-runner" "${runner_args[@]}"
+  EVE_BENCH_PROFILE="$profile" exec "${nice_prefix[@]}" "$target/$profile/eve-bench-runner" "${runner_args[@]}"
 fi
 
 # ---- paired run: build eve-rs at $baseline_ref, in the same profile.
@@ -100,5 +107,5 @@ else
 fi
 label="\`$short\` (--baseline $baseline_ref)"
 # Not exec: the cleanup above runs when the runner is done.
-EVE_BENCH_PROFILE="$profile" "$target/$profile/eve-bench-runner" \
+EVE_BENCH_PROFILE="$profile" "${nice_prefix[@]}" "$target/$profile/eve-bench-runner" \
   "${runner_args[@]}" --baseline-bin "$bin" --baseline-label "$label"

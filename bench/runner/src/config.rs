@@ -111,6 +111,9 @@ usage: bench/run.sh [--smoke | --quick] [options]
   --large N          documents for S7 (full: 1000000; 0 skips S7)
   --oracle-max N     at most N documents seeded into Python Eve (full: 20000)
   --no-oracle        leave Python Eve out
+  --nice N           (bench/run.sh) run the runner, servers and wrk at
+                     niceness N; a negative N (root) puts them ahead of
+                     other work on the machine
   --keep-data        keep the eve-rs data directories (bench/out/data*) and
                      the baseline's build (bench/out/baseline-*)
 

@@ -167,6 +167,14 @@ pub(crate) fn targets(cfg: &Config, results: &Results) -> Vec<(String, String, O
     out
 }
 
+/// The runner's niceness (its servers and wrk inherit it), from
+/// `/proc/self/stat`.
+fn niceness() -> Option<i64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(16)?.parse().ok()
+}
+
 /// What the current tree is: `git describe --always --dirty` of the
 /// workspace (the eve-rs under test was built from it by bench/run.sh).
 fn tree_label(root: &Path) -> String {
@@ -206,6 +214,9 @@ pub(crate) fn report(cfg: &Config, paths: &Paths, results: &Results) -> String {
         cfg.warmup_s,
         cfg.duration_s
     );
+    if let Some(n) = niceness().filter(|n| *n != 0) {
+        let _ = writeln!(r, "Servers and wrk ran at niceness {n} (`--nice`).\n");
+    }
     let _ = writeln!(
         r,
         "Stores: S1 {} documents, S2/S6 {}, S7 {}.\n",
