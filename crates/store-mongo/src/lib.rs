@@ -1,0 +1,504 @@
+//! `eve-store-mongo`: the MongoDB data layer of eve-rs, on the official
+//! `mongodb` driver.
+//!
+//! Everything runs in MongoDB: the filter AST ([`eve_query::Filter`]) is
+//! printed back as the query document, and sort, skip, limit, projection
+//! and counts are the server's. Nothing scans a collection in eve-rs.
+//!
+//! What is atomic depends on the deployment, found with `hello` when the
+//! layer first talks to the server ([`Topology`]):
+//! * replica set or sharded cluster: a [`WriteBatch`] runs in one
+//!   multi-document transaction (retried on transient conflicts), and a
+//!   page and its total are read from one snapshot session;
+//! * standalone server (no transactions in MongoDB): the writes of a batch
+//!   run one after the other and a failure undoes the earlier ones with
+//!   compensating writes (ordered insert, then deletes of what was
+//!   inserted; saved documents put back for replaces, updates and
+//!   deletes). Other clients can see the intermediate state, and a crash
+//!   of eve-rs between a write and its undo leaves the earlier writes in
+//!   place: see docs/mongodb.md. The layer says so in the log when it
+//!   finds such a server.
+//!
+//! Documents are stored as they are: BSON types (ObjectId, dates,
+//! Decimal128, DBRef) and field names are the ones Python Eve uses, so
+//! both can serve the same database.
+
+mod batch;
+mod config;
+mod error;
+mod indexes;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bson::{doc, Bson, Document};
+use futures_util::TryStreamExt;
+use mongodb::options::{FindOptions, Hint, ReadConcern};
+use mongodb::{Client, ClientSession, Collection, Database};
+use tokio::sync::OnceCell;
+
+use eve_query::Cond;
+use eve_store::{
+    BatchResult, Capabilities, DataLayer, Filter, FindQuery, IndexSpec, SortDir, StoreError,
+    StoreResult, WriteBatch,
+};
+
+pub use config::{
+    ConfigError, MongoConfig, WriteAck, WriteConcernConfig, DEFAULT_DBNAME,
+    DEFAULT_SERVER_SELECTION_TIMEOUT,
+};
+
+/// The kind of deployment the layer talks to, which decides what is
+/// atomic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    /// One `mongod` without replication: no transactions.
+    Standalone,
+    /// A replica set (one member is enough): transactions and snapshots.
+    ReplicaSet,
+    /// A sharded cluster through `mongos`: transactions and snapshots.
+    Sharded,
+}
+
+impl Topology {
+    /// Whether multi-document transactions are available.
+    pub fn has_transactions(self) -> bool {
+        !matches!(self, Topology::Standalone)
+    }
+}
+
+/// A MongoDB database served as a [`DataLayer`]. Cheap to clone; every
+/// clone shares one connection pool.
+#[derive(Clone)]
+pub struct MongoStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    db: Database,
+    topology: OnceCell<Topology>,
+    /// Cleared when the server refuses snapshot reads; pages are then read
+    /// without one.
+    snapshots: AtomicBool,
+    /// Per collection, the fields of its single-field unique indexes.
+    unique_fields: Mutex<HashMap<String, HashSet<String>>>,
+}
+
+impl std::fmt::Debug for MongoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MongoStore")
+            .field("database", &self.inner.db.name())
+            .field("topology", &self.inner.topology.get())
+            .finish()
+    }
+}
+
+impl MongoStore {
+    /// Prepares a client for `config`. No connection is needed: with the
+    /// server down the layer opens, requests fail with
+    /// [`StoreError::Unavailable`] until it is back, and the kind of
+    /// deployment is found on first contact. Only invalid settings fail.
+    pub async fn open(config: &MongoConfig) -> Result<MongoStore, ConfigError> {
+        let (options, dbname) = config.client_options().await?;
+        let client = Client::with_options(options).map_err(|e| {
+            tracing::warn!(error = %e, "MongoDB client options refused");
+            ConfigError::InvalidUri(
+                "the driver refused the client options (details in the log)".into(),
+            )
+        })?;
+        let db = client.database(&dbname);
+        let store = MongoStore {
+            inner: Arc::new(Inner {
+                client,
+                db,
+                topology: OnceCell::new(),
+                snapshots: AtomicBool::new(true),
+                unique_fields: Mutex::default(),
+            }),
+        };
+        match store.topology().await {
+            Ok(t) => tracing::info!(database = %dbname, topology = ?t, "MongoDB data layer ready"),
+            Err(_) => tracing::warn!(
+                database = %dbname,
+                "MongoDB is not reachable yet: requests answer 503 until it is"
+            ),
+        }
+        Ok(store)
+    }
+
+    /// Opens the database `dbname` of `uri` (a test fixture's shortcut).
+    pub async fn open_uri(uri: &str, dbname: &str) -> Result<MongoStore, ConfigError> {
+        let mut config = MongoConfig::from_uri(uri);
+        config.dbname = Some(dbname.to_string());
+        let store = MongoStore::open(&config).await?;
+        Ok(store.with_database(dbname))
+    }
+
+    /// The same client on another database of the deployment.
+    pub fn with_database(&self, dbname: &str) -> MongoStore {
+        MongoStore {
+            inner: Arc::new(Inner {
+                client: self.inner.client.clone(),
+                db: self.inner.client.database(dbname),
+                topology: self.inner.topology.clone(),
+                snapshots: AtomicBool::new(self.inner.snapshots.load(Ordering::Relaxed)),
+                unique_fields: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The database name.
+    pub fn database_name(&self) -> &str {
+        self.inner.db.name()
+    }
+
+    /// The kind of deployment, asked with `hello` on first use and then
+    /// remembered. Fails with [`StoreError::Unavailable`] while the
+    /// server cannot be reached.
+    pub async fn topology(&self) -> StoreResult<Topology> {
+        self.inner
+            .topology
+            .get_or_try_init(|| async {
+                let hello = self
+                    .inner
+                    .client
+                    .database("admin")
+                    .run_command(doc! {"hello": 1})
+                    .await
+                    .map_err(|e| error::map(e, 0))?;
+                let topology = if hello.get_str("msg").ok() == Some("isdbgrid") {
+                    Topology::Sharded
+                } else if hello.contains_key("setName") {
+                    Topology::ReplicaSet
+                } else {
+                    Topology::Standalone
+                };
+                if topology == Topology::Standalone {
+                    tracing::warn!(
+                        "MongoDB is a standalone server: it has no multi-document transactions, \
+                         so a bulk POST is made all-or-nothing by compensating deletes, and other \
+                         clients may briefly see part of it (docs/mongodb.md)"
+                    );
+                }
+                Ok(topology)
+            })
+            .await
+            .copied()
+    }
+
+    /// Whether the server answers `ping` (for health checks).
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.inner
+            .db
+            .run_command(doc! {"ping": 1})
+            .await
+            .map(|_| ())
+            .map_err(|e| error::map(e, 0))
+    }
+
+    /// The server's `buildInfo` (version, and for test servers their own
+    /// version fields).
+    pub async fn build_info(&self) -> StoreResult<Document> {
+        self.inner
+            .client
+            .database("admin")
+            .run_command(doc! {"buildInfo": 1})
+            .await
+            .map_err(|e| error::map(e, 0))
+    }
+
+    /// Drops the whole database (tests and tools only).
+    pub async fn drop_database(&self) -> StoreResult<()> {
+        self.inner.db.drop().await.map_err(|e| error::map(e, 0))
+    }
+
+    pub(crate) fn coll(&self, name: &str) -> Collection<Document> {
+        self.inner.db.collection(name)
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// Runs a find, in `session` when given.
+    async fn run_find(
+        &self,
+        collection: &str,
+        query: &FindQuery,
+        session: Option<&mut ClientSession>,
+    ) -> StoreResult<Vec<Document>> {
+        if query.limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let coll = self.coll(collection);
+        let filter = query.filter.to_document();
+        let mut options = find_options(query);
+        if query.sort.is_empty() && !self.selects_one(collection, &query.filter) {
+            // The contract's "natural (insertion) order": MongoDB returns
+            // index order when an index serves the query.
+            options.hint = Some(Hint::Keys(doc! {"$natural": 1}));
+        }
+        let docs = match session {
+            Some(s) => {
+                let mut cursor = coll
+                    .find(filter)
+                    .with_options(options)
+                    .session(&mut *s)
+                    .await
+                    .map_err(|e| error::map(e, 0))?;
+                cursor.stream(s).try_collect::<Vec<_>>().await
+            }
+            None => {
+                let cursor = coll
+                    .find(filter)
+                    .with_options(options)
+                    .await
+                    .map_err(|e| error::map(e, 0))?;
+                cursor.try_collect::<Vec<_>>().await
+            }
+        };
+        docs.map_err(|e| error::map(e, 0))
+    }
+
+    async fn run_count(
+        &self,
+        collection: &str,
+        filter: &Filter,
+        session: Option<&mut ClientSession>,
+    ) -> StoreResult<u64> {
+        let coll = self.coll(collection);
+        let action = coll.count_documents(filter.to_document());
+        match session {
+            Some(s) => action.session(s).await,
+            None => action.await,
+        }
+        .map_err(|e| error::map(e, 0))
+    }
+
+    /// A page and its total from one snapshot: a read-only transaction
+    /// with read concern `snapshot` (replica sets from MongoDB 4.0,
+    /// sharded clusters from 4.2).
+    async fn snapshot_page(
+        &self,
+        collection: &str,
+        query: &FindQuery,
+    ) -> StoreResult<(Vec<Document>, Option<u64>)> {
+        let mut session = self
+            .client()
+            .start_session()
+            .await
+            .map_err(|e| error::map(e, 0))?;
+        session
+            .start_transaction()
+            .read_concern(ReadConcern::snapshot())
+            .await
+            .map_err(|e| error::map(e, 0))?;
+        let read = async {
+            let docs = self.run_find(collection, query, Some(&mut session)).await?;
+            let total = self
+                .run_count(collection, &query.filter, Some(&mut session))
+                .await?;
+            Ok::<_, StoreError>((docs, total))
+        }
+        .await;
+        match read {
+            Ok((docs, total)) => {
+                // Nothing was written: a failed commit changes nothing read.
+                if let Err(e) = session.commit_transaction().await {
+                    tracing::debug!(error = %e, "committing a read-only MongoDB transaction failed");
+                }
+                Ok((docs, Some(total)))
+            }
+            Err(e) => {
+                let _ = session.abort_transaction().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Remembers the fields of single-field unique indexes (from
+    /// `prepare_collection`): an equality on one of them selects at most
+    /// one document.
+    pub(crate) fn set_unique_fields(&self, collection: &str, fields: HashSet<String>) {
+        if let Ok(mut map) = self.inner.unique_fields.lock() {
+            map.insert(collection.to_string(), fields);
+        }
+    }
+
+    /// Whether `filter` selects at most one document: an equality on `_id`
+    /// or on a single-field unique index, at the top or in a top-level
+    /// `$and`.
+    fn selects_one(&self, collection: &str, filter: &Filter) -> bool {
+        let unique = self.inner.unique_fields.lock().ok();
+        let is_unique = |path: &str| {
+            path == "_id"
+                || unique
+                    .as_ref()
+                    .and_then(|m| m.get(collection))
+                    .is_some_and(|s| s.contains(path))
+        };
+        let pins = |f: &Filter| match f {
+            Filter::Field {
+                path,
+                cond: Cond::Eq(v),
+            } => {
+                !matches!(
+                    v,
+                    Bson::Null | Bson::Array(_) | Bson::RegularExpression(_) | Bson::Document(_)
+                ) && is_unique(path)
+            }
+            _ => false,
+        };
+        match filter {
+            Filter::And(parts) => parts.iter().any(pins),
+            other => pins(other),
+        }
+    }
+}
+
+/// The driver's find options for a query: sort, skip, limit, projection.
+fn find_options(query: &FindQuery) -> FindOptions {
+    let mut options = FindOptions::default();
+    if !query.sort.is_empty() {
+        let mut sort = Document::new();
+        for (field, dir) in &query.sort {
+            let d = match dir {
+                SortDir::Asc => 1,
+                SortDir::Desc => -1,
+            };
+            sort.insert(field.clone(), Bson::Int32(d));
+        }
+        options.sort = Some(sort);
+    }
+    if query.skip > 0 {
+        options.skip = Some(query.skip);
+    }
+    options.limit = query.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
+    options.projection = query.projection.as_ref().map(normalize_projection);
+    options
+}
+
+/// MongoDB refuses a projection that mixes inclusions and exclusions
+/// (besides `_id`); eve-rs lets inclusion win, as its in-memory projection
+/// does, so exclusions are dropped when any field is included.
+fn normalize_projection(projection: &Document) -> Document {
+    let included = |v: &Bson| match v {
+        Bson::Int32(n) => *n != 0,
+        Bson::Int64(n) => *n != 0,
+        Bson::Double(n) => *n != 0.0,
+        Bson::Boolean(b) => *b,
+        _ => true,
+    };
+    let any_inclusion = projection.iter().any(|(k, v)| k != "_id" && included(v));
+    if !any_inclusion {
+        return projection.clone();
+    }
+    projection
+        .iter()
+        .filter(|(k, v)| *k == "_id" || included(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[async_trait]
+impl DataLayer for MongoStore {
+    fn name(&self) -> &'static str {
+        "mongo"
+    }
+
+    async fn prepare_collection(&self, collection: &str, indexes: &[IndexSpec]) -> StoreResult<()> {
+        indexes::prepare(self, collection, indexes).await
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            atomic_batches: self
+                .inner
+                .topology
+                .get()
+                .is_some_and(|t| t.has_transactions()),
+            geo: true,
+            ..Capabilities::default()
+        }
+    }
+
+    async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
+        self.run_find(collection, query, None).await
+    }
+
+    async fn count(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
+        self.run_count(collection, filter, None).await
+    }
+
+    async fn find_page(
+        &self,
+        collection: &str,
+        query: &FindQuery,
+        count: bool,
+    ) -> StoreResult<(Vec<Document>, Option<u64>)> {
+        if count
+            && self.topology().await?.has_transactions()
+            && self.inner.snapshots.load(Ordering::Relaxed)
+        {
+            match self.snapshot_page(collection, query).await {
+                Err(StoreError::Internal(e)) => {
+                    tracing::warn!(
+                        error = %e,
+                        "MongoDB refused a snapshot read: pages and totals are read apart from now on"
+                    );
+                    self.inner.snapshots.store(false, Ordering::Relaxed);
+                }
+                other => return other,
+            }
+        }
+        let docs = self.run_find(collection, query, None).await?;
+        let total = if count {
+            Some(self.run_count(collection, &query.filter, None).await?)
+        } else {
+            None
+        };
+        Ok((docs, total))
+    }
+
+    async fn apply(&self, batch: WriteBatch) -> StoreResult<BatchResult> {
+        batch::apply(self, batch).await
+    }
+
+    async fn check_integrity(&self) -> StoreResult<()> {
+        self.ping().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inclusion_wins_over_exclusion_in_projections() {
+        assert_eq!(
+            normalize_projection(&doc! {"a": 1, "b": 0, "_id": 0}),
+            doc! {"a": 1, "_id": 0}
+        );
+        assert_eq!(
+            normalize_projection(&doc! {"b": 0, "_id": 0}),
+            doc! {"b": 0, "_id": 0}
+        );
+    }
+
+    #[test]
+    fn find_options_push_sort_window_and_projection_down() {
+        let mut query = FindQuery::new(Filter::All);
+        query.sort = vec![("a".into(), SortDir::Desc), ("b".into(), SortDir::Asc)];
+        query.skip = 3;
+        query.limit = Some(u64::MAX);
+        query.projection = Some(doc! {"a": 1});
+        let o = find_options(&query);
+        assert_eq!(o.sort, Some(doc! {"a": -1, "b": 1}));
+        assert_eq!(o.skip, Some(3));
+        assert_eq!(o.limit, Some(i64::MAX));
+        assert_eq!(o.projection, Some(doc! {"a": 1}));
+    }
+}
