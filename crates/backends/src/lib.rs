@@ -5,9 +5,10 @@
 //! #10). The binary and the test suites open their stores here, so the HTTP
 //! crate only ever sees an `Arc<dyn DataLayer>`.
 //!
-//! Only the embedded store is built today; MongoDB and PostgreSQL are
-//! refused with the same sentence the settings check uses
-//! ([`BackendError::NotBuilt`]).
+//! The embedded store and MongoDB (`eve-store-mongo`, from a
+//! `mongodb://`/`mongodb+srv://` URL or the settings' `MONGO_*` keys) are
+//! built; PostgreSQL is refused with the same sentence the settings check
+//! uses ([`BackendError::NotBuilt`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,6 +40,10 @@ pub const DEFAULT_PREFIX: &str = "MONGO";
 /// run on ([`LayerUrl::for_tests`]).
 pub const TEST_BACKEND_VAR: &str = "EVE_TEST_BACKEND";
 
+/// The environment variable naming the MongoDB server of the test suites
+/// (`scripts/mongo-test-server.sh start` prints one).
+pub const TEST_MONGO_URI_VAR: &str = "EVE_TEST_MONGO_URI";
+
 /// Why a data layer could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -59,6 +64,9 @@ pub enum BackendError {
     /// The store refused to open (unreadable or damaged files, ...).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The MongoDB connection settings cannot be used.
+    #[error("MongoDB settings: {0}")]
+    Mongo(#[from] eve_store_mongo::ConfigError),
     /// The blocking task opening the store panicked or was cancelled.
     #[error("opening the data layer did not finish: {0}")]
     Interrupted(String),
@@ -71,6 +79,12 @@ pub struct OpenOptions {
     pub data_dir: PathBuf,
     /// Memory one in-memory sort may use, in bytes (`SORT_MEMORY_LIMIT`).
     pub sort_memory_limit: usize,
+    /// The settings' `MONGO_*` keys, for a MongoDB layer named without a
+    /// URL (a URL, from the command line, replaces `MONGO_URI`).
+    pub mongo: eve_core::MongoSettings,
+    /// Another database than the settings name (test suites give each
+    /// test its own).
+    pub mongo_dbname: Option<String>,
 }
 
 impl OpenOptions {
@@ -81,6 +95,8 @@ impl OpenOptions {
             data_dir: data_dir.to_path_buf(),
             sort_memory_limit: usize::try_from(domain.settings.limits.sort_memory_limit)
                 .unwrap_or(usize::MAX),
+            mongo: domain.settings.mongo.clone(),
+            mongo_dbname: None,
         }
     }
 
@@ -92,6 +108,8 @@ impl OpenOptions {
                 eve_core::RequestLimits::default().sort_memory_limit,
             )
             .unwrap_or(usize::MAX),
+            mongo: eve_core::MongoSettings::default(),
+            mongo_dbname: None,
         }
     }
 }
@@ -112,10 +130,51 @@ pub async fn open_layer(
                     .with_sort_memory_limit(options.sort_memory_limit);
             Ok(Arc::new(store))
         }
-        LayerUrl::Mongo { .. } | LayerUrl::Postgres { .. } => Err(BackendError::NotBuilt {
+        LayerUrl::Mongo { uri } => {
+            let mut config = mongo_config(&options.mongo);
+            if let Some(uri) = uri {
+                config.uri = Some(uri.clone());
+            }
+            let store = eve_store_mongo::MongoStore::open(&config).await?;
+            let store = match &options.mongo_dbname {
+                Some(name) => store.with_database(name),
+                None => store,
+            };
+            Ok(Arc::new(store))
+        }
+        LayerUrl::Postgres { .. } => Err(BackendError::NotBuilt {
             layer: url.to_string(),
             reason: url.not_built_reason().unwrap_or_default(),
         }),
+    }
+}
+
+/// The MongoDB layer's view of the settings' `MONGO_*` keys.
+fn mongo_config(s: &eve_core::MongoSettings) -> eve_store_mongo::MongoConfig {
+    use eve_store_mongo::{MongoConfig, WriteAck, WriteConcernConfig};
+    let write_concern = (s.write_w.is_some()
+        || s.write_journal.is_some()
+        || s.write_timeout_ms.is_some())
+    .then(|| WriteConcernConfig {
+        w: s.write_w.as_ref().map(|w| match w {
+            eve_core::MongoWriteAck::Nodes(n) => WriteAck::Nodes(*n),
+            eve_core::MongoWriteAck::Named(m) => WriteAck::Named(m.clone()),
+        }),
+        journal: s.write_journal,
+        wtimeout_ms: s.write_timeout_ms,
+    });
+    MongoConfig {
+        uri: s.uri.clone(),
+        host: s.host.clone(),
+        port: s.port,
+        dbname: s.dbname.clone(),
+        username: s.username.clone(),
+        password: s.password.clone(),
+        auth_source: s.auth_source.clone(),
+        auth_mechanism: s.auth_mechanism.clone(),
+        replica_set: s.replica_set.clone(),
+        app_name: s.app_name.clone(),
+        write_concern,
     }
 }
 

@@ -99,8 +99,7 @@ impl LayerUrl {
     /// Why this build cannot open the layer; `None` when it can.
     pub(crate) fn not_built_reason(&self) -> Option<&'static str> {
         match self {
-            LayerUrl::Embedded => None,
-            LayerUrl::Mongo { .. } => Some(eve_core::settings::MONGO_LAYER_NOT_BUILT),
+            LayerUrl::Embedded | LayerUrl::Mongo { .. } => None,
             LayerUrl::Postgres { .. } => Some(eve_core::settings::POSTGRES_LAYER_NOT_BUILT),
         }
     }
@@ -108,13 +107,20 @@ impl LayerUrl {
     /// The layer the HTTP test suite runs on, from the value of
     /// [`crate::TEST_BACKEND_VAR`]: `embedded` when unset or empty; else a
     /// value [`LayerUrl::parse`] accepts, or a bare `mongo`/`postgres`
-    /// (their servers then come from the suite's own variables). An unknown
-    /// value is an error, never a silent fallback to the embedded store.
+    /// (their servers then come from the suite's own variables:
+    /// [`crate::TEST_MONGO_URI_VAR`] for MongoDB). An unknown value is an
+    /// error, never a silent fallback to the embedded store.
     pub fn for_tests(value: Option<&str>) -> Result<LayerUrl, BackendError> {
         let value = value.map(str::trim).unwrap_or("");
         match value.to_ascii_lowercase().as_str() {
             "" => Ok(LayerUrl::Embedded),
-            "mongo" | "mongodb" => Ok(LayerUrl::Mongo { uri: None }),
+            "mongo" | "mongodb" => match std::env::var(crate::TEST_MONGO_URI_VAR) {
+                Ok(uri) if !uri.trim().is_empty() => LayerUrl::parse(&uri),
+                _ => Err(BackendError::MissingHost(format!(
+                    "{value} (set {})",
+                    crate::TEST_MONGO_URI_VAR
+                ))),
+            },
             "postgres" | "postgresql" => Ok(LayerUrl::Postgres { uri: String::new() }),
             _ => LayerUrl::parse(value),
         }

@@ -171,11 +171,71 @@ pub enum DataLayerKind {
     },
 }
 
+/// The `MONGO_*` connection settings (features.md §42.1), as written:
+/// the MongoDB layer applies Eve's defaults and precedence (a URI wins).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct MongoSettings {
+    /// `MONGO_URI`.
+    pub uri: Option<String>,
+    /// `MONGO_HOST`.
+    pub host: Option<String>,
+    /// `MONGO_PORT`.
+    pub port: Option<u16>,
+    /// `MONGO_DBNAME`.
+    pub dbname: Option<String>,
+    /// `MONGO_USERNAME`.
+    pub username: Option<String>,
+    /// `MONGO_PASSWORD`.
+    pub password: Option<String>,
+    /// `MONGO_AUTH_SOURCE`.
+    pub auth_source: Option<String>,
+    /// `MONGO_AUTH_MECHANISM`.
+    pub auth_mechanism: Option<String>,
+    /// `MONGO_REPLICA_SET`.
+    pub replica_set: Option<String>,
+    /// `MONGO_OPTIONS.appname` (`appName`).
+    pub app_name: Option<String>,
+    /// `MONGO_WRITE_CONCERN.w`: a number of nodes (at least 1) or a mode
+    /// name (`majority`).
+    pub write_w: Option<MongoWriteAck>,
+    /// `MONGO_WRITE_CONCERN.j` (or `fsync`).
+    pub write_journal: Option<bool>,
+    /// `MONGO_WRITE_CONCERN.wtimeout`, in milliseconds.
+    pub write_timeout_ms: Option<u64>,
+}
+
+/// The `w` of `MONGO_WRITE_CONCERN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MongoWriteAck {
+    /// A number of nodes.
+    Nodes(u32),
+    /// `majority` or a tag set name.
+    Named(String),
+}
+
+/// The password and a URI (which may hold one) never reach logs.
+impl std::fmt::Debug for MongoSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MongoSettings")
+            .field("uri", &self.uri.as_ref().map(|_| "…"))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("dbname", &self.dbname)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .field("replica_set", &self.replica_set)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Global settings (upper-case keys), checked, with Eve's defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `DATA_LAYER`.
     pub data_layer: DataLayerKind,
+    /// The `MONGO_*` connection settings (used when `data_layer` is
+    /// MongoDB).
+    pub mongo: MongoSettings,
     /// `URL_PREFIX`, without slashes, default empty.
     pub url_prefix: String,
     /// `API_VERSION`, without slashes, default empty.

@@ -41,6 +41,8 @@ pub struct MongoConfig {
     pub auth_mechanism: Option<String>,
     /// `MONGO_REPLICA_SET`.
     pub replica_set: Option<String>,
+    /// `MONGO_OPTIONS.appname`, default `eve-rs`.
+    pub app_name: Option<String>,
     /// `MONGO_WRITE_CONCERN`, default the server's (`w: 1`).
     pub write_concern: Option<WriteConcernConfig>,
 }
@@ -143,7 +145,7 @@ impl MongoConfig {
             options.server_selection_timeout = Some(DEFAULT_SERVER_SELECTION_TIMEOUT);
         }
         if options.app_name.is_none() {
-            options.app_name = Some("eve-rs".into());
+            options.app_name = Some(self.app_name.clone().unwrap_or_else(|| "eve-rs".into()));
         }
         if let Some(wc) = &self.write_concern {
             options.write_concern = Some(wc.to_driver()?);

@@ -743,6 +743,7 @@ pub(crate) fn check_globals(
 
     let settings = Settings {
         data_layer: check_data_layer(ctx, &g),
+        mongo: super::mongo::check_mongo(ctx, &g),
         url_prefix: g
             .string(ctx, "URL_PREFIX", "")
             .trim_matches('/')

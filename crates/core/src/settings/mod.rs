@@ -25,6 +25,7 @@
 
 mod globals;
 mod indexes;
+mod mongo;
 mod not_built;
 mod read;
 mod resource;
@@ -40,7 +41,7 @@ use serde_json::Value;
 
 use crate::domain::Domain;
 
-pub use not_built::{MONGO_LAYER_NOT_BUILT, POSTGRES_LAYER_NOT_BUILT};
+pub use not_built::POSTGRES_LAYER_NOT_BUILT;
 pub use url::{parse_url, parse_url_rule};
 
 /// The syntax of a settings file.

@@ -101,22 +101,6 @@ const GLOBAL_ROLES: &[&str] = &[
     "ALLOWED_ITEM_READ_ROLES",
     "ALLOWED_ITEM_WRITE_ROLES",
 ];
-/// MongoDB connection settings under Eve's default prefix.
-const MONGO_CONNECTION: &[&str] = &[
-    "MONGO_URI",
-    "MONGO_HOST",
-    "MONGO_PORT",
-    "MONGO_DBNAME",
-    "MONGO_USERNAME",
-    "MONGO_PASSWORD",
-    "MONGO_AUTH_SOURCE",
-    "MONGO_AUTH_MECHANISM",
-    "MONGO_AUTH_MECHANISM_PROPERTIES",
-    "MONGO_REPLICA_SET",
-    "MONGO_OPTIONS",
-    "MONGO_WRITE_CONCERN",
-    "MONGO_CONNECT",
-];
 
 const AUTH: &str = "authentication is not available yet (issue #18): \
      the API would be served without it; remove the setting (or set it to null) \
@@ -137,29 +121,16 @@ const OPLOG: &str = "the operations log is not available yet (issue #12): \
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19): \
      the endpoint would serve the raw collection; remove the aggregation";
 const MONGO_PREFIX: &str = "other MongoDB databases (mongo_prefix) are not available yet \
-     (issue #10): the documents would share the embedded store; remove the setting";
+     (issue #10): the documents would share the default database; remove the setting";
 // The data-layer sentences, shared with the registry of data layers
 // (`eve-backends`), which refuses the same layers named on the command line.
-macro_rules! mongo_layer_not_built {
-    () => {
-        "the MongoDB data layer is not available yet (issue #10)"
-    };
-}
 macro_rules! postgres_layer_not_built {
     () => {
         "the PostgreSQL data layer is not available yet (issue #11)"
     };
 }
-/// Why a MongoDB data layer cannot be opened in this build.
-pub const MONGO_LAYER_NOT_BUILT: &str = mongo_layer_not_built!();
 /// Why a PostgreSQL data layer cannot be opened in this build.
 pub const POSTGRES_LAYER_NOT_BUILT: &str = postgres_layer_not_built!();
-const MONGO: &str = concat!(
-    mongo_layer_not_built!(),
-    ": the data would go to the embedded store, not to MongoDB; to use the embedded \
-     store knowingly, add DATA_LAYER: embedded"
-);
-const DATA_LAYER_MONGO: &str = concat!(mongo_layer_not_built!(), "; use DATA_LAYER: embedded");
 const DATA_LAYER_POSTGRES: &str =
     concat!(postgres_layer_not_built!(), "; use DATA_LAYER: embedded");
 
@@ -183,17 +154,6 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
         Place::Resource(&["mongo_prefix"]),
         Asks::NotDefault("MONGO"),
         MONGO_PREFIX,
-    ),
-    Rule {
-        place: Place::Global(MONGO_CONNECTION),
-        asks: Asks::Set,
-        unless_embedded: true,
-        message: MONGO,
-    },
-    rule(
-        Place::Global(&["DATA_LAYER"]),
-        Asks::OneOf(&["mongo", "mongodb"]),
-        DATA_LAYER_MONGO,
     ),
     rule(
         Place::Global(&["DATA_LAYER"]),
