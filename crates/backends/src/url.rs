@@ -114,13 +114,7 @@ impl LayerUrl {
         let value = value.map(str::trim).unwrap_or("");
         match value.to_ascii_lowercase().as_str() {
             "" => Ok(LayerUrl::Embedded),
-            "mongo" | "mongodb" => match std::env::var(crate::TEST_MONGO_URI_VAR) {
-                Ok(uri) if !uri.trim().is_empty() => LayerUrl::parse(&uri),
-                _ => Err(BackendError::MissingHost(format!(
-                    "{value} (set {})",
-                    crate::TEST_MONGO_URI_VAR
-                ))),
-            },
+            "mongo" | "mongodb" => Ok(LayerUrl::Mongo { uri: None }),
             "postgres" | "postgresql" => Ok(LayerUrl::Postgres { uri: String::new() }),
             _ => LayerUrl::parse(value),
         }

@@ -70,7 +70,14 @@ fn credentials_in_a_url_never_show_in_messages() {
     ];
     for url in &urls {
         let shown = match LayerUrl::parse(url) {
-            Ok(layer) => format!("{layer} {layer:?} {}", layer.ensure_built().unwrap_err()),
+            Ok(layer) => format!(
+                "{layer} {layer:?} {}",
+                layer
+                    .ensure_built()
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+            ),
             Err(e) => format!("{e} {e:?}"),
         };
         assert!(!shown.contains(secret), "{shown}");
@@ -80,29 +87,62 @@ fn credentials_in_a_url_never_show_in_messages() {
 
 #[test]
 fn layers_not_built_are_refused_with_the_settings_wording() {
-    let mongo = LayerUrl::parse("mongodb+srv://cluster.example/api").unwrap();
-    assert_eq!(
-        mongo.ensure_built().unwrap_err().to_string(),
-        "mongodb+srv://…: the MongoDB data layer is not available yet (issue #10)"
-    );
     let pg = LayerUrl::parse("postgres://localhost/api").unwrap();
     assert_eq!(
         pg.ensure_built().unwrap_err().to_string(),
         "postgres://…: the PostgreSQL data layer is not available yet (issue #11)"
     );
     assert!(LayerUrl::Embedded.ensure_built().is_ok());
-    // The settings check refuses `DATA_LAYER: mongo` with the same sentence.
-    let raw = eve_core::settings::parse_str(
-        "DATA_LAYER: mongo\nDOMAIN: {people: {}}",
-        eve_core::settings::Format::Yaml,
-    )
-    .unwrap();
-    let err = eve_core::settings::check(raw, &eve_schema::Registry::default()).unwrap_err();
+    let mongo = LayerUrl::parse("mongodb+srv://cluster.example/api").unwrap();
+    assert!(mongo.ensure_built().is_ok(), "the MongoDB layer is built");
+}
+
+#[tokio::test]
+async fn mongodb_settings_open_the_mongodb_layer_without_waiting_for_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: the layer opens all the same (requests
+    // answer 503 until the server is there), and nothing is created in the
+    // embedded store's directory.
+    for yaml in [
+        "MONGO_URI: mongodb://127.0.0.1:1/api?serverSelectionTimeoutMS=200\nDOMAIN: {people: {}}",
+        "MONGO_HOST: 127.0.0.1\nMONGO_PORT: 1\nMONGO_DBNAME: api\nDOMAIN: {people: {}}",
+        "DATA_LAYER: mongo\nMONGO_PORT: 1\nDOMAIN: {people: {}}",
+    ] {
+        let started = std::time::Instant::now();
+        let layers = Backends::open(&domain(yaml), None, dir.path())
+            .await
+            .unwrap_or_else(|e| panic!("{yaml}: {e}"));
+        assert_eq!(layers.primary().name(), "mongo", "{yaml}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{yaml}"
+        );
+    }
+    let url = LayerUrl::parse("mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200").unwrap();
+    let layers = Backends::open(&domain("DOMAIN: {people: {}}"), Some(&url), dir.path())
+        .await
+        .unwrap();
+    let err = layers
+        .primary()
+        .count("people", &eve_store::Filter::All)
+        .await
+        .unwrap_err();
     assert!(
-        err.to_string()
-            .contains(eve_core::settings::MONGO_LAYER_NOT_BUILT),
-        "{err}"
+        matches!(err, eve_store::StoreError::Unavailable(_)),
+        "{err:?}"
     );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn invalid_mongodb_settings_are_refused_when_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = LayerUrl::parse("mongodb://admin:s3cr3t@h/api?notAnOption=%zz").unwrap();
+    let err = Backends::open(&domain("DOMAIN: {}"), Some(&url), dir.path())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BackendError::Mongo(_)), "{err:?}");
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
 }
 
 #[test]

@@ -183,11 +183,7 @@ const CASES: &[(&str, &str, &str)] = &[
         "MONGO_DBNAME",
         MONGO_IMPLIED,
     ),
-    (
-        "MONGO_PORT: 27017\nDOMAIN: {}",
-        "MONGO_PORT",
-        MONGO_IMPLIED,
-    ),
+    ("MONGO_PORT: 27017\nDOMAIN: {}", "MONGO_PORT", MONGO_IMPLIED),
     (
         "DATA_LAYER: mongo\nDOMAIN: {a: {mongo_write_concern: {w: majority}}}",
         "DOMAIN.a.mongo_write_concern",

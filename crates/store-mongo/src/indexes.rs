@@ -22,6 +22,14 @@ pub(crate) async fn prepare(
     collection: &str,
     specs: &[IndexSpec],
 ) -> StoreResult<()> {
+    store.set_unique_fields(
+        collection,
+        specs
+            .iter()
+            .filter(|s| s.unique && s.keys.len() == 1)
+            .map(|s| s.keys[0].0.clone())
+            .collect(),
+    );
     let coll = store.coll(collection);
     if let Err(e) = store.inner.db.create_collection(collection).await {
         if error::code(&e) != Some(NAMESPACE_EXISTS) {
@@ -71,14 +79,6 @@ pub(crate) async fn prepare(
             });
         }
     }
-    store.set_unique_fields(
-        collection,
-        specs
-            .iter()
-            .filter(|s| s.unique && s.keys.len() == 1)
-            .map(|s| s.keys[0].0.clone())
-            .collect(),
-    );
     Ok(())
 }
 

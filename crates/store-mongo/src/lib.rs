@@ -85,6 +85,9 @@ struct Inner {
     snapshots: AtomicBool,
     /// Per collection, the fields of its single-field unique indexes.
     unique_fields: Mutex<HashMap<String, HashSet<String>>>,
+    /// Index preparations deferred because the server was unreachable at
+    /// start-up; done before the first write.
+    pending: tokio::sync::Mutex<Vec<(String, Vec<IndexSpec>)>>,
 }
 
 impl std::fmt::Debug for MongoStore {
@@ -117,15 +120,22 @@ impl MongoStore {
                 topology: OnceCell::new(),
                 snapshots: AtomicBool::new(true),
                 unique_fields: Mutex::default(),
+                pending: tokio::sync::Mutex::default(),
             }),
         };
-        match store.topology().await {
-            Ok(t) => tracing::info!(database = %dbname, topology = ?t, "MongoDB data layer ready"),
-            Err(_) => tracing::warn!(
-                database = %dbname,
-                "MongoDB is not reachable yet: requests answer 503 until it is"
-            ),
-        }
+        // Found in the background: start-up does not wait for the server.
+        let probe = store.clone();
+        tokio::spawn(async move {
+            match probe.topology().await {
+                Ok(t) => {
+                    tracing::info!(database = %dbname, topology = ?t, "MongoDB data layer ready")
+                }
+                Err(_) => tracing::warn!(
+                    database = %dbname,
+                    "MongoDB is not reachable yet: requests answer 503 until it is"
+                ),
+            }
+        });
         Ok(store)
     }
 
@@ -146,6 +156,7 @@ impl MongoStore {
                 topology: self.inner.topology.clone(),
                 snapshots: AtomicBool::new(self.inner.snapshots.load(Ordering::Relaxed)),
                 unique_fields: Mutex::default(),
+                pending: tokio::sync::Mutex::default(),
             }),
         }
     }
@@ -319,6 +330,18 @@ impl MongoStore {
         }
     }
 
+    /// Runs the index preparations deferred at start-up, in order; the
+    /// ones left stay pending when the server is still unreachable.
+    async fn prepare_pending(&self) -> StoreResult<()> {
+        let mut pending = self.inner.pending.lock().await;
+        while let Some((collection, specs)) = pending.first() {
+            indexes::prepare(self, collection, specs).await?;
+            tracing::info!(collection = %collection, "deferred indexes prepared");
+            pending.remove(0);
+        }
+        Ok(())
+    }
+
     /// Remembers the fields of single-field unique indexes (from
     /// `prepare_collection`): an equality on one of them selects at most
     /// one document.
@@ -409,8 +432,26 @@ impl DataLayer for MongoStore {
         "mongo"
     }
 
+    /// With the server unreachable, the preparation is kept and done
+    /// before the first write (so that unique indexes exist before any
+    /// document is stored): the API starts and answers 503 meanwhile.
     async fn prepare_collection(&self, collection: &str, indexes: &[IndexSpec]) -> StoreResult<()> {
-        indexes::prepare(self, collection, indexes).await
+        let mut pending = self.inner.pending.lock().await;
+        if !pending.is_empty() {
+            pending.push((collection.to_string(), indexes.to_vec()));
+            return Ok(());
+        }
+        match indexes::prepare(self, collection, indexes).await {
+            Err(StoreError::Unavailable(_)) => {
+                tracing::warn!(
+                    collection,
+                    "MongoDB is unreachable: the indexes will be prepared before the first write"
+                );
+                pending.push((collection.to_string(), indexes.to_vec()));
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -464,6 +505,7 @@ impl DataLayer for MongoStore {
     }
 
     async fn apply(&self, batch: WriteBatch) -> StoreResult<BatchResult> {
+        self.prepare_pending().await?;
         batch::apply(self, batch).await
     }
 

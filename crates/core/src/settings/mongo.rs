@@ -28,7 +28,13 @@ const KEYS: &[&str] = &[
 /// `MONGO_OPTIONS` keys eve-rs honours or that change nothing for it.
 /// `connect` (clients connect lazily anyway), `tz_aware` (dates are always
 /// UTC) and `uuidRepresentation: standard` are Eve's defaults.
-const OPTIONS_ACCEPTED: &[&str] = &["connect", "tz_aware", "uuidRepresentation", "appname", "appName"];
+const OPTIONS_ACCEPTED: &[&str] = &[
+    "connect",
+    "tz_aware",
+    "uuidRepresentation",
+    "appname",
+    "appName",
+];
 
 /// Reads the `MONGO_*` keys of the global scope.
 pub(crate) fn check_mongo(ctx: &mut Ctx, g: &Scope<'_>) -> MongoSettings {
@@ -110,12 +116,14 @@ pub(crate) fn check_mongo(ctx: &mut Ctx, g: &Scope<'_>) -> MongoSettings {
         if !KNOWN.contains(&m.as_str()) {
             ctx.problem(
                 "MONGO_AUTH_MECHANISM",
-                format!("'{m}' is not supported by eve-rs (supported: {})", KNOWN.join(", ")),
+                format!(
+                    "'{m}' is not supported by eve-rs (supported: {})",
+                    KNOWN.join(", ")
+                ),
             );
         }
     }
-    if g
-        .get("MONGO_AUTH_MECHANISM_PROPERTIES")
+    if g.get("MONGO_AUTH_MECHANISM_PROPERTIES")
         .is_some_and(|v| !is_empty(v))
     {
         ctx.problem(
@@ -126,7 +134,10 @@ pub(crate) fn check_mongo(ctx: &mut Ctx, g: &Scope<'_>) -> MongoSettings {
     }
     if let Some(v) = g.get("MONGO_CONNECT") {
         if !matches!(v, Value::Bool(_) | Value::Null) {
-            ctx.problem("MONGO_CONNECT", format!("expected a boolean, found {}", kind_of(v)));
+            ctx.problem(
+                "MONGO_CONNECT",
+                format!("expected a boolean, found {}", kind_of(v)),
+            );
         }
     }
     check_options(ctx, g, &mut s);
@@ -170,7 +181,10 @@ fn check_options(ctx: &mut Ctx, g: &Scope<'_>, s: &mut MongoSettings) {
         None | Some(Value::Null) => return,
         Some(Value::Object(m)) => m,
         Some(v) => {
-            ctx.problem("MONGO_OPTIONS", format!("expected a mapping, found {}", kind_of(v)));
+            ctx.problem(
+                "MONGO_OPTIONS",
+                format!("expected a mapping, found {}", kind_of(v)),
+            );
             return;
         }
     };

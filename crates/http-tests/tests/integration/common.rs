@@ -165,12 +165,43 @@ pub async fn test_store(
 ) -> std::sync::Arc<dyn eve_store::DataLayer> {
     let var = eve_backends::TEST_BACKEND_VAR;
     let value = std::env::var(var).ok();
-    let url = eve_backends::LayerUrl::for_tests(value.as_deref())
+    let mut url = eve_backends::LayerUrl::for_tests(value.as_deref())
         .unwrap_or_else(|e| panic!("{var}: {e}"));
+    if let eve_backends::LayerUrl::Mongo { uri } = &mut url {
+        // A bare `mongo`: the server of the MongoDB suites.
+        if uri.is_none() {
+            let mongo_var = eve_backends::TEST_MONGO_URI_VAR;
+            let value = std::env::var(mongo_var)
+                .unwrap_or_else(|_| panic!("{var}=mongo needs {mongo_var}"));
+            *uri = Some(value);
+        }
+        // Each test gets a database of its own.
+        let mut options = eve_backends::OpenOptions::from_domain(domain, dir);
+        options.mongo_dbname = Some(fresh_mongo_database());
+        return eve_backends::open_layer(&url, &options)
+            .await
+            .unwrap_or_else(|e| panic!("{var}: {e}"));
+    }
     let layers = eve_backends::Backends::open(domain, Some(&url), dir)
         .await
         .unwrap_or_else(|e| panic!("{var}: {e}"));
     layers.primary().clone()
+}
+
+/// A MongoDB database name no other test of this run (or an earlier one)
+/// uses.
+fn fresh_mongo_database() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() % 1_000_000_000)
+        .unwrap_or(0);
+    format!(
+        "eve_http_{}_{stamp}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Query-string encoding for test URLs.
