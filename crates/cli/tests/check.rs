@@ -106,7 +106,7 @@ fn serve_refuses_to_start_with_schema_errors() {
 const NOT_BUILT: &str = r#"
 SOFT_DELETE: true
 RATE_LIMIT_GET: [300, 900]
-MONGO_URI: mongodb://db.example/app
+MONGO_OPTIONS: {maxPoolSize: 5}
 OPLOG: true
 DOMAIN:
   people:
@@ -128,7 +128,7 @@ fn check_lists_every_setting_whose_feature_is_not_built_and_fails() {
     let expected = [
         "SOFT_DELETE: soft delete is not available yet (issue #12)",
         "RATE_LIMIT_GET: rate limiting is not available yet (issue #18)",
-        "MONGO_URI: the MongoDB data layer is not available yet (issue #10)",
+        "MONGO_OPTIONS: names MongoDB, but without MONGO_URI or MONGO_HOST the data layer is the embedded store",
         "OPLOG: the operations log is not available yet (issue #12)",
         "DOMAIN.people.authentication: authentication is not available yet (issue #18)",
         "DOMAIN.people.allowed_write_roles: access roles are not available yet (issue #18)",
