@@ -128,6 +128,8 @@ stop() {
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.5
         done
+        # A wedged server ignores TERM.
+        kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
     fi
     rm -f "$pid_file"
 }

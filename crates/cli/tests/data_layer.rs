@@ -300,5 +300,8 @@ fn serve_starts_while_its_mongodb_server_is_down_and_answers_503_without_its_pas
     assert!(server.wait_exit().success());
     let log = std::fs::read_to_string(&err_path).unwrap();
     assert!(!log.contains("s3cr3t"), "{log}");
-    assert!(!data.exists(), "the MongoDB layer created the embedded store");
+    assert!(
+        !data.exists(),
+        "the MongoDB layer created the embedded store"
+    );
 }

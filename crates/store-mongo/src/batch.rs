@@ -125,16 +125,46 @@ fn prepare(batch: &mut WriteBatch) -> StoreResult<()> {
 fn check_document(d: &Document) -> StoreResult<()> {
     if depth(d) > MAX_DOCUMENT_DEPTH {
         return Err(StoreError::InvalidQuery(format!(
-            "the document nests deeper than {MAX_DOCUMENT_DEPTH} levels"
+            "the document is nested deeper than {MAX_DOCUMENT_DEPTH} levels, more than a document may hold"
         )));
     }
-    let size = d.to_vec().map(|v| v.len()).unwrap_or(usize::MAX);
-    if size > MAX_DOCUMENT_BYTES {
+    if let Some(k) = nul_field_name(d) {
+        return Err(StoreError::InvalidQuery(format!(
+            "field name {k:?} contains a NUL character, which a document cannot hold"
+        )));
+    }
+    let bytes = d
+        .to_vec()
+        .map_err(|e| StoreError::InvalidQuery(format!("the document cannot be stored: {e}")))?;
+    if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(StoreError::InvalidQuery(format!(
             "the document is larger than {MAX_DOCUMENT_BYTES} bytes of BSON"
         )));
     }
     Ok(())
+}
+
+/// The first field name holding a NUL (BSON cannot encode one), at any
+/// depth; call after the depth check.
+fn nul_field_name(d: &Document) -> Option<&str> {
+    let mut stack: Vec<&Bson> = Vec::new();
+    let mut docs = vec![d];
+    loop {
+        for doc in docs.drain(..) {
+            for (k, v) in doc {
+                if k.contains('\0') {
+                    return Some(k);
+                }
+                stack.push(v);
+            }
+        }
+        let v = stack.pop()?;
+        match v {
+            Bson::Document(inner) => docs.push(inner),
+            Bson::Array(items) => stack.extend(items.iter()),
+            _ => {}
+        }
+    }
 }
 
 /// Nesting depth (the document itself is 1), without recursion.
@@ -495,6 +525,16 @@ mod tests {
             deep = Bson::Array(vec![deep]);
         }
         assert!(depth(&doc! {"a": deep}) > MAX_DOCUMENT_DEPTH);
+    }
+
+    #[test]
+    fn nul_in_a_nested_field_name_is_found() {
+        assert_eq!(nul_field_name(&doc! {"x": [{"a\0": 1}]}), Some("a\0"));
+        assert_eq!(nul_field_name(&doc! {"x": {"y": [1, {"z": 2}]}}), None);
+        assert!(matches!(
+            check_document(&doc! {"x": {"y\0": 1}}),
+            Err(StoreError::InvalidQuery(m)) if m.contains("NUL")
+        ));
     }
 
     #[test]

@@ -130,6 +130,12 @@ fn duplicate(e: &Error, op: usize) -> Option<StoreError> {
         ErrorKind::Command(c) if is_duplicate_code(c.code) => (0, c.message.clone()),
         _ => return None,
     };
+    // Servers wrap it ("Plan executor error during update :: caused by ::
+    // E11000 …"): the E11000 sentence is the message.
+    let message = match message.find("E11000") {
+        Some(at) => message[at..].to_string(),
+        None => message,
+    };
     Some(StoreError::DuplicateKey {
         index,
         index_name: index_name(&message),

@@ -241,7 +241,9 @@ impl MongoStore {
         query: &FindQuery,
         session: Option<&mut ClientSession>,
     ) -> StoreResult<Vec<Document>> {
-        if query.limit == Some(0) {
+        // MongoDB takes skip as a signed 64-bit number: beyond that no
+        // collection has documents left.
+        if query.limit == Some(0) || i64::try_from(query.skip).is_err() {
             return Ok(Vec::new());
         }
         let coll = self.coll(collection);
