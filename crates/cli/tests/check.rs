@@ -148,7 +148,7 @@ fn check_accepts_the_same_file_with_the_features_disabled() {
     let disabled = NOT_BUILT
         .replace("SOFT_DELETE: true", "SOFT_DELETE: false")
         .replace("[300, 900]", "null")
-        .replace("MONGO_URI:", "DATA_LAYER: embedded\nMONGO_URI:")
+        .replace("MONGO_OPTIONS:", "DATA_LAYER: embedded\nMONGO_OPTIONS:")
         .replace("OPLOG: true", "OPLOG: false")
         .replace("authentication: BasicAuth", "authentication: null")
         .replace("[admin]", "[]")
@@ -160,7 +160,7 @@ fn check_accepts_the_same_file_with_the_features_disabled() {
     assert!(ok, "{err}");
     assert!(out.contains("OK (2 resources)"), "{out}");
     assert!(
-        out.contains("warning: MONGO_URI is ignored: DATA_LAYER is embedded"),
+        out.contains("warning: MONGO_OPTIONS is ignored: DATA_LAYER is embedded"),
         "{out}"
     );
 }
