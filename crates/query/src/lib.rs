@@ -112,6 +112,7 @@
 //! assert_eq!(apply_projection(&d, &p), doc! {"lastname": "D"}); // inclusion wins
 //! ```
 
+mod aggregate;
 mod ast;
 mod bits;
 mod compare;
@@ -128,6 +129,7 @@ mod topk;
 mod where_json;
 mod where_python;
 
+pub use aggregate::{AggregateLimits, Pipeline, MAX_PIPELINE_STAGES};
 pub use ast::{Cond, ElemMatch, Filter, SortDir, SortSpec};
 pub use bits::{binary_mask, BitMask, BitTest};
 pub use compare::compare_bson;
@@ -173,6 +175,11 @@ pub enum QueryError {
     /// The `projection` value cannot be parsed.
     #[error("Unable to parse `projection` clause")]
     ProjectionSyntax,
+    /// An aggregation pipeline that cannot be parsed or run: a malformed or
+    /// unknown stage or operator, an expression applied to the wrong
+    /// types, or a stage over its memory budget.
+    #[error("{0}")]
+    Aggregation(String),
 }
 
 /// Converts a JSON value to BSON as pymongo would store it: integers that
