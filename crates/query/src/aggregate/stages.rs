@@ -334,9 +334,11 @@ fn parse_sort(spec: &Document) -> Result<SortSpec, QueryError> {
                 Bson::Int32(-1) | Bson::Int64(-1) => SortDir::Desc,
                 Bson::Double(d) if *d == 1.0 => SortDir::Asc,
                 Bson::Double(d) if *d == -1.0 => SortDir::Desc,
-                _ => return Err(agg_err(format!(
+                _ => {
+                    return Err(agg_err(format!(
                     "$sort key ordering for '{k}' must be 1 (for ascending) or -1 (for descending)"
-                ))),
+                )))
+                }
             };
             if k.is_empty() || k.starts_with('$') {
                 return Err(agg_err(format!("$sort: invalid field path '{k}'")));
