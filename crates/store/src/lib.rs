@@ -27,7 +27,10 @@ use bson::{Bson, Document};
 pub use eve_query::{Filter, SortDir, SortSpec};
 
 mod batch;
+mod change;
 pub use batch::{BatchResult, Capabilities, OpResult, WriteBatch, WriteOp, WriteStep};
+pub use change::{ChangeEvent, ChangeOperation, ChangeStream};
+pub use eve_query::{AggregateLimits, Pipeline};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -302,6 +305,45 @@ pub trait DataLayer: Send + Sync + 'static {
             many: true,
         };
         Ok(first(self.apply(WriteBatch::new().push(op)).await?).modified)
+    }
+
+    /// Runs an aggregation pipeline over `collection`. The default pushes
+    /// the leading `$match` stages down into [`find`](Self::find) and runs
+    /// the rest in memory ([`Pipeline::run`]) within `limits`: matched
+    /// documents, blocking stages and the result each count against the
+    /// memory budget, and going over it is a [`StoreError::InvalidQuery`]
+    /// that says so, as is any error of the pipeline itself. Layers with
+    /// native aggregation ([`Capabilities::native_aggregation`]) override
+    /// it.
+    async fn aggregate(
+        &self,
+        collection: &str,
+        pipeline: &Pipeline,
+        limits: AggregateLimits,
+    ) -> StoreResult<Vec<Document>> {
+        let (filter, rest) = pipeline.split_leading_match();
+        let docs = self.find(collection, &FindQuery::new(filter)).await?;
+        let held = docs
+            .iter()
+            .map(|d| d.to_vec().map_or(usize::MAX, |b| b.len()))
+            .fold(0usize, usize::saturating_add);
+        if held > limits.memory_bytes {
+            return Err(StoreError::InvalidQuery(format!(
+                "the documents matched by the aggregation exceed the memory limit of {} bytes: \
+                 start the pipeline with a more selective $match",
+                limits.memory_bytes
+            )));
+        }
+        rest.run(docs, &limits)
+            .map_err(|e| StoreError::InvalidQuery(e.to_string()))
+    }
+
+    /// The changes to `collection` as they are committed, from now on.
+    /// The default (a layer without [`Capabilities::change_stream`]) is
+    /// [`StoreError::Unsupported`]`("change stream")`.
+    async fn watch(&self, collection: &str) -> StoreResult<ChangeStream> {
+        let _ = collection;
+        Err(StoreError::Unsupported("change stream".into()))
     }
 
     /// Checks the store's own integrity (indexes agree with documents, files

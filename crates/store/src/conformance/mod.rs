@@ -37,6 +37,7 @@ use std::sync::Arc;
 
 use crate::DataLayer;
 
+mod aggregate;
 mod batches;
 mod helpers;
 mod indexes;
@@ -45,6 +46,7 @@ mod pages;
 mod reads;
 mod writes;
 
+pub use aggregate::*;
 pub use batches::*;
 pub(crate) use helpers::*;
 pub use indexes::*;
@@ -150,6 +152,8 @@ macro_rules! conformance_suite {
             find_page_returns_the_window_and_the_total,
             find_page_reads_items_and_total_from_one_snapshot,
             projection_on_arrays_of_documents_matches_mongodb,
+            aggregate_runs_a_pipeline,
+            watch_is_unsupported_or_delivers,
         );
     };
 }

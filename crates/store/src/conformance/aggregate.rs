@@ -1,0 +1,115 @@
+//! Conformance cases for aggregation and change streams.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bson::{doc, Bson};
+
+use super::helpers::insert;
+use crate::{AggregateLimits, ChangeOperation, DataLayer, Pipeline, StoreError};
+
+fn pipeline(stages: &[bson::Document]) -> Pipeline {
+    match Pipeline::parse(stages) {
+        Ok(p) => p,
+        Err(e) => panic!("the suite's pipeline does not parse: {e}"),
+    }
+}
+
+/// A pipeline with a leading `$match` (pushed down by the default), a
+/// `$group` and a `$sort` gives MongoDB's documented result; a pipeline
+/// error is a client error, not an internal one.
+pub async fn aggregate_runs_a_pipeline(store: Arc<dyn DataLayer>) {
+    insert(
+        &store,
+        "orders",
+        vec![
+            doc! {"_id": 1, "cust_id": "A123", "amount": 500, "status": "A"},
+            doc! {"_id": 2, "cust_id": "A123", "amount": 250, "status": "A"},
+            doc! {"_id": 3, "cust_id": "B212", "amount": 200, "status": "A"},
+            doc! {"_id": 4, "cust_id": "A123", "amount": 300, "status": "D"},
+            doc! {"_id": 5, "cust_id": "C001", "amount": 1000, "status": "A"},
+            doc! {"_id": 6, "cust_id": "C001", "amount": 25.5, "status": "A"},
+        ],
+    )
+    .await;
+    let p = pipeline(&[
+        doc! {"$match": {"status": "A"}},
+        doc! {"$group": {"_id": "$cust_id", "total": {"$sum": "$amount"}, "n": {"$sum": 1}}},
+        doc! {"$sort": {"total": -1}},
+    ]);
+    let out = match store
+        .aggregate("orders", &p, AggregateLimits::new(1 << 20))
+        .await
+    {
+        Ok(docs) => docs,
+        Err(e) => panic!("aggregate failed: {e}"),
+    };
+    assert_eq!(
+        out,
+        vec![
+            doc! {"_id": "C001", "total": 1025.5, "n": 2},
+            doc! {"_id": "A123", "total": 750, "n": 2},
+            doc! {"_id": "B212", "total": 200, "n": 1},
+        ]
+    );
+    let empty = store
+        .aggregate("no_such_collection", &p, AggregateLimits::new(1 << 20))
+        .await;
+    assert!(
+        matches!(&empty, Ok(d) if d.is_empty()),
+        "an unknown collection aggregates to nothing: {empty:?}"
+    );
+    let bad = pipeline(&[doc! {"$project": {"r": {"$divide": ["$amount", 0]}}}]);
+    let err = store
+        .aggregate("orders", &bad, AggregateLimits::new(1 << 20))
+        .await;
+    assert!(
+        matches!(&err, Err(StoreError::InvalidQuery(m)) if m.contains("divide by zero")),
+        "a pipeline error is InvalidQuery: {err:?}"
+    );
+    let tight = store
+        .aggregate("orders", &pipeline(&[]), AggregateLimits::new(64))
+        .await;
+    assert!(
+        matches!(&tight, Err(StoreError::InvalidQuery(m)) if m.contains("memory limit of 64 bytes")),
+        "going over the memory budget is InvalidQuery: {tight:?}"
+    );
+}
+
+/// A layer without change streams says so with `Unsupported`; one with
+/// them delivers an insert made after the watch opened.
+pub async fn watch_is_unsupported_or_delivers(store: Arc<dyn DataLayer>) {
+    if !store.capabilities().change_stream {
+        eprintln!(
+            "watch_is_unsupported_or_delivers: {} has no change stream (capabilities().change_stream \
+             is false); checking that watch says so",
+            store.name()
+        );
+        let r = store.watch("watched").await;
+        assert!(
+            matches!(&r, Err(StoreError::Unsupported(m)) if m == "change stream"),
+            "a layer without change streams returns Unsupported(\"change stream\"): {:?}",
+            r.as_ref().map(|_| "a stream")
+        );
+        return;
+    }
+    let mut stream = match store.watch("watched").await {
+        Ok(s) => s,
+        Err(e) => panic!("watch failed although capabilities().change_stream is true: {e}"),
+    };
+    insert(&store, "watched", vec![doc! {"_id": 7, "x": 1}]).await;
+    let next = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx));
+    let event = match tokio::time::timeout(Duration::from_secs(10), next).await {
+        Ok(Some(Ok(e))) => e,
+        other => panic!(
+            "no insert event within 10 s: {:?}",
+            other.map(|o| o.map(|r| r.map(|_| ())))
+        ),
+    };
+    assert_eq!(event.collection, "watched");
+    assert_eq!(event.operation, ChangeOperation::Insert);
+    assert_eq!(event.document_id, Bson::Int32(7));
+    if let Some(d) = event.full_document {
+        assert_eq!(d, doc! {"_id": 7, "x": 1});
+    }
+}
