@@ -124,6 +124,7 @@ mod path;
 mod projection;
 mod pylex;
 mod regex_budget;
+mod search;
 mod sort;
 mod topk;
 mod where_json;
@@ -138,6 +139,7 @@ pub use filter::MAX_FILTER_DEPTH;
 pub use path::values_at_path;
 pub use projection::{apply_projection, parse_projection, project_document};
 pub use regex_budget::{MAX_REGEX_POSITIONS, REGEX_SIZE_LIMIT};
+pub use search::{lift_searches, Near, Searches, TextSearch};
 pub use sort::{parse_sort, sort_documents, MAX_SORT_KEYS};
 pub use topk::{SortMemoryExceeded, TopK};
 pub use where_json::{
