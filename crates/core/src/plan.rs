@@ -247,11 +247,16 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
 }
 
 /// Plans a collection read: the client `where` ANDed with the endpoint's
-/// scope; the client sort or the default one; paging; the projection.
+/// scope, with its geo or text search; the client sort or the default
+/// one; paging; the projection.
 fn plan_page(domain: &Domain, res: &Resource, args: &QueryArgs, scope: Filter) -> ReadPlan {
     let filter = match &args.where_ {
         Some(w) => w.filter.clone().and(scope),
         None => scope,
+    };
+    let (near, text) = match &args.where_ {
+        Some(w) => (w.near.clone(), w.text.clone()),
+        None => (None, None),
     };
     let sort: SortSpec = if !res.sorting {
         Vec::new()
@@ -274,6 +279,8 @@ fn plan_page(domain: &Domain, res: &Resource, args: &QueryArgs, scope: Filter) -
             skip,
             limit: max_results,
             projection: projection_for(domain, res, args.projection.as_ref()),
+            near,
+            text,
         },
         page,
         max_results,

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use bson::{Bson, Document};
 use chrono::{DateTime, Utc};
 use eve_query::{
-    check_allowed_filters, check_operators, parse_projection, parse_sort, parse_where, Filter,
-    SortSpec,
+    check_allowed_filters, check_operators, lift_searches, parse_projection, parse_sort,
+    parse_where, Filter, Near, SortSpec, TextSearch,
 };
 
 use crate::convert::convert_query;
@@ -207,8 +207,13 @@ pub struct Where {
     pub document: Document,
     /// The filter the store runs: operators checked against the
     /// whitelist/blacklist and `allowed_filters`, dates and ObjectIds
-    /// converted.
+    /// converted; without the searches below.
     pub filter: Filter,
+    /// A `$near`/`$nearSphere` lifted out of the query (the planner hands
+    /// it to the data layer, which runs or refuses it).
+    pub near: Option<Near>,
+    /// A `$text` lifted out of the query.
+    pub text: Option<TextSearch>,
 }
 
 /// The query arguments of a request, parsed with the configured parameter
@@ -314,7 +319,8 @@ impl ApiRequest {
 }
 
 /// Parses and checks a client `where` for `res`: size and term limits,
-/// operator whitelist/blacklist, `allowed_filters`, then value conversion.
+/// operator whitelist/blacklist, `allowed_filters`, the geo and text
+/// searches lifted out ([`lift_searches`]), then value conversion.
 pub fn parse_client_where(domain: &Domain, res: &Resource, raw: &str) -> ApiResult<Where> {
     let settings = &domain.settings;
     let limits = &settings.limits;
@@ -336,9 +342,15 @@ pub fn parse_client_where(domain: &Domain, res: &Resource, raw: &str) -> ApiResu
     )?;
     check_allowed_filters(&document, &res.allowed_filters)?;
     let mut converted = document.clone();
+    let searches = lift_searches(&mut converted)?;
     convert_query(domain, res, &mut converted);
     let filter = Filter::parse(&converted)?;
-    Ok(Where { document, filter })
+    Ok(Where {
+        document,
+        filter,
+        near: searches.near,
+        text: searches.text,
+    })
 }
 
 /// Counts the keys and list elements of a query, stopping early once the

@@ -119,6 +119,55 @@ fn client_where_is_anded_with_the_datasource_filter() {
 }
 
 #[test]
+fn near_and_text_are_lifted_out_of_the_where_into_the_query() {
+    let d = domain(SETTINGS);
+    let w = r#"{"loc": {"$near": {"$geometry": {"type": "Point", "coordinates": [2.35, 48.85]}, "$maxDistance": 500}}, "name": "x"}"#;
+    let plan = page(&d, "people", &[("where", w)]).unwrap();
+    assert_eq!(
+        plan.query.filter,
+        Filter::eq("name", "x").and(Filter::eq("active", true))
+    );
+    assert_eq!(
+        plan.query.near,
+        Some(eve_query::Near {
+            field: "loc".into(),
+            point: [2.35, 48.85],
+            max_distance: Some(500.0),
+            min_distance: None,
+            spherical: true,
+            geojson: true,
+        })
+    );
+    assert_eq!(plan.query.text, None);
+    let w = r#"{"$text": {"$search": "rust eve"}}"#;
+    let plan = page(&d, "people", &[("where", w)]).unwrap();
+    assert_eq!(plan.query.filter, Filter::eq("active", true));
+    assert_eq!(
+        plan.query.text,
+        Some(eve_query::TextSearch {
+            search: "rust eve".into(),
+            language: None,
+            case_sensitive: false,
+            diacritic_sensitive: false,
+        })
+    );
+    assert_eq!(plan.query.near, None);
+    // Misplaced searches and the other geo operators stay 400s.
+    for w in [
+        r#"{"$or": [{"$text": {"$search": "x"}}]}"#,
+        r#"{"loc": {"$geoWithin": {"$center": [[0, 0], 1]}}}"#,
+    ] {
+        assert!(
+            matches!(
+                page(&d, "people", &[("where", w)]),
+                Err(ApiError::InvalidQuery(_))
+            ),
+            "{w}"
+        );
+    }
+}
+
+#[test]
 fn sub_resource_variables_filter_and_are_converted() {
     let d = domain(SETTINGS);
     let plan = page_at(&d, "invoices", &[], &[("contact_id", HEX)]).unwrap();

@@ -18,6 +18,7 @@ mod integration {
     mod resources;
     mod robustness;
     mod schemaless;
+    mod searches;
     mod storage;
     mod validation;
     mod writes;

@@ -553,6 +553,7 @@ impl DataLayer for SqliteStore {
     }
 
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
+        query.check_supported(self.capabilities())?;
         let collection = collection.to_string();
         let query = query.clone();
         let point = is_point_read(&query);
@@ -588,6 +589,7 @@ impl DataLayer for SqliteStore {
         query: &FindQuery,
         count: bool,
     ) -> StoreResult<(Vec<Document>, Option<u64>)> {
+        query.check_supported(self.capabilities())?;
         let collection = collection.to_string();
         let query = query.clone();
         let sort_memory = self.sort_memory;

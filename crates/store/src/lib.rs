@@ -30,7 +30,7 @@ mod batch;
 mod change;
 pub use batch::{BatchResult, Capabilities, OpResult, WriteBatch, WriteOp, WriteStep};
 pub use change::{ChangeEvent, ChangeOperation, ChangeStream};
-pub use eve_query::{AggregateLimits, Pipeline};
+pub use eve_query::{AggregateLimits, Near, Pipeline, TextSearch};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -152,6 +152,13 @@ pub struct FindQuery {
     /// filtering and sorting with [`project`]; `None`
     /// returns whole documents.
     pub projection: Option<Document>,
+    /// A proximity search (`$near`/`$nearSphere` lifted out of the
+    /// client `where`): only a layer with [`Capabilities::geo`] runs it;
+    /// the others refuse the query ([`FindQuery::check_supported`]).
+    pub near: Option<Near>,
+    /// A `$text` search: only a layer with [`Capabilities::text_search`]
+    /// runs it; the others refuse the query.
+    pub text: Option<TextSearch>,
 }
 
 impl FindQuery {
@@ -163,7 +170,39 @@ impl FindQuery {
             skip: 0,
             limit: None,
             projection: None,
+            near: None,
+            text: None,
         }
+    }
+
+    /// Refuses, with [`StoreError::Unsupported`], a query that needs what
+    /// `capabilities` lack (a geo or text search). Every layer calls it
+    /// first in `find` and `find_page`, so that a search is never
+    /// silently dropped.
+    ///
+    /// ```
+    /// use eve_store::{Capabilities, Filter, FindQuery, StoreError, TextSearch};
+    /// let mut q = FindQuery::new(Filter::All);
+    /// assert!(q.check_supported(Capabilities::default()).is_ok());
+    /// q.text = Some(TextSearch {
+    ///     search: "coffee".into(),
+    ///     language: None,
+    ///     case_sensitive: false,
+    ///     diacritic_sensitive: false,
+    /// });
+    /// let err = q.check_supported(Capabilities::default()).unwrap_err();
+    /// assert_eq!(err.to_string(), "not supported by this data layer: text search ($text)");
+    /// ```
+    pub fn check_supported(&self, capabilities: Capabilities) -> StoreResult<()> {
+        if self.near.is_some() && !capabilities.geo {
+            return Err(StoreError::Unsupported(
+                "geo queries ($near, $nearSphere)".into(),
+            ));
+        }
+        if self.text.is_some() && !capabilities.text_search {
+            return Err(StoreError::Unsupported("text search ($text)".into()));
+        }
+        Ok(())
     }
 }
 

@@ -31,7 +31,7 @@ fn sorted(sort: &str, skip: u64, limit: Option<u64>) -> FindQuery {
         sort: parse_sort(sort).unwrap_or_default(),
         skip,
         limit,
-        projection: None,
+        ..FindQuery::new(Filter::All)
     }
 }
 
@@ -110,7 +110,7 @@ fn plain() -> FindQuery {
         sort: Vec::new(),
         skip: 0,
         limit: Some(1),
-        projection: None,
+        ..FindQuery::new(Filter::All)
     }
 }
 

@@ -1,4 +1,5 @@
-//! Conformance cases for aggregation and change streams.
+//! Conformance cases for aggregation, change streams and the geo and
+//! text search slots.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,7 +7,10 @@ use std::time::Duration;
 use bson::{doc, Bson};
 
 use super::helpers::insert;
-use crate::{AggregateLimits, ChangeOperation, DataLayer, Pipeline, StoreError};
+use crate::{
+    AggregateLimits, ChangeOperation, DataLayer, FindQuery, Near, Pipeline, StoreError, TextSearch,
+};
+use eve_query::Filter;
 
 fn pipeline(stages: &[bson::Document]) -> Pipeline {
     match Pipeline::parse(stages) {
@@ -111,5 +115,45 @@ pub async fn watch_is_unsupported_or_delivers(store: Arc<dyn DataLayer>) {
     assert_eq!(event.document_id, Bson::Int32(7));
     if let Some(d) = event.full_document {
         assert_eq!(d, doc! {"_id": 7, "x": 1});
+    }
+}
+
+/// A layer without geo or text search refuses a query carrying one
+/// (`find` and `find_page`) with `Unsupported`, never dropping the search
+/// silently; a layer with them is not checked here.
+pub async fn searches_are_refused_without_the_capability(store: Arc<dyn DataLayer>) {
+    insert(&store, "places", vec![doc! {"_id": 1, "loc": [1.0, 2.0]}]).await;
+    let caps = store.capabilities();
+    let mut near = FindQuery::new(Filter::All);
+    near.near = Some(Near {
+        field: "loc".into(),
+        point: [1.0, 2.0],
+        max_distance: Some(1.0),
+        min_distance: None,
+        spherical: false,
+        geojson: false,
+    });
+    let mut text = FindQuery::new(Filter::All);
+    text.text = Some(TextSearch {
+        search: "cafe".into(),
+        language: None,
+        case_sensitive: false,
+        diacritic_sensitive: false,
+    });
+    for (query, supported, what) in [(near, caps.geo, "geo"), (text, caps.text_search, "text")] {
+        if supported {
+            eprintln!("searches_are_refused_without_the_capability: {} has {what} search; not checked here", store.name());
+            continue;
+        }
+        let found = store.find("places", &query).await;
+        assert!(
+            matches!(found, Err(StoreError::Unsupported(_))),
+            "find with a {what} search on a layer without it: {found:?}"
+        );
+        let page = store.find_page("places", &query, true).await;
+        assert!(
+            matches!(page, Err(StoreError::Unsupported(_))),
+            "find_page with a {what} search on a layer without it: {page:?}"
+        );
     }
 }
