@@ -469,6 +469,8 @@ impl DataLayer for MongoStore {
     }
 
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
+        // `near`/`text` are not translated yet: refuse them, never drop them.
+        query.check_supported(Capabilities::default())?;
         self.run_find(collection, query, None).await
     }
 
@@ -482,6 +484,7 @@ impl DataLayer for MongoStore {
         query: &FindQuery,
         count: bool,
     ) -> StoreResult<(Vec<Document>, Option<u64>)> {
+        query.check_supported(Capabilities::default())?;
         if count
             && self.topology().await?.has_transactions()
             && self.inner.snapshots.load(Ordering::Relaxed)
