@@ -55,9 +55,10 @@ pub(crate) const MAX_EXPR_DEPTH: usize = 100;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AggregateLimits {
     /// Bytes (estimated BSON size) that one blocking stage (`$group`,
-    /// `$sort`, `$sortByCount`) may hold, and that `$unwind`'s output and
-    /// the pipeline's result may reach. The store's `SORT_MEMORY_LIMIT` is
-    /// the natural value.
+    /// `$sort`, `$sortByCount`) may hold, and that the output of a stage
+    /// that can grow documents (`$project`, `$addFields`/`$set`,
+    /// `$replaceRoot`, `$unwind`) and the pipeline's result may reach. The
+    /// store's `SORT_MEMORY_LIMIT` is the natural value.
     pub memory_bytes: usize,
 }
 

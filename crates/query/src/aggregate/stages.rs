@@ -119,11 +119,10 @@ impl Stage {
     ) -> Result<Vec<Document>, QueryError> {
         match self {
             Stage::Match(f) => Ok(docs.into_iter().filter(|d| f.matches(d)).collect()),
-            Stage::Project(p) => docs.into_iter().map(|d| p.apply(d)).collect(),
-            Stage::AddFields(fields) => docs
-                .into_iter()
-                .map(|d| add_fields(d, fields))
-                .collect(),
+            Stage::Project(p) => bounded_map(docs, limit, "$project", |d| p.apply(d)),
+            Stage::AddFields(fields) => {
+                bounded_map(docs, limit, "$addFields", |d| add_fields(d, fields))
+            }
             Stage::Unset(paths) => Ok(docs
                 .into_iter()
                 .map(|d| project_document(d, paths))
@@ -145,27 +144,51 @@ impl Stage {
                 let mut out = Document::new();
                 out.insert(
                     field.clone(),
-                    i32::try_from(n).map_or(Bson::Int64(i64::try_from(n).unwrap_or(i64::MAX)), Bson::Int32),
+                    i32::try_from(n).map_or(
+                        Bson::Int64(i64::try_from(n).unwrap_or(i64::MAX)),
+                        Bson::Int32,
+                    ),
                 );
                 vec![out]
             }),
             Stage::Unwind(u) => u.run(docs, limit),
-            Stage::ReplaceRoot(e) => docs
-                .into_iter()
-                .map(|d| match e.eval(&d)? {
+            Stage::ReplaceRoot(e) => bounded_map(docs, limit, "$replaceRoot", |d| {
+                match e.eval(&d)? {
                     Some(Bson::Document(root)) => Ok(root),
                     other => Err(agg_err(format!(
                         "'newRoot' expression must evaluate to an object, but resulting value was of type {}",
                         type_name(other.as_ref())
                     ))),
-                })
-                .collect(),
+                }
+            }),
             Stage::SortByCount(e) => {
                 let grouped = GroupSpec::count_by(e.clone()).run(docs, limit)?;
                 sort(grouped, &vec![("count".into(), SortDir::Desc)], None, limit)
             }
         }
     }
+}
+
+/// Maps every document through a stage that may grow it (a computed
+/// field can copy the whole document), refusing once the output passes
+/// `limit` bytes, so that no chain of stages can grow without bound.
+fn bounded_map(
+    docs: Vec<Document>,
+    limit: usize,
+    stage: &str,
+    mut f: impl FnMut(Document) -> Result<Document, QueryError>,
+) -> Result<Vec<Document>, QueryError> {
+    let mut bytes = 0usize;
+    let mut out = Vec::with_capacity(docs.len());
+    for d in docs {
+        let d = f(d)?;
+        bytes = bytes.saturating_add(doc_size(&d));
+        if bytes > limit {
+            return Err(memory_error(stage, limit));
+        }
+        out.push(d);
+    }
+    Ok(out)
 }
 
 fn as_doc<'a>(arg: &'a Bson, stage: &str) -> Result<&'a Document, QueryError> {

@@ -493,6 +493,17 @@ fn memory_limits_refuse_group_sort_unwind_and_result() {
     );
     check(vec![doc! {"$sort": {"k": -1}}], "$sort");
     check(vec![doc! {"$limit": 100}], "the aggregation result");
+    check(vec![doc! {"$addFields": {"copy": "$$ROOT"}}], "$addFields");
+    // Documents that double at each stage are stopped at the budget, not
+    // after the last stage.
+    let doubling: Vec<Document> = (0..40)
+        .map(|_| doc! {"$replaceWith": {"a": "$$ROOT", "b": "$$ROOT"}})
+        .collect();
+    let p = Pipeline::parse(&doubling).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        p.run(vec![doc! {"x": 1}], &small),
+        Err(QueryError::Aggregation(m)) if m.starts_with("$replaceRoot")
+    ));
     let one = vec![doc! {"a": (0..1000).map(Bson::Int32).collect::<Vec<_>>()}];
     let p = Pipeline::parse(&[doc! {"$unwind": "$a"}, doc! {"$limit": 1}])
         .unwrap_or_else(|e| panic!("{e}"));
