@@ -92,11 +92,17 @@ impl IndexMeta {
 }
 
 pub(crate) fn has_side_table(spec: &IndexSpec) -> bool {
-    !spec.keys.is_empty()
-        && spec
-            .keys
-            .iter()
-            .all(|(_, k)| !matches!(k, IndexKey::Special(_)))
+    eve_store_keys::plan::has_key_entries(spec)
+}
+
+impl eve_store_keys::plan::IndexInfo for IndexMeta {
+    fn spec(&self) -> &IndexSpec {
+        &self.spec
+    }
+
+    fn multikey(&self) -> bool {
+        self.multikey
+    }
 }
 
 /// One collection as the catalog knows it.

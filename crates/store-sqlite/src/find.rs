@@ -18,8 +18,8 @@ use rusqlite::Connection;
 
 use crate::catalog::CollMeta;
 use crate::error::sql_err;
-use crate::keys::components_len;
 use crate::query::{self, load_doc, Access, ExecStats, KeyRange};
+use eve_store_keys::keys::components_len;
 
 /// MongoDB's default memory limit of a blocking sort: 100 MiB.
 pub const DEFAULT_SORT_MEMORY_LIMIT: usize = 100 * 1024 * 1024;

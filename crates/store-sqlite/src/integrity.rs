@@ -8,8 +8,8 @@ use rusqlite::Connection;
 
 use crate::catalog;
 use crate::error::sql_err;
-use crate::keys::index_entries;
 use crate::query::decode;
+use eve_store_keys::keys::index_entries;
 
 /// SQLite's `quick_check` (every page well formed, no index compared):
 /// a damaged file is refused with what SQLite found.
@@ -72,7 +72,7 @@ pub(crate) fn check(conn: &Connection) -> StoreResult<()> {
             };
             match doc.get("_id") {
                 Some(id) => {
-                    if !ids.insert(crate::keys::encode_value(id)) {
+                    if !ids.insert(eve_store_keys::keys::encode_value(id)) {
                         problems.push(format!("{name}: row {rowid}: duplicate _id {id}"));
                     }
                 }

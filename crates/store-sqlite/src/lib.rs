@@ -69,9 +69,7 @@ mod catalog;
 mod error;
 mod find;
 mod integrity;
-mod keys;
 mod query;
-mod storable;
 mod write;
 mod writer;
 
@@ -485,7 +483,7 @@ impl SqliteStore {
                 &mut stats,
             )?;
             Ok(Explain {
-                plan: access.describe(&meta),
+                plan: access.describe(&meta.indexes),
                 stats,
                 returned: docs.len() as u64,
             })

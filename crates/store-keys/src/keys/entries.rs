@@ -9,11 +9,7 @@ use super::encode_value;
 /// arrays (by position when the segment is a number, and into every
 /// element document), and an array at the end of the path contributes its
 /// elements (an empty array contributes itself).
-pub(crate) fn index_values<'a>(
-    doc: &'a Document,
-    path: &str,
-    saw_array: &mut bool,
-) -> Vec<&'a Bson> {
+pub fn index_values<'a>(doc: &'a Document, path: &str, saw_array: &mut bool) -> Vec<&'a Bson> {
     let mut segments = path.split('.');
     let mut out = Vec::new();
     let Some(first) = segments.next() else {
@@ -79,7 +75,7 @@ fn collect_values<'a>(
 
 /// Why a document cannot be indexed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct KeyError(pub String);
+pub struct KeyError(pub String);
 
 /// The entries (encoded keys, deduplicated and sorted) a document puts in
 /// an index over `fields`, and whether an array was met on the way.
@@ -88,7 +84,7 @@ pub(crate) struct KeyError(pub String);
 /// * otherwise a missing field is indexed as null;
 /// * an array yields one entry per element; a compound index may meet an
 ///   array in at most one of its fields (MongoDB's "parallel arrays" rule).
-pub(crate) fn index_entries<'a, I>(
+pub fn index_entries<'a, I>(
     doc: &Document,
     fields: I,
     sparse: bool,

@@ -10,7 +10,7 @@ use eve_store::{StoreError, StoreResult, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH}
 
 /// Refuses a document the store must not hold: nested deeper than
 /// [`MAX_DOCUMENT_DEPTH`], or with a field name holding a NUL character.
-pub(crate) fn check_storable(doc: &Document) -> StoreResult<()> {
+pub fn check_storable(doc: &Document) -> StoreResult<()> {
     let mut stack: Vec<(&Bson, usize)> = Vec::new();
     push_fields(doc, 1, &mut stack)?;
     while let Some((value, depth)) = stack.pop() {
@@ -52,7 +52,7 @@ fn too_deep() -> StoreError {
 
 /// Encodes a checked document, refusing one larger than
 /// [`MAX_DOCUMENT_BYTES`].
-pub(crate) fn encode(doc: &Document) -> StoreResult<Vec<u8>> {
+pub fn encode(doc: &Document) -> StoreResult<Vec<u8>> {
     check_storable(doc)?;
     let bytes = doc
         .to_vec()
@@ -70,7 +70,7 @@ pub(crate) fn encode(doc: &Document) -> StoreResult<Vec<u8>> {
 /// nested deeper than [`MAX_DOCUMENT_DEPTH`], are an internal error (the
 /// store is damaged or was written by something else): the read fails, the
 /// reader does not.
-pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Document> {
+pub fn decode(bytes: &[u8]) -> StoreResult<Document> {
     check_raw_depth(bytes)?;
     Document::from_reader(bytes)
         .map_err(|e| StoreError::Internal(format!("corrupt stored document: {e}")))
@@ -111,7 +111,7 @@ mod tests {
 
     /// A document `depth` levels deep, `{"a": {"a": ... {"a": 1}}}`, as raw
     /// BSON built from the inside out (no recursion anywhere).
-    pub(crate) fn nested_bytes(depth: usize) -> Vec<u8> {
+    pub fn nested_bytes(depth: usize) -> Vec<u8> {
         let mut inner = doc! {"a": 1}.to_vec().unwrap();
         for _ in 1..depth {
             let mut out = Vec::with_capacity(inner.len() + 8);

@@ -5,13 +5,13 @@ use super::{class, tag};
 
 /// The length of the first encoded value at the start of `key` (a key is
 /// a concatenation of encodings); `None` when `key` is malformed.
-pub(crate) fn first_component_len(key: &[u8]) -> Option<usize> {
+pub fn first_component_len(key: &[u8]) -> Option<usize> {
     value_len(key, 0)
 }
 
 /// The length of the first `n` encoded values at the start of `key`;
 /// `None` when `key` has fewer or is malformed.
-pub(crate) fn components_len(key: &[u8], n: usize) -> Option<usize> {
+pub fn components_len(key: &[u8], n: usize) -> Option<usize> {
     (0..n).try_fold(0, |at, _| value_len(key, at))
 }
 
@@ -102,7 +102,7 @@ fn string_end(key: &[u8], at: usize) -> Option<usize> {
 
 /// The smallest byte string greater than every string starting with
 /// `prefix`; `None` when there is none (all bytes `FF`).
-pub(crate) fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut out = prefix.to_vec();
     while let Some(last) = out.pop() {
         if last != 0xFF {

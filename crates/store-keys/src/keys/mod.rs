@@ -29,8 +29,8 @@ use bson::{Bson, Document};
 mod entries;
 mod length;
 
-pub(crate) use entries::{index_entries, index_values};
-pub(crate) use length::{components_len, first_component_len, prefix_successor};
+pub use entries::{index_entries, index_values, KeyError};
+pub use length::{components_len, first_component_len, prefix_successor};
 
 /// Type tags, in MongoDB's canonical type order.
 pub(crate) mod tag {
@@ -71,7 +71,7 @@ pub fn encode_value(value: &Bson) -> Vec<u8> {
 }
 
 /// The type tag `value` encodes with (its comparison bracket).
-pub(crate) fn type_tag(value: &Bson) -> u8 {
+pub fn type_tag(value: &Bson) -> u8 {
     match value {
         Bson::MinKey => tag::MIN_KEY,
         Bson::Undefined => tag::UNDEFINED,

@@ -1,0 +1,18 @@
+//! `eve-store-keys`: what the data layers of eve-rs that keep documents as
+//! BSON bytes in a relational engine (the embedded SQLite store, the
+//! PostgreSQL layer) share, free of any engine:
+//!
+//! * [`keys`]: the order-preserving byte encoding of BSON values (byte
+//!   order is MongoDB's order across types, numbers by exact value) and
+//!   the index entries of a document (multikey arrays included);
+//! * [`plan`]: the pure query planner, from a filter and a sort to key
+//!   ranges of an index, an index walk in order, or a scan;
+//! * [`storable`]: the limits a stored document keeps (depth, size, field
+//!   names) and the checked encoding and decoding of BSON bytes;
+//! * [`update`]: MongoDB's `$set`/`$unset` on dotted paths, and `_id`
+//!   first in a stored document.
+
+pub mod keys;
+pub mod plan;
+pub mod storable;
+pub mod update;
