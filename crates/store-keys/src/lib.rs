@@ -2,6 +2,8 @@
 //! BSON bytes in a relational engine (the embedded SQLite store, the
 //! PostgreSQL layer) share, free of any engine:
 //!
+//! * [`catalog`]: the implicit `_id` index, index definitions as bytes,
+//!   and the checks an index set passes;
 //! * [`keys`]: the order-preserving byte encoding of BSON values (byte
 //!   order is MongoDB's order across types, numbers by exact value) and
 //!   the index entries of a document (multikey arrays included);
@@ -12,6 +14,7 @@
 //! * [`update`]: MongoDB's `$set`/`$unset` on dotted paths, and `_id`
 //!   first in a stored document.
 
+pub mod catalog;
 pub mod keys;
 pub mod plan;
 pub mod storable;

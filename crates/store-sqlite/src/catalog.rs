@@ -20,14 +20,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bson::{doc, Bson, Document};
-use eve_store::{IndexKey, IndexSpec, StoreError, StoreResult};
+use eve_store::{IndexSpec, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::sql_err;
 
-/// Name of the implicit unique index on `_id`.
-pub const ID_INDEX: &str = "_id_";
+pub use eve_store_keys::catalog::ID_INDEX;
+pub(crate) use eve_store_keys::catalog::{id_index_spec, spec_from_bytes, spec_to_bytes};
 
 /// The SQL that creates the catalog (idempotent).
 pub(crate) const CATALOG_SQL: &str = "
@@ -125,65 +124,6 @@ pub(crate) fn docs_table(cid: i64) -> String {
 
 pub(crate) fn index_table(cid: i64, ixid: i64) -> String {
     format!("c{cid}_ix{ixid}")
-}
-
-/// The definition of the implicit `_id` index.
-pub(crate) fn id_index_spec() -> IndexSpec {
-    IndexSpec {
-        name: ID_INDEX.into(),
-        keys: vec![("_id".into(), IndexKey::Asc)],
-        unique: true,
-        sparse: false,
-    }
-}
-
-/// Serializes an index definition for the catalog.
-pub(crate) fn spec_to_bytes(spec: &IndexSpec) -> StoreResult<Vec<u8>> {
-    let keys: Vec<Bson> = spec
-        .keys
-        .iter()
-        .map(|(f, k)| {
-            let dir = match k {
-                IndexKey::Asc => Bson::Int32(1),
-                IndexKey::Desc => Bson::Int32(-1),
-                IndexKey::Special(s) => Bson::String(s.clone()),
-            };
-            Bson::Array(vec![Bson::String(f.clone()), dir])
-        })
-        .collect();
-    let d = doc! {"name": &spec.name, "keys": keys, "unique": spec.unique, "sparse": spec.sparse};
-    d.to_vec()
-        .map_err(|e| StoreError::Internal(format!("cannot encode index definition: {e}")))
-}
-
-/// Reads back an index definition written by [`spec_to_bytes`].
-pub(crate) fn spec_from_bytes(bytes: &[u8]) -> StoreResult<IndexSpec> {
-    let bad =
-        |why: &str| StoreError::Internal(format!("corrupt index definition in catalog: {why}"));
-    let d = Document::from_reader(bytes).map_err(|e| bad(&e.to_string()))?;
-    let name = d.get_str("name").map_err(|_| bad("name"))?.to_string();
-    let mut keys = Vec::new();
-    for k in d.get_array("keys").map_err(|_| bad("keys"))? {
-        let Bson::Array(pair) = k else {
-            return Err(bad("key"));
-        };
-        let (Some(Bson::String(field)), Some(dir)) = (pair.first(), pair.get(1)) else {
-            return Err(bad("key"));
-        };
-        let dir = match dir {
-            Bson::Int32(1) => IndexKey::Asc,
-            Bson::Int32(-1) => IndexKey::Desc,
-            Bson::String(s) => IndexKey::Special(s.clone()),
-            _ => return Err(bad("direction")),
-        };
-        keys.push((field.clone(), dir));
-    }
-    Ok(IndexSpec {
-        name,
-        keys,
-        unique: d.get_bool("unique").unwrap_or(false),
-        sparse: d.get_bool("sparse").unwrap_or(false),
-    })
 }
 
 /// What one reader connection knows of the catalog.
@@ -339,25 +279,4 @@ pub(crate) fn set_multikey(conn: &Connection, index: &IndexMeta) -> StoreResult<
         .and_then(|mut st| st.execute([index.ixid]))
         .map(|_| ())
         .map_err(sql_err)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn index_definitions_round_trip_through_the_catalog() {
-        let spec = IndexSpec {
-            name: "geo".into(),
-            keys: vec![
-                ("a.b".into(), IndexKey::Asc),
-                ("c".into(), IndexKey::Desc),
-                ("loc".into(), IndexKey::Special("2dsphere".into())),
-            ],
-            unique: true,
-            sparse: true,
-        };
-        let bytes = spec_to_bytes(&spec).unwrap_or_default();
-        assert_eq!(spec_from_bytes(&bytes).ok(), Some(spec));
-    }
 }

@@ -40,27 +40,6 @@ impl EntryError {
     }
 }
 
-/// A short, log-friendly rendering of a document's value at a path.
-fn key_text(doc: &Document, index: &IndexMeta) -> String {
-    let parts: Vec<String> = index
-        .spec
-        .keys
-        .iter()
-        .map(|(f, _)| {
-            let mut saw = false;
-            let v = eve_store_keys::keys::index_values(doc, f, &mut saw);
-            let text = match v.as_slice() {
-                [] => "null".to_string(),
-                [one] => one.to_string(),
-                many => format!("{many:?}"),
-            };
-            let text: String = text.chars().take(200).collect();
-            format!("{f}: {text}")
-        })
-        .collect();
-    format!("{{ {} }}", parts.join(", "))
-}
-
 fn add_entries(
     conn: &Connection,
     meta: &mut CollMeta,
@@ -97,7 +76,7 @@ fn add_entries(
                         format!(
                             "E11000 duplicate key error index: {} dup key: {}",
                             index.spec.name,
-                            key_text(doc, index)
+                            eve_store_keys::keys::key_text(doc, &index.spec)
                         ),
                     ));
                 }
@@ -301,38 +280,7 @@ pub(crate) fn prepare_collection(
     collection: &str,
     wanted: &[IndexSpec],
 ) -> StoreResult<()> {
-    for (i, spec) in wanted.iter().enumerate() {
-        let invalid = |message: &str| StoreError::InvalidIndex {
-            name: spec.name.clone(),
-            message: message.into(),
-        };
-        if spec.name == ID_INDEX {
-            return Err(invalid(
-                "the name _id_ is reserved for the primary key index",
-            ));
-        }
-        if spec.name.is_empty() {
-            return Err(invalid("an index needs a name"));
-        }
-        if spec.keys.is_empty() {
-            return Err(invalid("an index needs at least one key"));
-        }
-        if spec
-            .keys
-            .iter()
-            .any(|(f, _)| f.is_empty() || f.split('.').any(str::is_empty))
-        {
-            return Err(invalid("invalid key path"));
-        }
-        let mut fields: Vec<&str> = spec.keys.iter().map(|(f, _)| f.as_str()).collect();
-        fields.sort_unstable();
-        if fields.windows(2).any(|w| w[0] == w[1]) {
-            return Err(invalid("a field is keyed twice"));
-        }
-        if wanted[..i].iter().any(|other| other.name == spec.name) {
-            return Err(invalid("two indexes share this name"));
-        }
-    }
+    eve_store_keys::catalog::check_index_specs(wanted)?;
     let meta = catalog::ensure(conn, collection)?;
     for existing in &meta.indexes {
         if existing.spec.name == ID_INDEX {

@@ -3,6 +3,8 @@
 
 use bson::{Bson, Document};
 
+use eve_store::IndexSpec;
+
 use super::encode_value;
 
 /// The values an index sees at a dotted path: paths descend through
@@ -132,4 +134,24 @@ where
     keys.sort();
     keys.dedup();
     Ok((keys, multikey))
+}
+
+/// A short, log-friendly rendering of a document's value at a path.
+pub fn key_text(doc: &Document, spec: &IndexSpec) -> String {
+    let parts: Vec<String> = spec
+        .keys
+        .iter()
+        .map(|(f, _)| {
+            let mut saw = false;
+            let v = index_values(doc, f, &mut saw);
+            let text = match v.as_slice() {
+                [] => "null".to_string(),
+                [one] => one.to_string(),
+                many => format!("{many:?}"),
+            };
+            let text: String = text.chars().take(200).collect();
+            format!("{f}: {text}")
+        })
+        .collect();
+    format!("{{ {} }}", parts.join(", "))
 }

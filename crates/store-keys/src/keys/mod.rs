@@ -29,7 +29,7 @@ use bson::{Bson, Document};
 mod entries;
 mod length;
 
-pub use entries::{index_entries, index_values, KeyError};
+pub use entries::{index_entries, index_values, key_text, KeyError};
 pub use length::{components_len, first_component_len, prefix_successor};
 
 /// Type tags, in MongoDB's canonical type order.

@@ -1,0 +1,128 @@
+//! What a layer's catalog of collections and indexes records, the same in
+//! every layer that keeps one: the implicit `_id` index, index definitions
+//! as bytes, and the checks an index set passes before it is built.
+
+use bson::{doc, Bson, Document};
+use eve_store::{IndexKey, IndexSpec, StoreError, StoreResult};
+
+/// Name of the implicit unique index on `_id`.
+pub const ID_INDEX: &str = "_id_";
+
+/// The definition of the implicit `_id` index.
+pub fn id_index_spec() -> IndexSpec {
+    IndexSpec {
+        name: ID_INDEX.into(),
+        keys: vec![("_id".into(), IndexKey::Asc)],
+        unique: true,
+        sparse: false,
+    }
+}
+
+/// Serializes an index definition for the catalog.
+pub fn spec_to_bytes(spec: &IndexSpec) -> StoreResult<Vec<u8>> {
+    let keys: Vec<Bson> = spec
+        .keys
+        .iter()
+        .map(|(f, k)| {
+            let dir = match k {
+                IndexKey::Asc => Bson::Int32(1),
+                IndexKey::Desc => Bson::Int32(-1),
+                IndexKey::Special(s) => Bson::String(s.clone()),
+            };
+            Bson::Array(vec![Bson::String(f.clone()), dir])
+        })
+        .collect();
+    let d = doc! {"name": &spec.name, "keys": keys, "unique": spec.unique, "sparse": spec.sparse};
+    d.to_vec()
+        .map_err(|e| StoreError::Internal(format!("cannot encode index definition: {e}")))
+}
+
+/// Reads back an index definition written by [`spec_to_bytes`].
+pub fn spec_from_bytes(bytes: &[u8]) -> StoreResult<IndexSpec> {
+    let bad =
+        |why: &str| StoreError::Internal(format!("corrupt index definition in catalog: {why}"));
+    let d = Document::from_reader(bytes).map_err(|e| bad(&e.to_string()))?;
+    let name = d.get_str("name").map_err(|_| bad("name"))?.to_string();
+    let mut keys = Vec::new();
+    for k in d.get_array("keys").map_err(|_| bad("keys"))? {
+        let Bson::Array(pair) = k else {
+            return Err(bad("key"));
+        };
+        let (Some(Bson::String(field)), Some(dir)) = (pair.first(), pair.get(1)) else {
+            return Err(bad("key"));
+        };
+        let dir = match dir {
+            Bson::Int32(1) => IndexKey::Asc,
+            Bson::Int32(-1) => IndexKey::Desc,
+            Bson::String(s) => IndexKey::Special(s.clone()),
+            _ => return Err(bad("direction")),
+        };
+        keys.push((field.clone(), dir));
+    }
+    Ok(IndexSpec {
+        name,
+        keys,
+        unique: d.get_bool("unique").unwrap_or(false),
+        sparse: d.get_bool("sparse").unwrap_or(false),
+    })
+}
+
+/// Refuses an index set `prepare_collection` cannot build: a reserved or
+/// empty name, no keys, a bad key path, a field keyed twice, two indexes
+/// of one name.
+pub fn check_index_specs(wanted: &[IndexSpec]) -> StoreResult<()> {
+    for (i, spec) in wanted.iter().enumerate() {
+        let invalid = |message: &str| StoreError::InvalidIndex {
+            name: spec.name.clone(),
+            message: message.into(),
+        };
+        if spec.name == ID_INDEX {
+            return Err(invalid(
+                "the name _id_ is reserved for the primary key index",
+            ));
+        }
+        if spec.name.is_empty() {
+            return Err(invalid("an index needs a name"));
+        }
+        if spec.keys.is_empty() {
+            return Err(invalid("an index needs at least one key"));
+        }
+        if spec
+            .keys
+            .iter()
+            .any(|(f, _)| f.is_empty() || f.split('.').any(str::is_empty))
+        {
+            return Err(invalid("invalid key path"));
+        }
+        let mut fields: Vec<&str> = spec.keys.iter().map(|(f, _)| f.as_str()).collect();
+        fields.sort_unstable();
+        if fields.windows(2).any(|w| w[0] == w[1]) {
+            return Err(invalid("a field is keyed twice"));
+        }
+        if wanted[..i].iter().any(|other| other.name == spec.name) {
+            return Err(invalid("two indexes share this name"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_definitions_round_trip_through_the_catalog() {
+        let spec = IndexSpec {
+            name: "geo".into(),
+            keys: vec![
+                ("a.b".into(), IndexKey::Asc),
+                ("c".into(), IndexKey::Desc),
+                ("loc".into(), IndexKey::Special("2dsphere".into())),
+            ],
+            unique: true,
+            sparse: true,
+        };
+        let bytes = spec_to_bytes(&spec).unwrap_or_default();
+        assert_eq!(spec_from_bytes(&bytes).ok(), Some(spec));
+    }
+}
