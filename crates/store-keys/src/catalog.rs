@@ -3,7 +3,8 @@
 //! as bytes, and the checks an index set passes before it is built.
 
 use bson::{doc, Bson, Document};
-use eve_store::{IndexKey, IndexSpec, StoreError, StoreResult};
+use eve_query::Filter;
+use eve_store::{IndexKey, IndexSpec, StoreError, StoreResult, WriteOp};
 
 /// Name of the implicit unique index on `_id`.
 pub const ID_INDEX: &str = "_id_";
@@ -104,6 +105,29 @@ pub fn check_index_specs(wanted: &[IndexSpec]) -> StoreResult<()> {
         }
     }
     Ok(())
+}
+
+/// A short description of a write for a `Conflict` message (logs only).
+pub fn describe_op(op: &WriteOp) -> String {
+    let text = |kind: &str, collection: &str, filter: &Filter| {
+        let shown: String = format!("{filter:?}").chars().take(200).collect();
+        format!("{kind} on {collection} where {shown}")
+    };
+    match op {
+        WriteOp::Insert { collection, docs } => {
+            format!("insert of {} document(s) into {collection}", docs.len())
+        }
+        WriteOp::Replace {
+            collection, filter, ..
+        } => text("replace", collection, filter),
+        WriteOp::Update {
+            collection, filter, ..
+        } => text("update", collection, filter),
+        WriteOp::Delete {
+            collection, filter, ..
+        } => text("delete", collection, filter),
+        WriteOp::Check { collection, filter } => text("check", collection, filter),
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! so the first failure (a "must match" that matched nothing, a unique
 //! violation, a bad path) rolls the whole batch back, across collections.
 
-use eve_query::Filter;
 use eve_store::{BatchResult, OpResult, StoreError, StoreResult, WriteBatch, WriteOp};
 use rusqlite::Connection;
 
@@ -15,7 +14,7 @@ pub(crate) fn apply(conn: &Connection, batch: WriteBatch) -> StoreResult<BatchRe
     let mut ops = Vec::with_capacity(batch.steps.len());
     for (position, step) in batch.steps.into_iter().enumerate() {
         let must_match = step.requires_match();
-        let described = describe(&step.op);
+        let described = eve_store_keys::catalog::describe_op(&step.op);
         let result = run(conn, step.op).map_err(|e| name_op(e, position))?;
         if must_match && result.matched == 0 {
             return Err(StoreError::Conflict {
@@ -98,28 +97,5 @@ fn name_op(e: StoreError, position: usize) -> StoreError {
             index_name,
         },
         other => other,
-    }
-}
-
-/// A short description of a write for a `Conflict` message (logs only).
-fn describe(op: &WriteOp) -> String {
-    let text = |kind: &str, collection: &str, filter: &Filter| {
-        let shown: String = format!("{filter:?}").chars().take(200).collect();
-        format!("{kind} on {collection} where {shown}")
-    };
-    match op {
-        WriteOp::Insert { collection, docs } => {
-            format!("insert of {} document(s) into {collection}", docs.len())
-        }
-        WriteOp::Replace {
-            collection, filter, ..
-        } => text("replace", collection, filter),
-        WriteOp::Update {
-            collection, filter, ..
-        } => text("update", collection, filter),
-        WriteOp::Delete {
-            collection, filter, ..
-        } => text("delete", collection, filter),
-        WriteOp::Check { collection, filter } => text("check", collection, filter),
     }
 }
