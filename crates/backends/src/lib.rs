@@ -5,10 +5,10 @@
 //! #10). The binary and the test suites open their stores here, so the HTTP
 //! crate only ever sees an `Arc<dyn DataLayer>`.
 //!
-//! The embedded store and MongoDB (`eve-store-mongo`, from a
-//! `mongodb://`/`mongodb+srv://` URL or the settings' `MONGO_*` keys) are
-//! built; PostgreSQL is refused with the same sentence the settings check
-//! uses ([`BackendError::NotBuilt`]).
+//! The embedded store, MongoDB (`eve-store-mongo`, from a
+//! `mongodb://`/`mongodb+srv://` URL or the settings' `MONGO_*` keys) and
+//! PostgreSQL (`eve-store-postgres`, from a `postgres://`/`postgresql://`
+//! URL or the settings' `POSTGRES_URI`) are built.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,6 +44,10 @@ pub const TEST_BACKEND_VAR: &str = "EVE_TEST_BACKEND";
 /// (`scripts/mongo-test-server.sh start` prints one).
 pub const TEST_MONGO_URI_VAR: &str = "EVE_TEST_MONGO_URI";
 
+/// The environment variable naming the PostgreSQL server of the test
+/// suites, used when [`TEST_BACKEND_VAR`] says just `postgres`.
+pub const TEST_POSTGRES_VAR: &str = "EVE_TEST_POSTGRES_URI";
+
 /// Why a data layer could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -67,6 +71,10 @@ pub enum BackendError {
     /// The MongoDB connection settings cannot be used.
     #[error("MongoDB settings: {0}")]
     Mongo(#[from] eve_store_mongo::ConfigError),
+    /// `postgres` was named for the tests without a server
+    /// ([`TEST_POSTGRES_VAR`] unset).
+    #[error("no PostgreSQL server: set {TEST_POSTGRES_VAR} (e.g. postgres://postgres@127.0.0.1:5432/test)")]
+    NoTestServer,
     /// The blocking task opening the store panicked or was cancelled.
     #[error("opening the data layer did not finish: {0}")]
     Interrupted(String),
@@ -142,10 +150,14 @@ pub async fn open_layer(
             };
             Ok(Arc::new(store))
         }
-        LayerUrl::Postgres { .. } => Err(BackendError::NotBuilt {
-            layer: url.to_string(),
-            reason: url.not_built_reason().unwrap_or_default(),
-        }),
+        LayerUrl::Postgres { uri } if uri.is_empty() => {
+            Err(BackendError::MissingHost("postgres://".into()))
+        }
+        LayerUrl::Postgres { uri } => {
+            let store =
+                eve_store_postgres::PostgresStore::connect(uri, postgres_options(options)).await?;
+            Ok(Arc::new(store))
+        }
     }
 }
 
@@ -176,6 +188,42 @@ fn mongo_config(s: &eve_core::MongoSettings) -> eve_store_mongo::MongoConfig {
         app_name: s.app_name.clone(),
         write_concern,
     }
+}
+
+fn postgres_options(options: &OpenOptions) -> eve_store_postgres::PgOptions {
+    eve_store_postgres::PgOptions {
+        sort_memory_limit: options.sort_memory_limit,
+        ..eve_store_postgres::PgOptions::default()
+    }
+}
+
+/// Opens the layer a test names ([`LayerUrl::for_tests`]) for `domain`,
+/// as [`Backends::open`] does, except that a PostgreSQL layer gets a fresh
+/// schema of its own, dropped when the store is dropped, so tests never
+/// see each other's documents; a bare `postgres` takes its server from
+/// [`TEST_POSTGRES_VAR`].
+pub async fn open_for_tests(
+    domain: &Domain,
+    url: &LayerUrl,
+    data_dir: &Path,
+) -> Result<Arc<dyn DataLayer>, BackendError> {
+    let LayerUrl::Postgres { uri } = url else {
+        return Ok(Backends::open(domain, Some(url), data_dir)
+            .await?
+            .primary()
+            .clone());
+    };
+    let uri = if uri.is_empty() {
+        match std::env::var(TEST_POSTGRES_VAR) {
+            Ok(uri) if !uri.trim().is_empty() => uri,
+            _ => return Err(BackendError::NoTestServer),
+        }
+    } else {
+        uri.clone()
+    };
+    let options = postgres_options(&OpenOptions::from_domain(domain, data_dir));
+    let store = eve_store_postgres::PostgresStore::connect_temporary(&uri, options).await?;
+    Ok(Arc::new(store))
 }
 
 /// The open data layers of one API, by database prefix.

@@ -99,8 +99,7 @@ impl LayerUrl {
     /// Why this build cannot open the layer; `None` when it can.
     pub(crate) fn not_built_reason(&self) -> Option<&'static str> {
         match self {
-            LayerUrl::Embedded | LayerUrl::Mongo { .. } => None,
-            LayerUrl::Postgres { .. } => Some(eve_core::settings::POSTGRES_LAYER_NOT_BUILT),
+            LayerUrl::Embedded | LayerUrl::Mongo { .. } | LayerUrl::Postgres { .. } => None,
         }
     }
 

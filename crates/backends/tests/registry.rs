@@ -88,10 +88,7 @@ fn credentials_in_a_url_never_show_in_messages() {
 #[test]
 fn layers_not_built_are_refused_with_the_settings_wording() {
     let pg = LayerUrl::parse("postgres://localhost/api").unwrap();
-    assert_eq!(
-        pg.ensure_built().unwrap_err().to_string(),
-        "postgres://…: the PostgreSQL data layer is not available yet (issue #11)"
-    );
+    assert!(pg.ensure_built().is_ok(), "PostgreSQL is built (issue #11)");
     assert!(LayerUrl::Embedded.ensure_built().is_ok());
     let mongo = LayerUrl::parse("mongodb+srv://cluster.example/api").unwrap();
     assert!(mongo.ensure_built().is_ok(), "the MongoDB layer is built");
@@ -190,14 +187,15 @@ async fn the_settings_layer_opens_under_the_default_prefix() {
 #[tokio::test]
 async fn an_override_wins_over_the_settings() {
     let dir = tempfile::tempdir().unwrap();
-    // The settings ask for the embedded store; the override names a layer
-    // not built, so nothing is opened.
+    // The settings ask for the embedded store; the override names
+    // PostgreSQL (a server that is not there: the layer opens and would
+    // connect on its first request), so the embedded store is not opened.
     let domain = domain("DATA_LAYER: embedded\nDOMAIN: {people: {}}");
-    let url = LayerUrl::parse("postgresql://localhost/api").unwrap();
-    let err = Backends::open(&domain, Some(&url), dir.path())
+    let url = LayerUrl::parse("postgresql://127.0.0.1:1/api?connect_timeout=1").unwrap();
+    let layers = Backends::open(&domain, Some(&url), dir.path())
         .await
-        .unwrap_err();
-    assert!(matches!(err, BackendError::NotBuilt { .. }), "{err:?}");
+        .unwrap();
+    assert_eq!(layers.primary().name(), "postgres");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
@@ -213,4 +211,66 @@ async fn an_opened_layer_stores_documents() {
         .await
         .unwrap();
     assert_eq!(ids.len(), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_server_opens_and_answers_unavailable() {
+    // Nothing listens on port 1: the layer starts (it would connect on the
+    // next request) and each call is Unavailable, without the password.
+    let dir = tempfile::tempdir().unwrap();
+    let url = LayerUrl::parse("postgres://eve:s3cr3t@127.0.0.1:1/api?connect_timeout=2").unwrap();
+    let store = eve_backends::open_layer(&url, &OpenOptions::new(dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(store.name(), "postgres");
+    let err = store
+        .insert("people", vec![bson::doc! {"name": "ada"}])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, eve_store::StoreError::Unavailable(_)),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    assert!(!err.to_string().contains("127.0.0.1"), "{err}");
+}
+
+#[tokio::test]
+async fn the_settings_open_a_postgres_layer_in_a_schema_of_its_own() {
+    let Some(uri) = std::env::var(eve_backends::TEST_POSTGRES_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but {} is not set",
+            eve_backends::TEST_POSTGRES_VAR
+        );
+        eprintln!(
+            "skipped: set {} (e.g. postgres://postgres@127.0.0.1:5432/test) to run this test",
+            eve_backends::TEST_POSTGRES_VAR
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let domain = domain(&format!(
+        "DATA_LAYER: postgres\nPOSTGRES_URI: {uri}\nDOMAIN: {{people: {{}}}}"
+    ));
+    let url = LayerUrl::from_settings(&domain.settings.data_layer);
+    let a = eve_backends::open_for_tests(&domain, &url, dir.path())
+        .await
+        .unwrap();
+    let b = eve_backends::open_for_tests(&domain, &url, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(a.name(), "postgres");
+    a.insert("people", vec![bson::doc! {"_id": 1, "name": "ada"}])
+        .await
+        .unwrap();
+    let found = a.find_one("people", &eve_store::Filter::All).await.unwrap();
+    assert_eq!(found, Some(bson::doc! {"_id": 1, "name": "ada"}));
+    // Two test stores never see each other's documents.
+    assert_eq!(b.count("people", &eve_store::Filter::All).await.unwrap(), 0);
+    // Nothing was written to the embedded store's directory.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -34,8 +34,8 @@ enum Command {
         data_dir: PathBuf,
         /// Data layer to use instead of the settings' DATA_LAYER: `embedded`
         /// (in --data-dir), or a connection URL `mongodb://…`,
-        /// `mongodb+srv://…`, `postgres://…`, `postgresql://…` (not built
-        /// yet: refused). Defaults to $EVE_DATA_LAYER.
+        /// `mongodb+srv://…` (not built yet: refused), `postgres://…`,
+        /// `postgresql://…`. Defaults to $EVE_DATA_LAYER.
         #[arg(long, value_name = "URL")]
         data_layer: Option<String>,
     },
@@ -46,7 +46,7 @@ enum Command {
         settings: PathBuf,
         /// Check the settings as `serve --data-layer URL` reads them: the
         /// layer (`embedded`, `mongodb://…`, `mongodb+srv://…`,
-        /// `postgres://…`, `postgresql://…`; only `embedded` is built yet)
+        /// `postgres://…`, `postgresql://…`; MongoDB is not built yet)
         /// overrides DATA_LAYER. Defaults to $EVE_DATA_LAYER.
         #[arg(long, value_name = "URL")]
         data_layer: Option<String>,
@@ -59,9 +59,9 @@ enum Command {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
         /// Data layer to check: `embedded` (the default, in --data-dir) or a
-        /// connection URL `mongodb://…`, `mongodb+srv://…`, `postgres://…`,
-        /// `postgresql://…` (not built yet: refused). Defaults to
-        /// $EVE_DATA_LAYER.
+        /// connection URL `postgres://…`, `postgresql://…` (the server
+        /// answers), `mongodb://…`, `mongodb+srv://…` (not built yet:
+        /// refused). Defaults to $EVE_DATA_LAYER.
         #[arg(long, value_name = "URL")]
         data_layer: Option<String>,
     },
@@ -170,6 +170,9 @@ fn load_settings(
     let mut raw = eve_core::settings::read_file(path)?;
     if let Some(layer) = layer {
         raw.insert("DATA_LAYER".into(), layer.name().into());
+        if let LayerUrl::Postgres { uri } = layer {
+            raw.insert("POSTGRES_URI".into(), uri.clone().into());
+        }
     }
     eve_core::settings::check(raw, &eve_schema_registry())
 }
@@ -202,8 +205,8 @@ fn check(path: PathBuf, layer: Option<LayerUrl>) -> ExitCode {
 }
 
 fn check_store(dir: PathBuf, layer: LayerUrl) -> ExitCode {
-    // Only the embedded layer is built (the others were refused with the
-    // arguments); its files must exist: opening would create them.
+    // Layers not built were refused with the arguments. The embedded
+    // store's files must exist: opening would create them.
     if layer == LayerUrl::Embedded && !dir.is_dir() {
         eprintln!("{}: no such directory", dir.display());
         return ExitCode::FAILURE;

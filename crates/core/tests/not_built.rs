@@ -42,7 +42,6 @@ const MONGO_IMPLIED: &str =
     "names MongoDB, but without MONGO_URI or MONGO_HOST the data layer is the embedded store";
 const MONGO_NOT_YET: &str = "not supported by eve-rs yet (issue #10)";
 const MONGO_OPTION: &str = "this client option is not applied by eve-rs yet (issue #10)";
-const POSTGRES: &str = "the PostgreSQL data layer is not available yet (issue #11)";
 
 /// (settings, key path refused, start of its message)
 const CASES: &[(&str, &str, &str)] = &[
@@ -198,11 +197,6 @@ const CASES: &[(&str, &str, &str)] = &[
         "MONGO_URI: mongodb://h/db\nMONGO_OPTIONS: {maxPoolSize: 5}\nDOMAIN: {}",
         "MONGO_OPTIONS.maxPoolSize",
         MONGO_OPTION,
-    ),
-    (
-        "DATA_LAYER: postgres\nPOSTGRES_URI: postgres://u@h/db\nDOMAIN: {}",
-        "DATA_LAYER",
-        POSTGRES,
     ),
 ];
 
@@ -401,4 +395,23 @@ fn compatibility_doc_lists_every_refusal_message() {
             problem.message
         );
     }
+}
+
+#[test]
+fn a_postgres_data_layer_with_its_uri_starts() {
+    // Issue #11: the PostgreSQL layer is built, so its settings start.
+    let d = started("DATA_LAYER: postgres\nPOSTGRES_URI: postgres://u@h/db\nDOMAIN: {}");
+    assert_eq!(
+        d.settings.data_layer,
+        eve_core::DataLayerKind::Postgres {
+            uri: "postgres://u@h/db".into()
+        }
+    );
+    let e = refused("DATA_LAYER: postgres\nDOMAIN: {}");
+    assert!(
+        e.problems
+            .iter()
+            .any(|p| p.path == "POSTGRES_URI" && p.message.contains("required")),
+        "{e}"
+    );
 }

@@ -463,6 +463,14 @@ impl DataLayer for PostgresStore {
             }
         }
     }
+
+    /// Checks that the server answers and the catalog exists; the index
+    /// tables are PostgreSQL's own to keep consistent.
+    async fn check_integrity(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await.map_err(pg_err)?;
+        Ok(())
+    }
 }
 
 /// A read-only `REPEATABLE READ` transaction: one snapshot.

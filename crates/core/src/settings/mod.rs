@@ -41,7 +41,6 @@ use serde_json::Value;
 
 use crate::domain::Domain;
 
-pub use not_built::POSTGRES_LAYER_NOT_BUILT;
 pub use url::{parse_url, parse_url_rule};
 
 /// The syntax of a settings file.

@@ -40,8 +40,6 @@ pub(crate) enum Asks {
     /// Any value except those of [`Asks::Set`] and the given default
     /// (a string, compared exactly).
     NotDefault(&'static str),
-    /// One of these strings (compared ignoring ASCII case).
-    OneOf(&'static [&'static str]),
 }
 
 impl Asks {
@@ -56,9 +54,6 @@ impl Asks {
         match self {
             Asks::Set => set,
             Asks::NotDefault(default) => set && v.as_str() != Some(default),
-            Asks::OneOf(names) => v
-                .as_str()
-                .is_some_and(|s| names.iter().any(|n| s.eq_ignore_ascii_case(n))),
         }
     }
 }
@@ -122,17 +117,6 @@ const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #1
      the endpoint would serve the raw collection; remove the aggregation";
 const MONGO_PREFIX: &str = "other MongoDB databases (mongo_prefix) are not available yet \
      (issue #10): the documents would share the default database; remove the setting";
-// The data-layer sentences, shared with the registry of data layers
-// (`eve-backends`), which refuses the same layers named on the command line.
-macro_rules! postgres_layer_not_built {
-    () => {
-        "the PostgreSQL data layer is not available yet (issue #11)"
-    };
-}
-/// Why a PostgreSQL data layer cannot be opened in this build.
-pub const POSTGRES_LAYER_NOT_BUILT: &str = postgres_layer_not_built!();
-const DATA_LAYER_POSTGRES: &str =
-    concat!(postgres_layer_not_built!(), "; use DATA_LAYER: embedded");
 
 /// Settings refused because their feature is not built. One row per
 /// feature; remove the row when the feature lands.
@@ -154,11 +138,6 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
         Place::Resource(&["mongo_prefix"]),
         Asks::NotDefault("MONGO"),
         MONGO_PREFIX,
-    ),
-    rule(
-        Place::Global(&["DATA_LAYER"]),
-        Asks::OneOf(&["postgres", "postgresql"]),
-        DATA_LAYER_POSTGRES,
     ),
 ];
 

@@ -182,10 +182,11 @@ pub async fn test_store(
             .await
             .unwrap_or_else(|e| panic!("{var}: {e}"));
     }
-    let layers = eve_backends::Backends::open(domain, Some(&url), dir)
+    // A PostgreSQL layer gets a schema of its own per test (dropped with
+    // the store), so tests never see each other's documents.
+    eve_backends::open_for_tests(domain, &url, dir)
         .await
-        .unwrap_or_else(|e| panic!("{var}: {e}"));
-    layers.primary().clone()
+        .unwrap_or_else(|e| panic!("{var}: {e}"))
 }
 
 /// A MongoDB database name no other test of this run (or an earlier one)
