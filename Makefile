@@ -1,5 +1,6 @@
-# Developer shortcuts. Nothing here needs more than a Rust toolchain.
-.PHONY: fmt lint test run check-settings check-layering
+# Developer shortcuts. Nothing here needs more than a Rust toolchain (and,
+# for test-postgres, a PostgreSQL server).
+.PHONY: fmt lint test test-postgres run check-settings check-layering
 
 fmt:
 	cargo fmt --all
@@ -14,6 +15,12 @@ check-layering:
 
 test:
 	cargo test --workspace --all-features
+
+# The PostgreSQL layer's suites on the local server (docs/postgres.md).
+PG_URI ?= postgres://postgres@127.0.0.1:5432/test
+test-postgres:
+	EVE_TEST_POSTGRES_URI=$(PG_URI) cargo test -p eve-store-postgres -p eve-backends
+	EVE_TEST_POSTGRES_URI=$(PG_URI) EVE_TEST_BACKEND=postgres cargo test -p eve-http --test integration
 
 run:
 	cargo run --release -p eve-rs -- serve examples/quickstart/settings.yaml
