@@ -20,7 +20,7 @@ test:
 PG_URI ?= postgres://postgres@127.0.0.1:5432/test
 test-postgres:
 	EVE_TEST_POSTGRES_URI=$(PG_URI) cargo test -p eve-store-postgres -p eve-backends
-	EVE_TEST_POSTGRES_URI=$(PG_URI) EVE_TEST_BACKEND=postgres cargo test -p eve-http --test integration
+	EVE_TEST_POSTGRES_URI=$(PG_URI) EVE_TEST_BACKEND=postgres cargo test -p eve-http-tests --test integration
 
 run:
 	cargo run --release -p eve-rs -- serve examples/quickstart/settings.yaml
