@@ -44,6 +44,7 @@
 
 mod catalog;
 mod error;
+mod integrity;
 mod read;
 mod temp;
 mod write;
@@ -67,7 +68,21 @@ use tokio_postgres::{IsolationLevel, NoTls};
 use crate::catalog::Names;
 use crate::error::{pg_err, pool_err, TxError};
 
+pub use eve_store_keys::plan::QueryPlan;
+pub use read::ReadStats;
 pub use temp::TempSchema;
+
+/// How a query ran: the plan the shared planner chose and what it cost
+/// ([`PostgresStore::explain`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explain {
+    /// The access path.
+    pub plan: QueryPlan,
+    /// Documents read from PostgreSQL.
+    pub stats: ReadStats,
+    /// Documents returned.
+    pub returned: u64,
+}
 
 /// How a [`PostgresStore`] connects and behaves.
 #[derive(Debug, Clone)]
@@ -249,6 +264,34 @@ impl PostgresStore {
         &self.options.schema
     }
 
+    /// Plans and runs `query` on `collection`, reporting the chosen plan
+    /// and how many documents PostgreSQL returned for it (as MongoDB's
+    /// `explain("executionStats")`).
+    pub async fn explain(&self, collection: &str, query: &FindQuery) -> StoreResult<Explain> {
+        let mut client = self.client().await?;
+        let tx = snapshot(&mut client).await?;
+        let memory = self.options.sort_memory_limit;
+        let result = async {
+            let Some(meta) = catalog::load(&tx, &self.names, collection).await? else {
+                return Ok(Explain {
+                    plan: QueryPlan::NoCollection,
+                    stats: ReadStats::default(),
+                    returned: 0,
+                });
+            };
+            let mut stats = ReadStats::default();
+            let (access, docs) =
+                read::find(&tx, &self.names, &meta, (query, memory), &mut stats).await?;
+            Ok(Explain {
+                plan: access.describe(&meta.indexes),
+                stats,
+                returned: docs.len() as u64,
+            })
+        }
+        .await;
+        finish(tx, result).await.map_err(TxError::into_store)
+    }
+
     /// Creates the schema and the catalog once.
     async fn ready(&self) -> StoreResult<()> {
         self.ready
@@ -395,7 +438,10 @@ impl DataLayer for PostgresStore {
         let tx = snapshot(&mut client).await?;
         let result = async {
             match catalog::load(&tx, &self.names, collection).await? {
-                Some(meta) => read::count(&tx, &self.names, &meta, filter).await,
+                Some(meta) => {
+                    let mut stats = ReadStats::default();
+                    read::count(&tx, &self.names, &meta, filter, &mut stats).await
+                }
                 None => Ok(0),
             }
         }
@@ -417,9 +463,11 @@ impl DataLayer for PostgresStore {
             let Some(meta) = catalog::load(&tx, &self.names, collection).await? else {
                 return Ok((Vec::new(), count.then_some(0)));
             };
-            let docs = read::find(&tx, &self.names, &meta, query, memory).await?;
+            let mut stats = ReadStats::default();
+            let (_, docs) =
+                read::find(&tx, &self.names, &meta, (query, memory), &mut stats).await?;
             let total = if count {
-                Some(read::count(&tx, &self.names, &meta, &query.filter).await?)
+                Some(read::count(&tx, &self.names, &meta, &query.filter, &mut stats).await?)
             } else {
                 None
             };
@@ -464,12 +512,21 @@ impl DataLayer for PostgresStore {
         }
     }
 
-    /// Checks that the server answers and the catalog exists; the index
-    /// tables are PostgreSQL's own to keep consistent.
+    /// Compares every index table with the entries rebuilt from the
+    /// documents, in one snapshot (see `integrity`).
     async fn check_integrity(&self) -> StoreResult<()> {
-        let client = self.client().await?;
-        client.simple_query("SELECT 1").await.map_err(pg_err)?;
-        Ok(())
+        let mut client = self.client().await?;
+        let tx = snapshot(&mut client).await?;
+        let result = integrity::check(&tx, &self.names).await;
+        let problems = finish(tx, result).await.map_err(TxError::into_store)?;
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Internal(format!(
+                "integrity check failed: {}",
+                problems.join("; ")
+            )))
+        }
     }
 }
 

@@ -39,6 +39,14 @@ use tokio_postgres::Row;
 use crate::catalog::{CollMeta, Names};
 use crate::error::TxError;
 
+/// What a read cost: documents fetched from PostgreSQL and checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Documents PostgreSQL returned (each decoded and, unless the SQL
+    /// alone answered, checked against the filter in Rust).
+    pub docs_examined: u64,
+}
+
 /// More key ranges than this (a long `$in`) scan instead: the statement
 /// would grow past what is worth planning.
 const MAX_RANGES: usize = 512;
@@ -164,7 +172,7 @@ async fn each_match(
     names: &Names,
     meta: &CollMeta,
     (access, filter): (&Access, &Filter),
-    want: Option<usize>,
+    (want, stats): (Option<usize>, &mut ReadStats),
     mut visit: impl FnMut(i64, Document, usize) -> bool,
 ) -> Result<(), TxError> {
     let Some((sql, params)) = candidates_sql(names, meta, access) else {
@@ -179,6 +187,7 @@ async fn each_match(
         for row in rows {
             let id: i64 = row.try_get(0)?;
             let (doc, size) = decode_row(&row, 1)?;
+            stats.docs_examined += 1;
             if filter.matches(&doc) && !visit(id, doc, size) {
                 return Ok(());
             }
@@ -200,10 +209,18 @@ pub(crate) async fn matching(
     if want == Some(0) {
         return Ok(out);
     }
-    each_match(tx, names, meta, (&access, filter), want, |id, doc, _| {
-        out.push((id, doc));
-        want.is_none_or(|w| out.len() < w)
-    })
+    let mut stats = ReadStats::default();
+    each_match(
+        tx,
+        names,
+        meta,
+        (&access, filter),
+        (want, &mut stats),
+        |id, doc, _| {
+            out.push((id, doc));
+            want.is_none_or(|w| out.len() < w)
+        },
+    )
     .await?;
     Ok(out)
 }
@@ -213,9 +230,9 @@ pub(crate) async fn find(
     tx: &Transaction<'_>,
     names: &Names,
     meta: &CollMeta,
-    query: &FindQuery,
-    memory: usize,
-) -> Result<Vec<Document>, TxError> {
+    (query, memory): (&FindQuery, usize),
+    stats: &mut ReadStats,
+) -> Result<(Access, Vec<Document>), TxError> {
     let (filter, sort) = (&query.filter, &query.sort);
     let skip = usize::try_from(query.skip).unwrap_or(usize::MAX);
     let want = query
@@ -223,7 +240,8 @@ pub(crate) async fn find(
         .map(|l| skip.saturating_add(usize::try_from(l).unwrap_or(usize::MAX)));
     let access = plan::plan(&meta.indexes, filter, sort);
     let mut docs = if matches!(filter, Filter::All) && sort.is_empty() {
-        return window_all(tx, names, meta, query).await;
+        let docs = window_all(tx, names, meta, query, stats).await?;
+        return Ok((access, docs));
     } else {
         match &access {
             Access::Order {
@@ -240,16 +258,24 @@ pub(crate) async fn find(
                     (*ix, *desc, *fixed, range),
                     (filter, sort),
                     (want, memory),
+                    stats,
                 )
                 .await?
             }
             _ if sort.is_empty() => {
                 let mut out = Vec::new();
                 if want != Some(0) {
-                    each_match(tx, names, meta, (&access, filter), want, |_, doc, _| {
-                        out.push(doc);
-                        want.is_none_or(|w| out.len() < w)
-                    })
+                    each_match(
+                        tx,
+                        names,
+                        meta,
+                        (&access, filter),
+                        (want, stats),
+                        |_, doc, _| {
+                            out.push(doc);
+                            want.is_none_or(|w| out.len() < w)
+                        },
+                    )
                     .await?;
                 }
                 out
@@ -262,7 +288,7 @@ pub(crate) async fn find(
                     names,
                     meta,
                     (&access, filter),
-                    None,
+                    (None, &mut *stats),
                     |_, doc, size| match top.push(doc, size) {
                         Ok(()) => true,
                         Err(e) => {
@@ -286,7 +312,7 @@ pub(crate) async fn find(
     } else {
         docs.split_off(skip)
     };
-    Ok(project(docs, query))
+    Ok((access, project(docs, query)))
 }
 
 fn project(docs: Vec<Document>, query: &FindQuery) -> Vec<Document> {
@@ -305,6 +331,7 @@ async fn window_all(
     names: &Names,
     meta: &CollMeta,
     query: &FindQuery,
+    stats: &mut ReadStats,
 ) -> Result<Vec<Document>, TxError> {
     let offset = i64::try_from(query.skip).unwrap_or(i64::MAX);
     let limit: Option<i64> = query.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -321,6 +348,7 @@ async fn window_all(
             break;
         }
         for row in rows {
+            stats.docs_examined += 1;
             out.push(decode_row(&row, 0)?.0);
         }
     }
@@ -337,6 +365,7 @@ async fn walk_order(
     (ix, desc, fixed, range): (usize, bool, usize, &KeyRange),
     (filter, sort): (&Filter, &SortSpec),
     (want, memory): (Option<usize>, usize),
+    stats: &mut ReadStats,
 ) -> Result<Vec<Document>, TxError> {
     let Some(index) = meta.indexes.get(ix) else {
         return Ok(Vec::new());
@@ -399,6 +428,7 @@ async fn walk_order(
                 group_key = Some(lead.to_vec());
             }
             let (doc, size) = decode_row(&row, 2)?;
+            stats.docs_examined += 1;
             if filter.matches(&doc) {
                 group.push((id, doc));
                 group_bytes = group_bytes.saturating_add(size);
@@ -418,6 +448,7 @@ pub(crate) async fn count(
     names: &Names,
     meta: &CollMeta,
     filter: &Filter,
+    stats: &mut ReadStats,
 ) -> Result<u64, TxError> {
     if matches!(filter, Filter::All) {
         let sql = format!("SELECT count(*) FROM {}", names.docs(meta.cid));
@@ -429,10 +460,17 @@ pub(crate) async fn count(
     }
     let access = plan::plan(&meta.indexes, filter, &Vec::new());
     let mut n = 0u64;
-    each_match(tx, names, meta, (&access, filter), None, |_, _, _| {
-        n += 1;
-        true
-    })
+    each_match(
+        tx,
+        names,
+        meta,
+        (&access, filter),
+        (None, stats),
+        |_, _, _| {
+            n += 1;
+            true
+        },
+    )
     .await?;
     Ok(n)
 }

@@ -1,0 +1,176 @@
+//! What runs in SQL (docs/postgres.md): the plan the shared planner picks
+//! on PostgreSQL and how many documents PostgreSQL hands to Rust for it,
+//! and the integrity check finding a damaged index table.
+//!
+//! Needs `EVE_TEST_POSTGRES_URI` (skips with a message without it, fails
+//! under `CI=true`).
+
+use bson::{doc, Document};
+use eve_query::{Filter, SortDir};
+use eve_store::{DataLayer, FindQuery, IndexKey, IndexSpec};
+use eve_store_postgres::{PgOptions, PostgresStore, QueryPlan};
+
+const DOCS: i32 = 3000;
+
+fn uri() -> Option<String> {
+    match std::env::var("EVE_TEST_POSTGRES_URI") {
+        Ok(uri) if !uri.trim().is_empty() => Some(uri),
+        _ => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but EVE_TEST_POSTGRES_URI is not set"
+            );
+            eprintln!("skipped: set EVE_TEST_POSTGRES_URI (e.g. postgres://postgres@127.0.0.1:5432/test) to run the PostgreSQL push-down tests");
+            None
+        }
+    }
+}
+
+fn q(d: Document) -> Filter {
+    Filter::parse(&d).expect("the test's query parses")
+}
+
+fn index(name: &str, field: &str, unique: bool) -> IndexSpec {
+    IndexSpec {
+        name: name.into(),
+        keys: vec![(field.into(), IndexKey::Asc)],
+        unique,
+        sparse: false,
+    }
+}
+
+/// A store holding `DOCS` documents `{_id: i, k: i % 100, u: i, s: "x"}`
+/// with indexes on `k` and (unique) `u`.
+async fn filled(uri: &str) -> PostgresStore {
+    let store = PostgresStore::connect_temporary(uri, PgOptions::default())
+        .await
+        .expect("open a temporary store");
+    store
+        .prepare_collection("c", &[index("by_k", "k", false), index("by_u", "u", true)])
+        .await
+        .expect("prepare");
+    for chunk in (0..DOCS).collect::<Vec<_>>().chunks(500) {
+        let docs = chunk
+            .iter()
+            .map(|i| doc! {"_id": *i, "k": *i % 100, "u": *i, "s": "x"})
+            .collect();
+        store.insert("c", docs).await.expect("insert");
+    }
+    store
+}
+
+#[tokio::test]
+async fn indexed_queries_read_only_the_matching_documents() {
+    let Some(uri) = uri() else { return };
+    let store = filled(&uri).await;
+
+    // Equality on an indexed field: only its matches leave PostgreSQL.
+    let e = store
+        .explain("c", &FindQuery::new(q(doc! {"k": 7})))
+        .await
+        .unwrap();
+    assert!(
+        matches!(e.plan, QueryPlan::IndexScan { ref index, .. } if index == "by_k"),
+        "{e:?}"
+    );
+    assert_eq!((e.returned, e.stats.docs_examined), (30, 30), "{e:?}");
+
+    // A unique equality reads one document, whatever the collection's size.
+    let e = store
+        .explain("c", &FindQuery::new(q(doc! {"u": 2500})))
+        .await
+        .unwrap();
+    assert_eq!((e.returned, e.stats.docs_examined), (1, 1), "{e:?}");
+
+    // A range with other conditions: the range is SQL, the rest is Rust.
+    // Key ranges include their bounds (a superset), so `u: 110` is read and
+    // refused by the filter.
+    let e = store
+        .explain(
+            "c",
+            &FindQuery::new(q(doc! {"u": {"$gte": 100, "$lt": 110}, "k": {"$ne": 105}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!((e.returned, e.stats.docs_examined), (10, 11), "{e:?}");
+
+    // A sort on an indexed field with a limit walks the index and stops.
+    let mut top = FindQuery::new(Filter::All);
+    top.sort = vec![("u".into(), SortDir::Desc)];
+    top.limit = Some(5);
+    let e = store.explain("c", &top).await.unwrap();
+    assert!(matches!(e.plan, QueryPlan::IndexOrder { .. }), "{e:?}");
+    assert_eq!(e.returned, 5);
+    assert!(e.stats.docs_examined <= 6, "{e:?}");
+    let docs = store.find("c", &top).await.unwrap();
+    let ids: Vec<i32> = docs.iter().map(|d| d.get_i32("_id").unwrap()).collect();
+    assert_eq!(ids, vec![2999, 2998, 2997, 2996, 2995]);
+
+    // No filter, no sort: OFFSET/LIMIT in SQL.
+    let mut window = FindQuery::new(Filter::All);
+    window.skip = 100;
+    window.limit = Some(10);
+    let e = store.explain("c", &window).await.unwrap();
+    assert_eq!((e.returned, e.stats.docs_examined), (10, 10), "{e:?}");
+    let docs = store.find("c", &window).await.unwrap();
+    assert_eq!(docs.first().and_then(|d| d.get_i32("_id").ok()), Some(100));
+
+    // A filter no index serves scans every document: the contrast.
+    let e = store
+        .explain(
+            "c",
+            &FindQuery::new(q(doc! {"s": "x", "u": {"$mod": [1000, 0]}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.plan, QueryPlan::CollectionScan);
+    assert_eq!(
+        (e.returned, e.stats.docs_examined),
+        (3, DOCS as u64),
+        "{e:?}"
+    );
+
+    // Counts agree with the documents, by index or by scan.
+    assert_eq!(store.count("c", &q(doc! {"k": 7})).await.unwrap(), 30);
+    assert_eq!(store.count("c", &Filter::All).await.unwrap(), DOCS as u64);
+    assert_eq!(
+        store
+            .count("c", &q(doc! {"u": {"$gte": 10, "$lt": 20}}))
+            .await
+            .unwrap(),
+        10
+    );
+}
+
+#[tokio::test]
+async fn the_integrity_check_finds_a_damaged_index_table() {
+    let Some(uri) = uri() else { return };
+    let store = filled(&uri).await;
+    store.check_integrity().await.expect("a sound store");
+    let (client, connection) = tokio_postgres::connect(&uri, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let schema = store.schema().to_string();
+    let row = client
+        .query_one(
+            &format!("SELECT cid, ixid FROM \"{schema}\".eve_indexes WHERE name = 'by_k'"),
+            &[],
+        )
+        .await
+        .expect("the index is in the catalog");
+    let (cid, ixid): (i64, i64) = (row.get(0), row.get(1));
+    client
+        .execute(
+            &format!("DELETE FROM \"{schema}\".c{cid}_ix{ixid} WHERE rid IN (SELECT rid FROM \"{schema}\".c{cid}_ix{ixid} LIMIT 3)"),
+            &[],
+        )
+        .await
+        .expect("damage the index");
+    let err = store.check_integrity().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("by_k: 3 missing and 0 stray entries"),
+        "{err}"
+    );
+}
