@@ -26,13 +26,19 @@
 //!
 //! Every read is one `REPEATABLE READ` transaction, so `find_page` reads
 //! its page and its total from one snapshot. A write batch is one
-//! `SERIALIZABLE` transaction: conditional writes (a filter on `_etag`)
-//! cannot both succeed across processes, and a serialization failure or
-//! deadlock reruns the whole batch a bounded number of times
+//! `REPEATABLE READ` transaction too: it finds its documents in its
+//! snapshot and writes them by row; a row that another transaction changed
+//! after that snapshot makes the write fail with a serialization error, so
+//! two conditional writes (a filter on `_etag`) on one document cannot both
+//! commit, across processes. A document a batch only checks
+//! (`WriteOp::Check`) is share-locked for the same reason. A serialization
+//! failure or deadlock reruns the whole batch a bounded number of times
 //! ([`PgOptions::max_retries`]). Unique violations become
 //! [`StoreError::DuplicateKey`] naming the write and the index; a failed
 //! "must match" is [`StoreError::Conflict`]; either way the transaction is
-//! rolled back and nothing of the batch is applied.
+//! rolled back and nothing of the batch is applied. (`SERIALIZABLE` was
+//! tried first: its page-level predicate locks made most concurrent writes
+//! to one small collection collide and rerun.)
 //!
 //! # Failures
 //!
@@ -51,6 +57,7 @@ mod write;
 
 use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -133,6 +140,8 @@ pub struct PostgresStore {
     ready: OnceCell<()>,
     /// Collections known to exist (collections are never dropped).
     known: Mutex<HashSet<String>>,
+    /// Write batches run again after a serialization failure or deadlock.
+    retries: AtomicU64,
     /// Drops the schema when the store goes (temporary stores only);
     /// declared after the pool so the pool's connections close first.
     _cleanup: Option<TempSchema>,
@@ -226,6 +235,7 @@ impl PostgresStore {
             options,
             ready: OnceCell::new(),
             known: Mutex::new(HashSet::new()),
+            retries: AtomicU64::new(0),
             _cleanup: None,
         };
         if let Err(e) = store.ready().await {
@@ -262,6 +272,12 @@ impl PostgresStore {
     /// The schema holding the store's tables.
     pub fn schema(&self) -> &str {
         &self.options.schema
+    }
+
+    /// How many times a write batch ran again because a concurrent
+    /// transaction made it fail (serialization failure, deadlock).
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// Plans and runs `query` on `collection`, reporting the chosen plan
@@ -487,7 +503,7 @@ impl DataLayer for PostgresStore {
         loop {
             let tx = client
                 .build_transaction()
-                .isolation_level(IsolationLevel::Serializable)
+                .isolation_level(IsolationLevel::RepeatableRead)
                 .start()
                 .await
                 .map_err(pg_err)?;
@@ -496,6 +512,7 @@ impl DataLayer for PostgresStore {
                 Ok(result) => return Ok(result),
                 Err(e) if e.is_retryable() && attempt < self.options.max_retries => {
                     attempt += 1;
+                    self.retries.fetch_add(1, Ordering::Relaxed);
                     backoff(attempt).await;
                 }
                 Err(e) if e.is_retryable() => {

@@ -213,9 +213,22 @@ async fn run(tx: &Transaction<'_>, names: &Names, op: &WriteOp) -> Result<OpResu
         }
         WriteOp::Check { collection, filter } => {
             let found = match catalog::load(tx, names, collection).await? {
-                Some(meta) => !read::matching(tx, names, &meta, filter, Some(1))
-                    .await?
-                    .is_empty(),
+                Some(meta) => {
+                    let found = read::matching(tx, names, &meta, filter, Some(1)).await?;
+                    // The batch depends on this document without writing
+                    // it: a share lock makes a concurrent change of it a
+                    // serialization failure (then a rerun) instead of a
+                    // write skew.
+                    let sql = format!(
+                        "SELECT 1 FROM {} WHERE id = $1 FOR SHARE",
+                        names.docs(meta.cid)
+                    );
+                    for (rid, _) in &found {
+                        let st = tx.prepare_cached(&sql).await?;
+                        tx.query(&st, &[rid]).await?;
+                    }
+                    !found.is_empty()
+                }
                 None => false,
             };
             counted(Counts {
