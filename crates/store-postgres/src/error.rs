@@ -93,6 +93,9 @@ pub(crate) enum TxError {
     Pg(tokio_postgres::Error),
     /// A mapped error (conflict, duplicate key, invalid document, ...).
     Store(StoreError),
+    /// The fast path of a bulk insert failed: the batch must run again
+    /// document by document, which names the failing document exactly.
+    NeedsExactPath,
 }
 
 impl From<tokio_postgres::Error> for TxError {
@@ -118,6 +121,9 @@ impl TxError {
         match self {
             TxError::Pg(e) => pg_err(e),
             TxError::Store(e) => e,
+            TxError::NeedsExactPath => {
+                StoreError::Internal("a bulk insert was not run again".into())
+            }
         }
     }
 }

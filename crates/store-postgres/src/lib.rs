@@ -500,6 +500,7 @@ impl DataLayer for PostgresStore {
         self.ensure_collections(&batch).await?;
         let mut client = self.client().await?;
         let mut attempt = 0;
+        let mut bulk = true;
         loop {
             let tx = client
                 .build_transaction()
@@ -507,9 +508,10 @@ impl DataLayer for PostgresStore {
                 .start()
                 .await
                 .map_err(pg_err)?;
-            let result = write::apply(&tx, &self.names, &batch).await;
+            let result = write::apply(&tx, &self.names, &batch, bulk).await;
             match finish(tx, result).await {
                 Ok(result) => return Ok(result),
+                Err(TxError::NeedsExactPath) if bulk => bulk = false,
                 Err(e) if e.is_retryable() && attempt < self.options.max_retries => {
                     attempt += 1;
                     self.retries.fetch_add(1, Ordering::Relaxed);

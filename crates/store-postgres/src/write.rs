@@ -138,14 +138,19 @@ struct Counts {
 
 /// Applies every write of `batch` in order inside `tx`; the first failure
 /// fails the whole batch (the caller rolls the transaction back).
+///
+/// With `bulk`, inserts of several documents take the fast path
+/// ([`insert_bulk`]); any failure there is [`TxError::NeedsExactPath`],
+/// and the caller runs the batch again without `bulk`.
 pub(crate) async fn apply(
     tx: &Transaction<'_>,
     names: &Names,
     batch: &WriteBatch,
+    bulk: bool,
 ) -> Result<BatchResult, TxError> {
     let mut ops = Vec::with_capacity(batch.steps.len());
     for (position, step) in batch.steps.iter().enumerate() {
-        let result = run(tx, names, &step.op)
+        let result = run(tx, names, &step.op, bulk)
             .await
             .map_err(|e| name_op(e, position))?;
         if step.requires_match() && result.matched == 0 {
@@ -177,7 +182,12 @@ fn name_op(e: TxError, position: usize) -> TxError {
     }
 }
 
-async fn run(tx: &Transaction<'_>, names: &Names, op: &WriteOp) -> Result<OpResult, TxError> {
+async fn run(
+    tx: &Transaction<'_>,
+    names: &Names,
+    op: &WriteOp,
+    bulk: bool,
+) -> Result<OpResult, TxError> {
     let counted = |c: Counts| OpResult {
         inserted_ids: Vec::new(),
         matched: c.matched,
@@ -185,7 +195,18 @@ async fn run(tx: &Transaction<'_>, names: &Names, op: &WriteOp) -> Result<OpResu
     };
     Ok(match op {
         WriteOp::Insert { collection, docs } => OpResult {
-            inserted_ids: insert(tx, names, collection, docs).await?,
+            inserted_ids: if bulk && docs.len() > 1 {
+                insert_bulk(tx, names, collection, docs)
+                    .await
+                    .map_err(|e| match e {
+                        // Retryable conflicts stay retryable; anything
+                        // else is decided by the exact path.
+                        e if e.is_retryable() => e,
+                        _ => TxError::NeedsExactPath,
+                    })?
+            } else {
+                insert(tx, names, collection, docs).await?
+            },
             ..OpResult::default()
         },
         WriteOp::Replace {
@@ -271,6 +292,84 @@ async fn insert(
             .await
             .map_err(|e| e.at(position))?;
         ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Inserts `docs` in a few statements whatever their number: their row
+/// ids are drawn from the table's sequence in ascending order (natural
+/// order is document order), the documents go in one `INSERT … unnest`,
+/// and each index gets its entries in one more. Any failure (a unique
+/// violation, a document that cannot be stored or indexed) is reported as
+/// is; the caller then runs the batch document by document to name the
+/// failing document as a sequential insert would.
+async fn insert_bulk(
+    tx: &Transaction<'_>,
+    names: &Names,
+    collection: &str,
+    docs: &[Document],
+) -> Result<Vec<Bson>, TxError> {
+    let Some(meta) = catalog::load(tx, names, collection).await? else {
+        return Err(TxError::NeedsExactPath);
+    };
+    let mut ids = Vec::with_capacity(docs.len());
+    let mut stored = Vec::with_capacity(docs.len());
+    let mut bytes = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let (id, doc) = with_id_first(doc.clone(), None);
+        check_id(&id)?;
+        bytes.push(eve_store_keys::storable::encode(&doc)?);
+        ids.push(id);
+        stored.push(doc);
+    }
+    let count = i64::try_from(docs.len()).unwrap_or(i64::MAX);
+    let sql = format!(
+        "SELECT nextval('{}_id_seq') AS id FROM generate_series(1::bigint, $1::bigint) ORDER BY id",
+        names.docs(meta.cid)
+    );
+    let st = tx.prepare_cached(&sql).await?;
+    let mut rids = Vec::with_capacity(docs.len());
+    for row in tx.query(&st, &[&count]).await? {
+        rids.push(row.try_get::<_, i64>(0)?);
+    }
+    rids.sort_unstable();
+    let sql = format!(
+        "INSERT INTO {}(id, doc) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+        names.docs(meta.cid)
+    );
+    let st = tx.prepare_cached(&sql).await?;
+    tx.execute(&st, &[&rids, &bytes]).await?;
+    for index in &meta.indexes {
+        if !eve_store_keys::plan::has_key_entries(&index.spec) {
+            continue;
+        }
+        let fields: Vec<&str> = index.spec.keys.iter().map(|(f, _)| f.as_str()).collect();
+        let (mut keys, mut owners) = (Vec::new(), Vec::new());
+        let mut multikey = false;
+        for (doc, rid) in stored.iter().zip(&rids) {
+            let (entries, mk) = index_entries(doc, fields.iter().copied(), index.spec.sparse)
+                .map_err(|e| {
+                    TxError::Store(StoreError::InvalidQuery(format!(
+                        "index {}: {}",
+                        index.spec.name, e.0
+                    )))
+                })?;
+            multikey |= mk;
+            owners.extend(std::iter::repeat_n(*rid, entries.len()));
+            keys.extend(entries);
+        }
+        if multikey && !index.multikey {
+            catalog::set_multikey(tx, names, index).await?;
+        }
+        if keys.is_empty() {
+            continue;
+        }
+        let sql = format!(
+            "INSERT INTO {}(key, rid) SELECT * FROM unnest($1::bytea[], $2::bigint[])",
+            names.index(meta.cid, index.ixid)
+        );
+        let st = tx.prepare_cached(&sql).await?;
+        tx.execute(&st, &[&keys, &owners]).await?;
     }
     Ok(ids)
 }
