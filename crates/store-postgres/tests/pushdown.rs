@@ -286,3 +286,70 @@ async fn a_checked_document_changed_by_another_transaction_aborts_the_batch() {
     assert!(store.retries() >= 1);
     assert_eq!(store.count("b", &Filter::All).await.unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_statement_timeout_and_an_exhausted_pool_are_unavailable() {
+    // Another connection locks the collection's table: a read blocks on
+    // it holding the pool's only connection until `statement_timeout`; a
+    // second read meanwhile waits for the pool past `wait_timeout`. Both
+    // are Unavailable (503), with no detail; afterwards the store serves.
+    let Some(uri) = uri() else { return };
+    let options = PgOptions {
+        pool_size: 1,
+        wait_timeout: std::time::Duration::from_millis(300),
+        statement_timeout: std::time::Duration::from_millis(1500),
+        ..PgOptions::default()
+    };
+    let store = std::sync::Arc::new(
+        PostgresStore::connect_temporary(&uri, options)
+            .await
+            .expect("open a temporary store"),
+    );
+    store
+        .insert("c", vec![doc! {"_id": 1}])
+        .await
+        .expect("insert");
+    let (mut client, connection) = tokio_postgres::connect(&uri, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let schema = store.schema().to_string();
+    let cid: i64 = client
+        .query_one(
+            &format!("SELECT cid FROM \"{schema}\".eve_collections WHERE name = 'c'"),
+            &[],
+        )
+        .await
+        .expect("collection c")
+        .get(0);
+    let locker = client.transaction().await.expect("begin");
+    locker
+        .batch_execute(&format!(
+            "LOCK TABLE \"{schema}\".c{cid}_docs IN ACCESS EXCLUSIVE MODE"
+        ))
+        .await
+        .expect("lock");
+    let blocked = {
+        let store = std::sync::Arc::clone(&store);
+        tokio::spawn(async move { store.find("c", &FindQuery::new(Filter::All)).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let waiting = store.count("c", &Filter::All).await;
+    assert!(
+        matches!(&waiting, Err(eve_store::StoreError::Unavailable(m)) if !m.contains(&schema)),
+        "{waiting:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    let timed_out = tokio::time::timeout(std::time::Duration::from_secs(20), blocked)
+        .await
+        .expect("the blocked read ends")
+        .expect("the read task");
+    assert!(
+        matches!(&timed_out, Err(eve_store::StoreError::Unavailable(m)) if !m.contains(&schema)),
+        "{timed_out:?}"
+    );
+    locker.rollback().await.expect("unlock");
+    let docs = store.find("c", &FindQuery::new(Filter::All)).await.unwrap();
+    assert_eq!(docs, vec![doc! {"_id": 1}]);
+}
