@@ -34,8 +34,8 @@ enum Command {
         data_dir: PathBuf,
         /// Data layer to use instead of the settings' DATA_LAYER: `embedded`
         /// (in --data-dir), or a connection URL `mongodb://…`,
-        /// `mongodb+srv://…` (not built yet: refused), `postgres://…`,
-        /// `postgresql://…`. Defaults to $EVE_DATA_LAYER.
+        /// `mongodb+srv://…`, `postgres://…`, `postgresql://…`. Defaults to
+        /// $EVE_DATA_LAYER.
         #[arg(long, value_name = "URL")]
         data_layer: Option<String>,
     },
@@ -46,7 +46,7 @@ enum Command {
         settings: PathBuf,
         /// Check the settings as `serve --data-layer URL` reads them: the
         /// layer (`embedded`, `mongodb://…`, `mongodb+srv://…`,
-        /// `postgres://…`, `postgresql://…`; MongoDB is not built yet)
+        /// `postgres://…`, `postgresql://…`)
         /// overrides DATA_LAYER. Defaults to $EVE_DATA_LAYER.
         #[arg(long, value_name = "URL")]
         data_layer: Option<String>,
@@ -59,9 +59,9 @@ enum Command {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
         /// Data layer to check: `embedded` (the default, in --data-dir) or a
-        /// connection URL `postgres://…`, `postgresql://…` (the server
-        /// answers), `mongodb://…`, `mongodb+srv://…` (not built yet:
-        /// refused). Defaults to $EVE_DATA_LAYER.
+        /// connection URL `postgres://…`, `postgresql://…`, `mongodb://…`,
+        /// `mongodb+srv://…` (the server must answer). Defaults to
+        /// $EVE_DATA_LAYER.
         #[arg(long, value_name = "URL")]
         data_layer: Option<String>,
     },
