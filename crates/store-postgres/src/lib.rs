@@ -471,6 +471,9 @@ impl DataLayer for PostgresStore {
         query: &FindQuery,
         count: bool,
     ) -> StoreResult<(Vec<Document>, Option<u64>)> {
+        // Geo and text searches are not translated: refuse them, never
+        // drop them (`find` comes through here too).
+        query.check_supported(self.capabilities())?;
         let mut client = self.client().await?;
         // One REPEATABLE READ transaction: page and total, one snapshot.
         let tx = snapshot(&mut client).await?;
