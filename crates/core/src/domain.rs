@@ -204,6 +204,39 @@ pub struct MongoSettings {
     pub write_timeout_ms: Option<u64>,
 }
 
+/// Where the MongoDB layer sends each resource that does not simply use
+/// the `MONGO_*` connection and `MONGO_WRITE_CONCERN` (features.md §42.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MongoRoutes {
+    /// The connection settings of each other prefix a resource names
+    /// (`<PREFIX>_URI`, `<PREFIX>_HOST`, …), by prefix; never `MONGO`.
+    pub prefixes: std::collections::BTreeMap<String, MongoSettings>,
+    /// By resource name: the resources with a `mongo_prefix` other than
+    /// `MONGO` or with their own `mongo_write_concern`.
+    pub resources: std::collections::BTreeMap<String, MongoResource>,
+}
+
+/// One resource's MongoDB database prefix and write concern.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MongoResource {
+    /// `mongo_prefix`, `MONGO` when not written.
+    pub prefix: String,
+    /// `mongo_write_concern`, replacing the prefix's write concern for the
+    /// resource's writes.
+    pub write_concern: Option<MongoWriteConcern>,
+}
+
+/// A write concern as written (`MONGO_WRITE_CONCERN`, `mongo_write_concern`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MongoWriteConcern {
+    /// `w`: a number of nodes (at least 1) or a mode name.
+    pub w: Option<MongoWriteAck>,
+    /// `j` (or `fsync`).
+    pub journal: Option<bool>,
+    /// `wtimeout`, in milliseconds.
+    pub timeout_ms: Option<u64>,
+}
+
 /// The `w` of `MONGO_WRITE_CONCERN`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MongoWriteAck {
@@ -236,6 +269,9 @@ pub struct Settings {
     /// The `MONGO_*` connection settings (used when `data_layer` is
     /// MongoDB).
     pub mongo: MongoSettings,
+    /// The other databases (`mongo_prefix`) and the per-resource write
+    /// concerns (`mongo_write_concern`) of the MongoDB layer.
+    pub mongo_routes: MongoRoutes,
     /// `URL_PREFIX`, without slashes, default empty.
     pub url_prefix: String,
     /// `API_VERSION`, without slashes, default empty.

@@ -37,7 +37,6 @@ const SOFT: &str = "soft delete is not available yet (issue #12)";
 const VERSIONS: &str = "document versioning is not available yet (issue #12)";
 const OPLOG: &str = "the operations log is not available yet (issue #12)";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19)";
-const PREFIX: &str = "other MongoDB databases (mongo_prefix) are not available yet (issue #10)";
 const MONGO_IMPLIED: &str =
     "names MongoDB, but without MONGO_URI or MONGO_HOST the data layer is the embedded store";
 const MONGO_NOT_YET: &str = "not supported by eve-rs yet (issue #10)";
@@ -168,26 +167,11 @@ const CASES: &[(&str, &str, &str)] = &[
         AGGREGATION,
     ),
     (
-        "DOMAIN: {a: {mongo_prefix: USERS}}",
-        "DOMAIN.a.mongo_prefix",
-        PREFIX,
-    ),
-    (
-        "DOMAIN: {a: {mongo_prefix: mongo}}",
-        "DOMAIN.a.mongo_prefix",
-        PREFIX,
-    ),
-    (
         "MONGO_DBNAME: apitest\nDOMAIN: {}",
         "MONGO_DBNAME",
         MONGO_IMPLIED,
     ),
     ("MONGO_PORT: 27017\nDOMAIN: {}", "MONGO_PORT", MONGO_IMPLIED),
-    (
-        "DATA_LAYER: mongo\nDOMAIN: {a: {mongo_write_concern: {w: majority}}}",
-        "DOMAIN.a.mongo_write_concern",
-        "a per-resource write concern is not applied by eve-rs yet (issue #10)",
-    ),
     (
         "DATA_LAYER: mongo\nMONGO_AUTH_MECHANISM_PROPERTIES: {x: 1}\nDOMAIN: {}",
         "MONGO_AUTH_MECHANISM_PROPERTIES",

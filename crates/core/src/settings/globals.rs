@@ -741,9 +741,12 @@ pub(crate) fn check_globals(
         auth_field: g.opt_string(ctx, "AUTH_FIELD", None),
     };
 
+    let data_layer = check_data_layer(ctx, &g);
+    let (mongo, mongo_routes) = super::mongo::check_mongo(ctx, &g);
     let settings = Settings {
-        data_layer: check_data_layer(ctx, &g),
-        mongo: super::mongo::check_mongo(ctx, &g),
+        data_layer,
+        mongo,
+        mongo_routes,
         url_prefix: g
             .string(ctx, "URL_PREFIX", "")
             .trim_matches('/')

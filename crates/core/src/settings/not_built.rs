@@ -37,9 +37,6 @@ pub(crate) enum Place {
 pub(crate) enum Asks {
     /// Any value except `null`, `false`, `""`, `[]` and `{}`.
     Set,
-    /// Any value except those of [`Asks::Set`] and the given default
-    /// (a string, compared exactly).
-    NotDefault(&'static str),
 }
 
 impl Asks {
@@ -53,7 +50,6 @@ impl Asks {
         };
         match self {
             Asks::Set => set,
-            Asks::NotDefault(default) => set && v.as_str() != Some(default),
         }
     }
 }
@@ -115,8 +111,6 @@ const OPLOG: &str = "the operations log is not available yet (issue #12): \
      no change would be recorded; remove the setting or set it to false";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19): \
      the endpoint would serve the raw collection; remove the aggregation";
-const MONGO_PREFIX: &str = "other MongoDB databases (mongo_prefix) are not available yet \
-     (issue #10): the documents would share the default database; remove the setting";
 
 /// Settings refused because their feature is not built. One row per
 /// feature; remove the row when the feature lands.
@@ -134,11 +128,6 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
     rule(Place::Resource(&["versioning"]), Asks::Set, VERSIONING),
     rule(Place::Global(&["OPLOG"]), Asks::Set, OPLOG),
     rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
-    rule(
-        Place::Resource(&["mongo_prefix"]),
-        Asks::NotDefault("MONGO"),
-        MONGO_PREFIX,
-    ),
 ];
 
 /// Settings accepted although their feature is not built, because serving
@@ -158,11 +147,6 @@ pub(crate) const IGNORED: &[Rule] = &[
         Place::Resource(&["public_methods", "public_item_methods"]),
         Asks::Set,
         "ignored: authentication is not available yet (issue #18), every method is public",
-    ),
-    rule(
-        Place::Resource(&["mongo_write_concern"]),
-        Asks::Set,
-        "ignored: the embedded store commits every write durably",
     ),
 ];
 
