@@ -21,6 +21,7 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+mod routed;
 mod url;
 
 use std::collections::BTreeMap;
@@ -75,6 +76,16 @@ pub enum BackendError {
     /// ([`TEST_POSTGRES_VAR`] unset).
     #[error("no PostgreSQL server: set {TEST_POSTGRES_VAR} (e.g. postgres://postgres@127.0.0.1:5432/test)")]
     NoTestServer,
+    /// The resources' `mongo_prefix` / `mongo_write_concern` cannot be
+    /// served as written (another layer than MongoDB, or two resources on
+    /// one collection with different routes).
+    #[error("{path}: {message}")]
+    Route {
+        /// The settings key path.
+        path: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The blocking task opening the store panicked or was cancelled.
     #[error("opening the data layer did not finish: {0}")]
     Interrupted(String),
@@ -138,18 +149,7 @@ pub async fn open_layer(
                     .with_sort_memory_limit(options.sort_memory_limit);
             Ok(Arc::new(store))
         }
-        LayerUrl::Mongo { uri } => {
-            let mut config = mongo_config(&options.mongo);
-            if let Some(uri) = uri {
-                config.uri = Some(uri.clone());
-            }
-            let store = eve_store_mongo::MongoStore::open(&config).await?;
-            let store = match &options.mongo_dbname {
-                Some(name) => store.with_database(name),
-                None => store,
-            };
-            Ok(Arc::new(store))
-        }
+        LayerUrl::Mongo { uri } => Ok(Arc::new(open_mongo(uri.as_deref(), options).await?)),
         LayerUrl::Postgres { uri } if uri.is_empty() => {
             Err(BackendError::MissingHost("postgres://".into()))
         }
@@ -161,20 +161,45 @@ pub async fn open_layer(
     }
 }
 
-/// The MongoDB layer's view of the settings' `MONGO_*` keys.
-fn mongo_config(s: &eve_core::MongoSettings) -> eve_store_mongo::MongoConfig {
-    use eve_store_mongo::{MongoConfig, WriteAck, WriteConcernConfig};
-    let write_concern = (s.write_w.is_some()
-        || s.write_journal.is_some()
-        || s.write_timeout_ms.is_some())
-    .then(|| WriteConcernConfig {
-        w: s.write_w.as_ref().map(|w| match w {
+/// Opens the MongoDB layer of the settings' `MONGO_*` keys (`uri`, from
+/// the command line, replaces `MONGO_URI`).
+async fn open_mongo(
+    uri: Option<&str>,
+    options: &OpenOptions,
+) -> Result<eve_store_mongo::MongoStore, BackendError> {
+    let mut config = mongo_config(&options.mongo);
+    if let Some(uri) = uri {
+        config.uri = Some(uri.to_string());
+    }
+    let store = eve_store_mongo::MongoStore::open(&config).await?;
+    Ok(match &options.mongo_dbname {
+        Some(name) => store.with_database(name),
+        None => store,
+    })
+}
+
+/// The MongoDB layer's view of a write concern as written.
+fn write_concern_config(
+    w: Option<&eve_core::MongoWriteAck>,
+    journal: Option<bool>,
+    wtimeout_ms: Option<u64>,
+) -> Option<eve_store_mongo::WriteConcernConfig> {
+    use eve_store_mongo::{WriteAck, WriteConcernConfig};
+    (w.is_some() || journal.is_some() || wtimeout_ms.is_some()).then(|| WriteConcernConfig {
+        w: w.map(|w| match w {
             eve_core::MongoWriteAck::Nodes(n) => WriteAck::Nodes(*n),
             eve_core::MongoWriteAck::Named(m) => WriteAck::Named(m.clone()),
         }),
-        journal: s.write_journal,
-        wtimeout_ms: s.write_timeout_ms,
-    });
+        journal,
+        wtimeout_ms,
+    })
+}
+
+/// The MongoDB layer's view of the settings' `MONGO_*` keys.
+fn mongo_config(s: &eve_core::MongoSettings) -> eve_store_mongo::MongoConfig {
+    use eve_store_mongo::MongoConfig;
+    let write_concern =
+        write_concern_config(s.write_w.as_ref(), s.write_journal, s.write_timeout_ms);
     MongoConfig {
         uri: s.uri.clone(),
         host: s.host.clone(),
@@ -230,6 +255,9 @@ pub async fn open_for_tests(
 #[derive(Clone)]
 pub struct Backends {
     layers: BTreeMap<String, Arc<dyn DataLayer>>,
+    /// The one layer the API is given: each resource's collection goes to
+    /// its prefix's layer (with its write concern).
+    routed: Arc<dyn DataLayer>,
 }
 
 impl std::fmt::Debug for Backends {
@@ -253,16 +281,54 @@ impl Backends {
         let url = url
             .cloned()
             .unwrap_or_else(|| LayerUrl::from_settings(&domain.settings.data_layer));
-        let layer = open_layer(&url, &OpenOptions::from_domain(domain, data_dir)).await?;
-        Ok(Backends::single(layer))
+        let options = OpenOptions::from_domain(domain, data_dir);
+        let routes = &domain.settings.mongo_routes;
+        let LayerUrl::Mongo { uri } = &url else {
+            // A mongo_prefix would silently share this one store.
+            if let Some((name, r)) = routes
+                .resources
+                .iter()
+                .find(|(_, r)| r.prefix != DEFAULT_PREFIX)
+            {
+                return Err(BackendError::Route {
+                    path: format!("DOMAIN.{name}.mongo_prefix"),
+                    message: format!(
+                        "names the MongoDB database prefix {}, but the data layer is {url}: \
+                         every resource would share that one store; serve the API on MongoDB, \
+                         or remove the setting",
+                        r.prefix
+                    ),
+                });
+            }
+            let layer = open_layer(&url, &options).await?;
+            return Ok(Backends::single(layer));
+        };
+        let primary = open_mongo(uri.as_deref(), &options).await?;
+        let mut stores = BTreeMap::new();
+        stores.insert(DEFAULT_PREFIX.to_string(), primary);
+        for (prefix, settings) in &routes.prefixes {
+            let store = eve_store_mongo::MongoStore::open(&mongo_config(settings)).await?;
+            stores.insert(prefix.clone(), store);
+        }
+        routed::build(domain, stores)
+    }
+
+    /// The one data layer to give the API (`App::new`): the resources of
+    /// another `mongo_prefix`, or with their own `mongo_write_concern`, are
+    /// served by their own layer, every other one by [`Backends::primary`].
+    pub fn data_layer(&self) -> &Arc<dyn DataLayer> {
+        &self.routed
     }
 
     /// A registry holding `layer` under [`DEFAULT_PREFIX`] (a custom data
     /// layer, or one opened with [`open_layer`]).
     pub fn single(layer: Arc<dyn DataLayer>) -> Backends {
         let mut layers = BTreeMap::new();
-        layers.insert(DEFAULT_PREFIX.to_string(), layer);
-        Backends { layers }
+        layers.insert(DEFAULT_PREFIX.to_string(), layer.clone());
+        Backends {
+            layers,
+            routed: layer,
+        }
     }
 
     /// The layer of the settings' own connection ([`DEFAULT_PREFIX`]).

@@ -256,7 +256,7 @@ async fn serve(
     let layers = eve_backends::Backends::open(&domain, layer.as_ref(), &data_dir)
         .await
         .context("cannot start the API")?;
-    let app = eve_http::App::new(domain, layers.primary().clone())
+    let app = eve_http::App::new(domain, layers.data_layer().clone())
         .await
         .context("cannot start the API")?;
     let addr: SocketAddr = format!("{host}:{port}").parse().or_else(|_| {

@@ -207,10 +207,12 @@ async fn in_transaction(store: &MongoStore, batch: &WriteBatch) -> StoreResult<B
             .start_session()
             .await
             .map_err(|e| error::map(e, 0))?;
-        session
-            .start_transaction()
-            .await
-            .map_err(|e| error::map(e, 0))?;
+        let start = session.start_transaction();
+        let start = match store.write_concern() {
+            Some(wc) => start.write_concern(wc.clone()),
+            None => start,
+        };
+        start.await.map_err(|e| error::map(e, 0))?;
         match run_steps(store, batch, Some(&mut session), None).await {
             Ok(result) => match commit(&mut session).await {
                 Ok(()) => return Ok(result),

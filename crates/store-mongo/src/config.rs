@@ -200,7 +200,7 @@ impl MongoConfig {
 }
 
 impl WriteConcernConfig {
-    fn to_driver(&self) -> Result<WriteConcern, ConfigError> {
+    pub(crate) fn to_driver(&self) -> Result<WriteConcern, ConfigError> {
         let mut wc = WriteConcern::default();
         wc.w = match &self.w {
             None => None,

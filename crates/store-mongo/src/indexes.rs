@@ -30,8 +30,9 @@ pub(crate) async fn prepare(
             .map(|s| s.keys[0].0.clone())
             .collect(),
     );
-    let coll = store.coll(collection);
-    if let Err(e) = store.inner.db.create_collection(collection).await {
+    let db = store.index_db();
+    let coll = db.collection::<Document>(collection);
+    if let Err(e) = db.create_collection(collection).await {
         if error::code(&e) != Some(NAMESPACE_EXISTS) {
             return Err(error::map(e, 0));
         }

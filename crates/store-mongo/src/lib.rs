@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bson::{doc, Bson, Document};
 use futures_util::TryStreamExt;
-use mongodb::options::{FindOptions, Hint, ReadConcern};
+use mongodb::options::{DatabaseOptions, FindOptions, Hint, ReadConcern, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database};
 use tokio::sync::OnceCell;
 
@@ -78,7 +78,12 @@ pub struct MongoStore {
 
 struct Inner {
     client: Client,
+    /// The database, carrying the write concern of [`Inner::write_concern`]
+    /// when one is set.
     db: Database,
+    /// A write concern replacing the client's for this layer's writes
+    /// (a resource's `mongo_write_concern`); `None` uses the client's.
+    write_concern: Option<WriteConcern>,
     topology: OnceCell<Topology>,
     /// Cleared when the server refuses snapshot reads; pages are then read
     /// without one.
@@ -117,6 +122,7 @@ impl MongoStore {
             inner: Arc::new(Inner {
                 client,
                 db,
+                write_concern: None,
                 topology: OnceCell::new(),
                 snapshots: AtomicBool::new(true),
                 unique_fields: Mutex::default(),
@@ -149,10 +155,35 @@ impl MongoStore {
 
     /// The same client on another database of the deployment.
     pub fn with_database(&self, dbname: &str) -> MongoStore {
+        self.derive(dbname, self.inner.write_concern.clone())
+    }
+
+    /// The same client and database, with `write_concern` instead of the
+    /// client's for every write (inserts, replaces, updates, deletes and
+    /// the commit of a batch's transaction); index builds keep the
+    /// client's. `w: 0` is refused as in `MONGO_WRITE_CONCERN`.
+    pub fn with_write_concern(
+        &self,
+        write_concern: &WriteConcernConfig,
+    ) -> Result<MongoStore, ConfigError> {
+        let wc = write_concern.to_driver()?;
+        Ok(self.derive(self.inner.db.name(), Some(wc)))
+    }
+
+    /// A layer sharing the client, on `dbname` with `write_concern`.
+    fn derive(&self, dbname: &str, write_concern: Option<WriteConcern>) -> MongoStore {
+        let db = match &write_concern {
+            Some(wc) => self.inner.client.database_with_options(
+                dbname,
+                DatabaseOptions::builder().write_concern(wc.clone()).build(),
+            ),
+            None => self.inner.client.database(dbname),
+        };
         MongoStore {
             inner: Arc::new(Inner {
                 client: self.inner.client.clone(),
-                db: self.inner.client.database(dbname),
+                db,
+                write_concern,
                 topology: self.inner.topology.clone(),
                 snapshots: AtomicBool::new(self.inner.snapshots.load(Ordering::Relaxed)),
                 unique_fields: Mutex::default(),
@@ -228,6 +259,17 @@ impl MongoStore {
 
     pub(crate) fn coll(&self, name: &str) -> Collection<Document> {
         self.inner.db.collection(name)
+    }
+
+    /// The database without this layer's own write concern (index builds
+    /// are not the resource's writes).
+    pub(crate) fn index_db(&self) -> Database {
+        self.inner.client.database(self.inner.db.name())
+    }
+
+    /// The write concern replacing the client's, if any.
+    pub(crate) fn write_concern(&self) -> Option<&WriteConcern> {
+        self.inner.write_concern.as_ref()
     }
 
     pub(crate) fn client(&self) -> &Client {
