@@ -40,6 +40,23 @@ const DOCUMENT_ERRORS: &[i32] = &[
 /// The text shown for an unreachable server; the cause is logged.
 pub(crate) const UNAVAILABLE: &str = "the MongoDB server cannot be reached";
 
+/// The text shown for a write the server could not confirm at the write
+/// concern asked for; the cause is logged.
+pub(crate) const WRITE_CONCERN_FAILED: &str =
+    "MongoDB did not confirm the write at the write concern asked for \
+     (MONGO_WRITE_CONCERN or the resource's mongo_write_concern); it may be stored or not";
+
+/// Whether the only failure is the write concern's (the write itself
+/// may have been applied): one write, several inserts, or a commit.
+fn is_write_concern_failure(e: &Error) -> bool {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteConcernError(_)) => true,
+        ErrorKind::InsertMany(m) => m.write_concern_error.is_some() && m.write_errors.is_none(),
+        ErrorKind::Command(c) => matches!(c.code, 64 | 79 | 100),
+        _ => false,
+    }
+}
+
 /// The server code of an error, when the server sent one.
 pub(crate) fn code(e: &Error) -> Option<i32> {
     match e.kind.as_ref() {
@@ -83,6 +100,10 @@ pub(crate) fn is_unavailable(e: &Error) -> bool {
 pub(crate) fn map(e: Error, op: usize) -> StoreError {
     if let Some(dup) = duplicate(&e, op) {
         return dup;
+    }
+    if is_write_concern_failure(&e) {
+        tracing::warn!(error = %e, "MongoDB did not satisfy the write concern");
+        return StoreError::Unavailable(WRITE_CONCERN_FAILED.into());
     }
     if is_unavailable(&e) {
         tracing::warn!(error = %e, "MongoDB unavailable");
