@@ -1,9 +1,11 @@
 //! `eve-backends`: the registry of data layers. It opens the layer that
 //! the settings' `DATA_LAYER` names, or that the command line names instead
 //! ([`LayerUrl`]), and keeps the open layers by database prefix (Eve's
-//! `MONGO` by default; a resource's `mongo_prefix` will add others, issue
-//! #10). The binary and the test suites open their stores here, so the HTTP
-//! crate only ever sees an `Arc<dyn DataLayer>`.
+//! `MONGO` by default; each resource's `mongo_prefix` adds one). A
+//! resource on another prefix, or with its own `mongo_write_concern`, is
+//! served through one routing layer ([`Backends::data_layer`]) that sends
+//! each collection to its layer. The binary and the test suites open their
+//! stores here, so the HTTP crate only ever sees an `Arc<dyn DataLayer>`.
 //!
 //! The embedded store, MongoDB (`eve-store-mongo`, from a
 //! `mongodb://`/`mongodb+srv://` URL or the settings' `MONGO_*` keys) and
@@ -17,7 +19,7 @@
 //!     &eve_schema::Registry::default(),
 //! )?;
 //! let layers = eve_backends::Backends::open(&domain, None, "data".as_ref()).await?;
-//! let store = layers.primary().clone(); // an Arc<dyn DataLayer> for the App
+//! let store = layers.data_layer().clone(); // an Arc<dyn DataLayer> for the App
 //! # let _ = store; Ok(()) }
 //! ```
 

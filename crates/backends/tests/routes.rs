@@ -16,7 +16,9 @@ const OFFLINE: &str = "MONGO_URI: 'mongodb://127.0.0.1:1/a?serverSelectionTimeou
 #[tokio::test]
 async fn a_prefix_on_another_layer_named_on_the_command_line_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let d = domain(&format!("{OFFLINE}DOMAIN: {{a: {{mongo_prefix: USERS}}, b: {{}}}}"));
+    let d = domain(&format!(
+        "{OFFLINE}DOMAIN: {{a: {{mongo_prefix: USERS}}, b: {{}}}}"
+    ));
     let err = Backends::open(&d, Some(&LayerUrl::Embedded), dir.path())
         .await
         .expect_err("a prefix cannot be served by the embedded store");
