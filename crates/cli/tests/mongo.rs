@@ -189,7 +189,9 @@ fn a_resource_write_concern_reaches_its_writes() {
         &format!(
             "MONGO_URI: '{uri}'\nMONGO_DBNAME: {db}\nRESOURCE_METHODS: [GET, POST]\n\
              DOMAIN:\n  plain:\n    schema: {{n: {{type: integer}}}}\n  \
-             strict:\n    mongo_write_concern: {{w: 5}}\n    schema: {{n: {{type: integer}}}}\n"
+             strict:\n    mongo_write_concern: {{w: 5}}\n    schema: {{n: {{type: integer}}}}\n  \
+             durable:\n    mongo_write_concern: {{w: majority, j: true}}\n    \
+             schema: {{n: {{type: integer}}}}\n"
         ),
     );
     let server = Server::start(&settings, dir.path());
@@ -202,6 +204,12 @@ fn a_resource_write_concern_reaches_its_writes() {
         assert_eq!(body["_status"], "ERR", "{body}");
         assert_eq!(body["_error"]["code"], 503, "{body}");
     }
+    // a satisfiable one works for single writes and transactions alike
+    for payload in [r#"{"n": 1}"#, r#"[{"n": 2}, {"n": 3}]"#] {
+        let (status, body) = post(&server, "/durable", payload);
+        assert_eq!(status, 201, "{payload}: {body}");
+    }
+    assert_eq!(driver.find(&db, "durable").len(), 3);
     // reads are not writes: the strict resource still serves GET
     let (status, body) = get(&server, "/strict");
     assert_eq!(status, 200, "{body}");
