@@ -10,8 +10,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bson::{Bson, Document};
 use eve_store::{
-    BatchResult, Capabilities, DataLayer, Filter, FindQuery, IndexSpec, StoreError, StoreResult,
-    WriteBatch,
+    AggregateLimits, BatchResult, Capabilities, ChangeStream, DataLayer, Filter, FindQuery,
+    IndexSpec, Pipeline, StoreError, StoreResult, WriteBatch,
 };
 
 use eve_core::{Domain, MongoWriteConcern};
@@ -221,6 +221,21 @@ impl DataLayer for Routed {
 
     async fn delete_many(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
         self.layer(collection).delete_many(collection, filter).await
+    }
+
+    async fn aggregate(
+        &self,
+        collection: &str,
+        pipeline: &Pipeline,
+        limits: AggregateLimits,
+    ) -> StoreResult<Vec<Document>> {
+        self.layer(collection)
+            .aggregate(collection, pipeline, limits)
+            .await
+    }
+
+    async fn watch(&self, collection: &str) -> StoreResult<ChangeStream> {
+        self.layer(collection).watch(collection).await
     }
 
     async fn check_integrity(&self) -> StoreResult<()> {
