@@ -245,3 +245,55 @@ impl DataLayer for Routed {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod conformance {
+    //! The routing layer is transparent: the shared suite passes with its
+    //! main collection (`c`) on a second store and the others on the
+    //! default one.
+
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use eve_store::conformance::Fixture;
+    use eve_store_sqlite::SqliteStore;
+
+    use super::Routed;
+
+    async fn fresh_store() -> Fixture {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let default = Arc::new(SqliteStore::open(a.path()).unwrap());
+        let other = Arc::new(SqliteStore::open(b.path()).unwrap());
+        let mut by_collection: HashMap<String, Arc<dyn eve_store::DataLayer>> = HashMap::new();
+        by_collection.insert("c".into(), other);
+        let routed = Routed {
+            default,
+            by_collection,
+        };
+        Fixture::with_guard(Arc::new(routed), (a, b))
+    }
+
+    eve_store::conformance_suite!(fresh_store());
+
+    #[tokio::test]
+    async fn a_batch_across_two_layers_is_refused_before_any_write() {
+        use eve_store::{DataLayer, Filter, StoreError, WriteBatch, WriteOp};
+        let fixture = fresh_store().await;
+        let store = fixture.store();
+        let insert = |collection: &str| WriteOp::Insert {
+            collection: collection.into(),
+            docs: vec![bson::doc! {"x": 1}],
+        };
+        let batch = WriteBatch::new().push(insert("a")).push(insert("c"));
+        let err = store.apply(batch).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unsupported(_)), "{err:?}");
+        for collection in ["a", "c"] {
+            assert_eq!(store.count(collection, &Filter::All).await.unwrap(), 0);
+        }
+        // on one layer it runs
+        let batch = WriteBatch::new().push(insert("c")).push(insert("c"));
+        store.apply(batch).await.unwrap();
+        assert_eq!(store.count("c", &Filter::All).await.unwrap(), 2);
+        assert_eq!(store.count("a", &Filter::All).await.unwrap(), 0);
+    }
+}
