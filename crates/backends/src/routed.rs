@@ -277,7 +277,7 @@ mod conformance {
 
     #[tokio::test]
     async fn a_batch_across_two_layers_is_refused_before_any_write() {
-        use eve_store::{DataLayer, Filter, StoreError, WriteBatch, WriteOp};
+        use eve_store::{Filter, StoreError, WriteBatch, WriteOp};
         let fixture = fresh_store().await;
         let store = fixture.store();
         let insert = |collection: &str| WriteOp::Insert {
