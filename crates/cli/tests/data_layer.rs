@@ -56,35 +56,6 @@ fn settings(dir: &Path, text: &str) -> String {
 }
 
 #[test]
-fn serve_on_an_unreachable_postgres_server_fails_without_its_password() {
-    // Issue #11: the PostgreSQL layer is built. Nothing listens on port 1,
-    // so preparing the collections fails: the API does not start, and the
-    // message names neither the password nor the host.
-    let dir = tempfile::tempdir().unwrap();
-    let file = settings(dir.path(), SETTINGS);
-    let data = dir.path().join("data");
-    let url = "postgresql://u:s3cr3t@127.0.0.1:1/api?connect_timeout=2";
-    let (ok, _, err) = run(
-        &[
-            "serve",
-            &file,
-            "--port",
-            "0",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-        &[("EVE_DATA_LAYER", url)],
-    );
-    assert!(!ok, "started without its database");
-    assert!(err.contains("unavailable"), "{err}");
-    assert!(!err.contains("s3cr3t"), "{err}");
-    assert!(
-        !data.exists(),
-        "the PostgreSQL layer created the embedded store"
-    );
-}
-
-#[test]
 fn an_unknown_data_layer_is_refused_with_what_is_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let file = settings(dir.path(), SETTINGS);

@@ -46,7 +46,10 @@
 //! timeout ([`PgOptions::statement_timeout`]): [`StoreError::Unavailable`]
 //! with a generic text; the driver's message goes to the log. A store
 //! opened while the server is down starts anyway and creates its catalog
-//! on first use.
+//! on first use; [`DataLayer::prepare_collection`] then records the
+//! collection and its indexes and returns, and every later call first
+//! completes those pending preparations (so unique indexes exist before
+//! any document is written), answering Unavailable until it can.
 
 mod catalog;
 mod error;
@@ -57,7 +60,7 @@ mod write;
 
 use std::collections::HashSet;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -140,6 +143,12 @@ pub struct PostgresStore {
     ready: OnceCell<()>,
     /// Collections known to exist (collections are never dropped).
     known: Mutex<HashSet<String>>,
+    /// Collections (and their wanted indexes) whose preparation was
+    /// deferred because the server was unreachable; completed, in order,
+    /// before any other call runs.
+    pending: tokio::sync::Mutex<Vec<(String, Vec<IndexSpec>)>>,
+    /// `pending` is not empty (checked without taking the lock).
+    has_pending: AtomicBool,
     /// Write batches run again after a serialization failure or deadlock.
     retries: AtomicU64,
     /// Drops the schema when the store goes (temporary stores only);
@@ -235,6 +244,8 @@ impl PostgresStore {
             options,
             ready: OnceCell::new(),
             known: Mutex::new(HashSet::new()),
+            pending: tokio::sync::Mutex::new(Vec::new()),
+            has_pending: AtomicBool::new(false),
             retries: AtomicU64::new(0),
             _cleanup: None,
         };
@@ -336,7 +347,48 @@ impl PostgresStore {
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
         self.ready().await?;
+        self.finish_pending().await?;
         self.pool.get().await.map_err(pool_err)
+    }
+
+    /// Completes the preparations deferred while the server was down, in
+    /// order; what fails stays pending (and the error is returned).
+    async fn finish_pending(&self) -> StoreResult<()> {
+        if !self.has_pending.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut pending = self.pending.lock().await;
+        while let Some((collection, indexes)) = pending.first() {
+            self.prepare_now(collection, indexes).await?;
+            pending.remove(0);
+        }
+        self.has_pending.store(false, Ordering::Release);
+        tracing::info!("postgres: the deferred collection preparations are done");
+        Ok(())
+    }
+
+    /// Creates `collection` and its indexes now (see
+    /// [`DataLayer::prepare_collection`]).
+    async fn prepare_now(&self, collection: &str, indexes: &[IndexSpec]) -> StoreResult<()> {
+        self.ready().await?;
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        for attempt in 0..=self.options.max_retries {
+            let tx = client.transaction().await.map_err(pg_err)?;
+            let result = catalog::prepare_collection(&tx, &self.names, collection, indexes).await;
+            match finish(tx, result).await {
+                Ok(()) => return Ok(()),
+                Err(e)
+                    if (catalog::is_catalog_race(&e) || e.is_retryable())
+                        && attempt < self.options.max_retries =>
+                {
+                    backoff(attempt).await;
+                }
+                Err(e) => return Err(e.into_store()),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the collection could not be prepared".into(),
+        ))
     }
 
     /// Creates the collections the batch inserts into, each in its own
@@ -417,25 +469,25 @@ impl DataLayer for PostgresStore {
         "postgres"
     }
 
+    /// Creates the collection and its indexes; when the server cannot be
+    /// reached, records them instead and returns Ok: every later call
+    /// completes the pending preparations first.
     async fn prepare_collection(&self, collection: &str, indexes: &[IndexSpec]) -> StoreResult<()> {
-        let mut client = self.client().await?;
-        for attempt in 0..=self.options.max_retries {
-            let tx = client.transaction().await.map_err(pg_err)?;
-            let result = catalog::prepare_collection(&tx, &self.names, collection, indexes).await;
-            match finish(tx, result).await {
-                Ok(()) => return Ok(()),
-                Err(e)
-                    if (catalog::is_catalog_race(&e) || e.is_retryable())
-                        && attempt < self.options.max_retries =>
-                {
-                    backoff(attempt).await;
+        let mut pending = self.pending.lock().await;
+        if pending.is_empty() {
+            match self.prepare_now(collection, indexes).await {
+                Err(StoreError::Unavailable(_)) => {
+                    tracing::warn!(
+                        collection,
+                        "postgres: the server is not reachable; the collection will be prepared before the first request that reaches it"
+                    );
                 }
-                Err(e) => return Err(e.into_store()),
+                other => return other,
             }
         }
-        Err(StoreError::Unavailable(
-            "the collection could not be prepared".into(),
-        ))
+        pending.push((collection.to_string(), indexes.to_vec()));
+        self.has_pending.store(true, Ordering::Release);
+        Ok(())
     }
 
     fn capabilities(&self) -> Capabilities {
