@@ -26,6 +26,9 @@ pub(crate) struct Config {
     pub(crate) startups: u32,
     pub(crate) oracle: bool,
     pub(crate) keep_data: bool,
+    /// The data layer eve-rs runs on (`--data-layer URL`); its own
+    /// embedded store when `None`.
+    pub(crate) data_layer: Option<String>,
     /// The eve-rs build to compare with (paired mode), if any.
     pub(crate) baseline: Option<Baseline>,
     /// Measurements of each eve-rs build per scenario (interleaved).
@@ -64,6 +67,7 @@ impl Config {
             startups: 5,
             oracle: true,
             keep_data: false,
+            data_layer: None,
             baseline: None,
             rounds: 1,
             tolerance_pct: DEFAULT_TOLERANCE_PCT,
@@ -114,6 +118,9 @@ usage: bench/run.sh [--smoke | --quick] [options]
   --nice N           (bench/run.sh) run the runner, servers and wrk at
                      niceness N; a negative N (root) puts them ahead of
                      other work on the machine
+  --data-layer URL   run eve-rs with `--data-layer URL` (a MongoDB or
+                     PostgreSQL server) instead of its embedded store;
+                     not with a baseline
   --keep-data        keep the eve-rs data directories (bench/out/data*) and
                      the baseline's build (bench/out/baseline-*)
 
@@ -158,6 +165,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Config> {
             "--oracle-max" => cfg.oracle_max = num(it.next(), arg)?,
             "--no-oracle" => cfg.oracle = false,
             "--keep-data" => cfg.keep_data = true,
+            "--data-layer" => cfg.data_layer = Some(text(it.next(), arg)?),
             "--baseline" => {
                 return Err(
                     "--baseline REF is handled by bench/run.sh (it builds that commit); \
@@ -196,6 +204,10 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Config> {
         }
         (None, Some(_)) => return Err("--baseline-label needs --baseline-bin".into()),
         (None, None) => {}
+    }
+    if cfg.data_layer.is_some() && cfg.baseline.is_some() {
+        // Both builds would share (and re-seed) one database.
+        return Err("--data-layer cannot be combined with a baseline (paired mode)".into());
     }
     let default_rounds = if cfg.baseline.is_some() { 2 } else { 1 };
     let rounds = rounds.unwrap_or(default_rounds);
@@ -288,9 +300,21 @@ mod tests {
     }
 
     #[test]
+    fn the_data_layer_is_passed_on_to_eve_rs() {
+        assert_eq!(parse(&["--smoke"]).expect("valid").data_layer, None);
+        let cfg = parse(&["--smoke", "--data-layer", "postgres://u@127.0.0.1/b"]).expect("valid");
+        assert_eq!(cfg.data_layer.as_deref(), Some("postgres://u@127.0.0.1/b"));
+    }
+
+    #[test]
     fn bad_paired_options_are_refused() {
         let err = |args: &[&str]| parse(args).expect_err("refused");
         assert!(err(&["--baseline", "main"]).contains("handled by bench/run.sh"));
+        assert!(err(&["--data-layer"]).contains("--data-layer needs a value"));
+        assert!(
+            err(&["--data-layer", "postgres://h/db", "--baseline-bin", "/x"])
+                .contains("not be combined")
+        );
         assert!(err(&["--baseline-label", "x"]).contains("needs --baseline-bin"));
         assert!(err(&["--baseline-bin"]).contains("--baseline-bin needs a value"));
         assert!(err(&["--rounds", "0"]).contains("1..=20"));

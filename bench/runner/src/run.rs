@@ -173,6 +173,7 @@ fn builds(cfg: &Config, paths: &Paths) -> Vec<Build> {
         file_tag: "eve-rs",
         bin: paths.bin.join("eve-rs"),
         data: paths.out.join("data"),
+        data_layer: cfg.data_layer.clone(),
     }];
     if let Some(b) = &cfg.baseline {
         builds.push(Build {
@@ -180,6 +181,7 @@ fn builds(cfg: &Config, paths: &Paths) -> Vec<Build> {
             file_tag: "eve-rs-before",
             bin: b.bin.clone(),
             data: paths.out.join("data-before"),
+            data_layer: None,
         });
     }
     builds

@@ -177,6 +177,8 @@ pub(crate) struct Build {
     pub(crate) bin: PathBuf,
     /// Its data directory.
     pub(crate) data: PathBuf,
+    /// `--data-layer URL`, if any.
+    pub(crate) data_layer: Option<String>,
 }
 
 /// Starts `build` on its data directory; `log_suffix` tells its logs apart.
@@ -193,6 +195,9 @@ pub(crate) fn start_eve_rs(
         .arg(port.to_string())
         .arg("--data-dir")
         .arg(&build.data);
+    if let Some(url) = &build.data_layer {
+        cmd.arg("--data-layer").arg(url);
+    }
     Server::start(
         build.name,
         cmd,
