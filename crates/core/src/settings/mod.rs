@@ -30,6 +30,7 @@ mod not_built;
 mod read;
 mod resource;
 mod schema_checks;
+mod server;
 mod url;
 
 use std::fmt;
