@@ -440,6 +440,21 @@ pub fn projection_for(
     res: &Resource,
     client: Option<&Document>,
 ) -> Option<Document> {
+    match client {
+        None => res
+            .default_projection
+            .get_or_init(|| build_projection(domain, res, None))
+            .clone(),
+        Some(_) => build_projection(domain, res, client),
+    }
+}
+
+/// [`projection_for`], computed.
+fn build_projection(
+    domain: &Domain,
+    res: &Resource,
+    client: Option<&Document>,
+) -> Option<Document> {
     /// What a resource exposes before the client's projection.
     enum Base {
         /// Whole stored documents.

@@ -348,6 +348,7 @@ pub(crate) fn check_resource(
         // Filled once every resource is known (`field` defaults to the
         // related resource's id_field).
         relations: IndexMap::new(),
+        default_projection: Default::default(),
     })
 }
 
