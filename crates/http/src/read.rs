@@ -306,6 +306,9 @@ fn deleted_reply(
     );
     let mut reply = Reply::new(404, Value::Object(map))
         .header(header::LAST_MODIFIED, http_date(updated.to_chrono()));
+    // An ordinary response in Eve (not an abort): the resource's cache
+    // headers, and JSON or XML whatever `STANDARD_ERRORS` lists.
+    reply.document = true;
     if let Some(e) = etag_header {
         reply = reply.header(header::ETAG, e);
     }
