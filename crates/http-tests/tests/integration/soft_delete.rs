@@ -20,6 +20,7 @@ ITEM_METHODS: [GET, PATCH, PUT, DELETE]
 DOMAIN:
   people:
     item_title: person
+    cache_control: max-age=20
     additional_lookup: {url: 'regex("[\w]+")', field: lastname}
     schema:
       firstname: {type: string}
@@ -148,6 +149,9 @@ async fn an_item_get_of_a_deleted_document_is_404_with_the_document() {
     assert_ne!(new_etag, old_etag, "the mark is a new version of the document");
     assert_eq!(r.header("etag"), Some(format!("\"{new_etag}\"").as_str()));
     assert!(r.header("last-modified").is_some(), "{:?}", r.headers);
+    // An ordinary response in Eve: the resource's cache headers.
+    assert_eq!(r.header("cache-control"), Some("max-age=20"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
     let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
