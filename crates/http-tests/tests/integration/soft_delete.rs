@@ -551,3 +551,47 @@ async fn an_aborting_delete_hook_keeps_the_document_live() {
     assert_eq!(live.status, StatusCode::OK);
     assert_eq!(live.json()["_etag"], etag.as_str());
 }
+
+/// Eve's ETag of a served document made of its `_created`, `_updated` and
+/// the given fields (key, JSON text): SHA-1 of the keys sorted, with
+/// Python's JSON separators and dates as `{"$date": ...}`.
+fn eve_etag(item: &Value, fields: &[(&str, String)]) -> String {
+    use sha1::Digest;
+    let iso = |k: &str| {
+        let at = chrono::DateTime::parse_from_rfc2822(item[k].as_str().unwrap()).unwrap();
+        format!(r#"{{"$date": "{}"}}"#, at.format("%Y-%m-%dT%H:%M:%SZ"))
+    };
+    let mut all: Vec<(&str, String)> = fields.to_vec();
+    all.push(("_created", iso("_created")));
+    all.push(("_updated", iso("_updated")));
+    all.sort();
+    let body: Vec<String> = all
+        .iter()
+        .map(|(k, v)| format!(r#""{k}": {v}"#))
+        .collect();
+    let text = format!("{{{}}}", body.join(", "));
+    hex::encode(sha1::Sha1::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn the_mark_etag_is_eves_digest_of_the_marked_document() {
+    // As Eve: the stored document (its previous `_etag` and `_id`
+    // included) with `_deleted: true` and the new `_updated`.
+    let t = TestApp::new(SETTINGS).await;
+    let (id, etag) = t.create("/people", r#"{"lastname": "a"}"#).await;
+    let url = format!("/people/{id}");
+    delete(&t, &url, &etag).await;
+    let marked = t.get(&url).await.json();
+    assert_eq!(
+        marked["_etag"],
+        eve_etag(
+            &marked,
+            &[
+                ("_deleted", "true".into()),
+                ("_etag", format!(r#""{etag}""#)),
+                ("_id", format!(r#"{{"$oid": "{id}"}}"#)),
+                ("lastname", r#""a""#.into()),
+            ]
+        )
+    );
+}
