@@ -49,20 +49,21 @@ pub fn is_deleted(domain: &Domain, res: &Resource, doc: &Document) -> bool {
 }
 
 /// Whether a client query names `field` as Eve's `query_contains_field`
-/// finds it: a key of the query, or a key of a query inside a list value
-/// (`$and`, `$or`, `$nor`), at any depth. A `where` that names the `DELETED`
-/// field turns the automatic hiding off (features.md §31.1).
+/// finds it: a key of the query, or a key of a condition of its top-level
+/// `$and` (not inside `$or`, `$nor` or deeper; checked on the oracle). A
+/// `where` that names the `DELETED` field turns the automatic hiding off
+/// (features.md §31.1).
 pub fn query_mentions(query: &Document, field: &str) -> bool {
-    query.iter().any(|(key, value)| {
-        key == field
-            || match value {
-                Bson::Array(items) => items.iter().any(|item| match item {
-                    Bson::Document(sub) => query_mentions(sub, field),
-                    _ => false,
-                }),
-                _ => false,
-            }
-    })
+    if query.contains_key(field) {
+        return true;
+    }
+    match query.get("$and") {
+        Some(Bson::Array(conditions)) => conditions.iter().any(|c| match c {
+            Bson::Document(condition) => condition.contains_key(field),
+            _ => false,
+        }),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -71,13 +72,18 @@ mod tests {
     use bson::doc;
 
     #[test]
-    fn a_where_names_the_field_at_the_top_or_inside_logical_lists() {
+    fn a_where_names_the_field_at_the_top_or_in_the_top_level_and() {
         assert!(query_mentions(&doc! {"_deleted": true}, "_deleted"));
         assert!(query_mentions(
-            &doc! {"$or": [{"a": 1}, {"_deleted": {"$ne": false}}]},
+            &doc! {"$and": [{"a": 1}, {"_deleted": {"$ne": false}}]},
             "_deleted"
         ));
-        assert!(query_mentions(
+        // As Eve: not inside `$or` (the hiding stays), nor deeper.
+        assert!(!query_mentions(
+            &doc! {"$or": [{"a": 1}, {"_deleted": true}]},
+            "_deleted"
+        ));
+        assert!(!query_mentions(
             &doc! {"$and": [{"$or": [{"_deleted": true}]}]},
             "_deleted"
         ));

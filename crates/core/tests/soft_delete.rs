@@ -110,9 +110,13 @@ fn show_deleted_or_a_where_on_the_flag_shows_them() {
         page_filter(&d, "people", &[("where", r#"{"_deleted": true}"#)]),
         Filter::eq("_deleted", true).and(active())
     );
+    let both = r#"{"$and": [{"_deleted": true}, {"name": "a"}]}"#;
+    let f = page_filter(&d, "people", &[("where", both)]);
+    assert!(!format!("{f:?}").contains("Ne("), "{f:?}");
+    // Inside `$or` it does not count (as Eve's `query_contains_field`).
     let either = r#"{"$or": [{"_deleted": true}, {"name": "a"}]}"#;
     let f = page_filter(&d, "people", &[("where", either)]);
-    assert!(!format!("{f:?}").contains("Ne("), "{f:?}");
+    assert!(format!("{f:?}").contains("Ne("), "{f:?}");
     // The Python-like form too.
     assert_eq!(
         page_filter(&d, "people", &[("where", "_deleted == True")]),
