@@ -45,7 +45,11 @@ pub fn not_deleted(domain: &Domain, res: &Resource) -> Filter {
 /// Whether `doc` is marked deleted: the resource soft deletes and the
 /// document's `DELETED` field is `true` (a missing field is live).
 pub fn is_deleted(domain: &Domain, res: &Resource, doc: &Document) -> bool {
-    res.soft_delete && matches!(doc.get(&domain.settings.meta.deleted), Some(Bson::Boolean(true)))
+    res.soft_delete
+        && matches!(
+            doc.get(&domain.settings.meta.deleted),
+            Some(Bson::Boolean(true))
+        )
 }
 
 /// Whether a client query names `field` as Eve's `query_contains_field`

@@ -161,7 +161,10 @@ impl Executor {
                 Ok(_) => return Ok(stored.len() as u64),
                 Err(StoreError::Conflict { .. }) if retries < MARK_RETRIES => {
                     retries += 1;
-                    let ids: Vec<Bson> = stored.iter().filter_map(|d| d.get("_id").cloned()).collect();
+                    let ids: Vec<Bson> = stored
+                        .iter()
+                        .filter_map(|d| d.get("_id").cloned())
+                        .collect();
                     let again = live.clone().and(Filter::Field {
                         path: "_id".into(),
                         cond: Cond::In(ids),

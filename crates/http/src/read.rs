@@ -370,7 +370,14 @@ pub(crate) async fn get_item(
         return Ok(reply);
     }
     if is_deleted(domain, res, &doc) {
-        return Ok(deleted_reply(ctx, res, doc, &route.resource_path, updated, etag_header));
+        return Ok(deleted_reply(
+            ctx,
+            res,
+            doc,
+            &route.resource_path,
+            updated,
+            etag_header,
+        ));
     }
     let mut map = build_document(domain, res, doc, None, &route.resource_path, true);
     if let Some(Value::Object(links)) = map.get_mut(&s.meta.links) {

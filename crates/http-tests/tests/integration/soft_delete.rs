@@ -96,7 +96,11 @@ async fn delete_marks_the_document_and_collection_reads_hide_it() {
     for query in ["show_deleted", "show_deleted=", "show_deleted=0"] {
         let j = t.get(&format!("/people?{query}")).await.json();
         assert_eq!(column(&j, "lastname"), [json!("a"), json!("b")], "{query}");
-        assert_eq!(column(&j, "_deleted"), [json!(true), json!(false)], "{query}");
+        assert_eq!(
+            column(&j, "_deleted"),
+            [json!(true), json!(false)],
+            "{query}"
+        );
         assert_eq!(j["_meta"]["total"], 2, "{query}");
     }
 
@@ -150,7 +154,10 @@ async fn an_item_get_of_a_deleted_document_is_404_with_the_document() {
     );
     let new_etag = j["_etag"].as_str().unwrap();
     assert_eq!(new_etag.len(), 40);
-    assert_ne!(new_etag, old_etag, "the mark is a new version of the document");
+    assert_ne!(
+        new_etag, old_etag,
+        "the mark is a new version of the document"
+    );
     assert_eq!(r.header("etag"), Some(format!("\"{new_etag}\"").as_str()));
     assert!(r.header("last-modified").is_some(), "{:?}", r.headers);
     // An ordinary response in Eve: the resource's cache headers.
@@ -183,7 +190,9 @@ async fn an_item_get_of_a_deleted_document_is_404_with_the_document() {
 
     // Conditional GETs are answered before the deletion shows (as Eve).
     let quoted = format!("\"{new_etag}\"");
-    let r = t.send("GET", &url, &[("if-none-match", &quoted)], None).await;
+    let r = t
+        .send("GET", &url, &[("if-none-match", &quoted)], None)
+        .await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
 }
 
@@ -204,9 +213,19 @@ async fn deleting_a_deleted_document_changes_nothing() {
 
     // The ETag is still checked (the document is found).
     let stale = delete(&t, &url, &first).await;
-    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{}", stale.text);
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.text
+    );
     let none = t.send("DELETE", &url, &[], None).await;
-    assert_eq!(none.status, StatusCode::PRECONDITION_REQUIRED, "{}", none.text);
+    assert_eq!(
+        none.status,
+        StatusCode::PRECONDITION_REQUIRED,
+        "{}",
+        none.text
+    );
 }
 
 #[tokio::test]
@@ -215,9 +234,19 @@ async fn delete_needs_the_current_etag_and_marks_nothing_without_it() {
     let (id, etag) = t.create("/people", r#"{"lastname": "a"}"#).await;
     let url = format!("/people/{id}");
     let none = t.send("DELETE", &url, &[], None).await;
-    assert_eq!(none.status, StatusCode::PRECONDITION_REQUIRED, "{}", none.text);
+    assert_eq!(
+        none.status,
+        StatusCode::PRECONDITION_REQUIRED,
+        "{}",
+        none.text
+    );
     let wrong = delete(&t, &url, "0123456789abcdef0123456789abcdef01234567").await;
-    assert_eq!(wrong.status, StatusCode::PRECONDITION_FAILED, "{}", wrong.text);
+    assert_eq!(
+        wrong.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        wrong.text
+    );
     let live = t.get(&url).await;
     assert_eq!(live.status, StatusCode::OK);
     assert_eq!(live.json()["_etag"], etag.as_str());
@@ -231,7 +260,10 @@ async fn delete_needs_the_current_etag_and_marks_nothing_without_it() {
 async fn patch_restores_a_deleted_document() {
     let t = TestApp::new(SETTINGS).await;
     let (id, first) = t
-        .create("/people", r#"{"firstname": "x", "lastname": "a", "age": 3}"#)
+        .create(
+            "/people",
+            r#"{"firstname": "x", "lastname": "a", "age": 3}"#,
+        )
         .await;
     let url = format!("/people/{id}");
     delete(&t, &url, &first).await;
@@ -239,7 +271,12 @@ async fn patch_restores_a_deleted_document() {
 
     // The ETag of the deleted state is the one to send.
     let stale = t.edit("PATCH", &url, &first, "{}").await;
-    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{}", stale.text);
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.text
+    );
 
     let r = t.edit("PATCH", &url, &marked, "{}").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -248,7 +285,10 @@ async fn patch_restores_a_deleted_document() {
     assert_eq!(restored.status, StatusCode::OK, "{}", restored.text);
     let j = restored.json();
     assert_eq!(j["_deleted"], false);
-    assert_eq!((&j["firstname"], &j["lastname"], &j["age"]), (&json!("x"), &json!("a"), &json!(3)));
+    assert_eq!(
+        (&j["firstname"], &j["lastname"], &j["age"]),
+        (&json!("x"), &json!("a"), &json!(3))
+    );
     assert_eq!(j["_etag"], r.json()["_etag"]);
     let page = t.get("/people").await.json();
     assert_eq!(column(&page, "lastname"), [json!("a")]);
@@ -320,7 +360,10 @@ async fn unique_ignores_deleted_documents() {
     // Live documents still hold their values.
     let r = t.post("/people", r#"{"lastname": "a"}"#).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert_eq!(r.json()["_issues"], json!({"lastname": "value 'a' is not unique"}));
+    assert_eq!(
+        r.json()["_issues"],
+        json!({"lastname": "value 'a' is not unique"})
+    );
 }
 
 #[tokio::test]
@@ -352,13 +395,22 @@ async fn a_collection_delete_marks_every_live_document() {
     let page = t.get("/people").await.json();
     assert_eq!(page["_meta"]["total"], 0);
     let all = t.get("/people?show_deleted").await.json();
-    assert_eq!(column(&all, "lastname"), [json!("a"), json!("b"), json!("c")]);
-    assert_eq!(column(&all, "_deleted"), [json!(true), json!(true), json!(true)]);
+    assert_eq!(
+        column(&all, "lastname"),
+        [json!("a"), json!("b"), json!("c")]
+    );
+    assert_eq!(
+        column(&all, "_deleted"),
+        [json!(true), json!(true), json!(true)]
+    );
     // The document deleted before is left as it was; the others got a new
     // ETag.
     assert_eq!(etag(&t, &format!("/people/{a}")).await, a_marked);
     assert_ne!(etag(&t, &format!("/people/{b}")).await, b_etag);
-    assert_eq!(t.get(&format!("/people/{b}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get(&format!("/people/{b}")).await.status,
+        StatusCode::NOT_FOUND
+    );
     // Nothing left to mark: still 204.
     let again = t.send("DELETE", "/people", &[], None).await;
     assert_eq!(again.status, StatusCode::NO_CONTENT);
@@ -411,7 +463,13 @@ async fn the_resource_setting_overrides_the_global_one() {
     assert!(gone.json().get("text").is_none(), "{}", gone.text);
     let all = t.get("/notes?show_deleted").await.json();
     assert_eq!(all["_meta"]["total"], 0);
-    assert!(t.app.store().find_one("notes", &eve_query::Filter::All).await.unwrap().is_none());
+    assert!(t
+        .app
+        .store()
+        .find_one("notes", &eve_query::Filter::All)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 /// Enabling soft delete on existing data is safe (features.md §31.5):
@@ -450,7 +508,10 @@ async fn documents_without_the_flag_are_live_and_turning_it_off_shows_all() {
     let item = plain.get(&url).await;
     assert_eq!(item.status, StatusCode::OK, "{}", item.text);
     assert!(item.json().get("_deleted").is_none(), "{}", item.text);
-    assert_eq!(column(&plain.get("/people").await.json(), "lastname"), [json!("old")]);
+    assert_eq!(
+        column(&plain.get("/people").await.json(), "lastname"),
+        [json!("old")]
+    );
 }
 
 #[tokio::test]
@@ -461,7 +522,10 @@ async fn the_data_api_hides_deleted_documents() {
     delete(&t, &format!("/people/{id}"), &etag).await;
     let people = t.app.resource("people").expect("declared");
     let found = people.find(&bson::doc! {}).await.unwrap();
-    let names: Vec<&str> = found.iter().map(|d| d.get_str("lastname").unwrap()).collect();
+    let names: Vec<&str> = found
+        .iter()
+        .map(|d| d.get_str("lastname").unwrap())
+        .collect();
     assert_eq!(names, ["b"]);
     assert!(people
         .find_one(&bson::doc! {"lastname": "a"})
@@ -526,10 +590,7 @@ async fn soft_deletes_fire_the_delete_hooks_eve_fires() {
     // The hooks see the document as it was (live).
     assert_eq!(
         take(&log),
-        [
-            "on_delete_item Some(false)",
-            "on_deleted_item Some(false)"
-        ]
+        ["on_delete_item Some(false)", "on_deleted_item Some(false)"]
     );
     // No fetch hook for the 404; deleting again fires nothing.
     let marked = etag_quiet(&t, &url).await;
@@ -585,10 +646,7 @@ fn eve_etag(item: &Value, fields: &[(&str, String)]) -> String {
     all.push(("_created", iso("_created")));
     all.push(("_updated", iso("_updated")));
     all.sort();
-    let body: Vec<String> = all
-        .iter()
-        .map(|(k, v)| format!(r#""{k}": {v}"#))
-        .collect();
+    let body: Vec<String> = all.iter().map(|(k, v)| format!(r#""{k}": {v}"#)).collect();
     let text = format!("{{{}}}", body.join(", "));
     hex::encode(sha1::Sha1::digest(text.as_bytes()))
 }
