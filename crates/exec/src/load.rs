@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use bson::{Bson, Document};
+use eve_core::soft_delete::is_deleted;
 use eve_core::{ApiResult, Resource};
 use eve_query::{Cond, Filter};
 use eve_store::FindQuery;
@@ -38,7 +39,7 @@ impl Executor {
     /// The first document `query` finds (an item plan's query: the item
     /// filter, with the datasource and sub-resource filters merged into it,
     /// and the projection), as the data layer projects it; then
-    /// `on_fetched_item`.
+    /// `on_fetched_item` (not for a soft-deleted document, answered 404).
     pub async fn fetch_item(
         &self,
         access: &Access,
@@ -51,7 +52,13 @@ impl Executor {
         let Some(mut doc) = found.into_iter().next() else {
             return Ok(None);
         };
-        if let Some(cx) = self.context(Event::FetchedItem, access, Some(res), None) {
+        // A soft-deleted document is answered 404 with its body, and Eve
+        // shows it to no fetch hook.
+        let deleted = is_deleted(self.domain(), res, &doc);
+        if let (false, Some(cx)) = (
+            deleted,
+            self.context(Event::FetchedItem, access, Some(res), None),
+        ) {
             self.hooks()
                 .run_doc_mut(Event::FetchedItem, &cx, &mut doc)
                 .await?;
