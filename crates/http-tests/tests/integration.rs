@@ -21,5 +21,6 @@ mod integration {
     mod searches;
     mod storage;
     mod validation;
+    mod versioning;
     mod writes;
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::read::Ctx;
 use crate::domain::{MetaNames, Resource};
 use eve_store::{IndexKey, IndexSpec};
 
@@ -37,10 +38,20 @@ impl Default for VersionSettings {
 /// Reads `VERSIONS` and `VERSION_DIFF_INCLUDE` from the raw settings.
 /// Their types are checked with the other global keys (a wrong type is a
 /// problem reported there); here a wrong value falls back to the default.
-pub(crate) fn read(raw: &IndexMap<String, Value>) -> VersionSettings {
+/// An empty `VERSIONS` is a problem: the history would be written into the
+/// documents' own collection.
+pub(crate) fn read(ctx: &mut Ctx, raw: &IndexMap<String, Value>) -> VersionSettings {
     let mut out = VersionSettings::default();
     if let Some(Value::String(s)) = raw.get("VERSIONS") {
-        out.suffix = s.clone();
+        if s.is_empty() {
+            ctx.problem(
+                "VERSIONS",
+                "must not be empty: it is the suffix of the collections that keep document \
+                 versions (default _versions)",
+            );
+        } else {
+            out.suffix = s.clone();
+        }
     }
     if let Some(Value::Array(items)) = raw.get("VERSION_DIFF_INCLUDE") {
         out.diff_include = items
