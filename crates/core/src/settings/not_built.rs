@@ -105,8 +105,6 @@ const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18): \
      remove the setting or set it to null";
 const SOFT_DELETE: &str = "soft delete is not available yet (issue #12): \
      DELETE would remove documents for good; remove the setting or set it to false";
-const VERSIONING: &str = "document versioning is not available yet (issue #12): \
-     no history would be kept; remove the setting or set it to false";
 const OPLOG: &str = "the operations log is not available yet (issue #12): \
      no change would be recorded; remove the setting or set it to false";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19): \
@@ -124,8 +122,6 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
     rule(Place::GlobalMethod("RATE_LIMIT_"), Asks::Set, RATE_LIMIT),
     rule(Place::Global(&["SOFT_DELETE"]), Asks::Set, SOFT_DELETE),
     rule(Place::Resource(&["soft_delete"]), Asks::Set, SOFT_DELETE),
-    rule(Place::Global(&["VERSIONING"]), Asks::Set, VERSIONING),
-    rule(Place::Resource(&["versioning"]), Asks::Set, VERSIONING),
     rule(Place::Global(&["OPLOG"]), Asks::Set, OPLOG),
     rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
 ];
