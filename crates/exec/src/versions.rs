@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use bson::{doc, Bson, Document};
+use bson::{Bson, Document};
 use eve_core::{ApiError, ApiResult, Domain, Resource};
 use eve_query::{Cond, Filter, SortDir};
 use eve_store::{FindQuery, WriteBatch, WriteOp};
@@ -356,7 +356,9 @@ impl Executor {
             (Filter::All, None)
         } else {
             let mut query = FindQuery::new(filter.clone());
-            query.projection = Some(doc! { res.id_field.clone(): 1 });
+            let mut projection = Document::new();
+            projection.insert(res.id_field.clone(), 1);
+            query.projection = Some(projection);
             let ids: Vec<Bson> = self
                 .store()
                 .find(&source, &query)

@@ -308,9 +308,12 @@ pub(crate) async fn get_item(
     ensure_meta(domain, res, &mut doc);
     // On a versioned resource the ETag header carries the latest version
     // (features.md §22.4); the body `_etag` stays the stored one.
-    let etag = doc.get_str(&s.meta.etag).ok().map(|e| match res.versioning {
-        true => format!("{e}{}", eve_exec::latest_version(domain, &doc)),
-        false => e.to_string(),
+    let etag = doc.get_str(&s.meta.etag).ok().map(|e| {
+        if res.versioning {
+            format!("{e}{}", eve_exec::latest_version(domain, &doc))
+        } else {
+            e.to_string()
+        }
     });
     let updated = doc
         .get_datetime(&s.meta.last_updated)

@@ -23,6 +23,7 @@ use crate::read::{link_max_results, link_query, paging_links, with_query};
 use crate::render::doc_to_map;
 
 /// What the request asks for.
+#[derive(Debug, Clone, Copy)]
 enum Asked {
     /// One version.
     One(i64),
@@ -173,7 +174,10 @@ fn one_version(
     if let Some(Value::Object(links)) = map.get_mut(&domain.settings.meta.links) {
         let parent = item_link(res, path, id, None);
         let all = format!("{path}/{id}?version=all");
-        links.insert("self".into(), item_link(res, path, id, Some(&version)));
+        links.insert(
+            "self".into(),
+            item_link(res, path, id, Some(version.as_str())),
+        );
         links.insert("parent".into(), parent);
         links.insert(
             "collection".into(),
