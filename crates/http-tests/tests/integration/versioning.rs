@@ -90,16 +90,17 @@ async fn post_stamps_version_one_and_stores_an_eve_shadow() {
     assert_eq!(s["_updated"], j["_updated"]);
     assert!(s.get("notes").is_none(), "{s}");
     assert_ne!(s["_id"], id);
-    let stored = t.get(&format!("/shadows/{}", s["_id"].as_str().unwrap())).await;
-    let keys: Vec<&str> = stored
-        .json()
+    let stored = t
+        .get(&format!("/shadows/{}", s["_id"].as_str().unwrap()))
+        .await
+        .json();
+    let mut keys: Vec<&str> = stored
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
-        .filter(|k| !k.starts_with("_links"))
+        .filter(|k| *k != "_links")
         .collect();
-    let mut keys = keys;
     keys.sort();
     assert_eq!(
         keys,
