@@ -96,8 +96,12 @@ fn synthesize(
     let Some(id) = shadow.remove(&id_document) else {
         return Err(ApiError::VersionProjectionWithoutId { field: id_document });
     };
-    let mut old = latest.clone();
-    old.retain(|field, _| !res.is_versioned_field(s, field));
+    let mut old = Document::new();
+    for (field, value) in latest {
+        if !res.is_versioned_field(s, field) {
+            old.insert(field.clone(), value.clone());
+        }
+    }
     if res.id_field != "_id" {
         // The entry's own `_id` names the entry, not the document.
         shadow.remove("_id");
