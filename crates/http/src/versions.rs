@@ -98,7 +98,7 @@ pub(crate) async fn get_version(
         .await?
         .ok_or(ApiError::DocumentNotFound)?;
     ensure_meta(domain, res, &mut latest);
-    let asked = asked(&plan)?;
+    let wanted = asked(&plan)?;
     let id_document = res.version_id_field(s);
     if let Some(client) = &req.query.projection {
         let drops = match client.get(&id_document) {
@@ -118,7 +118,7 @@ pub(crate) async fn get_version(
         .copied()
         .unwrap_or_else(epoch);
     let projection = plan.item.query.projection.as_ref();
-    let one = match asked {
+    let one = match wanted {
         Asked::One(n) => Some(exec.fetch_version(ctx.access(), res, &latest, n, projection).await?),
         Asked::AsOf(at) => Some(exec.fetch_as_of(ctx.access(), res, &latest, at, projection).await?),
         Asked::History { .. } => None,
@@ -142,7 +142,7 @@ pub(crate) async fn get_version(
         return Ok(reply);
     }
     let id = id_string(latest.get(&res.id_field));
-    let body = match (one, asked) {
+    let body = match (one, wanted) {
         (Some(Some(doc)), _) => one_version(ctx, req, res, &plan, doc, &id),
         (_, Asked::History { diffs }) => history(ctx, req, res, &plan, &latest, diffs, &id).await?,
         _ => return Err(ApiError::DocumentNotFound),
