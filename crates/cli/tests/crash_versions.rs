@@ -60,7 +60,13 @@ fn json_of(body: &str) -> Option<Value> {
     serde_json::from_str(body).ok()
 }
 
-fn send(addr: &str, method: &str, path: &str, etag: Option<&str>, body: &str) -> Option<(u16, Value)> {
+fn send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    etag: Option<&str>,
+    body: &str,
+) -> Option<(u16, Value)> {
     let mut headers = vec![("Content-Type", "application/json")];
     if let Some(e) = etag {
         headers.push(("If-Match", e));
@@ -136,7 +142,11 @@ fn verify(addr: &str, models: &[Arc<Mutex<Model>>]) -> usize {
                 .map(|v| v["_version"].as_i64().unwrap())
                 .collect();
             assert_eq!(numbers, (1..=version).collect::<Vec<_>>(), "{id}: {all}");
-            assert_eq!(all["_items"][version as usize - 1]["n"], doc["n"], "{id}: {all}");
+            assert_eq!(
+                all["_items"][version as usize - 1]["n"],
+                doc["n"],
+                "{id}: {all}"
+            );
             versions_total += version as u64;
             seen.insert(id, (version, doc["_etag"].as_str().unwrap().to_string()));
         }
@@ -150,8 +160,15 @@ fn verify(addr: &str, models: &[Arc<Mutex<Model>>]) -> usize {
     for model in models {
         let mut m = model.lock().unwrap();
         for (id, known) in m.docs.iter_mut() {
-            let now = seen.get(id).unwrap_or_else(|| panic!("{id}: acknowledged, then lost"));
-            assert!(now.0 >= known.0, "{id}: version {} < acknowledged {}", now.0, known.0);
+            let now = seen
+                .get(id)
+                .unwrap_or_else(|| panic!("{id}: acknowledged, then lost"));
+            assert!(
+                now.0 >= known.0,
+                "{id}: version {} < acknowledged {}",
+                now.0,
+                known.0
+            );
             *known = now.clone();
         }
     }

@@ -376,7 +376,8 @@ fn compatibility_doc_lists_every_refusal_message() {
 #[test]
 fn versioning_is_built_and_starts() {
     // Issue #12 item 3: document versioning is built.
-    let d = started("VERSIONING: true\nVERSIONS: _history\nDOMAIN: {a: {}, b: {versioning: false}}");
+    let d =
+        started("VERSIONING: true\nVERSIONS: _history\nDOMAIN: {a: {}, b: {versioning: false}}");
     assert!(d.resources["a"].versioning && !d.resources["b"].versioning);
     assert_eq!(
         d.resources["a"].versions_collection(&d.settings).as_deref(),

@@ -283,10 +283,7 @@ impl Executor {
         if diffs || query.sort.is_empty() {
             query.sort = vec![(m.version.clone(), SortDir::Asc)];
         }
-        let (shadows, total) = self
-            .store()
-            .find_page(&collection, &query, true)
-            .await?;
+        let (shadows, total) = self.store().find_page(&collection, &query, true).await?;
         let mut total = total.unwrap_or(0);
         let mut versions = Vec::with_capacity(shadows.len());
         if total == 0 {

@@ -416,7 +416,8 @@ impl Executor {
             filter: original.conditional.clone(),
             many: false,
         };
-        let history = versioning::shadow_delete(self.domain(), res, original.doc.get(&res.id_field));
+        let history =
+            versioning::shadow_delete(self.domain(), res, original.doc.get(&res.id_field));
         self.store()
             .apply(with(WriteBatch::new().push_must_match(op), history))
             .await

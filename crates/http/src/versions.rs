@@ -50,13 +50,20 @@ fn asked(plan: &VersionPlan) -> ApiResult<Asked> {
             VersionArg::All => Asked::History { diffs: false },
             VersionArg::Diffs => Asked::History { diffs: true },
         }),
-        (None, None) => Err(ApiError::Internal("a version plan without a version".into())),
+        (None, None) => Err(ApiError::Internal(
+            "a version plan without a version".into(),
+        )),
     }
 }
 
 /// Whether a conditional GET is answered `304` (features.md §12.2): every
 /// validator sent must say "not modified".
-fn not_modified(req: &ApiRequest, if_match: bool, etag: Option<&str>, updated: bson::DateTime) -> bool {
+fn not_modified(
+    req: &ApiRequest,
+    if_match: bool,
+    etag: Option<&str>,
+    updated: bson::DateTime,
+) -> bool {
     let since = req
         .conditions
         .if_modified_since
@@ -102,8 +109,12 @@ pub(crate) async fn get_version(
     let id_document = res.version_id_field(s);
     if let Some(client) = &req.query.projection {
         let drops = match client.get(&id_document) {
-            Some(v) => matches!(v, bson::Bson::Int32(0) | bson::Bson::Int64(0) | bson::Bson::Boolean(false))
-                || matches!(v, bson::Bson::Double(f) if *f == 0.0),
+            Some(v) => {
+                matches!(
+                    v,
+                    bson::Bson::Int32(0) | bson::Bson::Int64(0) | bson::Bson::Boolean(false)
+                ) || matches!(v, bson::Bson::Double(f) if *f == 0.0)
+            }
             None => false,
         };
         if drops {
@@ -119,8 +130,14 @@ pub(crate) async fn get_version(
         .unwrap_or_else(epoch);
     let projection = plan.item.query.projection.as_ref();
     let one = match wanted {
-        Asked::One(n) => Some(exec.fetch_version(ctx.access(), res, &latest, n, projection).await?),
-        Asked::AsOf(at) => Some(exec.fetch_as_of(ctx.access(), res, &latest, at, projection).await?),
+        Asked::One(n) => Some(
+            exec.fetch_version(ctx.access(), res, &latest, n, projection)
+                .await?,
+        ),
+        Asked::AsOf(at) => Some(
+            exec.fetch_as_of(ctx.access(), res, &latest, at, projection)
+                .await?,
+        ),
         Asked::History { .. } => None,
     };
     let served = match &one {

@@ -58,7 +58,9 @@ async fn three_versions(t: &TestApp) -> (String, String) {
 #[tokio::test]
 async fn post_stamps_version_one_and_stores_an_eve_shadow() {
     let t = TestApp::new(SETTINGS).await;
-    let r = t.post("/people", r#"{"name": "Ann", "age": 30, "notes": "n"}"#).await;
+    let r = t
+        .post("/people", r#"{"name": "Ann", "age": 30, "notes": "n"}"#)
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let j = r.json();
     assert_eq!(j["_version"], 1);
@@ -104,7 +106,16 @@ async fn post_stamps_version_one_and_stores_an_eve_shadow() {
     keys.sort();
     assert_eq!(
         keys,
-        ["_created", "_etag", "_id", "_id_document", "_updated", "_version", "age", "name"],
+        [
+            "_created",
+            "_etag",
+            "_id",
+            "_id_document",
+            "_updated",
+            "_version",
+            "age",
+            "name"
+        ],
         "(_created is the view's default for a document without one)"
     );
 }
@@ -150,10 +161,16 @@ async fn edits_add_versions_and_old_versions_are_synthesised() {
         })
     );
     let v2 = t.get(&format!("{url}?version=2")).await.json();
-    assert_eq!((v2["name"].clone(), v2["age"].clone()), (json!("Bea"), json!(30)));
+    assert_eq!(
+        (v2["name"].clone(), v2["age"].clone()),
+        (json!("Bea"), json!(30))
+    );
     assert_eq!(v2["_version"], 2);
 
-    assert_eq!(t.get(&format!("{url}?version=4")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get(&format!("{url}?version=4")).await.status,
+        StatusCode::NOT_FOUND
+    );
     for bad in ["0", "-1", "abc", "1.5"] {
         let r = t.get(&format!("{url}?version={bad}")).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
@@ -184,7 +201,10 @@ async fn all_versions_are_paged_sorted_and_linked() {
         j["_items"][1]["_links"]["self"],
         json!({"title": "person", "href": format!("people/{id}?version=2")})
     );
-    assert_eq!(j["_meta"], json!({"page": 1, "max_results": 25, "total": 3}));
+    assert_eq!(
+        j["_meta"],
+        json!({"page": 1, "max_results": 25, "total": 3})
+    );
     assert_eq!(
         j["_links"],
         json!({
@@ -194,7 +214,10 @@ async fn all_versions_are_paged_sorted_and_linked() {
         })
     );
 
-    let j = t.get(&format!("{url}?version=all&max_results=2&page=2")).await.json();
+    let j = t
+        .get(&format!("{url}?version=all&max_results=2&page=2"))
+        .await
+        .json();
     assert_eq!(j["_items"].as_array().unwrap().len(), 1);
     assert_eq!(j["_items"][0]["name"], "Cid");
     assert_eq!(j["_meta"], json!({"page": 2, "max_results": 2, "total": 3}));
@@ -205,7 +228,10 @@ async fn all_versions_are_paged_sorted_and_linked() {
     assert!(j["_links"].get("next").is_none());
 
     let j = t
-        .get(&format!("{url}?version=all&sort={}", enc("[(\"_version\", -1)]")))
+        .get(&format!(
+            "{url}?version=all&sort={}",
+            enc("[(\"_version\", -1)]")
+        ))
         .await
         .json();
     assert_eq!(j["_items"][0]["name"], "Cid");
@@ -213,7 +239,10 @@ async fn all_versions_are_paged_sorted_and_linked() {
 
     // The projection applies to every version.
     let j = t
-        .get(&format!("{url}?version=all&projection={}", enc(r#"{"age": 1}"#)))
+        .get(&format!(
+            "{url}?version=all&projection={}",
+            enc(r#"{"age": 1}"#)
+        ))
         .await
         .json();
     assert_eq!(j["_items"][0]["age"], 30);
@@ -249,7 +278,11 @@ async fn diffs_show_what_each_version_changed() {
     assert!(items[1]["_etag"].is_string());
     assert!(items[1].get("age").is_none(), "{}", items[1]);
     for unchanged in ["_id", "_created", "_latest_version", "notes"] {
-        assert!(items[1].get(unchanged).is_none(), "{unchanged}: {}", items[1]);
+        assert!(
+            items[1].get(unchanged).is_none(),
+            "{unchanged}: {}",
+            items[1]
+        );
     }
     assert_eq!(
         items[1]["_links"],
@@ -284,7 +317,12 @@ async fn version_etags_carry_the_latest_version_and_dates_are_the_latest() {
     assert_eq!(v1.header("etag").unwrap(), format!("\"{etag}1\""));
     let combined = v1.header("etag").unwrap().to_string();
     let r = t
-        .send("GET", &format!("{url}?version=1"), &[("if-none-match", &combined)], None)
+        .send(
+            "GET",
+            &format!("{url}?version=1"),
+            &[("if-none-match", &combined)],
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
     assert_eq!(r.header("etag").unwrap(), combined);
@@ -294,7 +332,12 @@ async fn version_etags_carry_the_latest_version_and_dates_are_the_latest() {
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
     // The plain digest no longer matches the header value...
     let r = t
-        .send("GET", &url, &[("if-none-match", &format!("\"{etag}\""))], None)
+        .send(
+            "GET",
+            &url,
+            &[("if-none-match", &format!("\"{etag}\""))],
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     // ...and If-Match wants the stored one (the GET header value is 412).
@@ -309,7 +352,12 @@ async fn version_etags_carry_the_latest_version_and_dates_are_the_latest() {
     let v1 = t.get(&format!("{url}?version=1")).await;
     assert_eq!(v1.header("etag").unwrap(), format!("\"{etag}2\""));
     let r = t
-        .send("GET", &format!("{url}?version=1"), &[("if-none-match", &combined)], None)
+        .send(
+            "GET",
+            &format!("{url}?version=1"),
+            &[("if-none-match", &combined)],
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     // Last-Modified is the latest document's, for every version query.
@@ -318,7 +366,7 @@ async fn version_etags_carry_the_latest_version_and_dates_are_the_latest() {
     for q in ["version=1", "version=all", "version=diffs"] {
         let r = t.get(&format!("{url}?{q}")).await;
         assert_eq!(r.header("last-modified").unwrap(), lm, "{q}");
-        assert_eq!(r.header("etag").unwrap(), format!("\"{etag2}2\""), "{q}") ;
+        assert_eq!(r.header("etag").unwrap(), format!("\"{etag2}2\""), "{q}");
     }
     let r = t.get(&format!("{url}?version=all")).await;
     assert_eq!(r.json()["_meta"]["total"], 2);
@@ -331,7 +379,12 @@ async fn deletes_remove_the_history() {
     let (other, _) = t.create("/people", r#"{"name": "Dan"}"#).await;
     assert_eq!(t.get("/shadows").await.json()["_meta"]["total"], 4);
     let r = t
-        .send("DELETE", &format!("/people/{id}"), &[("if-match", &etag)], None)
+        .send(
+            "DELETE",
+            &format!("/people/{id}"),
+            &[("if-match", &etag)],
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let left = t.get("/shadows").await.json();
@@ -358,7 +411,10 @@ async fn a_document_stored_before_versioning_is_version_one() {
     let url = format!("/people/{}", oid.to_hex());
 
     let j = t.get(&url).await.json();
-    assert_eq!((j["_version"].clone(), j["_latest_version"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (j["_version"].clone(), j["_latest_version"].clone()),
+        (json!(1), json!(1))
+    );
     let all = t.get(&format!("{url}?version=all")).await.json();
     assert_eq!(all["_items"].as_array().unwrap().len(), 1, "{all}");
     assert_eq!(all["_items"][0]["name"], "Old");
@@ -374,7 +430,10 @@ async fn a_document_stored_before_versioning_is_version_one() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json()["_version"], 2);
     let v1 = t.get(&format!("{url}?version=1")).await.json();
-    assert_eq!((v1["name"].clone(), v1["age"].clone()), (json!("Old"), json!(70)));
+    assert_eq!(
+        (v1["name"].clone(), v1["age"].clone()),
+        (json!("Old"), json!(70))
+    );
     assert_eq!(v1["_latest_version"], 2);
     let all = t.get(&format!("{url}?version=all")).await.json();
     assert_eq!(all["_meta"]["total"], 2);
@@ -387,7 +446,10 @@ async fn hooks_see_each_version_and_the_diffs() {
     let (l1, l2) = (log.clone(), log.clone());
     let hooks = Hooks::new()
         .on_fetched_item(Scope::All, move |_, doc| {
-            let v = doc.get("_version").map(|v| v.to_string()).unwrap_or_default();
+            let v = doc
+                .get("_version")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
             l1.lock().unwrap().push(format!("item {v}"));
             doc.insert("seen", true);
             Box::pin(async { Ok(()) })
@@ -445,7 +507,11 @@ async fn as_of_serves_the_version_current_at_an_instant() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = t.get(&at("yesterday")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.text.contains("as_of must be an RFC 1123 date"), "{}", r.text);
+    assert!(
+        r.text.contains("as_of must be an RFC 1123 date"),
+        "{}",
+        r.text
+    );
     let r = t.get(&format!("{}&version=1", at(&first))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
@@ -477,8 +543,8 @@ async fn version_fields_must_not_be_declared() {
         let settings = format!(
             "DOMAIN:\n  people:\n    versioning: true\n    schema:\n      {field}: {{type: integer}}\n"
         );
-        let raw = eve_core::settings::parse_str(&settings, eve_core::settings::Format::Yaml)
-            .unwrap();
+        let raw =
+            eve_core::settings::parse_str(&settings, eve_core::settings::Format::Yaml).unwrap();
         let err = eve_core::settings::check(raw, &eve_http::Registry::default()).unwrap_err();
         assert!(
             err.to_string().contains("handled automatically"),
