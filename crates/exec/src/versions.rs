@@ -247,7 +247,7 @@ impl Executor {
                 let updated = latest
                     .get_datetime(&m.last_updated)
                     .copied()
-                    .unwrap_or_else(crate::epoch);
+                    .unwrap_or_else(|_| crate::epoch());
                 if has_history || updated > at {
                     return Ok(None);
                 }

@@ -127,7 +127,7 @@ pub(crate) async fn get_version(
     let updated = latest
         .get_datetime(&s.meta.last_updated)
         .copied()
-        .unwrap_or_else(epoch);
+        .unwrap_or_else(|_| epoch());
     let projection = plan.item.query.projection.as_ref();
     let one = match wanted {
         Asked::One(n) => Some(
