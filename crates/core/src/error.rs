@@ -89,8 +89,8 @@ pub enum ApiError {
     /// (Eve's text, shown with `DEBUG`).
     #[error("Document version number should be an int greater than 0")]
     InvalidVersion,
-    /// The projection of a version query drops the shadow entries' document
-    /// id (Eve's text, shown with `DEBUG`).
+    /// A shadow entry read by a version query lacks the document id (one
+    /// written outside the API; Eve's text, shown with `DEBUG`).
     #[error("You must include {field} in any projection with a version query.")]
     VersionProjectionWithoutId {
         /// `id_field` + `VERSION_ID_SUFFIX` (`_id_document`).

@@ -106,21 +106,6 @@ pub(crate) async fn get_version(
         .ok_or(ApiError::DocumentNotFound)?;
     ensure_meta(domain, res, &mut latest);
     let wanted = asked(&plan)?;
-    let id_document = res.version_id_field(s);
-    if let Some(client) = &req.query.projection {
-        let drops = match client.get(&id_document) {
-            Some(v) => {
-                matches!(
-                    v,
-                    bson::Bson::Int32(0) | bson::Bson::Int64(0) | bson::Bson::Boolean(false)
-                ) || matches!(v, bson::Bson::Double(f) if *f == 0.0)
-            }
-            None => false,
-        };
-        if drops {
-            return Err(ApiError::VersionProjectionWithoutId { field: id_document });
-        }
-    }
     let newest = latest_version(domain, &latest);
     // Eve: the latest document's date, because `_latest_version` changes
     // when a version is added.
