@@ -78,7 +78,7 @@ fn send(
 fn load(addr: &str, model: &mut Model, rng: &mut Rng, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
         let ids: Vec<String> = model.docs.keys().cloned().collect();
-        if ids.is_empty() || rng.next() % 3 == 0 {
+        if ids.is_empty() || rng.next().is_multiple_of(3) {
             let body = format!(r#"{{"name": "t{}", "n": 0}}"#, rng.next() % 1000);
             match send(addr, "POST", "/things", None, &body) {
                 Some((201, v)) => {
