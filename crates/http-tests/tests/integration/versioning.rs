@@ -561,3 +561,37 @@ async fn version_fields_must_not_be_declared() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_put_that_creates_is_version_one() {
+    let t = TestApp::new(SETTINGS).await;
+    let url = "/people/5f0000000000000000000042";
+    let r = t
+        .send(
+            "PUT",
+            url,
+            &[("content-type", "application/json")],
+            Some(r#"{"name": "New"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["_version"], 1);
+    let v1 = t.get(&format!("{url}?version=1")).await.json();
+    assert_eq!(v1["name"], "New");
+    assert_eq!(v1["_id"], "5f0000000000000000000042");
+}
+
+#[tokio::test]
+async fn without_hateoas_the_history_is_a_bare_list() {
+    let settings = SETTINGS.replace(
+        "    versioning: true\n",
+        "    versioning: true\n    hateoas: false\n",
+    );
+    let t = TestApp::new(&settings).await;
+    let (id, _) = three_versions(&t).await;
+    let j = t.get(&format!("/people/{id}?version=all")).await.json();
+    let items = j.as_array().expect("a list");
+    assert_eq!(items.len(), 3);
+    assert!(items[0].get("_links").is_none());
+    assert_eq!(items[2]["name"], "Cid");
+}
