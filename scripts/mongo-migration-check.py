@@ -34,6 +34,11 @@ DOMAIN:
       born: {type: datetime}
       score: {type: number}
       roles: {type: list}
+  notes:
+    versioning: true
+    schema:
+      text: {type: string}
+      tag: {type: string, versioned: false}
 """
 
 passed = 0
@@ -188,6 +193,36 @@ def run(eve, rs):
     check("Eve deletes with the ETag both show", status == 204, body)
     status, body = call(rs, "GET", f"/people/{ada['_id']}")
     check("eve-rs no longer finds it", status == 404, body)
+    versions(eve, rs)
+
+
+def versions(eve, rs):
+    """Document versioning (docs/versioning.md): each server reads and
+    extends the history (`notes_versions`) the other wrote."""
+    status, note = call(eve, "POST", "/notes", {"text": "v1", "tag": "a"})
+    check("Eve stores a versioned POST", status == 201 and note.get("_version") == 1, note)
+    status, v2 = call(eve, "PATCH", f"/notes/{note['_id']}", {"text": "v2"},
+                      {"If-Match": note["_etag"]})
+    check("Eve writes version 2", status == 200 and v2.get("_version") == 2, v2)
+    status, old = call(rs, "GET", f"/notes/{note['_id']}?version=1")
+    check("eve-rs reads Eve's version 1",
+          status == 200 and old.get("text") == "v1" and old.get("_latest_version") == 2, old)
+    status, v3 = call(rs, "PATCH", f"/notes/{note['_id']}", {"text": "v3"},
+                      {"If-Match": v2["_etag"]})
+    check("eve-rs extends Eve's history", status == 200 and v3.get("_version") == 3, v3)
+    status, all_ = call(eve, "GET", f"/notes/{note['_id']}?version=all")
+    check("Eve reads the history eve-rs extended",
+          status == 200 and [d.get("text") for d in all_.get("_items", [])] == ["v1", "v2", "v3"], all_)
+    status, diffs = call(rs, "GET", f"/notes/{note['_id']}?version=diffs")
+    check("eve-rs diffs the mixed history",
+          status == 200 and [d.get("text") for d in diffs.get("_items", [])] == ["v1", "v2", "v3"], diffs)
+    status, body = call(eve, "GET", f"/notes/{note['_id']}?version=3")
+    check("Eve reads eve-rs's version with eve-rs's ETag",
+          status == 200 and body.get("_etag") == v3.get("_etag") and body.get("tag") == "a", body)
+    status, body = call(rs, "DELETE", f"/notes/{note['_id']}", headers={"If-Match": v3["_etag"]})
+    check("eve-rs deletes a versioned document", status == 204, body)
+    status, body = call(eve, "GET", f"/notes/{note['_id']}?version=1")
+    check("Eve finds no history left", status == 404, body)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,10 @@ pub(crate) fn build(
             }
         };
         if !Arc::ptr_eq(&layer, &default) {
+            // A versioned resource's history lives beside its documents.
+            if let Some(versions) = resource.versions_collection(&domain.settings) {
+                by_collection.insert(versions, layer.clone());
+            }
             by_collection.insert(source.to_string(), layer);
         }
         seen.insert(source, (name.as_str(), key));

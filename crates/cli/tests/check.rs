@@ -112,7 +112,6 @@ DOMAIN:
     authentication: BasicAuth
     allowed_write_roles: [admin]
     auth_field: owner
-    versioning: true
     mongo_prefix: PEOPLE
     schema: {name: {type: string}}
   stats:
@@ -133,7 +132,6 @@ fn check_lists_every_setting_whose_feature_is_not_built_and_fails() {
         "DOMAIN.people.authentication: authentication is not available yet (issue #18)",
         "DOMAIN.people.allowed_write_roles: access roles are not available yet (issue #18)",
         "DOMAIN.people.auth_field: user-restricted resource access is not available yet (issue #18)",
-        "DOMAIN.people.versioning: document versioning is not available yet (issue #12)",
         "DOMAIN.stats.datasource.aggregation: aggregation endpoints are not available yet (issue #19)",
     ];
     assert_eq!(listed.len(), expected.len(), "{err}");
@@ -151,7 +149,6 @@ fn check_accepts_the_same_file_with_the_features_disabled() {
         .replace("authentication: BasicAuth", "authentication: null")
         .replace("[admin]", "[]")
         .replace("auth_field: owner", "auth_field: null")
-        .replace("versioning: true", "versioning: false")
         .replace("mongo_prefix: PEOPLE", "mongo_prefix: MONGO")
         .replace(", aggregation: {pipeline: [{$count: total}]}", "");
     let (ok, out, err) = check(&disabled);

@@ -340,6 +340,8 @@ pub struct Settings {
     pub schema_endpoint: Option<String>,
     /// Request limits (eve-rs extensions, docs/robustness.md).
     pub limits: RequestLimits,
+    /// `VERSIONS` and `VERSION_DIFF_INCLUDE` (document versioning, §22).
+    pub versions: crate::settings::VersionSettings,
 }
 
 /// Limits on what one request may ask of the server. These settings are
@@ -567,6 +569,36 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// The collection holding the versions of this resource's documents
+    /// (`<source><VERSIONS>`, features.md §22.1); `None` when the resource
+    /// is not versioned.
+    pub fn versions_collection(&self, settings: &Settings) -> Option<String> {
+        self.versioning
+            .then(|| format!("{}{}", self.datasource.source, settings.versions.suffix))
+    }
+
+    /// The field of a shadow entry holding the document id
+    /// (`id_field` + `VERSION_ID_SUFFIX`, `_id_document` by default).
+    pub fn version_id_field(&self, settings: &Settings) -> String {
+        format!("{}{}", self.id_field, settings.meta.version_id_suffix)
+    }
+
+    /// Whether `field` (top level) is kept in the version history: schema
+    /// fields unless `versioned: false`, except `id_field`, plus
+    /// `LAST_UPDATED`, `ETAG` and `DELETED` (Eve's `versioned_fields`).
+    pub fn is_versioned_field(&self, settings: &Settings, field: &str) -> bool {
+        let m = &settings.meta;
+        if field == m.last_updated || field == m.etag || field == m.deleted {
+            return true;
+        }
+        if field == self.id_field {
+            return false;
+        }
+        self.schema_def
+            .get(field)
+            .is_some_and(|rules| rules.get("versioned") != Some(&serde_json::Value::Bool(false)))
+    }
+
     /// The schema as written, in file order, with the automatic `id_field`
     /// (`{type: objectid}`) appended when the schema does not declare it.
     ///

@@ -85,6 +85,21 @@ pub enum ApiError {
     /// A client `projection` mixes inclusions and exclusions.
     #[error("projection cannot mix inclusion and exclusion")]
     ProjectionMixesInclusionAndExclusion,
+    /// `?version=` is neither a positive integer, `all` nor `diffs`
+    /// (Eve's text, shown with `DEBUG`).
+    #[error("Document version number should be an int greater than 0")]
+    InvalidVersion,
+    /// A shadow entry read by a version query lacks the document id (one
+    /// written outside the API; Eve's text, shown with `DEBUG`).
+    #[error("You must include {field} in any projection with a version query.")]
+    VersionProjectionWithoutId {
+        /// `id_field` + `VERSION_ID_SUFFIX` (`_id_document`).
+        field: String,
+    },
+    /// `?as_of=` (eve-rs addition) is not an RFC 1123 date, or comes with
+    /// `?version=`.
+    #[error("{0}")]
+    InvalidAsOf(String),
     /// PATCH/PUT tried to change the id field.
     #[error("Attempt to update an immutable field. Usually happens when PATCH or PUT include a '_id' field, which is immutable (PUT can include it as long as it is unchanged).")]
     ImmutableField,

@@ -37,8 +37,8 @@ pub enum Plan {
     Page(ReadPlan),
     /// An item read.
     Item(ItemPlan),
-    /// A read of one version of an item. Unreachable until versioning is
-    /// built (the settings check refuses `versioning`, issue #12).
+    /// A version query on an item of a versioned resource (`?version=`,
+    /// `?as_of=`, features.md §22.3).
     Version(VersionPlan),
     /// An aggregation endpoint read. Unreachable until aggregation is
     /// built (the settings check refuses `datasource.aggregation`, issue
@@ -86,13 +86,24 @@ pub struct ItemPlan {
     pub max_results: Option<u64>,
 }
 
-/// A planned read of one version of an item (not built yet).
+/// The query argument of the product addition that reads an item as it
+/// was at an instant (`?as_of=<RFC 1123 date>`, docs/versioning.md).
+pub const AS_OF_PARAM: &str = "as_of";
+
+/// A planned version query on an item of a versioned resource. The
+/// arguments stay raw: as in Eve, the latest document is looked up first
+/// (`404` when missing) and only then is the version argument checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionPlan {
-    /// The item read.
+    /// The read of the latest document (its filter, projection, paging).
     pub item: ItemPlan,
-    /// The `version` argument as sent.
-    pub version: String,
+    /// The `VERSION_PARAM` argument as sent (`N`, `all`, `diffs`).
+    pub version: Option<String>,
+    /// The [`AS_OF_PARAM`] argument as sent.
+    pub as_of: Option<String>,
+    /// The client sort for `?version=all` (`None`: by version number);
+    /// `?version=diffs` ignores it, as do resources with sorting off.
+    pub sort: Option<SortSpec>,
 }
 
 /// A planned aggregation (not built yet).
@@ -218,12 +229,16 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
                 page,
                 max_results,
             };
-            match &req.query.version {
-                Some(version) if res.versioning => Plan::Version(VersionPlan {
+            let as_of = req.arg(AS_OF_PARAM);
+            if res.versioning && (req.query.version.is_some() || as_of.is_some()) {
+                Plan::Version(VersionPlan {
                     item,
-                    version: version.clone(),
-                }),
-                _ => Plan::Item(item),
+                    version: req.query.version.clone(),
+                    as_of: as_of.map(str::to_string),
+                    sort: version_sort(domain, res, req)?,
+                })
+            } else {
+                Plan::Item(item)
             }
         }
         (K::Collection, M::Post) => Plan::Insert(InsertPlan {
@@ -273,6 +288,20 @@ fn page_deleted(domain: &Domain, args: &QueryArgs) -> Deleted {
         Deleted::Show
     } else {
         Deleted::Hide
+    }
+}
+
+/// The client sort of `?version=all` (item endpoints parse no sort
+/// otherwise): `None` when absent, blank, for other version queries or on
+/// a resource with sorting off.
+fn version_sort(domain: &Domain, res: &Resource, req: &ApiRequest) -> ApiResult<Option<SortSpec>> {
+    let p = &domain.settings.params;
+    if !res.sorting || req.query.version.as_deref() != Some("all") {
+        return Ok(None);
+    }
+    match req.arg(&p.sort).filter(|s| !s.trim().is_empty()) {
+        Some(raw) => Ok(Some(eve_query::parse_sort(raw)?)),
+        None => Ok(None),
     }
 }
 

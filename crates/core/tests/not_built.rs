@@ -33,7 +33,6 @@ const AUTH: &str = "authentication is not available yet (issue #18)";
 const ROLES: &str = "access roles are not available yet (issue #18)";
 const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18)";
 const RATE: &str = "rate limiting is not available yet (issue #18)";
-const VERSIONS: &str = "document versioning is not available yet (issue #12)";
 const OPLOG: &str = "the operations log is not available yet (issue #12)";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19)";
 const MONGO_IMPLIED: &str =
@@ -146,12 +145,6 @@ const CASES: &[(&str, &str, &str)] = &[
         "RATE_LIMIT_PUT: [1, 60]\nDOMAIN: {}",
         "RATE_LIMIT_PUT",
         RATE,
-    ),
-    ("VERSIONING: true\nDOMAIN: {}", "VERSIONING", VERSIONS),
-    (
-        "DOMAIN: {a: {versioning: true}}",
-        "DOMAIN.a.versioning",
-        VERSIONS,
     ),
     ("OPLOG: true\nDOMAIN: {}", "OPLOG", OPLOG),
     (
@@ -274,7 +267,7 @@ fn every_not_built_setting_of_a_file_is_reported_together_in_file_order() {
         r#"
 RATE_LIMIT_GET: [1, 1]
 DOMAIN:
-  a: {authentication: X, versioning: true, allowed_roles: [r]}
+  a: {authentication: X, allowed_roles: [r]}
   b: {datasource: {aggregation: {pipeline: []}}, auth_field: owner}
 OPLOG: true
 "#,
@@ -286,7 +279,6 @@ OPLOG: true
             "RATE_LIMIT_GET",
             "DOMAIN.a.authentication",
             "DOMAIN.a.allowed_roles",
-            "DOMAIN.a.versioning",
             "DOMAIN.b.auth_field",
             "DOMAIN.b.datasource.aggregation",
             "OPLOG",
@@ -370,6 +362,22 @@ fn compatibility_doc_lists_every_refusal_message() {
             problem.message
         );
     }
+}
+
+#[test]
+fn versioning_is_built_and_starts() {
+    // Issue #12 item 3: document versioning is built.
+    let d =
+        started("VERSIONING: true\nVERSIONS: _history\nDOMAIN: {a: {}, b: {versioning: false}}");
+    assert!(d.resources["a"].versioning && !d.resources["b"].versioning);
+    assert_eq!(
+        d.resources["a"].versions_collection(&d.settings).as_deref(),
+        Some("a_history")
+    );
+    assert!(d.collections.contains_key("a_history"));
+    assert!(!d.collections.contains_key("b_history"));
+    let e = refused("VERSIONS: ''\nDOMAIN: {a: {versioning: true}}");
+    assert!(e.has_problem_at("VERSIONS"), "{e}");
 }
 
 #[test]

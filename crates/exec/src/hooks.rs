@@ -85,6 +85,9 @@ pub enum Event {
     FetchedResource,
     /// `on_fetched_item`: a document about to be rendered (mutable).
     FetchedItem,
+    /// `on_fetched_diffs`: the partial documents of `?version=diffs`
+    /// about to be rendered (mutable).
+    FetchedDiffs,
 }
 
 impl Event {
@@ -105,6 +108,7 @@ impl Event {
             Event::DeletedResource => "on_deleted_resource",
             Event::FetchedResource => "on_fetched_resource",
             Event::FetchedItem => "on_fetched_item",
+            Event::FetchedDiffs => "on_fetched_diffs",
         };
         fixed.to_string()
     }
@@ -385,6 +389,12 @@ impl Hooks {
         /// `on_fetched_item`: the document read for an item GET, before
         /// rendering (mutable; its ETag and dates stay those stored).
         on_fetched_item, Event::FetchedItem, DocMut, (&'a mut Document) -> ApiResult<()>
+    );
+    register!(
+        /// `on_fetched_diffs`: the entries of a `?version=diffs` read (the
+        /// first version whole, then what changed), before rendering
+        /// (mutable). `on_fetched_item` does not fire for them.
+        on_fetched_diffs, Event::FetchedDiffs, Page, (&'a mut Vec<Document>) -> ApiResult<()>
     );
 
     /// Whether no hook is registered.

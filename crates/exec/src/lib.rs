@@ -17,7 +17,9 @@
 //!   the write compares and sets, so a lost race is `412`;
 //! * every write as one [`WriteBatch`](eve_store::WriteBatch), applied
 //!   all-or-nothing (a bulk POST stores every document or none);
-//! * the database hooks of the [`Hooks`] registry, general before specific.
+//! * the database hooks of the [`Hooks`] registry, general before specific;
+//! * document versioning: shadow entries written in the same batch as the
+//!   document, and version reads (`?version=`, `?as_of=`).
 //!
 //! ```no_run
 //! # async fn demo(domain: eve_core::Domain, store: std::sync::Arc<dyn eve_store::DataLayer>)
@@ -46,6 +48,8 @@ mod prepare;
 mod soft_delete;
 mod stamp;
 mod validate;
+mod versioning;
+mod versions;
 mod write;
 
 pub use access::Access;
@@ -53,6 +57,8 @@ pub use data::{DataError, ResourceData};
 pub use etag::document_etag;
 pub use hooks::{BoxFuture, Event, HookContext, HookError, Hooks, Scope};
 pub use stamp::{ensure_meta, epoch, now, IfMatch};
+pub use versioning::version_of;
+pub use versions::{latest_version, resolve_version, VersionArg, VersionPage};
 pub use write::{Edited, Inserted, Original, Refusal};
 
 /// The executor: the checked settings, the data layer and the hooks of an

@@ -75,7 +75,7 @@ impl Executor {
     /// are in the answer.
     // TODO(#9): Eve computes this ETag on the document under the resource's
     // projection, for reads and writes alike; switch both at once.
-    async fn etags_of_outside_documents(
+    pub(crate) async fn etags_of_outside_documents(
         &self,
         res: &Resource,
         docs: &mut [Document],

@@ -17,6 +17,7 @@ use crate::etag::document_etag;
 use crate::hooks::Event;
 use crate::prepare::prepare;
 use crate::stamp::{check_if_match, edit_filter, ensure_meta, now, seal_new, stamp_new, IfMatch};
+use crate::versioning;
 use crate::{duplicate_on_insert, Access, Executor};
 
 /// Why one document of a write was refused.
@@ -86,6 +87,15 @@ fn merge(stored: &mut Document, updates: &Document, nested: bool) {
                 stored.insert(k.clone(), v.clone());
             }
         }
+    }
+}
+
+/// `batch` with `op` appended when there is one (the shadow writes of a
+/// versioned resource).
+fn with(batch: WriteBatch, op: Option<WriteOp>) -> WriteBatch {
+    match op {
+        Some(op) => batch.push(op),
+        None => batch,
     }
 }
 
@@ -187,6 +197,7 @@ impl Executor {
         let at = now();
         for doc in &mut docs {
             stamp_new(domain, res, doc, at);
+            versioning::stamp_first(domain, res, doc);
         }
         if let Some(cx) = self.context(Event::Insert, access, Some(res), None) {
             self.hooks()
@@ -201,11 +212,13 @@ impl Executor {
         // for `on_inserted` hooks.
         let observer = self.context(Event::Inserted, access, Some(res), None);
         let kept = observer.as_ref().map(|_| docs.clone());
+        let shadows = versioning::shadow_insert(domain, res, &docs);
         let op = WriteOp::Insert {
             collection: res.datasource.source.clone(),
             docs,
         };
-        match self.store().apply(WriteBatch::new().push(op)).await {
+        let batch = WriteBatch::new().push(op);
+        match self.store().apply(with(batch, shadows)).await {
             Ok(_) => {}
             Err(StoreError::DuplicateKey { index, message, .. }) => {
                 return Err(duplicate_on_insert(index, &message))
@@ -272,6 +285,7 @@ impl Executor {
             return Ok(Edited::Refused(Refusal::Invalid(outcome.issues)));
         }
         let mut updates = outcome.document;
+        let first_shadow = versioning::next_version(domain, res, original_doc, &mut updates);
         updates.insert(s.meta.last_updated.clone(), now());
         if res.soft_delete {
             updates.insert(s.meta.deleted.clone(), false);
@@ -302,8 +316,10 @@ impl Executor {
             unset: Vec::new(),
             many: false,
         };
+        let shadow = versioning::shadow_insert(domain, res, std::slice::from_ref(&merged));
+        let batch = with(WriteBatch::new(), first_shadow).push_must_match(op);
         self.store()
-            .apply(WriteBatch::new().push_must_match(op))
+            .apply(with(batch, shadow))
             .await
             .map_err(edit_error)?;
         if let Some(cx) = self.context(Event::Updated, access, Some(res), None) {
@@ -356,6 +372,7 @@ impl Executor {
         if res.soft_delete {
             doc.insert(m.deleted.clone(), false);
         }
+        let first_shadow = versioning::next_version(domain, res, original_doc, &mut doc);
         if let Some(cx) = self.context(Event::Replace, access, Some(res), None) {
             self.hooks()
                 .run_edit_mut(Event::Replace, &cx, &mut doc, original_doc)
@@ -371,8 +388,10 @@ impl Executor {
             filter: original.conditional.clone(),
             doc: doc.clone(),
         };
+        let shadow = versioning::shadow_insert(domain, res, std::slice::from_ref(&doc));
+        let batch = with(WriteBatch::new(), first_shadow).push_must_match(op);
         self.store()
-            .apply(WriteBatch::new().push_must_match(op))
+            .apply(with(batch, shadow))
             .await
             .map_err(edit_error)?;
         if let Some(cx) = self.context(Event::Replaced, access, Some(res), None) {
@@ -406,8 +425,10 @@ impl Executor {
             filter: original.conditional.clone(),
             many: false,
         };
+        let history =
+            versioning::shadow_delete(self.domain(), res, original.doc.get(&res.id_field));
         self.store()
-            .apply(WriteBatch::new().push_must_match(op))
+            .apply(with(WriteBatch::new().push_must_match(op), history))
             .await
             .map_err(edit_error)?;
         if let Some(cx) = self.context(Event::DeletedItem, access, Some(res), None) {
@@ -435,10 +456,13 @@ impl Executor {
         if let Some(cx) = self.context(Event::DeleteResource, access, Some(res), None) {
             self.hooks().run_ctx(Event::DeleteResource, &cx).await?;
         }
-        let deleted = self
-            .store()
-            .delete_many(&res.datasource.source, filter)
-            .await?;
+        let deleted = if res.versioning {
+            self.delete_all_with_histories(res, filter).await?
+        } else {
+            self.store()
+                .delete_many(&res.datasource.source, filter)
+                .await?
+        };
         if let Some(cx) = self.context(Event::DeletedResource, access, Some(res), None) {
             self.hooks().run_ctx(Event::DeletedResource, &cx).await?;
         }

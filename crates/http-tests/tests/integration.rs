@@ -22,5 +22,6 @@ mod integration {
     mod soft_delete;
     mod storage;
     mod validation;
+    mod versioning;
     mod writes;
 }

@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use crate::context::{AppState, Ctx, Limits, Reply};
 use crate::negotiate::{self, Format};
 use crate::routing::{Route, RouteTable, Routed};
-use crate::{read, write};
+use crate::{read, versions, write};
 
 /// Why an [`App`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -452,8 +452,9 @@ async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
         Plan::Schema(name) => read::get_schema(ctx, name.as_deref()),
         Plan::Page(plan) => read::get_collection(ctx, &req, resource()?, plan).await,
         Plan::Item(plan) => read::get_item(ctx, &req, resource()?, plan).await,
-        Plan::Version(_) | Plan::Aggregate(_) => Err(ApiError::Internal(
-            "versioning and aggregation are refused at start-up until built".into(),
+        Plan::Version(plan) => versions::get_version(ctx, &req, resource()?, plan).await,
+        Plan::Aggregate(_) => Err(ApiError::Internal(
+            "aggregation is refused at start-up until built".into(),
         )),
         Plan::Insert(plan) => write::post(ctx, route, resource()?, &plan).await,
         Plan::Edit(plan) => match plan.kind {

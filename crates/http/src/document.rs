@@ -44,10 +44,12 @@ pub(crate) fn build_document(
     if !domain.settings.if_match {
         doc.remove(&domain.settings.meta.etag);
     }
-    let doc = match projection {
+    let mut doc = match projection {
         Some(p) => eve_query::project_document(doc, p),
         None => doc,
     };
+    // After the projection: `_latest_version` is computed, never stored.
+    eve_exec::resolve_version(domain, res, &mut doc);
     let mut map = doc_to_map(&doc, &domain.settings.date_format);
     // Eve places meta fields after the document's own fields, then `_id`
     // (another `id_field` stays where the document has it).

@@ -73,6 +73,10 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         ApiError::EmptyBulkInsert | ApiError::BulkInsertDisabled => {
             debug_only(400, err.to_string())
         }
+        ApiError::InvalidVersion | ApiError::VersionProjectionWithoutId { .. } => {
+            debug_only(400, err.to_string())
+        }
+        ApiError::InvalidAsOf(_) => shown(400, err.to_string()),
         ApiError::ImmutableField => shown(400, err.to_string()),
         ApiError::EtagRequired => shown(428, err.to_string()),
         ApiError::EtagMismatch => shown(412, err.to_string()),
@@ -287,6 +291,20 @@ mod tests {
                 412,
                 "Client and server etags don't match",
                 "Client and server etags don't match",
+            ),
+            (
+                ApiError::InvalidVersion,
+                400,
+                G400,
+                "Document version number should be an int greater than 0",
+            ),
+            (
+                ApiError::VersionProjectionWithoutId {
+                    field: "_id_document".into(),
+                },
+                400,
+                G400,
+                "You must include _id_document in any projection with a version query.",
             ),
             (
                 ApiError::InvalidCallback,

@@ -31,6 +31,7 @@ mod read;
 pub mod render;
 pub mod routing;
 mod transport;
+mod versions;
 mod write;
 
 pub use app::{App, AppBuilder, AppError};

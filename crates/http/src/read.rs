@@ -189,7 +189,7 @@ pub(crate) async fn get_collection(
     Ok(reply)
 }
 
-fn with_query(path: &str, query: &str) -> String {
+pub(crate) fn with_query(path: &str, query: &str) -> String {
     if query.is_empty() {
         path.to_string()
     } else {
@@ -199,7 +199,7 @@ fn with_query(path: &str, query: &str) -> String {
 
 /// The `max_results` that pagination links carry: Eve's parsed value,
 /// which is 0 when pagination is off and the client sent none.
-fn link_max_results(paginate: bool, max_results: Option<u64>) -> Option<u64> {
+pub(crate) fn link_max_results(paginate: bool, max_results: Option<u64>) -> Option<u64> {
     if paginate {
         max_results
     } else {
@@ -211,7 +211,7 @@ fn link_max_results(paginate: bool, max_results: Option<u64>) -> Option<u64> {
 /// resource paginates: `next` when a later page holds documents or the
 /// total is not counted (`OPTIMIZE_PAGINATION_FOR_SPEED`), `last` with a
 /// counted total, `prev` past the first page.
-fn paging_links(
+pub(crate) fn paging_links(
     ctx: &Ctx,
     req: &ApiRequest,
     res: &Resource,
@@ -252,7 +252,12 @@ fn paging_links(
 
 /// The query string of pagination links (features.md §10.3): values are
 /// inserted unencoded, as Eve does.
-fn link_query(ctx: &Ctx, req: &ApiRequest, max_results: Option<u64>, page: u64) -> String {
+pub(crate) fn link_query(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    max_results: Option<u64>,
+    page: u64,
+) -> String {
     let s = &ctx.domain().settings;
     let p = &s.params;
     let mut parts: Vec<String> = Vec::new();
@@ -333,7 +338,15 @@ pub(crate) async fn get_item(
         .await?
         .ok_or(ApiError::DocumentNotFound)?;
     ensure_meta(domain, res, &mut doc);
-    let etag = doc.get_str(&s.meta.etag).ok().map(str::to_string);
+    // On a versioned resource the ETag header carries the latest version
+    // (features.md §22.4); the body `_etag` stays the stored one.
+    let etag = doc.get_str(&s.meta.etag).ok().map(|e| {
+        if res.versioning {
+            format!("{e}{}", eve_exec::latest_version(domain, &doc))
+        } else {
+            e.to_string()
+        }
+    });
     let updated = doc
         .get_datetime(&s.meta.last_updated)
         .ok()

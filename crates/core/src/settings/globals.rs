@@ -611,6 +611,7 @@ pub(crate) fn check_globals(
         hateoas: g.bool(ctx, "HATEOAS", true),
         schema_endpoint: g.opt_string(ctx, "SCHEMA_ENDPOINT", None),
         limits: check_limits(ctx, &g),
+        versions: super::versioning::read(ctx, raw),
     };
     (settings, defaults)
 }

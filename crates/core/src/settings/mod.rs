@@ -32,6 +32,7 @@ mod resource;
 mod schema_checks;
 mod server;
 mod url;
+mod versioning;
 
 use std::fmt;
 use std::path::Path;
@@ -43,6 +44,7 @@ use serde_json::Value;
 use crate::domain::Domain;
 
 pub use url::{parse_url, parse_url_rule};
+pub use versioning::{VersionSettings, SHADOW_INDEX};
 
 /// The syntax of a settings file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,6 +244,12 @@ pub fn check(
             }
             resource::check_url_clashes(&mut ctx, &resources);
             collections = indexes::per_collection(&mut ctx, &resources, domain);
+            versioning::add_shadow_collections(
+                &settings.meta,
+                &settings.versions,
+                &resources,
+                &mut collections,
+            );
         }
         Some(other) => ctx.problem(
             "DOMAIN",

@@ -80,6 +80,12 @@ fn write_response(ctx: &Ctx, route: &Route, res: &Resource, doc: &Document) -> M
                 }
             }
         }
+        if res.versioning {
+            // A write serves the version it wrote: the latest one.
+            let version = eve_exec::latest_version(domain, doc);
+            map.insert(m.version.clone(), json!(version));
+            map.insert(m.latest_version.clone(), json!(version));
+        }
         if res.hateoas {
             let mut links = Map::new();
             links.insert(
