@@ -340,6 +340,10 @@ pub struct Settings {
     pub schema_endpoint: Option<String>,
     /// Request limits (eve-rs extensions, docs/robustness.md).
     pub limits: RequestLimits,
+    /// `EMBEDDED_MAX_DOCUMENTS`: the most documents one response embeds
+    /// (an eve-rs extension, docs/embedding.md), default 1000; a request
+    /// that would embed more gets `400`.
+    pub embedded_max_documents: usize,
 }
 
 /// Limits on what one request may ask of the server. These settings are

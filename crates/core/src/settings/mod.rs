@@ -23,6 +23,7 @@
 //! assert_eq!(domain.resources["people"].item_title, "People");
 //! ```
 
+mod embedding;
 mod globals;
 mod indexes;
 mod mongo;
@@ -241,6 +242,7 @@ pub fn check(
                 resources.insert(res.name.clone(), Arc::new(res));
             }
             resource::check_url_clashes(&mut ctx, &resources);
+            embedding::check_resources(&mut ctx, &resources);
             collections = indexes::per_collection(&mut ctx, &resources, domain);
         }
         Some(other) => ctx.problem(
@@ -253,6 +255,7 @@ pub fn check(
     }
 
     not_built::check(&mut ctx, &raw);
+    embedding::check_raw(&mut ctx, &raw);
 
     let read::Ctx {
         mut problems,
