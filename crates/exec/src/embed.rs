@@ -20,7 +20,7 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 use eve_core::embed::EmbedPath;
-use eve_core::plan::{projection_for, scope_filter};
+use eve_core::plan::{convert_value, projection_for, scope_filter};
 use eve_core::{ApiError, ApiResult, Domain};
 use eve_query::{compare_bson, Cond, Filter};
 use eve_store::FindQuery;
@@ -76,6 +76,17 @@ fn lookup_of<'a>(path: &'a EmbedPath, value: &'a Bson) -> Option<(&'a str, &'a s
         | Bson::Timestamp(_)
         | Bson::Symbol(_) => Some((&path.resource, &path.field, value)),
         _ => None,
+    }
+}
+
+/// The value a reference is looked up by: converted as a query value of
+/// the related resource is (Eve's `find` turns 24-hex strings into
+/// ObjectIds, so a DBRef whose `$id` was stored as a string still finds
+/// its document).
+fn key_of(domain: &Domain, resource: &str, field: &str, id: &Bson) -> Bson {
+    match domain.resources.get(resource) {
+        Some(target) => convert_value(domain, target, field, id.clone()),
+        None => id.clone(),
     }
 }
 
@@ -207,16 +218,17 @@ impl Executor {
                         let Some((resource, field, id)) = lookup_of(path, v) else {
                             continue;
                         };
+                        let id = key_of(domain, resource, field, id);
                         count += 1;
                         match groups
                             .iter_mut()
                             .find(|g| g.resource == resource && g.field == field)
                         {
-                            Some(g) => g.ids.push(id.clone()),
+                            Some(g) => g.ids.push(id),
                             None => groups.push(Group {
                                 resource: resource.to_string(),
                                 field: field.to_string(),
-                                ids: vec![id.clone()],
+                                ids: vec![id],
                                 found: Vec::new(),
                             }),
                         }
@@ -240,7 +252,7 @@ impl Executor {
                 let group = groups
                     .iter()
                     .find(|g| g.resource == resource && g.field == field)?;
-                let mut found = group.get(id)?.clone();
+                let mut found = group.get(&key_of(domain, resource, field, id))?.clone();
                 if !if_match {
                     found.remove(etag);
                 }
