@@ -287,11 +287,10 @@ impl ApiRequest {
             aggregate: arg(&p.aggregation).map(str::to_string),
             ..QueryArgs::default()
         };
-        if let Some(res) = route.resource.as_deref() {
-            // Eve resolves the embedding before it runs the query.
-            if embeds(domain, &method, route.kind) {
-                query.embed = parse_embedded(domain, res, arg(&p.embedded))?;
-            }
+        // Eve resolves the embedding before it runs the query.
+        let embedding = embeds(domain, &method, route.kind);
+        if let (true, Some(res)) = (embedding, route.resource.as_deref()) {
+            query.embed = parse_embedded(domain, res, arg(&p.embedded))?;
         }
         if let (true, Some(res)) = (method.is_read(), route.resource.as_deref()) {
             if route.kind == EndpointKind::Collection {

@@ -211,7 +211,7 @@ impl Executor {
             for doc in docs.iter_mut() {
                 visit(doc, &parents, last, &mut |value| {
                     let values: &[Bson] = match &*value {
-                        Bson::Array(items) => items,
+                        Bson::Array(items) => items.as_slice(),
                         one => std::slice::from_ref(one),
                     };
                     for v in values {
@@ -267,7 +267,7 @@ impl Executor {
                         Bson::Array(items) => {
                             *items = items.iter().filter_map(&resolve).collect();
                         }
-                        one => *one = resolve(one).unwrap_or(Bson::Null),
+                        one => *one = resolve(&*one).unwrap_or(Bson::Null),
                     }
                 });
             }
