@@ -193,7 +193,7 @@ fn field_definition<'a>(
                     .get("data_relation")
                     .and_then(|r| r.get("resource"))
                     .and_then(Value::as_str)?;
-                rules = Def::Resource(resources.get(target)?).field(segment);
+                rules = Def::Resource(resources.get(target)?.as_ref()).field(segment);
             }
         }
         let mut rules = rules?;
@@ -284,7 +284,7 @@ DOMAIN:
         let d = domain();
         assert_eq!(paths(&d, "emails", None), [p("author", "users", "_id")]);
         assert_eq!(paths(&d, "emails", Some("")), [p("author", "users", "_id")]);
-        assert_eq!(paths(&d, "emails", Some(r#"{"author": 0}"#)), []);
+        assert!(paths(&d, "emails", Some(r#"{"author": 0}"#)).is_empty());
         assert_eq!(
             paths(&d, "emails", Some(r#"{"by_mail": 1, "author": false}"#)),
             [p("by_mail", "users", "email")]
@@ -312,7 +312,7 @@ DOMAIN:
             "emails",
             Some(r#"{"plain": 1, "title": 1, "nope": 1, "title.x": 1, "meta": 1, "author": 0}"#),
         );
-        assert_eq!(got, []);
+        assert!(got.is_empty());
     }
 
     #[test]
@@ -337,10 +337,10 @@ DOMAIN:
     #[test]
     fn embedding_off_ignores_the_argument_and_the_defaults() {
         let d = domain();
-        assert_eq!(paths(&d, "quiet", None), []);
-        assert_eq!(paths(&d, "quiet", Some(r#"{"author": 1}"#)), []);
+        assert!(paths(&d, "quiet", None).is_empty());
+        assert!(paths(&d, "quiet", Some(r#"{"author": 1}"#)).is_empty());
         // Not even parsed.
-        assert_eq!(paths(&d, "quiet", Some("not json")), []);
+        assert!(paths(&d, "quiet", Some("not json")).is_empty());
     }
 
     #[test]

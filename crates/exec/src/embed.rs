@@ -378,10 +378,8 @@ mod tests {
             Bson::Null,
             Bson::Document(doc! {"_id": oid, "_version": 1}),
             Bson::Array(vec![id.clone()]),
-            Bson::RegularExpression(bson::Regex {
-                pattern: ".*".into(),
-                options: String::new(),
-            }),
+            Bson::MinKey,
+            Bson::Undefined,
         ] {
             assert_eq!(lookup_of(&p, &none), None, "{none:?}");
         }

@@ -218,7 +218,7 @@ async fn lists_keep_their_order_and_repeats_and_missing_documents_go() {
         .unwrap()
         .to_string();
     let r = t
-        .send("DELETE", &format!("/users/{c}"), &[("if-match", &etag)], None)
+        .send("DELETE", &format!("/users/{c}"), &[("if-match", etag.as_str())], None)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let item = get_ok(&t, &format!("/posts/{p}?{q}")).await;
