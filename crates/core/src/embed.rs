@@ -32,7 +32,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::domain::{Domain, Resource};
+use crate::domain::{Domain, Method, Resource};
 use crate::error::{ApiError, ApiResult};
 
 /// One reference field a request embeds.
@@ -147,6 +147,9 @@ pub(crate) fn resolve(
     }
     let resource = relation.get("resource")?.as_str()?;
     let target = resources.get(resource)?;
+    if !readable(target) {
+        return None;
+    }
     let field = relation
         .get("field")
         .and_then(Value::as_str)
@@ -156,6 +159,15 @@ pub(crate) fn resolve(
         resource: resource.to_string(),
         field: field.to_string(),
     })
+}
+
+/// Whether a client may read `res`'s documents with a GET (it is not
+/// internal and serves GET on its collection or items): embedding never
+/// shows documents of any other resource, whatever its relations say (Eve
+/// embeds them; docs/compatibility.md).
+pub fn readable(res: &Resource) -> bool {
+    !res.internal_resource
+        && (res.resource_methods.contains(&Method::Get) || res.item_methods.contains(&Method::Get))
 }
 
 /// Where a definition walk stands: a resource's schema, or a field's rules.

@@ -143,3 +143,34 @@ fn compatibility_doc_lists_the_refusal() {
         .expect("a 'Not built yet' section");
     assert!(not_built.contains(VERSIONED), "docs/compatibility.md");
 }
+
+#[test]
+fn relations_to_resources_clients_cannot_read_are_never_embedded() {
+    let d = yaml(
+        r#"
+DOMAIN:
+  secrets: {internal_resource: true, schema: {v: {type: string}}}
+  hidden: {resource_methods: [POST], item_methods: [], schema: {v: {type: string}}}
+  notes:
+    schema:
+      s: {type: objectid, data_relation: {resource: secrets, embeddable: true}}
+      h:
+        type: list
+        schema: {type: objectid, data_relation: {resource: hidden, embeddable: true}}
+      n: {type: objectid, data_relation: {resource: notes, embeddable: true}}
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        d.warnings,
+        [
+            "DOMAIN.notes.schema.s.data_relation.embeddable: 'secrets' is internal or serves no GET: its documents are never embedded",
+            "DOMAIN.notes.schema.h.schema.data_relation.embeddable: 'hidden' is internal or serves no GET: its documents are never embedded",
+        ]
+    );
+    let notes = &d.resources["notes"];
+    let paths =
+        eve_core::embed::parse_embedded(&d, notes, Some(r#"{"s": 1, "h": 1, "n": 1}"#)).unwrap();
+    let names: Vec<&str> = paths.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(names, ["n"]);
+}

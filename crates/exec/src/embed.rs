@@ -286,7 +286,12 @@ impl Executor {
     /// finds nothing.
     async fn load_group(&self, access: &Access, group: &mut Group) -> ApiResult<()> {
         let domain = self.domain();
-        let Some(target) = domain.resources.get(&group.resource) else {
+        // A DBRef may name any resource: only readable ones embed.
+        let Some(target) = domain
+            .resources
+            .get(&group.resource)
+            .filter(|r| eve_core::embed::readable(r))
+        else {
             return Ok(());
         };
         group.ids.sort_by(compare_bson);

@@ -35,8 +35,13 @@ pub(crate) fn max_documents(ctx: &mut Ctx, g: &Scope<'_>) -> usize {
 
 /// Refuses every embeddable versioned relation of every schema (fail
 /// closed until versioning is built: the value `{_id, _version}` names a
-/// version eve-rs cannot read).
-pub(crate) fn check_raw(ctx: &mut Ctx, raw: &IndexMap<String, Value>) {
+/// version eve-rs cannot read), and warns about embeddable relations to a
+/// resource clients cannot read (internal, or without GET): never embedded.
+pub(crate) fn check_raw(
+    ctx: &mut Ctx,
+    raw: &IndexMap<String, Value>,
+    resources: &IndexMap<String, Arc<Resource>>,
+) {
     for (name, def) in raw
         .get("DOMAIN")
         .and_then(Value::as_object)
@@ -44,10 +49,21 @@ pub(crate) fn check_raw(ctx: &mut Ctx, raw: &IndexMap<String, Value>) {
         .flatten()
     {
         if let Some(schema) = def.get("schema") {
-            let mut paths = Vec::new();
-            versioned_paths(schema, &format!("DOMAIN.{name}.schema"), &mut paths);
-            for path in paths {
+            let mut found = Found::default();
+            versioned_paths(schema, &format!("DOMAIN.{name}.schema"), &mut found);
+            for path in found.versioned {
                 ctx.problem(path, VERSIONED);
+            }
+            for (path, target) in found.embeddable {
+                if resources
+                    .get(&target)
+                    .is_some_and(|r| !crate::embed::readable(r))
+                {
+                    ctx.warn(format!(
+                        "{path}: '{target}' is internal or serves no GET: its documents are \
+                         never embedded"
+                    ));
+                }
             }
         }
     }
@@ -67,10 +83,18 @@ pub(crate) fn check_resources(ctx: &mut Ctx, resources: &IndexMap<String, Arc<Re
     }
 }
 
-/// Collects the paths of `data_relation.version` where the relation is
-/// also embeddable, in a schema (fields, `schema` of dicts and lists,
-/// `items`, `*of` variants).
-fn versioned_paths(schema: &Value, prefix: &str, out: &mut Vec<String>) {
+/// The embeddable relations of a schema.
+#[derive(Default)]
+struct Found {
+    /// Paths of `data_relation.version` of embeddable versioned relations.
+    versioned: Vec<String>,
+    /// Paths of `data_relation.embeddable: true`, with the related resource.
+    embeddable: Vec<(String, String)>,
+}
+
+/// Collects the embeddable relations of a schema (fields, `schema` of
+/// dicts and lists, `items`, `*of` variants).
+fn versioned_paths(schema: &Value, prefix: &str, out: &mut Found) {
     let Some(fields) = schema.as_object() else {
         return;
     };
@@ -89,7 +113,7 @@ fn is_fields(rules: &serde_json::Map<String, Value>, sub: &Value) -> bool {
     }
 }
 
-fn rules_versioned(rules: &Value, path: &str, out: &mut Vec<String>) {
+fn rules_versioned(rules: &Value, path: &str, out: &mut Found) {
     let Some(rules) = rules.as_object() else {
         return;
     };
@@ -99,8 +123,18 @@ fn rules_versioned(rules: &Value, path: &str, out: &mut Vec<String>) {
             .and_then(|r| r.get(k))
             .is_some_and(|e| e == &Value::Bool(true))
     };
-    if flag("embeddable") && flag("version") {
-        out.push(format!("{path}.data_relation.version"));
+    if flag("embeddable") {
+        if flag("version") {
+            out.versioned.push(format!("{path}.data_relation.version"));
+        }
+        if let Some(target) = rules
+            .get("data_relation")
+            .and_then(|r| r.get("resource"))
+            .and_then(Value::as_str)
+        {
+            out.embeddable
+                .push((format!("{path}.data_relation.embeddable"), target.to_string()));
+        }
     }
     for (key, sub) in rules {
         let sub_path = format!("{path}.{key}");

@@ -255,7 +255,7 @@ pub fn check(
     }
 
     not_built::check(&mut ctx, &raw);
-    embedding::check_raw(&mut ctx, &raw);
+    embedding::check_raw(&mut ctx, &raw, &resources);
 
     let read::Ctx {
         mut problems,
