@@ -153,7 +153,7 @@ pub(crate) fn resolve(
     let field = relation
         .get("field")
         .and_then(Value::as_str)
-        .unwrap_or(&target.id_field);
+        .unwrap_or(target.id_field.as_str());
     Some(EmbedPath {
         path: path.to_string(),
         resource: resource.to_string(),
