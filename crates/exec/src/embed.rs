@@ -85,14 +85,15 @@ fn lookup_of<'a>(path: &'a EmbedPath, value: &'a Bson) -> Option<(&'a str, &'a s
     }
 }
 
-/// The value a reference is looked up by: converted as a query value of
-/// the related resource is (Eve's `find` turns 24-hex strings into
-/// ObjectIds, so a DBRef whose `$id` was stored as a string still finds
-/// its document).
-fn key_of(domain: &Domain, resource: &str, field: &str, id: &Bson) -> Bson {
-    match domain.resources.get(resource) {
-        Some(target) => convert_value(domain, target, field, id.clone()),
-        None => id.clone(),
+/// The value a reference is looked up by: the value as stored, except a
+/// DBRef's `$id`, converted as a query value of the related resource is
+/// (a DBRef sent as JSON keeps a string `$id`, which the `data_relation`
+/// check converts: Eve compares the string with the ObjectId and embeds
+/// `null`, eve-rs embeds the document that check found).
+fn key_of(domain: &Domain, reference: &Bson, resource: &str, field: &str, id: &Bson) -> Bson {
+    match (reference, domain.resources.get(resource)) {
+        (Bson::Document(_), Some(target)) => convert_value(domain, target, field, id.clone()),
+        _ => id.clone(),
     }
 }
 
@@ -224,7 +225,7 @@ impl Executor {
                         let Some((resource, field, id)) = lookup_of(path, v) else {
                             continue;
                         };
-                        let id = key_of(domain, resource, field, id);
+                        let id = key_of(domain, v, resource, field, id);
                         count += 1;
                         match groups
                             .iter_mut()
@@ -258,7 +259,7 @@ impl Executor {
                 let group = groups
                     .iter()
                     .find(|g| g.resource == resource && g.field == field)?;
-                let mut found = group.get(&key_of(domain, resource, field, id))?.clone();
+                let mut found = group.get(&key_of(domain, v, resource, field, id))?.clone();
                 if !if_match {
                     found.remove(etag);
                 }
