@@ -371,7 +371,15 @@ fn run_servers(cfg: &Config, paths: &Paths, builds: &[Build], results: &mut Resu
             seed_links(&s.server, &ids, LINKS)?;
         }
         let s8 = script(paths, "s8_embedded.lua")?;
-        run_builds(cfg, results, "S8", &subjects, &s8, &|_| vec![pages.clone()], 0.0)?;
+        run_builds(
+            cfg,
+            results,
+            "S8",
+            &subjects,
+            &s8,
+            &|_| vec![pages.clone()],
+            0.0,
+        )?;
         if let Some(o) = &oracle {
             seed_links(o, &oracle_ids, LINKS)?;
             run_one(cfg, results, "S8", o, &s8, &[pages], 0.0)?;

@@ -121,8 +121,8 @@ fn as_flag(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         _ => None,
@@ -333,7 +333,9 @@ DOMAIN:
         let got = paths(
             &d,
             "emails",
-            Some(r#"{"author.boss.friends": 1, "lines.who": 1, "author.friends": 1, "author.name": 1}"#),
+            Some(
+                r#"{"author.boss.friends": 1, "lines.who": 1, "author.friends": 1, "author.name": 1}"#,
+            ),
         );
         assert_eq!(
             got,

@@ -337,9 +337,7 @@ fn embeds(domain: &Domain, method: &HttpMethod, kind: EndpointKind) -> bool {
     use HttpMethod as M;
     match (method, kind) {
         (M::Get | M::Head, K::Collection | K::Item | K::AdditionalItem) => true,
-        (M::Post, K::Collection) | (M::Patch | M::Put, K::Item) => {
-            !domain.settings.bandwidth_saver
-        }
+        (M::Post, K::Collection) | (M::Patch | M::Put, K::Item) => !domain.settings.bandwidth_saver,
         _ => false,
     }
 }

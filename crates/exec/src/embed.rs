@@ -315,10 +315,7 @@ impl Executor {
         .and(scope_filter(domain, target, &[], access));
         let mut query = FindQuery::new(filter);
         query.projection = projection;
-        let docs = self
-            .store()
-            .find(&target.datasource.source, &query)
-            .await?;
+        let docs = self.store().find(&target.datasource.source, &query).await?;
         let mut found: Vec<(Bson, Document)> = docs
             .into_iter()
             .filter_map(|doc| {
@@ -374,7 +371,12 @@ mod tests {
         }
         assert_eq!(
             seen,
-            [Bson::Int32(1), Bson::Int32(2), Bson::Int32(3), Bson::Int32(5)]
+            [
+                Bson::Int32(1),
+                Bson::Int32(2),
+                Bson::Int32(3),
+                Bson::Int32(5)
+            ]
         );
     }
 
@@ -400,7 +402,10 @@ mod tests {
     #[test]
     fn the_match_field_is_forced_into_the_projection_and_restored() {
         let mut inc = Some(doc! {"name": 1, "_id": 1});
-        assert_eq!(force_field(&mut inc, "email"), Some(doc! {"name": 1, "_id": 1}));
+        assert_eq!(
+            force_field(&mut inc, "email"),
+            Some(doc! {"name": 1, "_id": 1})
+        );
         assert_eq!(inc, Some(doc! {"name": 1, "_id": 1, "email": 1}));
         let mut inc = Some(doc! {"name": 1, "_id": 1});
         assert_eq!(force_field(&mut inc, "_id"), None);

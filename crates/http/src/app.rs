@@ -460,9 +460,7 @@ async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
             EditKind::Update => {
                 write::patch(ctx, route, resource()?, &plan, &req.query.embed).await
             }
-            EditKind::Replace => {
-                write::put(ctx, route, resource()?, &plan, &req.query.embed).await
-            }
+            EditKind::Replace => write::put(ctx, route, resource()?, &plan, &req.query.embed).await,
         },
         Plan::DeleteItem(plan) => write::delete_item(ctx, resource()?, &plan).await,
         Plan::DeleteCollection(plan) => write::delete_collection(ctx, resource()?, &plan).await,

@@ -82,7 +82,12 @@ pub(crate) fn build_document(
 /// ([`eve_exec::Replaced::restore`]): as Eve builds related links before
 /// it embeds, a reference to a missing document keeps its link, and a
 /// relation on another field than the id links by that field's value.
-pub(crate) fn relink(domain: &Domain, res: &Resource, map: &mut Map<String, Value>, stored: &Document) {
+pub(crate) fn relink(
+    domain: &Domain,
+    res: &Resource,
+    map: &mut Map<String, Value>,
+    stored: &Document,
+) {
     if !res.hateoas {
         return;
     }

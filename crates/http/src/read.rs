@@ -113,13 +113,7 @@ pub(crate) async fn get_collection(
     // `on_fetched_resource` hooks.
     let (docs, total, replaced) = ctx
         .exec()
-        .fetch_page(
-            ctx.access(),
-            res,
-            &plan.query,
-            plan.count,
-            &req.query.embed,
-        )
+        .fetch_page(ctx.access(), res, &plan.query, plan.count, &req.query.embed)
         .await?;
 
     let mut last_modified: Option<bson::DateTime> = None;
@@ -314,8 +308,8 @@ pub(crate) async fn get_item(
     // As in Eve, a newer document embedded in a top-level field makes the
     // item newer (Last-Modified, If-Modified-Since); the ETag stays the
     // stored one.
-    let updated = embedded_last_updated(domain, &req.query.embed, &doc)
-        .map_or(updated, |e| e.max(updated));
+    let updated =
+        embedded_last_updated(domain, &req.query.embed, &doc).map_or(updated, |e| e.max(updated));
 
     // Eve compares at a one-second resolution: a document updated within
     // the second of `If-Modified-Since` is not modified.

@@ -132,8 +132,10 @@ fn rules_versioned(rules: &Value, path: &str, out: &mut Found) {
             .and_then(|r| r.get("resource"))
             .and_then(Value::as_str)
         {
-            out.embeddable
-                .push((format!("{path}.data_relation.embeddable"), target.to_string()));
+            out.embeddable.push((
+                format!("{path}.data_relation.embeddable"),
+                target.to_string(),
+            ));
         }
     }
     for (key, sub) in rules {

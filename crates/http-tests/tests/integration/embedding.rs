@@ -201,7 +201,11 @@ async fn lists_keep_their_order_and_repeats_and_missing_documents_go() {
     let (a, ann) = user(&t, "Ann", "ann@x.org", json!({})).await;
     let (b, bob) = user(&t, "Bob", "bob@x.org", json!({})).await;
     let (c, _) = user(&t, "Cy", "cy@x.org", json!({})).await;
-    let p = post(&t, json!({"title": "one", "author": c, "readers": [b, a, b, c]})).await;
+    let p = post(
+        &t,
+        json!({"title": "one", "author": c, "readers": [b, a, b, c]}),
+    )
+    .await;
     let e = post(&t, json!({"title": "empty", "readers": []})).await;
     let q = embedded(r#"{"readers": 1, "author": 1}"#);
     let item = get_ok(&t, &format!("/posts/{p}?{q}")).await;
@@ -209,7 +213,10 @@ async fn lists_keep_their_order_and_repeats_and_missing_documents_go() {
     assert_eq!(item["readers"][1], ann);
     assert_eq!(item["readers"][2], bob);
     assert_eq!(item["readers"][3]["name"], "Cy");
-    assert_eq!(get_ok(&t, &format!("/posts/{e}?{q}")).await["readers"], json!([]));
+    assert_eq!(
+        get_ok(&t, &format!("/posts/{e}?{q}")).await["readers"],
+        json!([])
+    );
 
     // Cy is deleted: a single reference to it embeds null, and a list
     // leaves it out (as Eve does); the related links still name it.
@@ -218,7 +225,12 @@ async fn lists_keep_their_order_and_repeats_and_missing_documents_go() {
         .unwrap()
         .to_string();
     let r = t
-        .send("DELETE", &format!("/users/{c}"), &[("if-match", etag.as_str())], None)
+        .send(
+            "DELETE",
+            &format!("/users/{c}"),
+            &[("if-match", etag.as_str())],
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let item = get_ok(&t, &format!("/posts/{p}?{q}")).await;
@@ -229,7 +241,9 @@ async fn lists_keep_their_order_and_repeats_and_missing_documents_go() {
         json!({"title": "User", "href": format!("users/{c}")})
     );
     assert_eq!(
-        item["_links"]["related"]["readers"].as_array().map(Vec::len),
+        item["_links"]["related"]["readers"]
+            .as_array()
+            .map(Vec::len),
         Some(4)
     );
 }
@@ -256,7 +270,11 @@ async fn dotted_paths_reach_into_sub_documents_and_lists_of_them() {
 async fn a_dbref_embeds_from_the_resource_it_names() {
     let t = TestApp::new(SETTINGS).await;
     let (a, ann) = user(&t, "Ann", "ann@x.org", json!({})).await;
-    let p = post(&t, json!({"title": "one", "ref": {"$col": "users", "$id": a}})).await;
+    let p = post(
+        &t,
+        json!({"title": "one", "ref": {"$col": "users", "$id": a}}),
+    )
+    .await;
     let item = get_ok(&t, &format!("/posts/{p}?{}", embedded(r#"{"ref": 1}"#))).await;
     assert_eq!(item["ref"], ann);
     assert_eq!(
@@ -298,14 +316,22 @@ async fn the_related_resource_filter_and_projection_apply() {
     // Ann leaves the active users: the filter hides her, as GET does.
     let etag = direct["_etag"].as_str().unwrap().to_string();
     let r = t
-        .edit("PATCH", &format!("/users/{a}"), &etag, r#"{"active": false}"#)
+        .edit(
+            "PATCH",
+            &format!("/users/{a}"),
+            &etag,
+            r#"{"active": false}"#,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(
         t.get(&format!("/active_users/{a}")).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(get_ok(&t, &format!("/posts/{p}?{q}")).await["fan"], Value::Null);
+    assert_eq!(
+        get_ok(&t, &format!("/posts/{p}?{q}")).await["fan"],
+        Value::Null
+    );
 }
 
 #[tokio::test]
@@ -316,13 +342,20 @@ async fn nested_embedding_walks_into_documents_embedded_first() {
     let p = post(&t, json!({"title": "one", "author": a})).await;
     let item = get_ok(
         &t,
-        &format!("/posts/{p}?{}", embedded(r#"{"author.boss": 1, "author": 1}"#)),
+        &format!(
+            "/posts/{p}?{}",
+            embedded(r#"{"author.boss": 1, "author": 1}"#)
+        ),
     )
     .await;
     assert_eq!(item["author"]["name"], "Ann");
     assert_eq!(item["author"]["boss"], boss_doc);
     // Through a plain id (the author not embedded): ignored.
-    let item = get_ok(&t, &format!("/posts/{p}?{}", embedded(r#"{"author.boss": 1}"#))).await;
+    let item = get_ok(
+        &t,
+        &format!("/posts/{p}?{}", embedded(r#"{"author.boss": 1}"#)),
+    )
+    .await;
     assert_eq!(item["author"], json!(a));
 }
 
@@ -352,7 +385,9 @@ async fn an_item_is_as_new_as_its_newest_embedded_document() {
     let since = [("if-modified-since", post_date.as_str())];
     let plain = t.send("GET", &format!("/posts/{p}"), &since, None).await;
     assert_eq!(plain.status, StatusCode::NOT_MODIFIED);
-    let with = t.send("GET", &format!("/posts/{p}?{q}"), &since, None).await;
+    let with = t
+        .send("GET", &format!("/posts/{p}?{q}"), &since, None)
+        .await;
     assert_eq!(with.status, StatusCode::OK);
     assert_eq!(with.json()["author"]["name"], "Anna");
 }
@@ -426,7 +461,12 @@ async fn write_answers_embed_only_without_bandwidth_saver() {
     assert_eq!(r.json()["_items"][1]["author"], ann);
     // PATCH and PUT.
     let r = t
-        .edit("PATCH", &format!("/posts/{p}?{q}"), &etag, &json!({"author": b}).to_string())
+        .edit(
+            "PATCH",
+            &format!("/posts/{p}?{q}"),
+            &etag,
+            &json!({"author": b}).to_string(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json()["author"], bob);
@@ -531,7 +571,10 @@ async fn a_page_costs_one_query_per_embedded_relation() {
     reads.lock().unwrap().clear();
     let page = get_ok(
         &t,
-        &format!("/posts?max_results=25&{}", embedded(r#"{"author": 1, "readers": 1}"#)),
+        &format!(
+            "/posts?max_results=25&{}",
+            embedded(r#"{"author": 1, "readers": 1}"#)
+        ),
     )
     .await;
     let items = page["_items"].as_array().unwrap();
@@ -539,7 +582,11 @@ async fn a_page_costs_one_query_per_embedded_relation() {
     for (i, item) in items.iter().enumerate() {
         assert_eq!(item["author"], users[i % 5].1, "item {i}");
         for k in 0..3 {
-            assert_eq!(item["readers"][k], users[(i + k) % 5].1, "item {i} reader {k}");
+            assert_eq!(
+                item["readers"][k],
+                users[(i + k) % 5].1,
+                "item {i} reader {k}"
+            );
         }
     }
     let reads = reads.lock().unwrap().clone();
@@ -548,5 +595,9 @@ async fn a_page_costs_one_query_per_embedded_relation() {
         2,
         "one query per relation: {reads:?}"
     );
-    assert_eq!(reads.iter().filter(|c| *c == "posts").count(), 1, "{reads:?}");
+    assert_eq!(
+        reads.iter().filter(|c| *c == "posts").count(),
+        1,
+        "{reads:?}"
+    );
 }

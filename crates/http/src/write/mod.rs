@@ -5,8 +5,8 @@
 
 use axum::http::header;
 use bson::{Bson, Document};
-use eve_core::plan::lookup_value;
 use eve_core::embed::EmbedPath;
+use eve_core::plan::lookup_value;
 use eve_core::{ApiError, ApiResult, Domain, Resource};
 use eve_exec::{Edited, Inserted, Refusal};
 use eve_query::json_to_bson;
