@@ -205,6 +205,9 @@ impl Executor {
         paths: &[EmbedPath],
         docs: &mut [Document],
     ) -> ApiResult<Replaced> {
+        if paths.is_empty() || docs.is_empty() {
+            return Ok(Replaced::default());
+        }
         let domain = self.domain();
         let limit = domain.settings.embedded_max_documents;
         let mut looked_up = 0usize;
