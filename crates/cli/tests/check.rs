@@ -104,7 +104,6 @@ fn serve_refuses_to_start_with_schema_errors() {
 
 /// One key of every feature that is not built yet (issue #20).
 const NOT_BUILT: &str = r#"
-SOFT_DELETE: true
 RATE_LIMIT_GET: [300, 900]
 MONGO_OPTIONS: {maxPoolSize: 5}
 OPLOG: true
@@ -126,7 +125,6 @@ fn check_lists_every_setting_whose_feature_is_not_built_and_fails() {
     assert!(!ok, "check must fail: {err}");
     let listed: Vec<&str> = err.lines().skip(1).map(str::trim).collect();
     let expected = [
-        "SOFT_DELETE: soft delete is not available yet (issue #12)",
         "RATE_LIMIT_GET: rate limiting is not available yet (issue #18)",
         "MONGO_OPTIONS: names MongoDB, but without MONGO_URI or MONGO_HOST the data layer is the embedded store",
         "OPLOG: the operations log is not available yet (issue #12)",
@@ -147,7 +145,6 @@ fn check_lists_every_setting_whose_feature_is_not_built_and_fails() {
 #[test]
 fn check_accepts_the_same_file_with_the_features_disabled() {
     let disabled = NOT_BUILT
-        .replace("SOFT_DELETE: true", "SOFT_DELETE: false")
         .replace("[300, 900]", "null")
         .replace("MONGO_OPTIONS:", "DATA_LAYER: embedded\nMONGO_OPTIONS:")
         .replace("OPLOG: true", "OPLOG: false")
@@ -172,7 +169,7 @@ fn serve_refuses_to_start_with_a_setting_whose_feature_is_not_built() {
     let path = dir.path().join("settings.yaml");
     std::fs::write(
         &path,
-        "RESOURCE_METHODS: [GET, POST, DELETE]\nDOMAIN: {notes: {soft_delete: true}}\n",
+        "RESOURCE_METHODS: [GET, POST, DELETE]\nDOMAIN: {notes: {authentication: BasicAuth}}\n",
     )
     .expect("write settings");
     let data = dir.path().join("data");
@@ -191,8 +188,8 @@ fn serve_refuses_to_start_with_a_setting_whose_feature_is_not_built() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "DOMAIN.notes.soft_delete: soft delete is not available yet (issue #12): \
-             DELETE would remove documents for good"
+            "DOMAIN.notes.authentication: authentication is not available yet (issue #18): \
+             the API would be served without it"
         ),
         "{err}"
     );

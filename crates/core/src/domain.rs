@@ -564,6 +564,10 @@ pub struct Resource {
     /// The `data_relation` of each top-level field that has one (on the
     /// field, or on the items of a list field), in schema order.
     pub relations: IndexMap<String, Relation>,
+    /// The projection every read uses when the client sends none
+    /// ([`crate::plan::projection_for`] with no client projection): built
+    /// once, on first use, not per request.
+    pub(crate) default_projection: std::sync::OnceLock<Option<Document>>,
 }
 
 impl Resource {

@@ -10,6 +10,7 @@
 //!   query arguments parsed once, conditional headers.
 //! * [`access`] is who is asking ([`Access`], anonymous until auth).
 //! * [`plan`](mod@plan) turns the three into a [`Plan`] for every endpoint kind.
+//! * [`soft_delete`] says which reads hide soft-deleted documents, and how.
 
 pub mod access;
 pub mod convert;
@@ -21,6 +22,7 @@ pub use domain::*;
 pub mod error;
 pub mod plan;
 pub mod request;
+pub mod soft_delete;
 
 pub use access::Access;
 pub use error::{ApiError, ApiResult, WriteKind};

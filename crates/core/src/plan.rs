@@ -5,9 +5,13 @@
 //! is tested without a server (`crates/core/tests/plan.rs`).
 //!
 //! Every filter a request carries is merged at one point,
-//! [`scope_filter`]: sub-resource URL variables, the datasource filter
+//! [`scope_filter_with`]: sub-resource URL variables, the datasource filter
 //! (compiled at start-up), the owner filter of the [`Access`] and the
-//! soft-delete slot (empty until soft delete is built).
+//! soft-delete filter ([`crate::soft_delete`]): collection reads hide
+//! soft-deleted documents unless `?show_deleted` or a `where` naming the
+//! `DELETED` field asks for them; item reads, edits and item deletes find
+//! them (the handlers answer `404` with the document, restore, or do
+//! nothing); everything else ([`scope_filter`]) hides them.
 
 use bson::Document;
 use eve_query::{DateFormat, Filter, QueryError, SortSpec};
@@ -20,6 +24,7 @@ use crate::domain::{Domain, Resource};
 use crate::error::{ApiError, ApiResult};
 pub use crate::request::parse_client_projection;
 use crate::request::{split_projection, ApiRequest, EndpointKind, IfMatch, QueryArgs};
+use crate::soft_delete::{not_deleted, query_mentions, Deleted};
 
 /// What a request will do, by endpoint kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,15 +179,19 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
         return Err(ApiError::MethodNotAllowed);
     };
     let collection = res.datasource.source.clone();
-    let scope = || scope_filter(domain, res, &route.url_vars, access);
+    let scope = |deleted| scope_filter_with(domain, res, &route.url_vars, access, deleted);
+    // Item reads, edits and item deletes find soft-deleted documents: a
+    // read answers 404 with the document, PUT and PATCH restore it, and
+    // DELETE leaves it as it is (features.md §31).
     let item = || -> ApiResult<Filter> {
         let (field, raw) = route.lookup.as_ref().ok_or(ApiError::UrlNotFound)?;
-        Ok(item_scope_filter(
+        Ok(item_scope_filter_with(
             domain,
             res,
             (field, raw),
             &route.url_vars,
             access,
+            Deleted::Show,
         ))
     };
     use crate::request::HttpMethod as M;
@@ -194,7 +203,10 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
                 arguments: req.query.aggregate.clone(),
             })
         }
-        (K::Collection, _) if read => Plan::Page(plan_page(domain, res, &req.query, scope())),
+        (K::Collection, _) if read => {
+            let deleted = page_deleted(domain, &req.query);
+            Plan::Page(plan_page(domain, res, &req.query, scope(deleted)))
+        }
         (K::Item | K::AdditionalItem, _) if read => {
             let (page, max_results) = page_window(domain, res, &req.query);
             let mut query = FindQuery::new(item()?);
@@ -218,9 +230,11 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
             collection,
             url_fields: url_fields(res, &route.url_vars),
         }),
+        // A collection DELETE marks the live documents of a soft-delete
+        // resource (features.md §19.2); the client `where` does not apply.
         (K::Collection, M::Delete) => Plan::DeleteCollection(DeleteCollectionPlan {
             collection,
-            filter: scope(),
+            filter: scope(Deleted::Hide),
         }),
         (K::Item, M::Patch | M::Put) => {
             let kind = if req.method == M::Put {
@@ -244,6 +258,22 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
         }),
         _ => return Err(ApiError::MethodNotAllowed),
     })
+}
+
+/// Whether a collection read shows soft-deleted documents (Eve's
+/// `show_deleted`): `SHOW_DELETED_PARAM` in the query string, or a client
+/// `where` that names the `DELETED` field (features.md §6.7 and §31.1).
+fn page_deleted(domain: &Domain, args: &QueryArgs) -> Deleted {
+    let deleted_field = &domain.settings.meta.deleted;
+    let named = args
+        .where_
+        .as_ref()
+        .is_some_and(|w| query_mentions(&w.document, deleted_field));
+    if args.show_deleted || named {
+        Deleted::Show
+    } else {
+        Deleted::Hide
+    }
 }
 
 /// Plans a collection read: the client `where` ANDed with the endpoint's
@@ -318,17 +348,31 @@ pub fn page_window(domain: &Domain, res: &Resource, args: &QueryArgs) -> (u64, O
     }
 }
 
-/// The one point where the filters every access to an endpoint carries are
-/// merged, in this order: sub-resource URL variables (converted by the
-/// field's type), the datasource filter (compiled at start-up,
-/// [`Datasource::compiled_filter`](crate::domain::Datasource::compiled_filter)),
-/// the owner filter of `access` ([`Access::owner_filter`]) and the
-/// soft-delete filter (none until soft delete is built).
+/// [`scope_filter_with`] hiding soft-deleted documents: the scope of every
+/// read that does not ask for them (the data API, `data_relation` and
+/// `unique` look-ups, collection DELETE).
 pub fn scope_filter(
     domain: &Domain,
     res: &Resource,
     url_vars: &[(String, String)],
     access: &Access,
+) -> Filter {
+    scope_filter_with(domain, res, url_vars, access, Deleted::Hide)
+}
+
+/// The one point where the filters every access to an endpoint carries are
+/// merged, in this order: sub-resource URL variables (converted by the
+/// field's type), the datasource filter (compiled at start-up,
+/// [`Datasource::compiled_filter`](crate::domain::Datasource::compiled_filter)),
+/// the owner filter of `access` ([`Access::owner_filter`]) and, with
+/// [`Deleted::Hide`] on a soft-delete resource, the filter hiding
+/// soft-deleted documents ([`not_deleted`]).
+pub fn scope_filter_with(
+    domain: &Domain,
+    res: &Resource,
+    url_vars: &[(String, String)],
+    access: &Access,
+    deleted: Deleted,
 ) -> Filter {
     let mut filter = Filter::All;
     for (field, raw) in url_vars {
@@ -340,14 +384,10 @@ pub fn scope_filter(
         filter = filter.and(ds.clone());
     }
     filter = filter.and(access.owner_filter());
-    filter.and(soft_delete_filter(res))
-}
-
-/// The soft-delete slot of [`scope_filter`]: soft delete is refused at
-/// start-up until built (issue #12), so no endpoint hides deleted
-/// documents yet.
-fn soft_delete_filter(_res: &Resource) -> Filter {
-    Filter::All
+    match deleted {
+        Deleted::Hide => filter.and(not_deleted(domain, res)),
+        Deleted::Show => filter,
+    }
 }
 
 /// [`scope_filter`] for an anonymous requester, for the callers that do not
@@ -377,7 +417,8 @@ pub(crate) fn compile_datasource_filter(
 }
 
 /// The filter naming one item: `field == value` (the raw URL value
-/// converted by the field's schema type) ANDed with [`scope_filter`].
+/// converted by the field's schema type) ANDed with [`scope_filter`]
+/// (soft-deleted documents hidden).
 pub fn item_scope_filter(
     domain: &Domain,
     res: &Resource,
@@ -385,8 +426,28 @@ pub fn item_scope_filter(
     url_vars: &[(String, String)],
     access: &Access,
 ) -> Filter {
+    item_scope_filter_with(
+        domain,
+        res,
+        (field, raw_value),
+        url_vars,
+        access,
+        Deleted::Hide,
+    )
+}
+
+/// [`item_scope_filter`] with the soft-deleted documents shown or hidden
+/// as `deleted` says ([`scope_filter_with`]).
+pub fn item_scope_filter_with(
+    domain: &Domain,
+    res: &Resource,
+    (field, raw_value): (&str, &str),
+    url_vars: &[(String, String)],
+    access: &Access,
+    deleted: Deleted,
+) -> Filter {
     let value = lookup_value(domain, res, field, raw_value);
-    Filter::eq(field, value).and(scope_filter(domain, res, url_vars, access))
+    Filter::eq(field, value).and(scope_filter_with(domain, res, url_vars, access, deleted))
 }
 
 /// [`item_scope_filter`] for an anonymous requester.
@@ -436,6 +497,21 @@ pub fn automatic_fields(domain: &Domain, res: &Resource) -> Vec<String> {
 /// widened by the client's, plus the automatic fields. `None` means whole
 /// documents.
 pub fn projection_for(
+    domain: &Domain,
+    res: &Resource,
+    client: Option<&Document>,
+) -> Option<Document> {
+    match client {
+        None => res
+            .default_projection
+            .get_or_init(|| build_projection(domain, res, None))
+            .clone(),
+        Some(_) => build_projection(domain, res, client),
+    }
+}
+
+/// [`projection_for`], computed.
+fn build_projection(
     domain: &Domain,
     res: &Resource,
     client: Option<&Document>,

@@ -246,6 +246,9 @@ pub struct QueryArgs {
     pub version: Option<String>,
     /// Raw `aggregate` (aggregation is refused at start-up until built).
     pub aggregate: Option<String>,
+    /// `SHOW_DELETED_PARAM` (default `show_deleted`) is in the query string,
+    /// with any value: collection reads show soft-deleted documents too.
+    pub show_deleted: bool,
 }
 
 /// One request as the pipeline sees it after parsing.
@@ -285,6 +288,7 @@ impl ApiRequest {
             embedded: arg(&p.embedded).map(str::to_string),
             version: arg(&p.version).map(str::to_string),
             aggregate: arg(&p.aggregation).map(str::to_string),
+            show_deleted: arg(&p.show_deleted).is_some(),
             ..QueryArgs::default()
         };
         // Eve resolves the embedding before it runs the query.

@@ -33,7 +33,6 @@ const AUTH: &str = "authentication is not available yet (issue #18)";
 const ROLES: &str = "access roles are not available yet (issue #18)";
 const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18)";
 const RATE: &str = "rate limiting is not available yet (issue #18)";
-const SOFT: &str = "soft delete is not available yet (issue #12)";
 const VERSIONS: &str = "document versioning is not available yet (issue #12)";
 const OPLOG: &str = "the operations log is not available yet (issue #12)";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19)";
@@ -147,12 +146,6 @@ const CASES: &[(&str, &str, &str)] = &[
         "RATE_LIMIT_PUT: [1, 60]\nDOMAIN: {}",
         "RATE_LIMIT_PUT",
         RATE,
-    ),
-    ("SOFT_DELETE: true\nDOMAIN: {}", "SOFT_DELETE", SOFT),
-    (
-        "DOMAIN: {a: {soft_delete: true}}",
-        "DOMAIN.a.soft_delete",
-        SOFT,
     ),
     ("VERSIONING: true\nDOMAIN: {}", "VERSIONING", VERSIONS),
     (
@@ -279,7 +272,6 @@ fn mongodb_settings_select_mongodb_unless_the_file_names_another_layer() {
 fn every_not_built_setting_of_a_file_is_reported_together_in_file_order() {
     let e = refused(
         r#"
-SOFT_DELETE: true
 RATE_LIMIT_GET: [1, 1]
 DOMAIN:
   a: {authentication: X, versioning: true, allowed_roles: [r]}
@@ -291,7 +283,6 @@ OPLOG: true
     assert_eq!(
         paths,
         [
-            "SOFT_DELETE",
             "RATE_LIMIT_GET",
             "DOMAIN.a.authentication",
             "DOMAIN.a.allowed_roles",

@@ -11,6 +11,8 @@
 //!   `AUTO_CREATE_LISTS`, sub-resource variables, type serializers;
 //! * validation with store look-ups (`unique`, `data_relation`);
 //! * meta stamping (`_created`, `_updated`, `_deleted`, `_etag`, `_id`);
+//! * soft delete: DELETE marks documents `_deleted: true` on resources
+//!   with `soft_delete` (`soft_delete.rs`);
 //! * conditional edits: the ETag checked against `If-Match` is the one
 //!   the write compares and sets, so a lost race is `412`;
 //! * every write as one [`WriteBatch`](eve_store::WriteBatch), applied
@@ -42,6 +44,7 @@ mod etag;
 pub mod hooks;
 mod load;
 mod prepare;
+mod soft_delete;
 mod stamp;
 mod validate;
 mod write;

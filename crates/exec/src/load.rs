@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bson::{Bson, Document};
 use eve_core::embed::EmbedPath;
+use eve_core::soft_delete::is_deleted;
 use eve_core::{ApiResult, Resource};
 use eve_query::{Cond, Filter};
 use eve_store::FindQuery;
@@ -46,7 +47,8 @@ impl Executor {
     /// filter, with the datasource and sub-resource filters merged into it,
     /// and the projection), as the data layer projects it; then the
     /// embedded documents (`embed`, with the references it replaced) and
-    /// `on_fetched_item`.
+    /// `on_fetched_item` (neither for a soft-deleted document, answered
+    /// 404).
     pub async fn fetch_item(
         &self,
         access: &Access,
@@ -60,10 +62,19 @@ impl Executor {
         let Some(mut doc) = found.into_iter().next() else {
             return Ok(None);
         };
-        let replaced = self
-            .embed(access, embed, std::slice::from_mut(&mut doc))
-            .await?;
-        if let Some(cx) = self.context(Event::FetchedItem, access, Some(res), None) {
+        // A soft-deleted document is answered 404 with its body, without
+        // embedding (features.md §31.1), and Eve shows it to no fetch hook.
+        let deleted = is_deleted(self.domain(), res, &doc);
+        let replaced = if deleted {
+            Replaced::default()
+        } else {
+            self.embed(access, embed, std::slice::from_mut(&mut doc))
+                .await?
+        };
+        if let (false, Some(cx)) = (
+            deleted,
+            self.context(Event::FetchedItem, access, Some(res), None),
+        ) {
             self.hooks()
                 .run_doc_mut(Event::FetchedItem, &cx, &mut doc)
                 .await?;

@@ -5,6 +5,7 @@
 
 use bson::{Bson, Document};
 use eve_core::plan::base_filter;
+use eve_core::soft_delete::not_deleted;
 use eve_core::{ApiResult, Domain, Resource};
 use eve_query::Filter;
 use eve_schema::{Mode, Options, Outcome, PendingCheck};
@@ -105,7 +106,9 @@ async fn check_fails(
             within_resource,
             ..
         } => {
-            let mut filter = Filter::eq(field.clone(), value.clone());
+            // Soft-deleted documents do not count (features.md §31.2): a
+            // restored document may then duplicate a value.
+            let mut filter = Filter::eq(field.clone(), value.clone()).and(not_deleted(domain, res));
             if let Some(id) = exclude_id {
                 filter = filter.and(Filter::Field {
                     path: "_id".into(),

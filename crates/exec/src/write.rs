@@ -62,6 +62,11 @@ impl Original {
     pub fn document(&self) -> &Document {
         &self.doc
     }
+
+    /// The compare-and-set filter of a write to it.
+    pub(crate) fn conditional(&self) -> &Filter {
+        &self.conditional
+    }
 }
 
 /// Only `_id` is immutable, as in MongoDB: another `id_field` (e.g. `sku`)
@@ -380,13 +385,17 @@ impl Executor {
 
     /// Deletes `original` (an item DELETE) if it still has the ETag that
     /// was checked (else `412`), between `on_delete_item` (which may abort
-    /// it) and `on_deleted_item`.
+    /// it) and `on_deleted_item`. A soft-delete resource marks it instead
+    /// (`soft_delete.rs`).
     pub async fn delete_item(
         &self,
         access: &Access,
         res: &Arc<Resource>,
         original: &Original,
     ) -> ApiResult<()> {
+        if res.soft_delete {
+            return self.mark_deleted(access, res, original).await;
+        }
         if let Some(cx) = self.context(Event::DeleteItem, access, Some(res), None) {
             self.hooks()
                 .run_doc(Event::DeleteItem, &cx, &original.doc)
@@ -411,13 +420,18 @@ impl Executor {
 
     /// Deletes every document matching `filter` (a collection DELETE: the
     /// caller gives the datasource and sub-resource filter), between
-    /// `on_delete_resource` and `on_deleted_resource`. Returns how many.
+    /// `on_delete_resource` and `on_deleted_resource`. Returns how many. A
+    /// soft-delete resource marks its live documents instead
+    /// (`soft_delete.rs`).
     pub async fn delete_all(
         &self,
         access: &Access,
         res: &Arc<Resource>,
         filter: &Filter,
     ) -> ApiResult<u64> {
+        if res.soft_delete {
+            return self.mark_all_deleted(access, res, filter).await;
+        }
         if let Some(cx) = self.context(Event::DeleteResource, access, Some(res), None) {
             self.hooks().run_ctx(Event::DeleteResource, &cx).await?;
         }

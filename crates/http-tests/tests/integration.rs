@@ -20,6 +20,7 @@ mod integration {
     mod robustness;
     mod schemaless;
     mod searches;
+    mod soft_delete;
     mod storage;
     mod validation;
     mod writes;

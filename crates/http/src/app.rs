@@ -504,7 +504,7 @@ fn finish(
         || reply.status >= 500
         || limit_error;
     let (content_type, bytes): (String, Bytes) = match &reply.body {
-        Some(_) if reply.status >= 400 && !standard => {
+        Some(_) if reply.status >= 400 && !standard && !reply.document => {
             format = Format::Html;
             (
                 "text/html; charset=utf-8".into(),
@@ -539,7 +539,11 @@ fn finish(
     }
     if ctx.method.is_read() {
         // Errors carry the global cache settings, as in Eve (§1.3).
-        let cache_from = if reply.status >= 400 { None } else { resource };
+        let cache_from = if reply.status >= 400 && !reply.document {
+            None
+        } else {
+            resource
+        };
         negotiate::add_cache_headers(domain, cache_from, headers);
     }
     if reply.status == 204 {

@@ -77,6 +77,10 @@ pub(crate) struct Reply {
     pub status: u16,
     pub body: Option<Value>,
     pub headers: Vec<(HeaderName, String)>,
+    /// An error status answered with a document, as an ordinary response
+    /// (the 404 of a soft-deleted item): rendered as negotiated whatever
+    /// `STANDARD_ERRORS` says, with the resource's cache headers.
+    pub document: bool,
 }
 
 impl Reply {
@@ -85,6 +89,7 @@ impl Reply {
             status,
             body: Some(body),
             headers: Vec::new(),
+            document: false,
         }
     }
     pub fn empty(status: u16) -> Reply {
@@ -92,6 +97,7 @@ impl Reply {
             status,
             body: None,
             headers: Vec::new(),
+            document: false,
         }
     }
     pub fn header(mut self, name: HeaderName, value: impl Into<String>) -> Reply {

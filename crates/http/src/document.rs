@@ -35,6 +35,12 @@ pub(crate) fn build_document(
     item_links: bool,
 ) -> Map<String, Value> {
     ensure_meta(domain, res, &mut doc);
+    let m = &domain.settings.meta;
+    // A document without the soft-delete flag (written before soft delete
+    // was turned on) is served as live (features.md §31.1).
+    if res.soft_delete && !doc.contains_key(&m.deleted) {
+        doc.insert(m.deleted.clone(), false);
+    }
     if !domain.settings.if_match {
         doc.remove(&domain.settings.meta.etag);
     }
@@ -45,13 +51,12 @@ pub(crate) fn build_document(
     let mut map = doc_to_map(&doc, &domain.settings.date_format);
     // Eve places meta fields after the document's own fields, then `_id`
     // (another `id_field` stays where the document has it).
-    let m = &domain.settings.meta;
-    for key in [
-        m.last_updated.as_str(),
-        m.date_created.as_str(),
-        m.etag.as_str(),
-        "_id",
-    ] {
+    let mut meta_keys = vec![m.last_updated.as_str(), m.date_created.as_str()];
+    if res.soft_delete {
+        meta_keys.push(m.deleted.as_str());
+    }
+    meta_keys.extend([m.etag.as_str(), "_id"]);
+    for key in meta_keys {
         if let Some(v) = map.shift_remove(key) {
             map.insert(key.to_string(), v);
         }

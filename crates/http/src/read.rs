@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::http::header;
 use eve_core::plan::{ItemPlan, ReadPlan};
 use eve_core::request::ApiRequest;
+use eve_core::soft_delete::is_deleted;
 use eve_core::{ApiError, ApiResult, Resource};
 use serde_json::{json, Map, Value};
 
@@ -281,6 +282,37 @@ fn link_query(ctx: &Ctx, req: &ApiRequest, max_results: Option<u64>, page: u64) 
     parts.join("&")
 }
 
+/// The answer to an item GET of a soft-deleted document (features.md
+/// §31.1), as Eve builds it: `404` with the document (its `_links.self`
+/// only) plus `_status: ["ERR"]` (a one-element list, Eve's quirk) and
+/// `_error`, and the document's `ETag` and `Last-Modified`.
+fn deleted_reply(
+    ctx: &Ctx,
+    res: &Resource,
+    doc: bson::Document,
+    resource_path: &str,
+    updated: bson::DateTime,
+    etag_header: Option<String>,
+) -> Reply {
+    let domain = ctx.domain();
+    let m = &domain.settings.meta;
+    let mut map = build_document(domain, res, doc, None, resource_path, false);
+    map.insert(m.status.clone(), json!([m.status_err]));
+    map.insert(
+        m.error.clone(),
+        json!({"code": 404, "message": "The requested URL was not found on this server."}),
+    );
+    let mut reply = Reply::new(404, Value::Object(map))
+        .header(header::LAST_MODIFIED, http_date(updated.to_chrono()));
+    // An ordinary response in Eve (not an abort): the resource's cache
+    // headers, and JSON or XML whatever `STANDARD_ERRORS` lists.
+    reply.document = true;
+    if let Some(e) = etag_header {
+        reply = reply.header(header::ETAG, e);
+    }
+    reply
+}
+
 /// `GET /<resource>/<id>` (and the additional lookup).
 pub(crate) async fn get_item(
     ctx: &Ctx,
@@ -339,6 +371,16 @@ pub(crate) async fn get_item(
             reply = reply.header(header::ETAG, e);
         }
         return Ok(reply);
+    }
+    if is_deleted(domain, res, &doc) {
+        return Ok(deleted_reply(
+            ctx,
+            res,
+            doc,
+            &route.resource_path,
+            updated,
+            etag_header,
+        ));
     }
     let stored = replaced.restore(&doc);
     let mut map = build_document(domain, res, doc, None, &route.resource_path, true);

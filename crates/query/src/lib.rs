@@ -137,7 +137,7 @@ pub use compare::compare_bson;
 pub use datefmt::DateFormat;
 pub use filter::MAX_FILTER_DEPTH;
 pub use path::values_at_path;
-pub use projection::{apply_projection, parse_projection, project_document};
+pub use projection::{apply_projection, parse_projection, project_document, Projection};
 pub use regex_budget::{MAX_REGEX_POSITIONS, REGEX_SIZE_LIMIT};
 pub use search::{lift_searches, Near, Searches, TextSearch};
 pub use sort::{parse_sort, sort_documents, MAX_SORT_KEYS};

@@ -97,23 +97,50 @@ pub fn apply_projection(doc: &Document, projection: &Document) -> Document {
 /// );
 /// ```
 pub fn project_document(doc: Document, projection: &Document) -> Document {
-    let mut include = PathTree::default();
-    let mut exclude = PathTree::default();
-    let mut any_include = false;
-    for (path, v) in projection {
-        if is_truthy(v) {
-            any_include = true;
-            include.add(path);
-        } else {
-            exclude.add(path);
+    Projection::new(projection).apply(doc)
+}
+
+/// A projection parsed once into path trees, to apply to many documents
+/// (a page) without re-reading the projection document for each one.
+/// [`project_document`] is `Projection::new(p).apply(doc)`.
+///
+/// ```
+/// use bson::doc;
+/// let p = eve_query::Projection::new(&doc! {"a": 1});
+/// assert_eq!(p.apply(doc! {"a": 1, "b": 2}), doc! {"a": 1});
+/// assert_eq!(p.apply(doc! {"b": 2}), doc! {});
+/// ```
+#[derive(Default)]
+pub struct Projection {
+    include: PathTree,
+    exclude: PathTree,
+    any_include: bool,
+}
+
+impl Projection {
+    /// Parses `projection` (field → 0/1, Python truthiness; inclusion wins).
+    pub fn new(projection: &Document) -> Self {
+        let mut p = Projection::default();
+        for (path, v) in projection {
+            if is_truthy(v) {
+                p.any_include = true;
+                p.include.add(path);
+            } else {
+                p.exclude.add(path);
+            }
         }
+        p
     }
-    if any_include {
-        keep_included(doc, &include)
-    } else if exclude.children.is_empty() {
-        doc
-    } else {
-        drop_excluded(doc, &exclude)
+
+    /// Applies the projection to one document.
+    pub fn apply(&self, doc: Document) -> Document {
+        if self.any_include {
+            keep_included(doc, &self.include)
+        } else if self.exclude.children.is_empty() {
+            doc
+        } else {
+            drop_excluded(doc, &self.exclude)
+        }
     }
 }
 

@@ -317,10 +317,7 @@ pub(crate) async fn find(
 
 fn project(docs: Vec<Document>, query: &FindQuery) -> Vec<Document> {
     match &query.projection {
-        Some(projection) => docs
-            .into_iter()
-            .map(|d| eve_store::project(d, projection))
-            .collect(),
+        Some(projection) => eve_store::project_all(docs, projection),
         None => docs,
     }
 }

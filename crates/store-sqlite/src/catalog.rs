@@ -162,6 +162,37 @@ pub(crate) fn load_cached(
     Ok(Some(meta))
 }
 
+thread_local! {
+    /// The writer thread's [`CatalogCache`] (see [`load_for_write`]).
+    static WRITE_CACHE: std::cell::RefCell<CatalogCache> =
+        std::cell::RefCell::new(CatalogCache::default());
+}
+
+/// [`load`] for the writer thread: from a cache kept while the catalog
+/// version read in the write transaction is unchanged, instead of two
+/// queries and the decoding of every index definition on each write. The
+/// writer calls [`forget_write_cache`] whenever it rolls anything back: a
+/// rolled-back change restores an older version number, which a later
+/// change could reuse for a different catalog.
+pub(crate) fn load_for_write(conn: &Connection, collection: &str) -> StoreResult<Option<CollMeta>> {
+    WRITE_CACHE
+        .with(|cache| load_cached(conn, &mut cache.borrow_mut(), collection))
+        .map(|meta| meta.map(|m| (*m).clone()))
+}
+
+/// [`ensure`] through the writer's cache ([`load_for_write`]).
+pub(crate) fn ensure_for_write(conn: &Connection, collection: &str) -> StoreResult<CollMeta> {
+    match load_for_write(conn, collection)? {
+        Some(meta) => Ok(meta),
+        None => ensure(conn, collection),
+    }
+}
+
+/// Empties the writer's catalog cache (after any rollback).
+pub(crate) fn forget_write_cache() {
+    WRITE_CACHE.with(|cache| *cache.borrow_mut() = CatalogCache::default());
+}
+
 /// The catalog entry of `collection`, if it exists.
 pub(crate) fn load(conn: &Connection, collection: &str) -> StoreResult<Option<CollMeta>> {
     let cid: Option<i64> = conn

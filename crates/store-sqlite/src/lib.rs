@@ -510,10 +510,7 @@ fn page(
         &mut stats,
     )?;
     Ok(match &query.projection {
-        Some(projection) => docs
-            .into_iter()
-            .map(|d| eve_store::project(d, projection))
-            .collect(),
+        Some(projection) => eve_store::project_all(docs, projection),
         None => docs,
     })
 }

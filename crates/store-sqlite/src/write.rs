@@ -127,7 +127,7 @@ pub(crate) fn insert(
     collection: &str,
     docs: Vec<Document>,
 ) -> StoreResult<Vec<Bson>> {
-    let mut meta = catalog::ensure(conn, collection)?;
+    let mut meta = catalog::ensure_for_write(conn, collection)?;
     let sql = format!("INSERT INTO {}(doc) VALUES (?1)", meta.docs_table());
     let mut ids = Vec::with_capacity(docs.len());
     for (position, doc) in docs.into_iter().enumerate() {
@@ -189,7 +189,7 @@ pub(crate) fn replace_one(
     filter: &Filter,
     doc: Document,
 ) -> StoreResult<Counts> {
-    let Some(mut meta) = catalog::load(conn, collection)? else {
+    let Some(mut meta) = catalog::load_for_write(conn, collection)? else {
         return Ok(Counts::default());
     };
     let Some((rowid, old)) = matches(conn, &meta, filter, false)?.into_iter().next() else {
@@ -214,7 +214,7 @@ pub(crate) fn update(
     (set, unset): (&Document, &[String]),
     many: bool,
 ) -> StoreResult<Counts> {
-    let Some(mut meta) = catalog::load(conn, collection)? else {
+    let Some(mut meta) = catalog::load_for_write(conn, collection)? else {
         return Ok(Counts::default());
     };
     let targets = matches(conn, &meta, filter, many)?;
@@ -251,7 +251,7 @@ pub(crate) fn delete(
     filter: &Filter,
     many: bool,
 ) -> StoreResult<u64> {
-    let Some(meta) = catalog::load(conn, collection)? else {
+    let Some(meta) = catalog::load_for_write(conn, collection)? else {
         return Ok(0);
     };
     let victims = matches(conn, &meta, filter, many)?;
@@ -267,7 +267,7 @@ pub(crate) fn delete(
 
 /// Whether some document of `collection` matches `filter`.
 pub(crate) fn exists(conn: &Connection, collection: &str, filter: &Filter) -> StoreResult<bool> {
-    let Some(meta) = catalog::load(conn, collection)? else {
+    let Some(meta) = catalog::load_for_write(conn, collection)? else {
         return Ok(false);
     };
     Ok(!matches(conn, &meta, filter, false)?.is_empty())

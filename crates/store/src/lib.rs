@@ -211,20 +211,31 @@ impl FindQuery {
 /// one projection of eve-rs), with `_id` kept unless the projection
 /// mentions it, as MongoDB does.
 pub fn project(doc: Document, projection: &Document) -> Document {
-    if projection.contains_key("_id") {
-        return eve_query::project_document(doc, projection);
-    }
-    let id = doc.get("_id").cloned();
-    let out = eve_query::project_document(doc, projection);
-    match id {
-        Some(id) if !out.contains_key("_id") => {
-            let mut with_id = Document::new();
-            with_id.insert("_id", id);
-            with_id.extend(out);
-            with_id
-        }
-        _ => out,
-    }
+    project_all(vec![doc], projection).pop().unwrap_or_default()
+}
+
+/// [`project`] for every document of a page: the projection is parsed once.
+pub fn project_all(docs: Vec<Document>, projection: &Document) -> Vec<Document> {
+    let keep_id = !projection.contains_key("_id");
+    let compiled = eve_query::Projection::new(projection);
+    docs.into_iter()
+        .map(|doc| {
+            if !keep_id {
+                return compiled.apply(doc);
+            }
+            let id = doc.get("_id").cloned();
+            let out = compiled.apply(doc);
+            match id {
+                Some(id) if !out.contains_key("_id") => {
+                    let mut with_id = Document::new();
+                    with_id.insert("_id", id);
+                    with_id.extend(out);
+                    with_id
+                }
+                _ => out,
+            }
+        })
+        .collect()
 }
 
 /// The storage interface of eve-rs. Object safe: hold it as

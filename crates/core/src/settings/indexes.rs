@@ -19,7 +19,18 @@ const KEPT_OPTIONS: &[&str] = &["unique", "sparse", "background"];
 /// store keys on anyway). Named `unique_<field>`. Schema-implied indexes
 /// are sparse: Eve's `unique` rule only checks documents that have the
 /// field.
-pub(crate) fn implied(schema: &IndexMap<String, Value>, id_field: &str) -> Vec<IndexSpec> {
+///
+/// On a `soft_delete` resource the indexes of `unique` fields are plain
+/// (not unique): `unique` ignores soft-deleted documents (features.md
+/// §31.2), which a unique index cannot, so the executor's `unique` check
+/// alone enforces them — not atomically: two concurrent writes of one value
+/// may both pass (docs/soft-delete.md). The id field's index stays unique:
+/// a deleted document keeps its id.
+pub(crate) fn implied(
+    schema: &IndexMap<String, Value>,
+    id_field: &str,
+    soft_delete: bool,
+) -> Vec<IndexSpec> {
     let mut out = Vec::new();
     if id_field != "_id" {
         out.push(IndexSpec {
@@ -37,7 +48,7 @@ pub(crate) fn implied(schema: &IndexMap<String, Value>, id_field: &str) -> Vec<I
             out.push(IndexSpec {
                 name: format!("unique_{field}"),
                 keys: vec![(field.clone(), IndexKey::Asc)],
-                unique: true,
+                unique: !soft_delete,
                 sparse: true,
             });
         }

@@ -103,8 +103,6 @@ const AUTH_FIELD: &str = "user-restricted resource access is not available yet (
 const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18): \
      requests would not be limited; \
      remove the setting or set it to null";
-const SOFT_DELETE: &str = "soft delete is not available yet (issue #12): \
-     DELETE would remove documents for good; remove the setting or set it to false";
 const VERSIONING: &str = "document versioning is not available yet (issue #12): \
      no history would be kept; remove the setting or set it to false";
 const OPLOG: &str = "the operations log is not available yet (issue #12): \
@@ -122,8 +120,6 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
     rule(Place::Global(&["AUTH_FIELD"]), Asks::Set, AUTH_FIELD),
     rule(Place::Resource(&["auth_field"]), Asks::Set, AUTH_FIELD),
     rule(Place::GlobalMethod("RATE_LIMIT_"), Asks::Set, RATE_LIMIT),
-    rule(Place::Global(&["SOFT_DELETE"]), Asks::Set, SOFT_DELETE),
-    rule(Place::Resource(&["soft_delete"]), Asks::Set, SOFT_DELETE),
     rule(Place::Global(&["VERSIONING"]), Asks::Set, VERSIONING),
     rule(Place::Resource(&["versioning"]), Asks::Set, VERSIONING),
     rule(Place::Global(&["OPLOG"]), Asks::Set, OPLOG),

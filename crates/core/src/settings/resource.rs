@@ -284,7 +284,7 @@ pub(crate) fn check_resource(
         .get("mongo_indexes")
         .map(|v| indexes::parse_mongo_indexes(ctx, &r.path("mongo_indexes"), v))
         .unwrap_or_default();
-    let mut all_indexes = indexes::implied(&written, &id_field);
+    let mut all_indexes = indexes::implied(&written, &id_field, soft_delete);
     all_indexes.retain(|i| !mongo_indexes.iter().any(|m| m.name == i.name));
     all_indexes.extend(mongo_indexes);
 
@@ -348,6 +348,7 @@ pub(crate) fn check_resource(
         // Filled once every resource is known (`field` defaults to the
         // related resource's id_field).
         relations: IndexMap::new(),
+        default_projection: Default::default(),
     })
 }
 

@@ -65,7 +65,16 @@ fn write_response(ctx: &Ctx, route: &Route, res: &Resource, doc: &Document) -> M
                 map.insert(f.clone(), bson_to_json(v, &s.date_format));
             }
         }
-        for key in [&m.last_updated, &m.date_created, &m.etag, &res.id_field] {
+        // With soft delete Eve's answer carries the flag too.
+        let deleted = res.soft_delete.then_some(&m.deleted);
+        let keys = [
+            Some(&m.last_updated),
+            Some(&m.date_created),
+            deleted,
+            Some(&m.etag),
+            Some(&res.id_field),
+        ];
+        for key in keys.into_iter().flatten() {
             if let Some(v) = doc.get(key.as_str()) {
                 if key != &m.etag || s.if_match {
                     map.insert(key.clone(), bson_to_json(v, &s.date_format));

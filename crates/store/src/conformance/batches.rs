@@ -227,6 +227,46 @@ pub async fn batch_duplicate_key_names_the_op_and_undoes_everything(store: Arc<d
         .is_empty());
 }
 
+/// A batch that created collections and was then rolled back leaves
+/// nothing a later write could land in: other collections created after
+/// it, then the first one again, each hold exactly their own documents
+/// (the embedded layer caches its catalog on the writer; a rolled-back
+/// catalog change must not survive in that cache).
+pub async fn batch_rolled_back_after_creating_a_collection_leaves_no_trace(
+    store: Arc<dyn DataLayer>,
+) {
+    if !atomic_or_skip(
+        &store,
+        "batch_rolled_back_after_creating_a_collection_leaves_no_trace",
+    ) {
+        return;
+    }
+    let batch = WriteBatch::new()
+        .push(ins("fresh_a", vec![doc! {"_id": "a1"}]))
+        .push_must_match(WriteOp::Check {
+            collection: "fresh_a".into(),
+            filter: Filter::eq("_id", "nowhere"),
+        });
+    match store.apply(batch).await {
+        Err(StoreError::Conflict { op, .. }) => assert_eq!(op, 1),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(count(&store, "fresh_a", all()).await, 0);
+    // Created without a write first, so the catalog reaches the version
+    // number the rolled-back batch had reached.
+    prepare(&store, "fresh_b", &[]).await;
+    insert(&store, "fresh_a", vec![doc! {"_id": "a2"}]).await;
+    insert(&store, "fresh_b", vec![doc! {"_id": "b1"}]).await;
+    insert(&store, "fresh_c", vec![doc! {"_id": "c1"}]).await;
+    let ids_in = |coll: &'static str| {
+        let store = Arc::clone(&store);
+        async move { ids(&find(&store, coll, FindQuery::new(all())).await) }
+    };
+    assert_eq!(ids_in("fresh_a").await, vec![Bson::from("a2")]);
+    assert_eq!(ids_in("fresh_b").await, vec![Bson::from("b1")]);
+    assert_eq!(ids_in("fresh_c").await, vec![Bson::from("c1")]);
+}
+
 /// A "must match" write that finds its document changed (stale `_etag`)
 /// in the middle of a batch aborts it: the writes before it are undone,
 /// the ones after it never happen, in every collection.

@@ -149,6 +149,7 @@ macro_rules! conformance_suite {
             batch_updates_unset_fields_and_update_many,
             batch_duplicate_key_names_the_op_and_undoes_everything,
             batch_failed_must_match_leaves_every_collection_unchanged,
+            batch_rolled_back_after_creating_a_collection_leaves_no_trace,
             find_page_returns_the_window_and_the_total,
             find_page_reads_items_and_total_from_one_snapshot,
             projection_on_arrays_of_documents_matches_mongodb,
