@@ -13,10 +13,9 @@
 //! embedded relations costs two extra queries, never 50.
 //!
 //! Soft delete (features.md §31.4) needs nothing here: the related
-//! resource's [`scope_filter`] carries its soft-delete slot, so a
-//! soft-deleted document is not found and embeds as missing (`null`).
-//! The `404` body of a soft-deleted item (§31.1) is served without
-//! embedding: build it with no paths.
+//! resource's [`scope_filter`] hides soft-deleted documents, so one is not
+//! found and embeds as missing (`null`). The `404` body of a soft-deleted
+//! item (§31.1) is served without embedding (`fetch_item` skips it).
 //!
 //! `EMBEDDED_MAX_DOCUMENTS` bounds the references one answer looks up
 //! (over all paths and nesting levels), checked before each query: more is

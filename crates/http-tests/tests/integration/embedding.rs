@@ -601,3 +601,37 @@ async fn a_page_costs_one_query_per_embedded_relation() {
         "{reads:?}"
     );
 }
+
+#[tokio::test]
+async fn soft_deleted_documents_embed_as_missing_and_a_deleted_item_embeds_nothing() {
+    let t = TestApp::new(&format!("SOFT_DELETE: true\n{SETTINGS}")).await;
+    let (a, _) = user(&t, "Ann", "ann@x.org", json!({})).await;
+    let (b, _) = user(&t, "Bob", "bob@x.org", json!({})).await;
+    let p = post(&t, json!({"title": "one", "author": a, "readers": [a, b]})).await;
+    let delete = |uri: String| {
+        let t = &t;
+        async move {
+            let etag = get_ok(t, &uri).await["_etag"].as_str().unwrap().to_string();
+            let r = t
+                .send("DELETE", &uri, &[("if-match", etag.as_str())], None)
+                .await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        }
+    };
+    delete(format!("/users/{a}")).await;
+    let q = embedded(r#"{"author": 1, "readers": 1}"#);
+    let item = get_ok(&t, &format!("/posts/{p}?{q}")).await;
+    assert_eq!(item["author"], Value::Null);
+    let readers = item["readers"].as_array().unwrap();
+    assert_eq!(readers.len(), 1, "{item}");
+    assert_eq!(readers[0]["name"], "Bob");
+    assert_eq!(readers[0]["_deleted"], false);
+    // The post itself deleted: its 404 body shows the references as stored.
+    delete(format!("/posts/{p}")).await;
+    let r = t.get(&format!("/posts/{p}?{q}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["_deleted"], true);
+    assert_eq!(body["author"], json!(a));
+    assert_eq!(body["readers"], json!([a, b]));
+}
