@@ -2,7 +2,7 @@
 //!
 //! Starts eve-rs, the reference Python Eve (the oracle) and a bare hyper
 //! server (the ceiling) on 127.0.0.1, seeds data through the API, drives
-//! the scenarios S1–S7 with wrk, and prints requests/s, p50, p99, peak RSS
+//! the scenarios S1–S8 with wrk, and prints requests/s, p50, p99, peak RSS
 //! and the ratios eve-rs/Eve and eve-rs/ceiling, then checks the targets.
 //! `bench/run.sh` builds the binaries and installs wrk first.
 

@@ -1,4 +1,4 @@
-//! The run: servers, seeding, the scenarios S1–S7 and the start-up.
+//! The run: servers, seeding, the scenarios S1–S8 and the start-up.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,7 +8,7 @@ use crate::config::{Config, Paths};
 use crate::measure::{drive, script, Measure};
 use crate::paired::{mean, round_order};
 use crate::report::load_average;
-use crate::seed::{seed, write_lines};
+use crate::seed::{seed, seed_links, write_lines};
 use crate::server::{
     oracle_ready, start_ceiling, start_eve_rs, start_oracle, Build, Server, AFTER, BEFORE,
 };
@@ -30,7 +30,7 @@ pub(crate) struct Results {
     pub(crate) load_at_start: String,
 }
 
-pub(crate) const SCENARIOS: [(&str, &str, &str); 7] = [
+pub(crate) const SCENARIOS: [(&str, &str, &str); 8] = [
     ("S1", "GET one item by id", "req/s"),
     ("S2", "GET page, where on indexed field + sort", "req/s"),
     ("S3", "POST one document", "inserts/s"),
@@ -38,7 +38,11 @@ pub(crate) const SCENARIOS: [(&str, &str, &str); 7] = [
     ("S5", "PATCH with If-Match", "PATCH/s"),
     ("S6", "GET page, where on unindexed field", "req/s"),
     ("S7", "S2 at the large store", "req/s"),
+    ("S8", "GET page of 25, two embedded relations", "req/s"),
 ];
+
+/// Documents of `links` for S8 (40 pages of 25).
+const LINKS: u64 = 1000;
 
 pub(crate) fn note(results: &mut Results, text: String) {
     println!("   note: {text}");
@@ -251,9 +255,11 @@ fn run_servers(cfg: &Config, paths: &Paths, builds: &[Build], results: &mut Resu
         )?);
     }
     let mut oracle_ids_file = None;
+    let mut oracle_ids = Vec::new();
     if let Some(o) = &oracle {
         let n = oracle_n(cfg.n_small);
         let (ids, secs) = timed("eve", || seed(o, "docs", 0, n, 100, 1))?;
+        oracle_ids = ids.iter().map(|(id, _)| id.clone()).collect();
         results.seeding.push(format!(
             "eve: {n} documents in {secs:.1} s ({:.0} docs/s, lists of 100, 1 connection)",
             n as f64 / secs
@@ -353,6 +359,31 @@ fn run_servers(cfg: &Config, paths: &Paths, builds: &[Build], results: &mut Resu
     run_builds(cfg, results, "S6", &subjects, &s6, &|_| Vec::new(), 0.0)?;
     if let Some(o) = &oracle {
         run_one(cfg, results, "S6", o, &s6, &[], 0.0)?;
+    }
+
+    // ---- S8: embedding. Not in a paired run: a baseline built before
+    // embedding answers ids, and would look faster.
+    if cfg.baseline.is_none() {
+        println!("== S8 GET a page of 25 links embedding two documents each");
+        let pages = (LINKS / 25).to_string();
+        for (s, ids) in subjects.iter().zip(&seeded) {
+            let ids: Vec<String> = ids.iter().map(|(id, _)| id.clone()).collect();
+            seed_links(&s.server, &ids, LINKS)?;
+        }
+        let s8 = script(paths, "s8_embedded.lua")?;
+        run_builds(
+            cfg,
+            results,
+            "S8",
+            &subjects,
+            &s8,
+            &|_| vec![pages.clone()],
+            0.0,
+        )?;
+        if let Some(o) = &oracle {
+            seed_links(o, &oracle_ids, LINKS)?;
+            run_one(cfg, results, "S8", o, &s8, &[pages], 0.0)?;
+        }
     }
 
     // ---- writes

@@ -102,6 +102,45 @@ pub(crate) fn seed(
     Ok(all.into_values().flatten().collect())
 }
 
+/// POSTs `n` documents to `links` (S8), in lists of 100 over one
+/// connection: link `i` references `ids[i]` and `ids[7i + 1]` (modulo).
+pub(crate) fn seed_links(server: &Server, ids: &[String], n: u64) -> Result<()> {
+    if ids.is_empty() {
+        return Err("S8 needs documents to link to".into());
+    }
+    let mut client = server.client();
+    let at = |k: u64| &ids[(k % ids.len() as u64) as usize];
+    for start in (0..n).step_by(100) {
+        let items: Vec<String> = (start..n.min(start + 100))
+            .map(|i| {
+                format!(
+                    r#"{{"n": {i}, "first": "{}", "second": "{}"}}"#,
+                    at(i),
+                    at(i.wrapping_mul(7).wrapping_add(1))
+                )
+            })
+            .collect();
+        let body = format!("[{}]", items.join(", "));
+        let r = client
+            .request(
+                "POST",
+                "/links",
+                &[("Content-Type", "application/json")],
+                body.as_bytes(),
+            )
+            .map_err(|e| format!("seeding links into {}: {e}", server.name))?;
+        if r.status != 201 {
+            return Err(format!(
+                "seeding links into {}: POST /links answered {}: {}",
+                server.name,
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<String> {
     let mut text = String::new();
     for l in lines {

@@ -342,6 +342,10 @@ pub struct Settings {
     pub limits: RequestLimits,
     /// `VERSIONS` and `VERSION_DIFF_INCLUDE` (document versioning, §22).
     pub versions: crate::settings::VersionSettings,
+    /// `EMBEDDED_MAX_DOCUMENTS`: the most documents one response embeds
+    /// (an eve-rs extension, docs/embedding.md), default 1000; a request
+    /// that would embed more gets `400`.
+    pub embedded_max_documents: usize,
 }
 
 /// Limits on what one request may ask of the server. These settings are

@@ -100,6 +100,16 @@ pub enum ApiError {
     /// `?version=`.
     #[error("{0}")]
     InvalidAsOf(String),
+    /// The `embedded` argument is not a JSON object (features.md §30).
+    #[error("Unable to parse `embedded` clause")]
+    EmbeddedUnparsable,
+    /// A response would embed more documents than
+    /// `EMBEDDED_MAX_DOCUMENTS` (an eve-rs limit, docs/embedding.md).
+    #[error("a response may embed at most {limit} documents (EMBEDDED_MAX_DOCUMENTS)")]
+    TooManyEmbeddedDocuments {
+        /// The configured `EMBEDDED_MAX_DOCUMENTS`.
+        limit: usize,
+    },
     /// PATCH/PUT tried to change the id field.
     #[error("Attempt to update an immutable field. Usually happens when PATCH or PUT include a '_id' field, which is immutable (PUT can include it as long as it is unchanged).")]
     ImmutableField,

@@ -15,6 +15,7 @@
 pub mod access;
 pub mod convert;
 pub mod domain;
+pub mod embed;
 pub mod settings;
 
 pub use domain::*;

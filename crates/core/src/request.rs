@@ -19,6 +19,7 @@ use eve_query::{
 
 use crate::convert::convert_query;
 use crate::domain::{Domain, Method, Resource};
+use crate::embed::{parse_embedded, EmbedPath};
 use crate::error::{ApiError, ApiResult};
 
 /// The request method, after `X-HTTP-Method-Override`.
@@ -234,8 +235,13 @@ pub struct QueryArgs {
     pub page: u64,
     /// Requested page size, `None` when absent or not a positive number.
     pub max_results: Option<u64>,
-    /// Raw `embedded` (embedding is a later issue).
+    /// Raw `embedded`, as sent.
     pub embedded: Option<String>,
+    /// What the response embeds (features.md §30): `embedded_fields` and
+    /// `embedded` resolved to embeddable relations, shortest paths first
+    /// ([`crate::embed::parse_embedded`]); reads, and writes whose answer
+    /// carries the document (`BANDWIDTH_SAVER: false`).
+    pub embed: Vec<EmbedPath>,
     /// Raw `version` (versioning is refused at start-up until built).
     pub version: Option<String>,
     /// Raw `aggregate` (aggregation is refused at start-up until built).
@@ -285,6 +291,11 @@ impl ApiRequest {
             show_deleted: arg(&p.show_deleted).is_some(),
             ..QueryArgs::default()
         };
+        // Eve resolves the embedding before it runs the query.
+        let embedding = embeds(domain, &method, route.kind);
+        if let (true, Some(res)) = (embedding, route.resource.as_deref()) {
+            query.embed = parse_embedded(domain, res, arg(&p.embedded))?;
+        }
         if let (true, Some(res)) = (method.is_read(), route.resource.as_deref()) {
             if route.kind == EndpointKind::Collection {
                 // Eve's order: `where`, then `sort`, then `projection`.
@@ -319,6 +330,19 @@ impl ApiRequest {
     /// The resource the route names, if any.
     pub fn resource(&self) -> Option<&Arc<Resource>> {
         self.route.resource.as_ref()
+    }
+}
+
+/// Whether a request's answer may embed documents: reads of collections
+/// and items, and writes whose answer is the whole document
+/// (`BANDWIDTH_SAVER: false`; Eve does not even read `embedded` otherwise).
+fn embeds(domain: &Domain, method: &HttpMethod, kind: EndpointKind) -> bool {
+    use EndpointKind as K;
+    use HttpMethod as M;
+    match (method, kind) {
+        (M::Get | M::Head, K::Collection | K::Item | K::AdditionalItem) => true,
+        (M::Post, K::Collection) | (M::Patch | M::Put, K::Item) => !domain.settings.bandwidth_saver,
+        _ => false,
     }
 }
 

@@ -326,10 +326,7 @@ DOMAIN:
         "PUBLIC_ITEM_METHODS: ignored: authentication is not available yet (issue #18), every method is public",
         "DOMAIN.people.public_methods: ignored: authentication is not available yet (issue #18), every method is public",
         "DOMAIN.people.public_item_methods: ignored: authentication is not available yet (issue #18), every method is public",
-        "DOMAIN.people.embedded_fields: ignored: embedding is not available yet (issue #12), related documents are returned as ids",
         "DOMAIN.people.mongo_write_concern: ignored: the embedded store commits every write durably",
-        "DOMAIN.people.schema.boss.data_relation.embeddable: ignored: embedding is not available yet (issue #12), ?embedded= returns related documents as ids",
-        "DOMAIN.people.schema.team.schema.data_relation.embeddable: ignored: embedding is not available yet (issue #12), ?embedded= returns related documents as ids",
     ];
     let mut got = d.warnings.clone();
     got.sort();

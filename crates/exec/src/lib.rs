@@ -41,6 +41,7 @@ use eve_store::DataLayer;
 
 mod access;
 pub mod data;
+mod embed;
 mod etag;
 pub mod hooks;
 mod load;
@@ -54,6 +55,7 @@ mod write;
 
 pub use access::Access;
 pub use data::{DataError, ResourceData};
+pub use embed::{embedded_last_updated, Replaced};
 pub use etag::document_etag;
 pub use hooks::{BoxFuture, Event, HookContext, HookError, Hooks, Scope};
 pub use stamp::{ensure_meta, epoch, now, IfMatch};

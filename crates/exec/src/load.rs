@@ -1,60 +1,76 @@
 //! Loads for rendering: a page of a collection (with its total, from one
-//! snapshot) and one item, as the plan's query projects them, each shown to
-//! its `on_fetched_*` hooks.
+//! snapshot) and one item, as the plan's query projects them, with the
+//! documents the request embeds ([`Executor::embed`]), each shown to its
+//! `on_fetched_*` hooks.
 
 use std::sync::Arc;
 
 use bson::{Bson, Document};
+use eve_core::embed::EmbedPath;
 use eve_core::soft_delete::is_deleted;
 use eve_core::{ApiResult, Resource};
 use eve_query::{Cond, Filter};
 use eve_store::FindQuery;
 
 use crate::hooks::Event;
-use crate::{ensure_meta, Access, Executor};
+use crate::{ensure_meta, Access, Executor, Replaced};
 
 impl Executor {
     /// A page of `res` and, when `count`, the number of documents the
-    /// query matches, read from one snapshot; then `on_fetched_resource`.
+    /// query matches, read from one snapshot; then the embedded documents
+    /// (`embed`, one query per path for the whole page, with the
+    /// references it replaced) and, as in Eve, `on_fetched_resource` on the
+    /// page as it will be served.
     pub async fn fetch_page(
         &self,
         access: &Access,
         res: &Arc<Resource>,
         query: &FindQuery,
         count: bool,
-    ) -> ApiResult<(Vec<Document>, Option<u64>)> {
+        embed: &[EmbedPath],
+    ) -> ApiResult<(Vec<Document>, Option<u64>, Replaced)> {
         let (mut docs, total) = self
             .store()
             .find_page(&res.datasource.source, query, count)
             .await?;
+        let replaced = self.embed(access, embed, &mut docs).await?;
         if let Some(cx) = self.context(Event::FetchedResource, access, Some(res), None) {
             self.hooks()
                 .run_page(Event::FetchedResource, &cx, &mut docs)
                 .await?;
         }
         self.etags_of_outside_documents(res, &mut docs).await?;
-        Ok((docs, total))
+        Ok((docs, total, replaced))
     }
 
     /// The first document `query` finds (an item plan's query: the item
     /// filter, with the datasource and sub-resource filters merged into it,
-    /// and the projection), as the data layer projects it; then
-    /// `on_fetched_item` (not for a soft-deleted document, answered 404).
+    /// and the projection), as the data layer projects it; then the
+    /// embedded documents (`embed`, with the references it replaced) and
+    /// `on_fetched_item` (neither for a soft-deleted document, answered
+    /// 404).
     pub async fn fetch_item(
         &self,
         access: &Access,
         res: &Arc<Resource>,
         query: &FindQuery,
-    ) -> ApiResult<Option<Document>> {
+        embed: &[EmbedPath],
+    ) -> ApiResult<Option<(Document, Replaced)>> {
         let mut query = query.clone();
         query.limit = Some(1);
         let found = self.store().find(&res.datasource.source, &query).await?;
         let Some(mut doc) = found.into_iter().next() else {
             return Ok(None);
         };
-        // A soft-deleted document is answered 404 with its body, and Eve
-        // shows it to no fetch hook.
+        // A soft-deleted document is answered 404 with its body, without
+        // embedding (features.md §31.1), and Eve shows it to no fetch hook.
         let deleted = is_deleted(self.domain(), res, &doc);
+        let replaced = if deleted {
+            Replaced::default()
+        } else {
+            self.embed(access, embed, std::slice::from_mut(&mut doc))
+                .await?
+        };
         if let (false, Some(cx)) = (
             deleted,
             self.context(Event::FetchedItem, access, Some(res), None),
@@ -65,7 +81,7 @@ impl Executor {
         }
         self.etags_of_outside_documents(res, std::slice::from_mut(&mut doc))
             .await?;
-        Ok(Some(doc))
+        Ok(Some((doc, replaced)))
     }
 
     /// Gives the documents written outside the API (no stored ETag) the

@@ -7,6 +7,7 @@ mod integration {
     mod budgets;
     pub mod common;
     mod conditional;
+    mod embedding;
     mod endpoints;
     mod eve_reads;
     mod headers;

@@ -456,10 +456,12 @@ async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
         Plan::Aggregate(_) => Err(ApiError::Internal(
             "aggregation is refused at start-up until built".into(),
         )),
-        Plan::Insert(plan) => write::post(ctx, route, resource()?, &plan).await,
+        Plan::Insert(plan) => write::post(ctx, route, resource()?, &plan, &req.query.embed).await,
         Plan::Edit(plan) => match plan.kind {
-            EditKind::Update => write::patch(ctx, route, resource()?, &plan).await,
-            EditKind::Replace => write::put(ctx, route, resource()?, &plan).await,
+            EditKind::Update => {
+                write::patch(ctx, route, resource()?, &plan, &req.query.embed).await
+            }
+            EditKind::Replace => write::put(ctx, route, resource()?, &plan, &req.query.embed).await,
         },
         Plan::DeleteItem(plan) => write::delete_item(ctx, resource()?, &plan).await,
         Plan::DeleteCollection(plan) => write::delete_collection(ctx, resource()?, &plan).await,

@@ -84,6 +84,32 @@ pub(crate) fn build_document(
     map
 }
 
+/// Rebuilds `_links.related` of a served document from `stored`, the
+/// document with the references embedding replaced put back
+/// ([`eve_exec::Replaced::restore`]): as Eve builds related links before
+/// it embeds, a reference to a missing document keeps its link, and a
+/// relation on another field than the id links by that field's value.
+pub(crate) fn relink(
+    domain: &Domain,
+    res: &Resource,
+    map: &mut Map<String, Value>,
+    stored: &Document,
+) {
+    if !res.hateoas {
+        return;
+    }
+    if let Some(Value::Object(links)) = map.get_mut(&domain.settings.meta.links) {
+        match related_links(domain, res, stored) {
+            Some(related) => {
+                links.insert("related".into(), related);
+            }
+            None => {
+                links.shift_remove("related");
+            }
+        }
+    }
+}
+
 /// `{"title": item_title, "href": "<resource path>/<id>"}`.
 pub(crate) fn self_link(res: &Resource, resource_path: &str, id: Option<&Bson>) -> Value {
     json!({"title": res.item_title, "href": format!("{resource_path}/{}", id_string(id))})

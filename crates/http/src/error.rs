@@ -67,7 +67,9 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         | ApiError::WhereTooLong { .. }
         | ApiError::WhereTooManyTerms { .. }
         | ApiError::InvalidFilterValue { .. }
-        | ApiError::ProjectionMixesInclusionAndExclusion => shown(400, err.to_string()),
+        | ApiError::ProjectionMixesInclusionAndExclusion
+        | ApiError::EmbeddedUnparsable
+        | ApiError::TooManyEmbeddedDocuments { .. } => shown(400, err.to_string()),
         // Eve raises these with `abort(400, description=...)`: the text is
         // shown only with `DEBUG`.
         ApiError::EmptyBulkInsert | ApiError::BulkInsertDisabled => {
@@ -267,6 +269,18 @@ mod tests {
                 400,
                 "projection cannot mix inclusion and exclusion",
                 "projection cannot mix inclusion and exclusion",
+            ),
+            (
+                ApiError::EmbeddedUnparsable,
+                400,
+                "Unable to parse `embedded` clause",
+                "Unable to parse `embedded` clause",
+            ),
+            (
+                ApiError::TooManyEmbeddedDocuments { limit: 2 },
+                400,
+                "a response may embed at most 2 documents (EMBEDDED_MAX_DOCUMENTS)",
+                "a response may embed at most 2 documents (EMBEDDED_MAX_DOCUMENTS)",
             ),
             (
                 ApiError::MalformedBody("expected value at line 1 column 1".into()),

@@ -13,9 +13,9 @@ use eve_core::{ApiError, ApiResult, Resource};
 use serde_json::{json, Map, Value};
 
 use crate::context::{Ctx, Reply};
-use crate::document::build_document;
+use crate::document::{build_document, relink};
 use crate::negotiate::http_date;
-use eve_exec::{ensure_meta, epoch};
+use eve_exec::{embedded_last_updated, ensure_meta, epoch};
 
 /// `GET /`: child links (features.md §10.2).
 pub(crate) fn get_home(ctx: &Ctx) -> Reply {
@@ -112,9 +112,9 @@ pub(crate) async fn get_collection(
     // The page and its total come from one snapshot, so they agree; the
     // data layer applies the projection; the executor runs the
     // `on_fetched_resource` hooks.
-    let (docs, total) = ctx
+    let (docs, total, replaced) = ctx
         .exec()
-        .fetch_page(ctx.access(), res, &plan.query, plan.count)
+        .fetch_page(ctx.access(), res, &plan.query, plan.count, &req.query.embed)
         .await?;
 
     let mut last_modified: Option<bson::DateTime> = None;
@@ -124,14 +124,12 @@ pub(crate) async fn get_collection(
             if let Ok(updated) = doc.get_datetime(&s.meta.last_updated) {
                 last_modified = Some(last_modified.map_or(*updated, |m| m.max(*updated)));
             }
-            Value::Object(build_document(
-                domain,
-                res,
-                doc,
-                None,
-                &route.resource_path,
-                false,
-            ))
+            let stored = replaced.restore(&doc);
+            let mut map = build_document(domain, res, doc, None, &route.resource_path, false);
+            if let Some(stored) = stored {
+                relink(domain, res, &mut map, &stored);
+            }
+            Value::Object(map)
         })
         .collect();
 
@@ -332,9 +330,9 @@ pub(crate) async fn get_item(
     let route = &req.route;
     // The plan's query names one document and its projection; the executor
     // runs the `on_fetched_item` hooks.
-    let mut doc = ctx
+    let (mut doc, replaced) = ctx
         .exec()
-        .fetch_item(ctx.access(), res, &plan.query)
+        .fetch_item(ctx.access(), res, &plan.query, &req.query.embed)
         .await?
         .ok_or(ApiError::DocumentNotFound)?;
     ensure_meta(domain, res, &mut doc);
@@ -352,6 +350,11 @@ pub(crate) async fn get_item(
         .ok()
         .copied()
         .unwrap_or_else(epoch);
+    // As in Eve, a newer document embedded in a top-level field makes the
+    // item newer (Last-Modified, If-Modified-Since); the ETag stays the
+    // stored one.
+    let updated =
+        embedded_last_updated(domain, &req.query.embed, &doc).map_or(updated, |e| e.max(updated));
 
     // Eve compares at a one-second resolution: a document updated within
     // the second of `If-Modified-Since` is not modified.
@@ -392,7 +395,11 @@ pub(crate) async fn get_item(
             etag_header,
         ));
     }
+    let stored = replaced.restore(&doc);
     let mut map = build_document(domain, res, doc, None, &route.resource_path, true);
+    if let Some(stored) = stored {
+        relink(domain, res, &mut map, &stored);
+    }
     if let Some(Value::Object(links)) = map.get_mut(&s.meta.links) {
         // Eve builds an item's links with the collection's paging rules:
         // the collection link keeps the query, and `next`/`prev` follow the

@@ -117,6 +117,7 @@ const MODELLED: &[&str] = &[
     "SHUTDOWN_TIMEOUT",
     "SORT_MEMORY_LIMIT",
     "MAX_VALIDATION_ISSUES",
+    "EMBEDDED_MAX_DOCUMENTS",
     // resource defaults
     "ITEM_LOOKUP",
     "ITEM_LOOKUP_FIELD",
@@ -612,6 +613,7 @@ pub(crate) fn check_globals(
         schema_endpoint: g.opt_string(ctx, "SCHEMA_ENDPOINT", None),
         limits: check_limits(ctx, &g),
         versions: super::versioning::read(ctx, raw),
+        embedded_max_documents: super::embedding::max_documents(ctx, &g),
     };
     (settings, defaults)
 }

@@ -23,6 +23,7 @@
 //! assert_eq!(domain.resources["people"].item_title, "People");
 //! ```
 
+mod embedding;
 mod globals;
 mod indexes;
 mod mongo;
@@ -243,6 +244,7 @@ pub fn check(
                 resources.insert(res.name.clone(), Arc::new(res));
             }
             resource::check_url_clashes(&mut ctx, &resources);
+            embedding::check_resources(&mut ctx, &resources);
             collections = indexes::per_collection(&mut ctx, &resources, domain);
             versioning::add_shadow_collections(
                 &settings.meta,
@@ -261,6 +263,7 @@ pub fn check(
     }
 
     not_built::check(&mut ctx, &raw);
+    embedding::check_raw(&mut ctx, &raw, &resources);
 
     let read::Ctx {
         mut problems,

@@ -7,7 +7,7 @@
 //! path and what to do. [`NOT_BUILT`] is the one list of such keys: when a
 //! feature lands, its rows go.
 //!
-//! Settings whose absence is harmless (embedding, public methods without
+//! Settings whose absence is harmless (public methods without
 //! authentication, ...) are in [`IGNORED`]: accepted with a warning.
 //!
 //! A value that explicitly disables a feature (`false`, `null`, an empty
@@ -126,11 +126,6 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
 /// without it exposes nothing: each gets a start-up warning.
 pub(crate) const IGNORED: &[Rule] = &[
     rule(
-        Place::Resource(&["embedded_fields"]),
-        Asks::Set,
-        "ignored: embedding is not available yet (issue #12), related documents are returned as ids",
-    ),
-    rule(
         Place::Global(&["PUBLIC_METHODS", "PUBLIC_ITEM_METHODS"]),
         Asks::Set,
         "ignored: authentication is not available yet (issue #18), every method is public",
@@ -141,11 +136,6 @@ pub(crate) const IGNORED: &[Rule] = &[
         "ignored: authentication is not available yet (issue #18), every method is public",
     ),
 ];
-
-/// `data_relation.embeddable: true` anywhere in a schema: the warning of
-/// the `embeddable` rule (embedding is not built).
-const EMBEDDABLE: &str =
-    "ignored: embedding is not available yet (issue #12), ?embedded= returns related documents as ids";
 
 /// A matched key: its dotted path and its value.
 type Hit<'a> = (String, &'a Value);
@@ -219,68 +209,6 @@ pub(crate) fn check(ctx: &mut Ctx, raw: &IndexMap<String, Value>) {
             if rule.asks.matches(value) {
                 ctx.warn(format!("{path}: {}", rule.message));
             }
-        }
-    }
-    for (name, def) in raw
-        .get("DOMAIN")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(schema) = def.get("schema") {
-            let mut paths = Vec::new();
-            embeddable_paths(schema, &format!("DOMAIN.{name}.schema"), &mut paths);
-            for path in paths {
-                ctx.warn(format!("{path}: {EMBEDDABLE}"));
-            }
-        }
-    }
-}
-
-/// Collects the paths of `data_relation.embeddable: true` in a schema
-/// (fields, `schema` of dicts and lists, `items`, `*of` variants), bounded
-/// by the depth of the settings file.
-fn embeddable_paths(schema: &Value, prefix: &str, out: &mut Vec<String>) {
-    let Some(fields) = schema.as_object() else {
-        return;
-    };
-    for (field, rules) in fields {
-        rules_embeddable(rules, &format!("{prefix}.{field}"), out);
-    }
-}
-
-/// Whether the `schema` rule `sub` of `rules` maps field names to rules (a
-/// dict's) rather than being the rules of each item (a list's).
-fn is_fields(rules: &serde_json::Map<String, Value>, sub: &Value) -> bool {
-    match rules.get("type").and_then(Value::as_str) {
-        Some("dict") => true,
-        Some("list") => false,
-        _ => !sub.get("type").is_some_and(Value::is_string),
-    }
-}
-
-fn rules_embeddable(rules: &Value, path: &str, out: &mut Vec<String>) {
-    let Some(rules) = rules.as_object() else {
-        return;
-    };
-    if rules
-        .get("data_relation")
-        .and_then(|r| r.get("embeddable"))
-        .is_some_and(|e| e == &Value::Bool(true))
-    {
-        out.push(format!("{path}.data_relation.embeddable"));
-    }
-    for (key, sub) in rules {
-        let sub_path = format!("{path}.{key}");
-        match key.as_str() {
-            "schema" if is_fields(rules, sub) => embeddable_paths(sub, &sub_path, out),
-            "schema" | "valuesrules" | "valueschema" => rules_embeddable(sub, &sub_path, out),
-            "items" | "anyof" | "allof" | "oneof" | "noneof" => {
-                for (i, item) in sub.as_array().into_iter().flatten().enumerate() {
-                    rules_embeddable(item, &format!("{sub_path}.{i}"), out);
-                }
-            }
-            _ => {}
         }
     }
 }

@@ -69,12 +69,33 @@ impl TestApp {
 
     /// An app from YAML settings and hooks over an empty store.
     pub async fn with_hooks(yaml: &str, hooks: eve_http::Hooks) -> TestApp {
+        TestApp::build(yaml, hooks, |store| store).await
+    }
+
+    /// An app from YAML settings over an empty store wrapped by `wrap`
+    /// (e.g. a layer counting the queries).
+    pub async fn with_store(
+        yaml: &str,
+        wrap: impl FnOnce(
+            std::sync::Arc<dyn eve_store::DataLayer>,
+        ) -> std::sync::Arc<dyn eve_store::DataLayer>,
+    ) -> TestApp {
+        TestApp::build(yaml, eve_http::Hooks::new(), wrap).await
+    }
+
+    async fn build(
+        yaml: &str,
+        hooks: eve_http::Hooks,
+        wrap: impl FnOnce(
+            std::sync::Arc<dyn eve_store::DataLayer>,
+        ) -> std::sync::Arc<dyn eve_store::DataLayer>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let raw = eve_core::settings::parse_str(yaml, eve_core::settings::Format::Yaml)
             .expect("settings parse");
         let domain =
             eve_core::settings::check(raw, &eve_http::Registry::default()).expect("settings check");
-        let store = test_store(&domain, dir.path()).await;
+        let store = wrap(test_store(&domain, dir.path()).await);
         let app = App::builder()
             .hooks(hooks)
             .store(store)

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use eve_core::embed::EmbedPath;
 use eve_core::plan::EditPlan;
 
 use super::post::insert_failure;
@@ -25,6 +26,7 @@ pub(crate) async fn patch(
     route: &Route,
     res: &Arc<Resource>,
     plan: &EditPlan,
+    embed: &[EmbedPath],
 ) -> ApiResult<Reply> {
     let exec = ctx.exec();
     let original = exec
@@ -42,20 +44,24 @@ pub(crate) async fn patch(
         )
         .await?;
     match edited {
-        Edited::Stored(doc) => Ok(edited_reply(ctx, route, res, &doc, false)),
+        Edited::Stored(doc) => Ok(edited_reply(ctx, route, res, doc, embed, false).await),
         Edited::Refused(refusal) => Ok(refused(ctx, &refusal, &body)),
     }
 }
 
-fn edited_reply(
+async fn edited_reply(
     ctx: &Ctx,
     route: &Route,
     res: &Resource,
-    doc: &Document,
+    mut doc: Document,
+    embed: &[EmbedPath],
     last_modified: bool,
 ) -> Reply {
     let s = &ctx.domain().settings;
-    let mut reply = Reply::new(200, Value::Object(write_response(ctx, route, res, doc)));
+    let stored = embed_written(ctx, embed, std::slice::from_mut(&mut doc)).await;
+    let stored = stored.first().and_then(Option::as_ref);
+    let answer = embedded_write_response(ctx, route, res, &doc, stored);
+    let mut reply = Reply::new(200, Value::Object(answer));
     if let (true, Ok(etag)) = (s.if_match, doc.get_str(&s.meta.etag)) {
         reply = reply.header(header::ETAG, format!("\"{etag}\""));
     }
@@ -72,13 +78,14 @@ pub(crate) async fn put(
     route: &Route,
     res: &Arc<Resource>,
     plan: &EditPlan,
+    embed: &[EmbedPath],
 ) -> ApiResult<Reply> {
     let exec = ctx.exec();
     let Some(original) = exec.original(res, &plan.filter, &plan.if_match).await? else {
         if !plan.upsert {
             return Err(ApiError::DocumentNotFound);
         }
-        return upsert(ctx, route, res, plan).await;
+        return upsert(ctx, route, res, plan, embed).await;
     };
     let body = parse_body(ctx, res, false)?;
     let edited = exec
@@ -91,7 +98,7 @@ pub(crate) async fn put(
         )
         .await?;
     match edited {
-        Edited::Stored(doc) => Ok(edited_reply(ctx, route, res, &doc, true)),
+        Edited::Stored(doc) => Ok(edited_reply(ctx, route, res, doc, embed, true).await),
         Edited::Refused(refusal) => Ok(refused(ctx, &refusal, &body)),
     }
 }
@@ -102,18 +109,15 @@ async fn upsert(
     route: &Route,
     res: &Arc<Resource>,
     plan: &EditPlan,
+    embed: &[EmbedPath],
 ) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let body = parse_body(ctx, res, false)?;
     let (field, raw) = route.lookup.clone().ok_or(ApiError::UrlNotFound)?;
     let id = lookup_value(domain, res, &field, &raw);
-    let respond = |docs: &[Document]| {
-        let first = docs.first().cloned().unwrap_or_default();
-        (
-            location(ctx, route, res, &first),
-            Value::Object(write_response(ctx, route, res, &first)),
-        )
-    };
+    // The inserted document, kept for the answer (embedding, if asked,
+    // reads the store once the document is in it).
+    let copy = |docs: &[Document]| docs.first().cloned().unwrap_or_default();
     let inserted = ctx
         .exec()
         .upsert(
@@ -122,9 +126,18 @@ async fn upsert(
             json_to_bson(&body),
             &plan.url_fields,
             (field, id),
-            respond,
+            copy,
         )
         .await?;
+    let inserted = match inserted {
+        Inserted::Stored(mut first) => {
+            let stored = embed_written(ctx, embed, std::slice::from_mut(&mut first)).await;
+            let stored = stored.first().and_then(Option::as_ref);
+            let answer = embedded_write_response(ctx, route, res, &first, stored);
+            Inserted::Stored((location(ctx, route, res, &first), Value::Object(answer)))
+        }
+        Inserted::Refused(refusals) => Inserted::Refused(refusals),
+    };
     match inserted {
         Inserted::Stored((loc, body)) => Ok(Reply::new(201, body).header(header::LOCATION, loc)),
         Inserted::Refused(refusals) => match refusals.first() {

@@ -5,6 +5,7 @@
 
 use axum::http::header;
 use bson::{Bson, Document};
+use eve_core::embed::EmbedPath;
 use eve_core::plan::lookup_value;
 use eve_core::{ApiError, ApiResult, Domain, Resource};
 use eve_exec::{Edited, Inserted, Refusal};
@@ -12,7 +13,7 @@ use eve_query::json_to_bson;
 use serde_json::{json, Map, Value};
 
 use crate::context::{Ctx, Reply};
-use crate::document::{build_document, related_links, self_link};
+use crate::document::{build_document, related_links, relink, self_link};
 use crate::negotiate::http_date;
 use crate::payload::parse_body;
 use crate::render::{bson_to_json, write_json};
@@ -110,6 +111,50 @@ fn write_response(ctx: &Ctx, route: &Route, res: &Resource, doc: &Document) -> M
         )
     };
     map.insert(m.status.clone(), json!(m.status_ok));
+    map
+}
+
+/// Embeds into the documents of a write's answer (`BANDWIDTH_SAVER: false`
+/// with `embedded`, features.md §44) and returns their stored forms for
+/// the related links. The write is done: if embedding fails (more
+/// references than `EMBEDDED_MAX_DOCUMENTS`, a store error) the answer
+/// keeps the references as stored rather than report an error for a
+/// write that happened.
+async fn embed_written(
+    ctx: &Ctx,
+    embed: &[EmbedPath],
+    docs: &mut [Document],
+) -> Vec<Option<Document>> {
+    if embed.is_empty() {
+        return vec![None; docs.len()];
+    }
+    let mut embedded = docs.to_vec();
+    match ctx.exec().embed(ctx.access(), embed, &mut embedded).await {
+        Ok(replaced) => {
+            let stored = embedded.iter().map(|d| replaced.restore(d)).collect();
+            docs.clone_from_slice(&embedded);
+            stored
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the answer to a write is served without embedding");
+            vec![None; docs.len()]
+        }
+    }
+}
+
+/// [`write_response`] of a document embedding changed: its related links
+/// are those of `stored`, the document as written.
+fn embedded_write_response(
+    ctx: &Ctx,
+    route: &Route,
+    res: &Resource,
+    doc: &Document,
+    stored: Option<&Document>,
+) -> Map<String, Value> {
+    let mut map = write_response(ctx, route, res, doc);
+    if let Some(stored) = stored {
+        relink(ctx.domain(), res, &mut map, stored);
+    }
     map
 }
 

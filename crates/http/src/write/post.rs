@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use eve_core::embed::EmbedPath;
 use eve_core::plan::InsertPlan;
 
 use super::*;
@@ -13,6 +14,7 @@ pub(crate) async fn post(
     route: &Route,
     res: &Arc<Resource>,
     plan: &InsertPlan,
+    embed: &[EmbedPath],
 ) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let s = &domain.settings;
@@ -32,28 +34,44 @@ pub(crate) async fn post(
     }
     let input: Vec<Bson> = values.iter().map(json_to_bson).collect();
     // The answer depends only on the documents as inserted: it is built
-    // before the store takes them (without a copy).
-    let respond = |docs: &[Document]| {
+    // before the store takes them (without a copy), unless it embeds
+    // documents (then from a copy, once they are stored).
+    let respond = |docs: &[Document], stored: &[Option<Document>]| {
         let loc = docs.first().map(|d| location(ctx, route, res, d));
+        let answer = |i: usize, d: &Document| {
+            let stored = stored.get(i).and_then(Option::as_ref);
+            Value::Object(embedded_write_response(ctx, route, res, d, stored))
+        };
         let body = if is_list && docs.len() > 1 {
-            let items: Vec<Value> = docs
-                .iter()
-                .map(|d| Value::Object(write_response(ctx, route, res, d)))
-                .collect();
+            let items: Vec<Value> = docs.iter().enumerate().map(|(i, d)| answer(i, d)).collect();
             let mut body = Map::new();
             body.insert(s.meta.status.clone(), json!(s.meta.status_ok));
             body.insert(s.meta.items.clone(), Value::Array(items));
             Value::Object(body)
         } else {
             let first = docs.first().cloned().unwrap_or_default();
-            Value::Object(write_response(ctx, route, res, &first))
+            answer(0, &first)
         };
         (loc, body)
     };
-    let inserted = ctx
-        .exec()
-        .insert(ctx.access(), res, input, &plan.url_fields, respond)
-        .await?;
+    let exec = ctx.exec();
+    let inserted = if embed.is_empty() {
+        let respond = |docs: &[Document]| respond(docs, &[]);
+        exec.insert(ctx.access(), res, input, &plan.url_fields, respond)
+            .await?
+    } else {
+        let copy = <[Document]>::to_vec;
+        match exec
+            .insert(ctx.access(), res, input, &plan.url_fields, copy)
+            .await?
+        {
+            Inserted::Stored(mut docs) => {
+                let stored = embed_written(ctx, embed, &mut docs).await;
+                Inserted::Stored(respond(&docs, &stored))
+            }
+            Inserted::Refused(refusals) => Inserted::Refused(refusals),
+        }
+    };
     match inserted {
         Inserted::Stored((loc, body)) => {
             let mut reply = Reply::new(201, body);
