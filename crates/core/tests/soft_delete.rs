@@ -219,27 +219,3 @@ fn the_schema_cannot_declare_the_flag() {
     assert!(e.has_problem_at("DOMAIN.a.schema._deleted"), "{e}");
     assert!(!e.has_problem_at("DOMAIN.a.soft_delete"), "{e}");
 }
-
-/// Soft delete of a versioned resource (§31.3) is not built: refused at
-/// start-up with the resource's key path, whichever level turns each on.
-#[test]
-fn soft_delete_with_versioning_is_refused_until_built() {
-    for yaml in [
-        "DOMAIN: {a: {soft_delete: true, versioning: true, schema: {n: {type: integer}}}}",
-        "SOFT_DELETE: true\nVERSIONING: true\nDOMAIN: {a: {schema: {n: {type: integer}}}}",
-        "VERSIONING: true\nDOMAIN: {a: {soft_delete: true, schema: {n: {type: integer}}}}",
-    ] {
-        let err = check(
-            parse_str(yaml, Format::Yaml).unwrap(),
-            &eve_schema::Registry::default(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("DOMAIN.a.soft_delete: soft delete of a versioned resource is not available yet (issue #12"),
-            "{yaml}: {err}"
-        );
-    }
-    // Either one alone starts; so does turning one off for the resource.
-    domain("SOFT_DELETE: true\nVERSIONING: true\nDOMAIN: {a: {versioning: false}, b: {soft_delete: false}}");
-}

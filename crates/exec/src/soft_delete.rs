@@ -19,6 +19,7 @@ use eve_store::{FindQuery, StoreError, WriteBatch, WriteOp};
 use crate::etag::document_etag;
 use crate::hooks::Event;
 use crate::stamp::{edit_filter, ensure_meta, now};
+use crate::versioning;
 use crate::{Access, Executor, Original};
 
 /// Documents marked per write batch by a collection DELETE: each batch is
@@ -44,6 +45,36 @@ fn marked(domain: &Domain, res: &Resource, original: &Document, at: bson::DateTi
         doc.insert(m.etag.clone(), etag);
     }
     doc
+}
+
+/// Adds to `batch` the marking of `original` (a replace that must match
+/// `conditional`, the compare-and-set on the ETag that was read) and, on a
+/// versioned resource (features.md §31.3), the marked document as a new
+/// version: `_version` + 1 and its shadow entry, after Eve's "late
+/// versioning catch" (the original's own entry when it has no version).
+/// As in Eve, the ETag is computed before the version number changes.
+fn mark_one(
+    domain: &Domain,
+    res: &Resource,
+    mut batch: WriteBatch,
+    conditional: Filter,
+    original: &Document,
+    at: bson::DateTime,
+) -> WriteBatch {
+    let mut doc = marked(domain, res, original, at);
+    if let Some(first) = versioning::next_version(domain, res, original, &mut doc) {
+        batch = batch.push(first);
+    }
+    let shadow = versioning::shadow_insert(domain, res, std::slice::from_ref(&doc));
+    batch = batch.push_must_match(WriteOp::Replace {
+        collection: res.datasource.source.clone(),
+        filter: conditional,
+        doc,
+    });
+    match shadow {
+        Some(op) => batch.push(op),
+        None => batch,
+    }
 }
 
 /// A failed compare-and-set is the `412` of an edit.
@@ -74,18 +105,16 @@ impl Executor {
         if let Some(cx) = self.context(Event::DeleteItem, access, Some(res), None) {
             self.hooks().run_doc(Event::DeleteItem, &cx, doc).await?;
         }
-        // Versioning (features.md §31.3, built with versioning): the marked
-        // document is a new version (`_version` + 1) and its shadow copy
-        // joins this batch.
-        let op = WriteOp::Replace {
-            collection: res.datasource.source.clone(),
-            filter: original.conditional().clone(),
-            doc: marked(domain, res, doc, now()),
-        };
-        self.store()
-            .apply(WriteBatch::new().push_must_match(op))
-            .await
-            .map_err(conflict_is_412)?;
+        let mut batch = WriteBatch::new();
+        batch = mark_one(
+            domain,
+            res,
+            batch,
+            original.conditional().clone(),
+            doc,
+            now(),
+        );
+        self.store().apply(batch).await.map_err(conflict_is_412)?;
         if let Some(cx) = self.context(Event::DeletedItem, access, Some(res), None) {
             self.hooks().run_doc(Event::DeletedItem, &cx, doc).await?;
         }
@@ -149,13 +178,7 @@ impl Executor {
                 let conditional = edit_filter(domain, doc);
                 let mut doc = doc.clone();
                 ensure_meta(domain, res, &mut doc);
-                // Versioning (features.md §31.3): a new version per
-                // document, in this batch.
-                batch = batch.push_must_match(WriteOp::Replace {
-                    collection: collection.clone(),
-                    filter: conditional,
-                    doc: marked(domain, res, &doc, at),
-                });
+                batch = mark_one(domain, res, batch, conditional, &doc, at);
             }
             match self.store().apply(batch).await {
                 Ok(_) => return Ok(stored.len() as u64),

@@ -291,7 +291,7 @@ pub(crate) fn link_query(
 /// §31.1), as Eve builds it: `404` with the document (its `_links.self`
 /// only) plus `_status: ["ERR"]` (a one-element list, Eve's quirk) and
 /// `_error`, and the document's `ETag` and `Last-Modified`.
-fn deleted_reply(
+pub(crate) fn deleted_reply(
     ctx: &Ctx,
     res: &Resource,
     doc: bson::Document,

@@ -11,6 +11,7 @@ use axum::http::header;
 use bson::Document;
 use eve_core::plan::{VersionPlan, AS_OF_PARAM};
 use eve_core::request::{parse_http_date, ApiRequest};
+use eve_core::soft_delete::is_deleted;
 use eve_core::{ApiError, ApiResult, Resource};
 use eve_exec::{ensure_meta, epoch, latest_version, VersionArg};
 use eve_query::SortDir;
@@ -142,6 +143,20 @@ pub(crate) async fn get_version(
             reply = reply.header(header::ETAG, format!("\"{e}\""));
         }
         return Ok(reply);
+    }
+    // Soft delete with versioning (features.md §31.3): the deleted version
+    // answers as the deleted document does, 404 with the document.
+    if let Some(Some(doc)) = &one {
+        if is_deleted(domain, res, doc) {
+            return Ok(crate::read::deleted_reply(
+                ctx,
+                res,
+                doc.clone(),
+                &req.route.resource_path,
+                updated,
+                etag.map(|e| format!("\"{e}\"")),
+            ));
+        }
     }
     let id = id_string(latest.get(&res.id_field));
     let body = match (one, wanted) {

@@ -202,15 +202,6 @@ pub(crate) fn check_resource(
 
     let soft_delete = r.bool(ctx, "soft_delete", d.soft_delete);
     let versioning = r.bool(ctx, "versioning", d.versioning);
-    if soft_delete && versioning {
-        // Fail closed: a soft delete would not record the deleted version.
-        ctx.problem(
-            r.path("soft_delete"),
-            "soft delete of a versioned resource is not available yet (issue #12, \
-             features.md §31.3): the deletion would be missing from the document's \
-             history; turn off soft_delete or versioning for this resource",
-        );
-    }
 
     // schema
     let written = match r.get("schema") {

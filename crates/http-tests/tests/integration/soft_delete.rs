@@ -673,3 +673,113 @@ async fn the_mark_etag_is_eves_digest_of_the_marked_document() {
         )
     );
 }
+
+/// Soft delete with versioning (features.md §31.3), expected answers taken
+/// from the reference Eve: the deletion is a new version (`_deleted: true`);
+/// `?version=N` of it answers 404 with the document, earlier ones 200;
+/// `all` and `diffs` list it; a PATCH restores as the next version; a
+/// collection DELETE adds a deleted version to each live document.
+#[tokio::test]
+async fn with_versioning_the_deletion_is_a_version() {
+    let t = TestApp::new(
+        r#"
+SOFT_DELETE: true
+VERSIONING: true
+RESOURCE_METHODS: [GET, POST, DELETE]
+ITEM_METHODS: [GET, PATCH, PUT, DELETE]
+DOMAIN:
+  notes:
+    schema:
+      text: {type: string}
+      n: {type: integer}
+"#,
+    )
+    .await;
+    let (id, e1) = t.create("/notes", r#"{"text": "a", "n": 1}"#).await;
+    let url = format!("/notes/{id}");
+    let r = t.edit("PATCH", &url, &e1, r#"{"n": 2}"#).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let e2 = r.json()["_etag"].as_str().unwrap().to_string();
+    assert_eq!(delete(&t, &url, &e2).await.status, StatusCode::NO_CONTENT);
+
+    let r = t.get(&url).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let b = r.json();
+    assert_eq!(
+        (
+            &b["_deleted"],
+            &b["_version"],
+            &b["_latest_version"],
+            &b["n"]
+        ),
+        (&json!(true), &json!(3), &json!(3), &json!(2)),
+        "{b}"
+    );
+    let e3 = b["_etag"].as_str().unwrap().to_string();
+
+    for (v, status, deleted, n) in [(1, 200, false, 1), (2, 200, false, 2), (3, 404, true, 2)] {
+        let r = t.get(&format!("{url}?version={v}")).await;
+        assert_eq!(r.status.as_u16(), status, "version {v}: {}", r.text);
+        let b = r.json();
+        assert_eq!(
+            (
+                &b["_version"],
+                &b["_deleted"],
+                &b["n"],
+                &b["_latest_version"]
+            ),
+            (&json!(v), &json!(deleted), &json!(n), &json!(3)),
+            "version {v}: {b}"
+        );
+    }
+    let r = t.get(&format!("{url}?version=3")).await;
+    assert_eq!(r.json()["_status"], json!(["ERR"]), "{}", r.text);
+    assert_eq!(r.json()["_error"]["message"], json!(DELETED_MESSAGE));
+    assert_eq!(
+        t.get(&format!("{url}?version=4")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let all = t.get(&format!("{url}?version=all")).await.json();
+    assert_eq!(column(&all, "_version"), [json!(1), json!(2), json!(3)]);
+    assert_eq!(
+        column(&all, "_deleted"),
+        [json!(false), json!(false), json!(true)]
+    );
+    let diffs = t.get(&format!("{url}?version=diffs")).await.json();
+    assert_eq!(diffs["_items"][2]["_deleted"], json!(true), "{diffs}");
+    assert_eq!(diffs["_items"][2]["_version"], json!(3), "{diffs}");
+    assert_eq!(diffs["_items"][2].get("n"), None, "{diffs}");
+    assert_eq!(t.get("/notes").await.json()["_meta"]["total"], json!(0));
+
+    // Restored by PATCH with the deleted version's ETag: version 4.
+    let r = t.edit("PATCH", &url, &e3, r#"{"text": "back"}"#).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let b = t.get(&url).await.json();
+    assert_eq!(
+        (&b["_deleted"], &b["_version"], &b["text"]),
+        (&json!(false), &json!(4), &json!("back")),
+        "{b}"
+    );
+
+    // A collection DELETE adds a deleted version to every live document.
+    let (id2, _) = t.create("/notes", r#"{"text": "b", "n": 5}"#).await;
+    assert_eq!(
+        t.send("DELETE", "/notes", &[], None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let all = t.get(&format!("/notes/{id2}?version=all")).await.json();
+    assert_eq!(
+        column(&all, "_deleted"),
+        [json!(false), json!(true)],
+        "{all}"
+    );
+    assert_eq!(column(&all, "text"), [json!("b"), json!("b")], "{all}");
+    let all = t.get(&format!("{url}?version=all")).await.json();
+    assert_eq!(
+        column(&all, "_version"),
+        [json!(1), json!(2), json!(3), json!(4), json!(5)],
+        "{all}"
+    );
+    assert_eq!(column(&all, "_latest_version")[0], json!(5), "{all}");
+}
