@@ -164,9 +164,12 @@ impl Reader {
     ) -> StoreResult<T> {
         let conn = &self.conn;
         let cache = &mut self.catalog;
-        match conn.execute_batch("BEGIN") {
+        match conn
+            .prepare_cached("BEGIN")
+            .and_then(|mut st| st.execute([]))
+        {
             Err(e) => Err(sql_err(e)),
-            Ok(()) => {
+            Ok(_) => {
                 // A panic (a bug) must not cost the pool its connection.
                 let result = catch_unwind(AssertUnwindSafe(|| op(conn, &mut *cache)))
                     .unwrap_or_else(|_| {
@@ -176,7 +179,9 @@ impl Reader {
                     });
                 if !conn.is_autocommit() {
                     // A read transaction has nothing to keep.
-                    let _ = conn.execute_batch("COMMIT");
+                    let _ = conn
+                        .prepare_cached("COMMIT")
+                        .and_then(|mut st| st.execute([]));
                 }
                 result
             }
@@ -441,23 +446,6 @@ impl SqliteStore {
         result
     }
 
-    /// Like [`read`](Self::read), but a short `op` runs right here when a
-    /// reader is idle (never waiting for one on the async runtime).
-    async fn read_short<T, F>(&self, op: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection, &mut catalog::CatalogCache) -> StoreResult<T> + Send + 'static,
-    {
-        match self.readers.try_take() {
-            Some(mut reader) => {
-                let result = reader.run(op);
-                self.readers.give_back(reader);
-                result
-            }
-            None => self.read(op).await,
-        }
-    }
-
     /// Plans and runs `query` on `collection`, reporting the chosen plan
     /// and what it cost (as MongoDB's `explain("executionStats")`).
     pub async fn explain(&self, collection: &str, query: &FindQuery) -> StoreResult<Explain> {
@@ -549,21 +537,31 @@ impl DataLayer for SqliteStore {
 
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
         query.check_supported(self.capabilities())?;
+        let sort_memory = self.sort_memory;
+        if is_point_read(query) {
+            // A read by `_id` runs right here when a reader is idle: it is
+            // shorter than the two thread switches of `read`, and borrows
+            // the query (no copy of it). Otherwise it waits like any read.
+            if let Some(mut reader) = self.readers.try_take() {
+                let result = reader.run(|conn, cache| {
+                    let Some(meta) = catalog::load_cached(conn, cache, collection)? else {
+                        return Ok(Vec::new());
+                    };
+                    page(conn, &meta, query, sort_memory)
+                });
+                self.readers.give_back(reader);
+                return result;
+            }
+        }
         let collection = collection.to_string();
         let query = query.clone();
-        let point = is_point_read(&query);
-        let sort_memory = self.sort_memory;
-        let op = move |conn: &Connection, cache: &mut catalog::CatalogCache| {
+        self.read(move |conn, cache| {
             let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
                 return Ok(Vec::new());
             };
             page(conn, &meta, &query, sort_memory)
-        };
-        if point {
-            self.read_short(op).await
-        } else {
-            self.read(op).await
-        }
+        })
+        .await
     }
 
     async fn count(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
