@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{Server, BIN};
+use common::{crash_seed, Rng, Server, BIN};
 
 const ROUNDS: usize = 20;
 const WORKERS: usize = 3;
@@ -42,21 +42,6 @@ DOMAIN:
       name: {type: string, required: true, unique: true}
       n: {type: integer, min: 0}
 "#;
-
-/// xorshift64*: small, seeded, good enough to pick operations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// What a request came back with.
 enum Answer {
@@ -457,11 +442,7 @@ fn wal_lost_after_a_crash(data: &Path, seen: &mut WalLosses) {
 
 #[test]
 fn acknowledged_writes_survive_twenty_kill_9_rounds() {
-    let seed: u64 = std::env::var("EVE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_e7e5);
-    eprintln!("crash rounds: EVE_CRASH_SEED={seed}");
+    let seed = crash_seed("crash rounds", 0x5eed_e7e5);
     let mut rng = Rng(seed | 1);
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("settings.yaml");

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{request, Server};
+use common::{crash_seed, request, Rng, Server};
 
 const ROUNDS: usize = 8;
 const WORKERS: usize = 3;
@@ -35,18 +35,6 @@ DOMAIN:
     datasource: {source: things_versions}
     allow_unknown: true
 "#;
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 /// What a worker knows: the documents it created, with the last version
 /// and ETag it was told about.
@@ -177,11 +165,7 @@ fn verify(addr: &str, models: &[Arc<Mutex<Model>>]) -> usize {
 
 #[test]
 fn a_crash_never_separates_a_document_from_its_history() {
-    let seed: u64 = std::env::var("EVE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x7e55_10e5);
-    eprintln!("versioning crash rounds: EVE_CRASH_SEED={seed}");
+    let seed = crash_seed("versioning crash rounds", 0x7e55_10e5);
     let mut rng = Rng(seed | 1);
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("settings.yaml");

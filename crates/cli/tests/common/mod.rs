@@ -132,3 +132,33 @@ pub fn request(
         .unwrap_or(0);
     Ok((status, head.to_string(), body.to_string()))
 }
+
+/// A small deterministic generator (xorshift*) for the crash tests, so a
+/// failing run can be replayed with its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The seed of a crash test: `EVE_CRASH_SEED` when set (to replay a run),
+/// else `default`; printed under `label` so a failure names it.
+pub fn crash_seed(label: &str, default: u64) -> u64 {
+    let seed = std::env::var("EVE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    eprintln!("{label}: EVE_CRASH_SEED={seed}");
+    seed
+}
