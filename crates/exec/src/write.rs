@@ -8,13 +8,14 @@
 use std::sync::Arc;
 
 use bson::{Bson, Document};
-use eve_core::{ApiError, ApiResult, Resource, WriteKind};
+use eve_core::{ApiError, ApiResult, Method, Resource, WriteKind};
 use eve_query::Filter;
 use eve_schema::{Issues, Mode};
 use eve_store::{StoreError, WriteBatch, WriteOp};
 
 use crate::etag::document_etag;
 use crate::hooks::Event;
+use crate::oplog;
 use crate::prepare::prepare;
 use crate::stamp::{check_if_match, edit_filter, ensure_meta, now, seal_new, stamp_new, IfMatch};
 use crate::versioning;
@@ -213,12 +214,18 @@ impl Executor {
         let observer = self.context(Event::Inserted, access, Some(res), None);
         let kept = observer.as_ref().map(|_| docs.clone());
         let shadows = versioning::shadow_insert(domain, res, &docs);
+        // A PUT upsert is logged as a POST, as in Eve.
+        let entries = docs
+            .iter()
+            .filter_map(|d| oplog::entry(domain, access, res, Method::Post, d, None))
+            .collect();
         let op = WriteOp::Insert {
             collection: res.datasource.source.clone(),
             docs,
         };
-        let batch = WriteBatch::new().push(op);
-        match self.store().apply(with(batch, shadows)).await {
+        let batch = with(WriteBatch::new().push(op), shadows);
+        let batch = self.with_oplog(access, res, batch, entries).await?;
+        match self.store().apply(batch).await {
             Ok(_) => {}
             Err(StoreError::DuplicateKey { index, message, .. }) => {
                 return Err(duplicate_on_insert(index, &message))
@@ -318,8 +325,18 @@ impl Executor {
         };
         let shadow = versioning::shadow_insert(domain, res, std::slice::from_ref(&merged));
         let batch = with(WriteBatch::new(), first_shadow).push_must_match(op);
+        let batch = self
+            .logged(
+                access,
+                res,
+                with(batch, shadow),
+                Method::Patch,
+                std::slice::from_ref(&updates),
+                original_doc.get(&res.id_field),
+            )
+            .await?;
         self.store()
-            .apply(with(batch, shadow))
+            .apply(batch)
             .await
             .map_err(edit_error)?;
         if let Some(cx) = self.context(Event::Updated, access, Some(res), None) {
@@ -390,8 +407,18 @@ impl Executor {
         };
         let shadow = versioning::shadow_insert(domain, res, std::slice::from_ref(&doc));
         let batch = with(WriteBatch::new(), first_shadow).push_must_match(op);
+        let batch = self
+            .logged(
+                access,
+                res,
+                with(batch, shadow),
+                Method::Put,
+                std::slice::from_ref(&doc),
+                original_doc.get(&res.id_field),
+            )
+            .await?;
         self.store()
-            .apply(with(batch, shadow))
+            .apply(batch)
             .await
             .map_err(edit_error)?;
         if let Some(cx) = self.context(Event::Replaced, access, Some(res), None) {
@@ -427,8 +454,18 @@ impl Executor {
         };
         let history =
             versioning::shadow_delete(self.domain(), res, original.doc.get(&res.id_field));
+        let batch = self
+            .logged(
+                access,
+                res,
+                with(WriteBatch::new().push_must_match(op), history),
+                Method::Delete,
+                std::slice::from_ref(&original.doc),
+                original.doc.get(&res.id_field),
+            )
+            .await?;
         self.store()
-            .apply(with(WriteBatch::new().push_must_match(op), history))
+            .apply(batch)
             .await
             .map_err(edit_error)?;
         if let Some(cx) = self.context(Event::DeletedItem, access, Some(res), None) {
