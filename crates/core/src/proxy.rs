@@ -49,11 +49,15 @@ impl Cidr {
         };
         match (ip, self.addr) {
             (IpAddr::V4(a), IpAddr::V4(b)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(a) & mask == u32::from(b) & mask
             }
             (IpAddr::V6(a), IpAddr::V6(b)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(a) & mask == u128::from(b) & mask
             }
             _ => false,
@@ -65,7 +69,11 @@ impl Cidr {
 /// in `trusted`, in which case the rightmost `X-Forwarded-For` address that
 /// is not trusted (or the leftmost one when all are). `None` when the peer
 /// is unknown.
-pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[Cidr]) -> Option<IpAddr> {
+pub fn client_ip(
+    peer: Option<IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[Cidr],
+) -> Option<IpAddr> {
     let peer = peer?;
     let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
     if !is_trusted(peer) {
@@ -117,11 +125,26 @@ mod tests {
     fn forwarded_only_from_trusted_peers() {
         let trusted = ["10.0.0.0/8".parse().unwrap()];
         let xff = Some("1.2.3.4, 10.0.0.5");
-        assert_eq!(client_ip(Some(ip("5.6.7.8")), xff, &trusted), Some(ip("5.6.7.8")));
-        assert_eq!(client_ip(Some(ip("10.0.0.1")), xff, &trusted), Some(ip("1.2.3.4")));
-        assert_eq!(client_ip(Some(ip("10.0.0.1")), None, &trusted), Some(ip("10.0.0.1")));
-        assert_eq!(client_ip(Some(ip("10.0.0.1")), Some("junk"), &trusted), Some(ip("10.0.0.1")));
-        assert_eq!(client_ip(Some(ip("10.0.0.1")), xff, &[]), None.or(Some(ip("10.0.0.1"))));
+        assert_eq!(
+            client_ip(Some(ip("5.6.7.8")), xff, &trusted),
+            Some(ip("5.6.7.8"))
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), xff, &trusted),
+            Some(ip("1.2.3.4"))
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), None, &trusted),
+            Some(ip("10.0.0.1"))
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), Some("junk"), &trusted),
+            Some(ip("10.0.0.1"))
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), xff, &[]),
+            None.or(Some(ip("10.0.0.1")))
+        );
         assert_eq!(client_ip(None, xff, &trusted), None);
     }
 }

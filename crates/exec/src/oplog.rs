@@ -58,10 +58,7 @@ pub(crate) fn entry(
     e.insert("o", op.as_str());
     e.insert(
         "i",
-        doc.get(&res.id_field)
-            .or(id)
-            .cloned()
-            .unwrap_or(Bson::Null),
+        doc.get(&res.id_field).or(id).cloned().unwrap_or(Bson::Null),
     );
     let at = doc
         .get(&m.last_updated)
@@ -72,10 +69,7 @@ pub(crate) fn entry(
     if o.audit {
         e.insert(
             "ip",
-            access
-                .client_ip
-                .clone()
-                .map_or(Bson::Null, Bson::String),
+            access.client_ip.clone().map_or(Bson::Null, Bson::String),
         );
         e.insert("u", access.user.clone().unwrap_or_else(|| "n/a".into()));
         if o.change_methods.contains(&op) {

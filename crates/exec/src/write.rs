@@ -335,10 +335,7 @@ impl Executor {
                 original_doc.get(&res.id_field),
             )
             .await?;
-        self.store()
-            .apply(batch)
-            .await
-            .map_err(edit_error)?;
+        self.store().apply(batch).await.map_err(edit_error)?;
         if let Some(cx) = self.context(Event::Updated, access, Some(res), None) {
             self.hooks()
                 .run_edit(Event::Updated, &cx, &updates, original_doc)
@@ -417,10 +414,7 @@ impl Executor {
                 original_doc.get(&res.id_field),
             )
             .await?;
-        self.store()
-            .apply(batch)
-            .await
-            .map_err(edit_error)?;
+        self.store().apply(batch).await.map_err(edit_error)?;
         if let Some(cx) = self.context(Event::Replaced, access, Some(res), None) {
             self.hooks()
                 .run_edit(Event::Replaced, &cx, &doc, original_doc)
@@ -464,10 +458,7 @@ impl Executor {
                 original.doc.get(&res.id_field),
             )
             .await?;
-        self.store()
-            .apply(batch)
-            .await
-            .map_err(edit_error)?;
+        self.store().apply(batch).await.map_err(edit_error)?;
         if let Some(cx) = self.context(Event::DeletedItem, access, Some(res), None) {
             self.hooks()
                 .run_doc(Event::DeletedItem, &cx, &original.doc)

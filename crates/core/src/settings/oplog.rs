@@ -67,7 +67,10 @@ pub(crate) fn read(ctx: &mut Ctx, raw: &IndexMap<String, Value>) -> OplogSetting
     }
     if let Some(Value::String(s)) = raw.get("OPLOG_NAME") {
         if s.is_empty() {
-            ctx.problem("OPLOG_NAME", "must not be empty: it names the oplog resource");
+            ctx.problem(
+                "OPLOG_NAME",
+                "must not be empty: it names the oplog resource",
+            );
         } else {
             out.name = s.clone();
         }
@@ -124,7 +127,10 @@ pub(crate) fn trusted_proxies(ctx: &mut Ctx, raw: &IndexMap<String, Value>) -> V
 /// read-only methods, the fixed schema (`r`, `o`, `i`; `extra` with
 /// `OPLOG_RETURN_EXTRA_FIELD`; `ip`, `c`, `u` with `OPLOG_AUDIT`) and,
 /// without `OPLOG_ENDPOINT`, `internal_resource: true`.
-pub(crate) fn with_oplog_resource(o: &OplogSettings, domain: &Map<String, Value>) -> Map<String, Value> {
+pub(crate) fn with_oplog_resource(
+    o: &OplogSettings,
+    domain: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut out = domain.clone();
     let entry = out
         .entry(o.name.clone())
