@@ -9,18 +9,22 @@
 //! change's `_updated`, else now), and with `OPLOG_AUDIT` `ip` (the
 //! request's [`Access::client_ip`]), `u` (`n/a`: no authentication yet) and
 //! for `OPLOG_CHANGE_METHODS` `c` (the change without `_etag`/`_updated`).
-//! Writes to internal resources are not logged; nor is a hard collection
-//! DELETE (as in Eve, docs/oplog.md).
+//! Writes to internal resources are not logged. A hard collection DELETE
+//! is logged too, one `DELETE` entry per document (a deliberate deviation:
+//! Eve logs nothing for it, and a change feed would miss those deletions;
+//! docs/oplog.md).
 
 use std::sync::Arc;
 
 use bson::oid::ObjectId;
 use bson::{Bson, Document};
 use eve_core::{ApiResult, Domain, Method, Resource, UrlPart};
-use eve_store::{WriteBatch, WriteOp};
+use eve_query::{Cond, Filter};
+use eve_store::{FindQuery, WriteBatch, WriteOp};
 
 use crate::hooks::Event;
-use crate::stamp::now;
+use crate::stamp::{ensure_meta, now};
+use crate::versioning;
 use crate::{Access, Executor};
 
 /// The resource's URL as the home page lists it (`people`,
@@ -36,6 +40,12 @@ fn listed_url(res: &Resource) -> String {
         .join("/")
 }
 
+/// Whether `op` on `res` is logged.
+fn logs(domain: &Domain, res: &Resource, op: Method) -> bool {
+    let o = &domain.settings.oplog;
+    o.enabled && o.methods.contains(&op) && !res.internal_resource
+}
+
 /// The oplog entry of `doc` written by `op` on `res`, or `None` when that
 /// write is not logged (`OPLOG` off, `op` not in `OPLOG_METHODS`, an
 /// internal resource). `id` is the document id when `doc` lacks it.
@@ -48,7 +58,7 @@ pub(crate) fn entry(
     id: Option<&Bson>,
 ) -> Option<Document> {
     let o = &domain.settings.oplog;
-    if !o.enabled || !o.methods.contains(&op) || res.internal_resource {
+    if !logs(domain, res, op) {
         return None;
     }
     let m = &domain.settings.meta;
@@ -131,5 +141,55 @@ impl Executor {
             .filter_map(|d| entry(domain, access, res, op, d, id))
             .collect();
         self.with_oplog(access, res, batch, entries).await
+    }
+
+    /// A hard collection DELETE whose deletions are logged: the documents
+    /// matching `filter` are read, then deleted by id in one batch with
+    /// their histories (a versioned resource) and one `DELETE` entry each
+    /// (the whole document in `c`). A document inserted meanwhile is not
+    /// deleted (it has no entry). `None` when the resource's DELETEs are
+    /// not logged: the caller deletes as usual.
+    pub(crate) async fn delete_all_logged(
+        &self,
+        access: &Access,
+        res: &Arc<Resource>,
+        filter: &Filter,
+    ) -> ApiResult<Option<u64>> {
+        let domain = self.domain();
+        if !logs(domain, res, Method::Delete) {
+            return Ok(None);
+        }
+        let source = res.datasource.source.clone();
+        let mut docs = self
+            .store()
+            .find(&source, &FindQuery::new(filter.clone()))
+            .await?;
+        if docs.is_empty() {
+            return Ok(Some(0));
+        }
+        let ids: Vec<Bson> = docs
+            .iter()
+            .filter_map(|d| d.get(&res.id_field).cloned())
+            .collect();
+        for doc in &mut docs {
+            ensure_meta(domain, res, doc);
+        }
+        let named = filter.clone().and(Filter::Field {
+            path: res.id_field.clone(),
+            cond: Cond::In(ids.clone()),
+        });
+        let mut batch = WriteBatch::new().push(WriteOp::Delete {
+            collection: source,
+            filter: named,
+            many: true,
+        });
+        if let Some(op) = versioning::shadow_delete_all(domain, res, Some(ids)) {
+            batch = batch.push(op);
+        }
+        let batch = self
+            .logged(access, res, batch, Method::Delete, &docs, None)
+            .await?;
+        let result = self.store().apply(batch).await?;
+        Ok(Some(result.ops.first().map_or(0, |op| op.modified)))
     }
 }

@@ -484,7 +484,9 @@ impl Executor {
         if let Some(cx) = self.context(Event::DeleteResource, access, Some(res), None) {
             self.hooks().run_ctx(Event::DeleteResource, &cx).await?;
         }
-        let deleted = if res.versioning {
+        let deleted = if let Some(n) = self.delete_all_logged(access, res, filter).await? {
+            n
+        } else if res.versioning {
             self.delete_all_with_histories(res, filter).await?
         } else {
             self.store()

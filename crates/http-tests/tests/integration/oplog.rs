@@ -259,13 +259,38 @@ async fn every_write_is_logged_with_the_change_in_eves_shape() {
         "{}",
         home.text
     );
-    // As in Eve: a hard collection DELETE adds no entry (docs/oplog.md).
+    // Unlike Eve (deliberately, docs/oplog.md): a hard collection DELETE
+    // logs one DELETE per document, with the whole document.
     assert_eq!(
         send(&t, "DELETE", "/people", None, None).await.status,
         StatusCode::NO_CONTENT
     );
+    let q = format!("/oplog?where={}", enc(r#"{"r": "people", "o": "DELETE"}"#));
+    let mut got = entries(&send(&t, "GET", &q, None, None).await);
+    got.sort_by_key(|e| e["i"].as_str().unwrap().to_string());
+    let upsert = "5f0000000000000000000001";
+    let mut expected = vec![
+        with_c(
+            audit("people", "DELETE", &id),
+            json!({"name": "a3", "_id": id}),
+        ),
+        with_c(
+            audit("people", "DELETE", &b),
+            json!({"name": "b", "_id": b}),
+        ),
+        with_c(
+            audit("people", "DELETE", &c),
+            json!({"name": "c", "_id": c}),
+        ),
+        with_c(
+            audit("people", "DELETE", upsert),
+            json!({"name": "up", "_id": upsert}),
+        ),
+    ];
+    expected.sort_by_key(|e| e["i"].as_str().unwrap().to_string());
+    assert_eq!(got, expected);
     let total = send(&t, "GET", "/oplog", None, None).await.json()["_meta"]["total"].clone();
-    assert_eq!(total, 9);
+    assert_eq!(total, 12);
 }
 
 #[tokio::test]
