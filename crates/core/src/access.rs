@@ -63,6 +63,12 @@ mod tests {
         let access = Access::anonymous();
         assert!(access.is_anonymous());
         assert_eq!(access.owner_filter(), Filter::All);
+        // The client's address is not an identity.
+        let from = Access {
+            client_ip: Some("10.0.0.1".into()),
+            ..Access::anonymous()
+        };
+        assert!(from.is_anonymous());
     }
 
     #[test]
