@@ -143,7 +143,7 @@ mod tests {
         );
         assert_eq!(
             client_ip(Some(ip("10.0.0.1")), xff, &[]),
-            None.or(Some(ip("10.0.0.1")))
+            Some(ip("10.0.0.1"))
         );
         assert_eq!(client_ip(None, xff, &trusted), None);
     }
