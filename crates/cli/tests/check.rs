@@ -106,7 +106,6 @@ fn serve_refuses_to_start_with_schema_errors() {
 const NOT_BUILT: &str = r#"
 RATE_LIMIT_GET: [300, 900]
 MONGO_OPTIONS: {maxPoolSize: 5}
-OPLOG: true
 DOMAIN:
   people:
     authentication: BasicAuth
@@ -126,7 +125,6 @@ fn check_lists_every_setting_whose_feature_is_not_built_and_fails() {
     let expected = [
         "RATE_LIMIT_GET: rate limiting is not available yet (issue #18)",
         "MONGO_OPTIONS: names MongoDB, but without MONGO_URI or MONGO_HOST the data layer is the embedded store",
-        "OPLOG: the operations log is not available yet (issue #12)",
         // served on MongoDB only (docs/mongodb.md), checked with the MONGO_* keys
         "DOMAIN.people.mongo_prefix: names the MongoDB database prefix PEOPLE, but without DATA_LAYER",
         "DOMAIN.people.authentication: authentication is not available yet (issue #18)",
@@ -145,7 +143,6 @@ fn check_accepts_the_same_file_with_the_features_disabled() {
     let disabled = NOT_BUILT
         .replace("[300, 900]", "null")
         .replace("MONGO_OPTIONS:", "DATA_LAYER: embedded\nMONGO_OPTIONS:")
-        .replace("OPLOG: true", "OPLOG: false")
         .replace("authentication: BasicAuth", "authentication: null")
         .replace("[admin]", "[]")
         .replace("auth_field: owner", "auth_field: null")

@@ -22,6 +22,11 @@ pub struct Access {
     /// The database prefix (`mongo_prefix`) naming the data layer to use;
     /// `None` for the default one.
     pub db_prefix: Option<String>,
+    /// The client's IP address: the connection's peer, or the
+    /// `X-Forwarded-For` client when the peer is a trusted proxy
+    /// ([`crate::proxy::client_ip`]); `None` when unknown. It is what the
+    /// oplog records, not an identity: [`Access::is_anonymous`] ignores it.
+    pub client_ip: Option<String>,
 }
 
 impl Access {
@@ -32,7 +37,10 @@ impl Access {
 
     /// Whether nothing is known about the requester.
     pub fn is_anonymous(&self) -> bool {
-        *self == Access::default()
+        Access {
+            client_ip: None,
+            ..self.clone()
+        } == Access::default()
     }
 
     /// The filter restricting every read and write to the requester's own
@@ -55,6 +63,12 @@ mod tests {
         let access = Access::anonymous();
         assert!(access.is_anonymous());
         assert_eq!(access.owner_filter(), Filter::All);
+        // The client's address is not an identity.
+        let from = Access {
+            client_ip: Some("10.0.0.1".into()),
+            ..Access::anonymous()
+        };
+        assert!(from.is_anonymous());
     }
 
     #[test]

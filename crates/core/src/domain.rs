@@ -346,6 +346,11 @@ pub struct Settings {
     /// (an eve-rs extension, docs/embedding.md), default 1000; a request
     /// that would embed more gets `400`.
     pub embedded_max_documents: usize,
+    /// The operations log settings (`OPLOG*`, §39).
+    pub oplog: crate::settings::OplogSettings,
+    /// `TRUSTED_PROXIES` (an eve-rs setting, docs/oplog.md): the peers
+    /// whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<crate::proxy::Cidr>,
 }
 
 /// Limits on what one request may ask of the server. These settings are

@@ -21,6 +21,7 @@ pub mod settings;
 pub use domain::*;
 pub mod error;
 pub mod plan;
+pub mod proxy;
 pub mod request;
 pub mod soft_delete;
 

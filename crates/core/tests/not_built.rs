@@ -33,7 +33,6 @@ const AUTH: &str = "authentication is not available yet (issue #18)";
 const ROLES: &str = "access roles are not available yet (issue #18)";
 const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18)";
 const RATE: &str = "rate limiting is not available yet (issue #18)";
-const OPLOG: &str = "the operations log is not available yet (issue #12)";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19)";
 const MONGO_IMPLIED: &str =
     "names MongoDB, but without MONGO_URI or MONGO_HOST the data layer is the embedded store";
@@ -146,7 +145,6 @@ const CASES: &[(&str, &str, &str)] = &[
         "RATE_LIMIT_PUT",
         RATE,
     ),
-    ("OPLOG: true\nDOMAIN: {}", "OPLOG", OPLOG),
     (
         "DOMAIN: {a: {datasource: {aggregation: {pipeline: [{$match: {x: $x}}]}}}}",
         "DOMAIN.a.datasource.aggregation",
@@ -269,7 +267,6 @@ RATE_LIMIT_GET: [1, 1]
 DOMAIN:
   a: {authentication: X, allowed_roles: [r]}
   b: {datasource: {aggregation: {pipeline: []}}, auth_field: owner}
-OPLOG: true
 "#,
     );
     let paths: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
@@ -281,7 +278,6 @@ OPLOG: true
             "DOMAIN.a.allowed_roles",
             "DOMAIN.b.auth_field",
             "DOMAIN.b.datasource.aggregation",
-            "OPLOG",
         ]
     );
 }

@@ -88,6 +88,9 @@ pub enum Event {
     /// `on_fetched_diffs`: the partial documents of `?version=diffs`
     /// about to be rendered (mutable).
     FetchedDiffs,
+    /// `on_oplog_push`: the oplog entries of a write, before they are
+    /// written with it (mutable: handlers may add an `extra` field).
+    OplogPush,
 }
 
 impl Event {
@@ -109,6 +112,7 @@ impl Event {
             Event::FetchedResource => "on_fetched_resource",
             Event::FetchedItem => "on_fetched_item",
             Event::FetchedDiffs => "on_fetched_diffs",
+            Event::OplogPush => "on_oplog_push",
         };
         fixed.to_string()
     }
@@ -395,6 +399,14 @@ impl Hooks {
         /// first version whole, then what changed), before rendering
         /// (mutable). `on_fetched_item` does not fire for them.
         on_fetched_diffs, Event::FetchedDiffs, Page, (&'a mut Vec<Document>) -> ApiResult<()>
+    );
+
+    register!(
+        /// `on_oplog_push`: the oplog entries of a write (features.md §39),
+        /// mutable, before they are written in the same batch as the
+        /// change; the context's resource is the written one. Handlers may
+        /// add an `extra` field to each entry.
+        on_oplog_push, Event::OplogPush, DocsMut, (&'a mut [Document]) -> ApiResult<()>
     );
 
     /// Whether no hook is registered.

@@ -45,6 +45,7 @@ mod embed;
 mod etag;
 pub mod hooks;
 mod load;
+mod oplog;
 mod prepare;
 mod soft_delete;
 mod stamp;

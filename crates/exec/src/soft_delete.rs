@@ -12,12 +12,13 @@ use std::sync::Arc;
 
 use bson::{Bson, Document};
 use eve_core::soft_delete::{is_deleted, not_deleted};
-use eve_core::{ApiError, ApiResult, Domain, Resource};
+use eve_core::{ApiError, ApiResult, Domain, Method, Resource};
 use eve_query::{Cond, Filter};
 use eve_store::{FindQuery, StoreError, WriteBatch, WriteOp};
 
 use crate::etag::document_etag;
 use crate::hooks::Event;
+use crate::oplog;
 use crate::stamp::{edit_filter, ensure_meta, now};
 use crate::versioning;
 use crate::{Access, Executor, Original};
@@ -53,18 +54,30 @@ fn marked(domain: &Domain, res: &Resource, original: &Document, at: bson::DateTi
 /// version: `_version` + 1 and its shadow entry, after Eve's "late
 /// versioning catch" (the original's own entry when it has no version).
 /// As in Eve, the ETag is computed before the version number changes.
+///
+/// The oplog entry of the marking (a `DELETE` carrying the marked
+/// document) is added to `entries`, for the same batch.
 fn mark_one(
     domain: &Domain,
-    res: &Resource,
+    (access, res): (&Access, &Resource),
     mut batch: WriteBatch,
     conditional: Filter,
     original: &Document,
     at: bson::DateTime,
+    entries: &mut Vec<Document>,
 ) -> WriteBatch {
     let mut doc = marked(domain, res, original, at);
     if let Some(first) = versioning::next_version(domain, res, original, &mut doc) {
         batch = batch.push(first);
     }
+    entries.extend(oplog::entry(
+        domain,
+        access,
+        res,
+        Method::Delete,
+        &doc,
+        original.get(&res.id_field),
+    ));
     let shadow = versioning::shadow_insert(domain, res, std::slice::from_ref(&doc));
     batch = batch.push_must_match(WriteOp::Replace {
         collection: res.datasource.source.clone(),
@@ -105,15 +118,17 @@ impl Executor {
         if let Some(cx) = self.context(Event::DeleteItem, access, Some(res), None) {
             self.hooks().run_doc(Event::DeleteItem, &cx, doc).await?;
         }
-        let mut batch = WriteBatch::new();
-        batch = mark_one(
+        let mut entries = Vec::new();
+        let batch = mark_one(
             domain,
-            res,
-            batch,
+            (access, res),
+            WriteBatch::new(),
             original.conditional().clone(),
             doc,
             now(),
+            &mut entries,
         );
+        let batch = self.with_oplog(access, res, batch, entries).await?;
         self.store().apply(batch).await.map_err(conflict_is_412)?;
         if let Some(cx) = self.context(Event::DeletedItem, access, Some(res), None) {
             self.hooks().run_doc(Event::DeletedItem, &cx, doc).await?;
@@ -147,7 +162,9 @@ impl Executor {
         let at = now();
         let mut count = 0;
         for chunk in originals.chunks(MARK_BATCH) {
-            count += self.mark_batch(res, &live, chunk.to_vec(), at).await?;
+            count += self
+                .mark_batch(access, res, &live, chunk.to_vec(), at)
+                .await?;
         }
         if let Some(cx) = self.context(Event::DeletedResource, access, Some(res), None) {
             self.hooks().run_ctx(Event::DeletedResource, &cx).await?;
@@ -161,7 +178,8 @@ impl Executor {
     /// [`MARK_RETRIES`] times, then `412`).
     async fn mark_batch(
         &self,
-        res: &Resource,
+        access: &Access,
+        res: &Arc<Resource>,
         live: &Filter,
         mut stored: Vec<Document>,
         at: bson::DateTime,
@@ -174,12 +192,22 @@ impl Executor {
                 return Ok(0);
             }
             let mut batch = WriteBatch::new();
+            let mut entries = Vec::new();
             for doc in &stored {
                 let conditional = edit_filter(domain, doc);
                 let mut doc = doc.clone();
                 ensure_meta(domain, res, &mut doc);
-                batch = mark_one(domain, res, batch, conditional, &doc, at);
+                batch = mark_one(
+                    domain,
+                    (access, res),
+                    batch,
+                    conditional,
+                    &doc,
+                    at,
+                    &mut entries,
+                );
             }
+            let batch = self.with_oplog(access, res, batch, entries).await?;
             match self.store().apply(batch).await {
                 Ok(_) => return Ok(stored.len() as u64),
                 Err(StoreError::Conflict { .. }) if retries < MARK_RETRIES => {

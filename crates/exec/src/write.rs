@@ -8,13 +8,14 @@
 use std::sync::Arc;
 
 use bson::{Bson, Document};
-use eve_core::{ApiError, ApiResult, Resource, WriteKind};
+use eve_core::{ApiError, ApiResult, Method, Resource, WriteKind};
 use eve_query::Filter;
 use eve_schema::{Issues, Mode};
 use eve_store::{StoreError, WriteBatch, WriteOp};
 
 use crate::etag::document_etag;
 use crate::hooks::Event;
+use crate::oplog;
 use crate::prepare::prepare;
 use crate::stamp::{check_if_match, edit_filter, ensure_meta, now, seal_new, stamp_new, IfMatch};
 use crate::versioning;
@@ -213,12 +214,18 @@ impl Executor {
         let observer = self.context(Event::Inserted, access, Some(res), None);
         let kept = observer.as_ref().map(|_| docs.clone());
         let shadows = versioning::shadow_insert(domain, res, &docs);
+        // A PUT upsert is logged as a POST, as in Eve.
+        let entries = docs
+            .iter()
+            .filter_map(|d| oplog::entry(domain, access, res, Method::Post, d, None))
+            .collect();
         let op = WriteOp::Insert {
             collection: res.datasource.source.clone(),
             docs,
         };
-        let batch = WriteBatch::new().push(op);
-        match self.store().apply(with(batch, shadows)).await {
+        let batch = with(WriteBatch::new().push(op), shadows);
+        let batch = self.with_oplog(access, res, batch, entries).await?;
+        match self.store().apply(batch).await {
             Ok(_) => {}
             Err(StoreError::DuplicateKey { index, message, .. }) => {
                 return Err(duplicate_on_insert(index, &message))
@@ -318,10 +325,17 @@ impl Executor {
         };
         let shadow = versioning::shadow_insert(domain, res, std::slice::from_ref(&merged));
         let batch = with(WriteBatch::new(), first_shadow).push_must_match(op);
-        self.store()
-            .apply(with(batch, shadow))
-            .await
-            .map_err(edit_error)?;
+        let batch = self
+            .logged(
+                access,
+                res,
+                with(batch, shadow),
+                Method::Patch,
+                std::slice::from_ref(&updates),
+                original_doc.get(&res.id_field),
+            )
+            .await?;
+        self.store().apply(batch).await.map_err(edit_error)?;
         if let Some(cx) = self.context(Event::Updated, access, Some(res), None) {
             self.hooks()
                 .run_edit(Event::Updated, &cx, &updates, original_doc)
@@ -390,10 +404,17 @@ impl Executor {
         };
         let shadow = versioning::shadow_insert(domain, res, std::slice::from_ref(&doc));
         let batch = with(WriteBatch::new(), first_shadow).push_must_match(op);
-        self.store()
-            .apply(with(batch, shadow))
-            .await
-            .map_err(edit_error)?;
+        let batch = self
+            .logged(
+                access,
+                res,
+                with(batch, shadow),
+                Method::Put,
+                std::slice::from_ref(&doc),
+                original_doc.get(&res.id_field),
+            )
+            .await?;
+        self.store().apply(batch).await.map_err(edit_error)?;
         if let Some(cx) = self.context(Event::Replaced, access, Some(res), None) {
             self.hooks()
                 .run_edit(Event::Replaced, &cx, &doc, original_doc)
@@ -427,10 +448,17 @@ impl Executor {
         };
         let history =
             versioning::shadow_delete(self.domain(), res, original.doc.get(&res.id_field));
-        self.store()
-            .apply(with(WriteBatch::new().push_must_match(op), history))
-            .await
-            .map_err(edit_error)?;
+        let batch = self
+            .logged(
+                access,
+                res,
+                with(WriteBatch::new().push_must_match(op), history),
+                Method::Delete,
+                std::slice::from_ref(&original.doc),
+                original.doc.get(&res.id_field),
+            )
+            .await?;
+        self.store().apply(batch).await.map_err(edit_error)?;
         if let Some(cx) = self.context(Event::DeletedItem, access, Some(res), None) {
             self.hooks()
                 .run_doc(Event::DeletedItem, &cx, &original.doc)
@@ -456,7 +484,9 @@ impl Executor {
         if let Some(cx) = self.context(Event::DeleteResource, access, Some(res), None) {
             self.hooks().run_ctx(Event::DeleteResource, &cx).await?;
         }
-        let deleted = if res.versioning {
+        let deleted = if let Some(n) = self.delete_all_logged(access, res, filter).await? {
+            n
+        } else if res.versioning {
             self.delete_all_with_histories(res, filter).await?
         } else {
             self.store()

@@ -14,6 +14,7 @@ mod integration {
     mod hooks;
     mod hostile_bodies;
     mod mongo_shapes;
+    mod oplog;
     mod pipeline;
     mod reads;
     mod resources;

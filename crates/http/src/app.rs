@@ -338,6 +338,18 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost")
         .to_string();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client_ip = eve_core::proxy::client_ip(
+        peer,
+        parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+        &state.domain.settings.trusted_proxies,
+    );
     let mut ctx = Ctx {
         state: state.clone(),
         method: method.clone(),
@@ -346,7 +358,10 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         body: Bytes::new(),
         origin: format!("http://{host}"),
         // The authorize stage: anonymous until authentication is built.
-        access: Access::anonymous(),
+        access: Access {
+            client_ip: client_ip.map(|ip| ip.to_string()),
+            ..Access::anonymous()
+        },
     };
 
     let format = negotiate::choose_format(&state.domain, ctx.header("accept"));

@@ -164,6 +164,7 @@ const CHECKED_ONLY: &[(&str, Kind)] = &[
     ("OPLOG_AUDIT", Kind::Bool),
     ("OPLOG_CHANGE_METHODS", Kind::Methods),
     ("OPLOG_RETURN_EXTRA_FIELD", Kind::Bool),
+    ("TRUSTED_PROXIES", Kind::Any),
     ("EXTENDED_MEDIA_INFO", Kind::StrList),
     ("RETURN_MEDIA_AS_BASE64_STRING", Kind::Bool),
     ("RETURN_MEDIA_AS_URL", Kind::Bool),
@@ -614,6 +615,8 @@ pub(crate) fn check_globals(
         limits: check_limits(ctx, &g),
         versions: super::versioning::read(ctx, raw),
         embedded_max_documents: super::embedding::max_documents(ctx, &g),
+        oplog: super::oplog::read(ctx, raw),
+        trusted_proxies: super::oplog::trusted_proxies(ctx, raw),
     };
     (settings, defaults)
 }

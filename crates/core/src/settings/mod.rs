@@ -28,6 +28,7 @@ mod globals;
 mod indexes;
 mod mongo;
 mod not_built;
+mod oplog;
 mod read;
 mod resource;
 mod schema_checks;
@@ -44,6 +45,7 @@ use serde_json::Value;
 
 use crate::domain::Domain;
 
+pub use oplog::OplogSettings;
 pub use url::{parse_url, parse_url_rule};
 pub use versioning::{VersionSettings, SHADOW_INDEX};
 
@@ -199,6 +201,13 @@ pub fn check(
             "required: a mapping of resource names to resource definitions",
         ),
         Some(Value::Object(domain)) => {
+            let with_oplog;
+            let domain = if settings.oplog.enabled {
+                with_oplog = oplog::with_oplog_resource(&settings.oplog, domain);
+                &with_oplog
+            } else {
+                domain
+            };
             let names: Vec<&str> = domain.keys().map(String::as_str).collect();
             let env = resource::Env {
                 settings: &settings,

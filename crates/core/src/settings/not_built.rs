@@ -103,8 +103,6 @@ const AUTH_FIELD: &str = "user-restricted resource access is not available yet (
 const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18): \
      requests would not be limited; \
      remove the setting or set it to null";
-const OPLOG: &str = "the operations log is not available yet (issue #12): \
-     no change would be recorded; remove the setting or set it to false";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19): \
      the endpoint would serve the raw collection; remove the aggregation";
 
@@ -118,7 +116,6 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
     rule(Place::Global(&["AUTH_FIELD"]), Asks::Set, AUTH_FIELD),
     rule(Place::Resource(&["auth_field"]), Asks::Set, AUTH_FIELD),
     rule(Place::GlobalMethod("RATE_LIMIT_"), Asks::Set, RATE_LIMIT),
-    rule(Place::Global(&["OPLOG"]), Asks::Set, OPLOG),
     rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
 ];
 
