@@ -20,9 +20,10 @@ use bson::oid::ObjectId;
 use bson::{Bson, Document};
 use eve_core::{ApiResult, Domain, Method, Resource, UrlPart};
 use eve_query::{Cond, Filter};
-use eve_store::{FindQuery, WriteBatch, WriteOp};
+use eve_store::{WriteBatch, WriteOp};
 
 use crate::hooks::Event;
+use crate::soft_delete::{first_n, MARK_BATCH};
 use crate::stamp::{ensure_meta, now};
 use crate::versioning;
 use crate::{Access, Executor};
@@ -160,36 +161,47 @@ impl Executor {
             return Ok(None);
         }
         let source = res.datasource.source.clone();
-        let mut docs = self
-            .store()
-            .find(&source, &FindQuery::new(filter.clone()))
-            .await?;
-        if docs.is_empty() {
-            return Ok(Some(0));
+        let mut deleted = 0;
+        // At most MARK_BATCH documents in memory at once, each chunk one
+        // batch with its entries: deleted documents no longer match, so
+        // each read finds the next ones.
+        loop {
+            let mut docs = self
+                .store()
+                .find(&source, &first_n(filter, MARK_BATCH))
+                .await?;
+            if docs.is_empty() {
+                break;
+            }
+            let ids: Vec<Bson> = docs
+                .iter()
+                .filter_map(|d| d.get(&res.id_field).cloned())
+                .collect();
+            for doc in &mut docs {
+                ensure_meta(domain, res, doc);
+            }
+            let named = filter.clone().and(Filter::Field {
+                path: res.id_field.clone(),
+                cond: Cond::In(ids.clone()),
+            });
+            let mut batch = WriteBatch::new().push(WriteOp::Delete {
+                collection: source.clone(),
+                filter: named,
+                many: true,
+            });
+            if let Some(op) = versioning::shadow_delete_all(domain, res, Some(ids)) {
+                batch = batch.push(op);
+            }
+            let batch = self
+                .logged(access, res, batch, Method::Delete, &docs, None)
+                .await?;
+            let result = self.store().apply(batch).await?;
+            let n = result.ops.first().map_or(0, |op| op.modified);
+            deleted += n;
+            if n == 0 {
+                break;
+            }
         }
-        let ids: Vec<Bson> = docs
-            .iter()
-            .filter_map(|d| d.get(&res.id_field).cloned())
-            .collect();
-        for doc in &mut docs {
-            ensure_meta(domain, res, doc);
-        }
-        let named = filter.clone().and(Filter::Field {
-            path: res.id_field.clone(),
-            cond: Cond::In(ids.clone()),
-        });
-        let mut batch = WriteBatch::new().push(WriteOp::Delete {
-            collection: source,
-            filter: named,
-            many: true,
-        });
-        if let Some(op) = versioning::shadow_delete_all(domain, res, Some(ids)) {
-            batch = batch.push(op);
-        }
-        let batch = self
-            .logged(access, res, batch, Method::Delete, &docs, None)
-            .await?;
-        let result = self.store().apply(batch).await?;
-        Ok(Some(result.ops.first().map_or(0, |op| op.modified)))
+        Ok(Some(deleted))
     }
 }

@@ -27,7 +27,7 @@ use crate::{Access, Executor, Original};
 /// all-or-nothing; a larger collection takes several (as Eve, which marks
 /// documents one by one, a failure leaves the earlier ones marked, and the
 /// DELETE can simply be sent again).
-const MARK_BATCH: usize = 1000;
+pub(crate) const MARK_BATCH: usize = 1000;
 
 /// Times a collection DELETE reads a batch again after a concurrent edit
 /// changed one of its documents (the compare-and-set failed).
@@ -88,6 +88,14 @@ fn mark_one(
         Some(op) => batch.push(op),
         None => batch,
     }
+}
+
+/// The first `n` documents (natural order) matching `filter`: how
+/// collection DELETEs read what they change, a bounded chunk at a time.
+pub(crate) fn first_n(filter: &Filter, n: usize) -> FindQuery {
+    let mut query = FindQuery::new(filter.clone());
+    query.limit = Some(n as u64);
+    query
 }
 
 /// A failed compare-and-set is the `412` of an edit.
@@ -152,19 +160,26 @@ impl Executor {
         }
         let domain = self.domain();
         let live = filter.clone().and(not_deleted(domain, res));
-        let originals = self
-            .store()
-            .find(&res.datasource.source, &FindQuery::new(live.clone()))
-            .await?;
-        if originals.is_empty() {
-            return Ok(0);
-        }
         let at = now();
         let mut count = 0;
-        for chunk in originals.chunks(MARK_BATCH) {
-            count += self
-                .mark_batch(access, res, &live, chunk.to_vec(), at)
+        // At most MARK_BATCH documents in memory at once: marked documents
+        // no longer match `live`, so each read finds the next ones.
+        loop {
+            let chunk = self
+                .store()
+                .find(&res.datasource.source, &first_n(&live, MARK_BATCH))
                 .await?;
+            if chunk.is_empty() {
+                break;
+            }
+            let marked = self.mark_batch(access, res, &live, chunk, at).await?;
+            count += marked;
+            if marked == 0 {
+                break;
+            }
+        }
+        if count == 0 {
+            return Ok(0);
         }
         if let Some(cx) = self.context(Event::DeletedResource, access, Some(res), None) {
             self.hooks().run_ctx(Event::DeletedResource, &cx).await?;

@@ -16,6 +16,7 @@ use eve_query::{Cond, Filter, SortDir};
 use eve_store::{FindQuery, WriteBatch, WriteOp};
 
 use crate::hooks::Event;
+use crate::soft_delete::{first_n, MARK_BATCH};
 use crate::versioning::{shadow_delete_all, version_of, version_value};
 use crate::{Access, Executor};
 
@@ -353,10 +354,23 @@ impl Executor {
     ) -> ApiResult<u64> {
         let domain = self.domain();
         let source = res.datasource.source.clone();
-        let (docs, ids) = if *filter == Filter::All {
-            (Filter::All, None)
-        } else {
-            let mut query = FindQuery::new(filter.clone());
+        if *filter == Filter::All {
+            let mut batch = WriteBatch::new().push(WriteOp::Delete {
+                collection: source,
+                filter: Filter::All,
+                many: true,
+            });
+            if let Some(op) = shadow_delete_all(domain, res, None) {
+                batch = batch.push(op);
+            }
+            let result = self.store().apply(batch).await?;
+            return Ok(result.ops.first().map_or(0, |op| op.modified));
+        }
+        // A bounded chunk of ids at a time, each deleted with its
+        // histories in one batch: deleted documents no longer match.
+        let mut deleted = 0;
+        loop {
+            let mut query = first_n(filter, MARK_BATCH);
             let mut projection = Document::new();
             projection.insert(res.id_field.clone(), 1);
             query.projection = Some(projection);
@@ -368,23 +382,27 @@ impl Executor {
                 .filter_map(|mut d| d.remove(&res.id_field))
                 .collect();
             if ids.is_empty() {
-                return Ok(0);
+                break;
             }
             let named = Filter::Field {
                 path: res.id_field.clone(),
                 cond: Cond::In(ids.clone()),
             };
-            (filter.clone().and(named), Some(ids))
-        };
-        let mut batch = WriteBatch::new().push(WriteOp::Delete {
-            collection: source,
-            filter: docs,
-            many: true,
-        });
-        if let Some(op) = shadow_delete_all(domain, res, ids) {
-            batch = batch.push(op);
+            let mut batch = WriteBatch::new().push(WriteOp::Delete {
+                collection: source.clone(),
+                filter: filter.clone().and(named),
+                many: true,
+            });
+            if let Some(op) = shadow_delete_all(domain, res, Some(ids)) {
+                batch = batch.push(op);
+            }
+            let result = self.store().apply(batch).await?;
+            let n = result.ops.first().map_or(0, |op| op.modified);
+            deleted += n;
+            if n == 0 {
+                break;
+            }
         }
-        let result = self.store().apply(batch).await?;
-        Ok(result.ops.first().map_or(0, |op| op.modified))
+        Ok(deleted)
     }
 }

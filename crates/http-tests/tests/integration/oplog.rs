@@ -510,3 +510,45 @@ async fn extra_is_not_returned_by_default_and_bad_proxies_are_refused() {
         "TRUSTED_PROXIES: '10.0.0.0/99': the prefix length must be 0 to 32"
     );
 }
+
+/// A collection DELETE larger than one chunk (1,000 documents are read and
+/// written at a time, so memory stays bounded): every document is deleted
+/// or marked, each with its one DELETE entry, hard and soft alike.
+#[tokio::test]
+async fn collection_deletes_larger_than_a_chunk_log_every_document() {
+    let t = TestApp::new(SETTINGS).await;
+    for coll in ["people", "notes"] {
+        for part in 0..2 {
+            let docs: Vec<Value> = (0..525)
+                .map(|i| {
+                    if coll == "people" {
+                        json!({"name": format!("p{part}-{i}")})
+                    } else {
+                        json!({"text": format!("n{part}-{i}")})
+                    }
+                })
+                .collect();
+            let r = t
+                .post(&format!("/{coll}"), &Value::Array(docs).to_string())
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        }
+        let r = t.send("DELETE", &format!("/{coll}"), &[], None).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        let where_ = enc(&json!({"r": coll, "o": "DELETE"}).to_string());
+        let r = t.get(&format!("/oplog?where={where_}&max_results=1")).await;
+        assert_eq!(
+            r.json()["_meta"]["total"],
+            json!(1050),
+            "{coll}: {}",
+            r.text
+        );
+        assert_eq!(
+            t.get(&format!("/{coll}?max_results=1")).await.json()["_meta"]["total"],
+            json!(0),
+            "{coll}"
+        );
+    }
+    let r = t.get("/notes?show_deleted&max_results=1").await;
+    assert_eq!(r.json()["_meta"]["total"], json!(1050), "{}", r.text);
+}
