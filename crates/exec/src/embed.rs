@@ -349,6 +349,7 @@ mod tests {
             path: p.into(),
             resource: "users".into(),
             field: "_id".into(),
+            versioned: false,
         }
     }
 
