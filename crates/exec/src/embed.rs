@@ -34,6 +34,8 @@ use crate::{Access, Executor};
 
 mod versioned;
 
+pub(crate) use versioned::version_missing;
+
 /// The references of one related resource that one path looks up.
 struct Group {
     /// The related resource (a DBRef names its own).

@@ -23,7 +23,7 @@ use eve_core::embed::{readable, EmbedPath};
 use eve_core::plan::{projection_for, scope_filter};
 use eve_core::{ApiError, ApiResult, Domain, Resource};
 use eve_query::{compare_bson, Cond, Filter};
-use eve_store::FindQuery;
+use eve_store::{DataLayer, FindQuery};
 
 use super::{force_field, visit};
 use crate::versioning::{version_of, version_value};
@@ -79,6 +79,32 @@ fn finish(domain: &Domain, target: &Resource, doc: &mut Document) {
     if !s.if_match {
         doc.remove(&s.meta.etag);
     }
+}
+
+/// Whether version `n` of `live` (a document of the versioned resource
+/// `target`) does not exist: it is neither the live version nor in the
+/// shadow collection (the `data_relation` check of a versioned reference,
+/// validation.md: `… at version '<n>'.`).
+pub(crate) async fn version_missing(
+    domain: &Domain,
+    store: &dyn DataLayer,
+    target: &Resource,
+    live: &Document,
+    n: i64,
+) -> ApiResult<bool> {
+    if n == latest_version(domain, live) {
+        return Ok(false);
+    }
+    let s = &domain.settings;
+    let Some(collection) = target.versions_collection(s) else {
+        return Ok(true);
+    };
+    let filter = Filter::eq(
+        target.version_id_field(s),
+        live.get(&target.id_field).cloned().unwrap_or(Bson::Null),
+    )
+    .and(Filter::eq(s.meta.version.clone(), version_value(n)));
+    Ok(store.find_one(&collection, &filter).await?.is_none())
 }
 
 impl Executor {
