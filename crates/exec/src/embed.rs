@@ -105,7 +105,12 @@ fn key_of(domain: &Domain, reference: &Bson, resource: &str, field: &str, id: &B
 /// (documents embedded by a shorter path included). A segment whose value
 /// is anything else (a plain id that was not embedded, a list of ids)
 /// leads nowhere: Eve fails with 500 on such paths, eve-rs ignores them.
-pub(crate) fn visit(doc: &mut Document, parents: &[&str], last: &str, f: &mut dyn FnMut(&mut Bson)) {
+pub(crate) fn visit(
+    doc: &mut Document,
+    parents: &[&str],
+    last: &str,
+    f: &mut dyn FnMut(&mut Bson),
+) {
     match parents.split_first() {
         None => {
             if let Some(value) = doc.get_mut(last) {

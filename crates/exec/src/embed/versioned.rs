@@ -283,7 +283,12 @@ mod tests {
     fn references_order_by_value_then_version() {
         let a = Bson::ObjectId(ObjectId::parse_str("5f0000000000000000000001").unwrap());
         let b = Bson::ObjectId(ObjectId::parse_str("5f0000000000000000000002").unwrap());
-        let mut refs = vec![(b.clone(), 1), (a.clone(), 2), (a.clone(), 1), (a.clone(), 2)];
+        let mut refs = vec![
+            (b.clone(), 1),
+            (a.clone(), 2),
+            (a.clone(), 1),
+            (a.clone(), 2),
+        ];
         refs.sort_by(cmp_ref);
         refs.dedup_by(|x, y| cmp_ref(x, y) == Ordering::Equal);
         assert_eq!(refs, [(a.clone(), 1), (a, 2), (b, 1)]);
@@ -292,7 +297,10 @@ mod tests {
     #[test]
     fn link_ids_are_plain_text() {
         let oid = ObjectId::parse_str("5f0000000000000000000001").unwrap();
-        assert_eq!(id_text(Some(&Bson::ObjectId(oid))), "5f0000000000000000000001");
+        assert_eq!(
+            id_text(Some(&Bson::ObjectId(oid))),
+            "5f0000000000000000000001"
+        );
         assert_eq!(id_text(Some(&Bson::String("ann".into()))), "ann");
         assert_eq!(id_text(Some(&Bson::Int64(7))), "7");
         assert_eq!(id_text(None), "");

@@ -723,7 +723,10 @@ async fn a_versioned_reference_embeds_that_version() {
     )
     .await;
     let r = t
-        .post("/users", r#"{"name": "Bob", "secret": "s", "active": true}"#)
+        .post(
+            "/users",
+            r#"{"name": "Bob", "secret": "s", "active": true}"#,
+        )
         .await;
     let bob = r.json();
     let b = bob["_id"].as_str().unwrap().to_string();
@@ -799,7 +802,10 @@ async fn a_versioned_reference_embeds_that_version() {
     // A version that does not exist is refused on write (the oracle's
     // message).
     let r = t
-        .post("/posts", &json!({"title": "bad", "author": vref(&a, 3)}).to_string())
+        .post(
+            "/posts",
+            &json!({"title": "bad", "author": vref(&a, 3)}).to_string(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(
@@ -828,10 +834,21 @@ async fn a_version_that_cannot_be_read_embeds_as_missing() {
     )
     .await;
     // Ann leaves `active_users` (the filter hides her live document).
-    patch(&t, &format!("/users/{a}"), &a_etag, json!({"active": false})).await;
+    patch(
+        &t,
+        &format!("/users/{a}"),
+        &a_etag,
+        json!({"active": false}),
+    )
+    .await;
     // Bob is deleted, with his history.
     let r = t
-        .send("DELETE", &format!("/users/{b}"), &[("if-match", b_etag.as_str())], None)
+        .send(
+            "DELETE",
+            &format!("/users/{b}"),
+            &[("if-match", b_etag.as_str())],
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let q = embedded(r#"{"author": 1, "readers": 1, "fan": 1}"#);
@@ -902,14 +919,25 @@ async fn versioned_references_cost_one_query_per_relation_and_collection() {
     assert_eq!(items.len(), 25);
     for (i, item) in items.iter().enumerate() {
         assert_eq!(item["author"]["_id"], json!(users[i % 5]), "item {i}");
-        assert_eq!(item["author"]["name"], json!(format!("u{}", i % 5)), "item {i}");
+        assert_eq!(
+            item["author"]["name"],
+            json!(format!("u{}", i % 5)),
+            "item {i}"
+        );
         for k in 0..3 {
             let name = match k % 2 {
                 0 => format!("u{}", (i + k) % 5),
                 _ => format!("u{} v2", (i + k) % 5),
             };
-            assert_eq!(item["readers"][k]["name"], json!(name), "item {i} reader {k}");
-            assert_eq!(item["readers"][k]["_latest_version"], 2, "item {i} reader {k}");
+            assert_eq!(
+                item["readers"][k]["name"],
+                json!(name),
+                "item {i} reader {k}"
+            );
+            assert_eq!(
+                item["readers"][k]["_latest_version"], 2,
+                "item {i} reader {k}"
+            );
         }
     }
     let reads = reads.lock().unwrap().clone();
