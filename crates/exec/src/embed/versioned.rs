@@ -277,7 +277,7 @@ impl Executor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bson::{doc, oid::ObjectId};
+    use bson::oid::ObjectId;
 
     #[test]
     fn references_order_by_value_then_version() {
@@ -304,6 +304,5 @@ mod tests {
         assert_eq!(id_text(Some(&Bson::String("ann".into()))), "ann");
         assert_eq!(id_text(Some(&Bson::Int64(7))), "7");
         assert_eq!(id_text(None), "");
-        let _ = doc! {};
     }
 }
