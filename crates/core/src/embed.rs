@@ -49,6 +49,10 @@ pub struct EmbedPath {
     /// The field of that resource the references match
     /// (`data_relation.field`, default the resource's `id_field`).
     pub field: String,
+    /// Whether the relation is versioned (`data_relation.version: true`):
+    /// each reference is `{<field>: <id>, _version: <n>}` and embeds that
+    /// version of the related document (features.md §30).
+    pub versioned: bool,
 }
 
 impl EmbedPath {
@@ -130,9 +134,7 @@ fn as_flag(v: &Value) -> Option<bool> {
 }
 
 /// Resolves a dotted path of `res` to the embeddable relation it names, or
-/// `None` (not a field, not a relation, not embeddable). Versioned
-/// relations are refused at start-up while versioning is not built, and
-/// never resolve here.
+/// `None` (not a field, not a relation, not embeddable).
 pub(crate) fn resolve(
     resources: &IndexMap<String, Arc<Resource>>,
     res: &Resource,
@@ -140,9 +142,7 @@ pub(crate) fn resolve(
 ) -> Option<EmbedPath> {
     let rules = field_definition(resources, res, path)?;
     let relation = rules.get("data_relation")?.as_object()?;
-    if relation.get("embeddable") != Some(&Value::Bool(true))
-        || relation.get("version") == Some(&Value::Bool(true))
-    {
+    if relation.get("embeddable") != Some(&Value::Bool(true)) {
         return None;
     }
     let resource = relation.get("resource")?.as_str()?;
@@ -158,6 +158,7 @@ pub(crate) fn resolve(
         path: path.to_string(),
         resource: resource.to_string(),
         field: field.to_string(),
+        versioned: relation.get("version") == Some(&Value::Bool(true)),
     })
 }
 
@@ -376,6 +377,7 @@ DOMAIN:
             path: "a.b.c".into(),
             resource: "r".into(),
             field: "_id".into(),
+            versioned: false,
         };
         assert_eq!(e.parents(), ["a", "b"]);
         assert_eq!(e.last(), "c");

@@ -1,5 +1,5 @@
-//! Settings of embedding (features.md §30): `EMBEDDED_MAX_DOCUMENTS`, the
-//! refusal of embeddable versioned relations until versioning is built,
+//! Settings of embedding (features.md §30): `EMBEDDED_MAX_DOCUMENTS`,
+//! embeddable versioned relations (accepted and resolved as versioned),
 //! the warning for `embedded_fields` that embed nothing, and embedding
 //! settings that start without a warning now that embedding is built.
 
@@ -13,10 +13,6 @@ fn yaml(text: &str) -> Result<Domain, SettingsError> {
         &Registry::default(),
     )
 }
-
-const VERSIONED: &str = "embedding a versioned data_relation is not available yet (issue #12): \
-     the embedded document would not be the referenced version; remove embeddable (or version) \
-     or set it to false";
 
 #[test]
 fn embedded_max_documents_defaults_to_1000_and_must_be_positive() {
@@ -78,11 +74,11 @@ DOMAIN:
 }
 
 #[test]
-fn an_embeddable_versioned_relation_is_refused_until_versioning_is_built() {
-    let e = yaml(
+fn an_embeddable_versioned_relation_starts_and_resolves_as_versioned() {
+    let d = yaml(
         r#"
 DOMAIN:
-  people: {schema: {name: {type: string}}}
+  people: {versioning: true, schema: {name: {type: string}}}
   notes:
     schema:
       top:
@@ -102,46 +98,44 @@ DOMAIN:
           type: dict
           schema: {_id: {type: objectid}, _version: {type: integer}}
           data_relation: {resource: people, field: _id, embeddable: true, version: true}
-      not_embedded:
-        type: dict
-        schema: {_id: {type: objectid}, _version: {type: integer}}
-        data_relation: {resource: people, field: _id, version: true}
+      plain: {type: objectid, data_relation: {resource: people, embeddable: true}}
 "#,
     )
-    .unwrap_err();
-    let refused: Vec<(&str, &str)> = e
-        .problems
+    .unwrap();
+    assert!(d.warnings.is_empty(), "{:#?}", d.warnings);
+    let paths = eve_core::embed::parse_embedded(
+        &d,
+        &d.resources["notes"],
+        Some(r#"{"top": 1, "inner.who": 1, "listed": 1, "plain": 1}"#),
+    )
+    .unwrap();
+    let mut got: Vec<(&str, &str, bool)> = paths
         .iter()
-        .map(|p| (p.path.as_str(), p.message.as_str()))
+        .map(|p| (p.path.as_str(), p.field.as_str(), p.versioned))
         .collect();
+    got.sort();
     assert_eq!(
-        refused,
+        got,
         [
-            ("DOMAIN.notes.schema.top.data_relation.version", VERSIONED),
-            (
-                "DOMAIN.notes.schema.inner.schema.who.data_relation.version",
-                VERSIONED
-            ),
-            (
-                "DOMAIN.notes.schema.listed.schema.data_relation.version",
-                VERSIONED
-            ),
+            ("inner.who", "_id", true),
+            ("listed", "_id", true),
+            ("plain", "_id", false),
+            ("top", "_id", true),
         ]
     );
 }
 
 #[test]
-fn compatibility_doc_lists_the_refusal() {
+fn compatibility_doc_no_longer_lists_the_refusal() {
     let doc = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../docs/compatibility.md"
     ))
     .expect("docs/compatibility.md");
-    let not_built = doc
-        .split("## Not built yet")
-        .nth(1)
-        .expect("a 'Not built yet' section");
-    assert!(not_built.contains(VERSIONED), "docs/compatibility.md");
+    assert!(
+        !doc.contains("embedding a versioned data_relation is not available"),
+        "docs/compatibility.md"
+    );
 }
 
 #[test]

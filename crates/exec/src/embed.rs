@@ -32,6 +32,10 @@ use eve_store::FindQuery;
 
 use crate::{Access, Executor};
 
+mod versioned;
+
+pub(crate) use versioned::version_missing;
+
 /// The references of one related resource that one path looks up.
 struct Group {
     /// The related resource (a DBRef names its own).
@@ -101,7 +105,12 @@ fn key_of(domain: &Domain, reference: &Bson, resource: &str, field: &str, id: &B
 /// (documents embedded by a shorter path included). A segment whose value
 /// is anything else (a plain id that was not embedded, a list of ids)
 /// leads nowhere: Eve fails with 500 on such paths, eve-rs ignores them.
-fn visit(doc: &mut Document, parents: &[&str], last: &str, f: &mut dyn FnMut(&mut Bson)) {
+pub(crate) fn visit(
+    doc: &mut Document,
+    parents: &[&str],
+    last: &str,
+    f: &mut dyn FnMut(&mut Bson),
+) {
     match parents.split_first() {
         None => {
             if let Some(value) = doc.get_mut(last) {
@@ -125,7 +134,7 @@ fn visit(doc: &mut Document, parents: &[&str], last: &str, f: &mut dyn FnMut(&mu
 /// Adds `field` to an inclusion projection (or takes it out of an
 /// exclusion) so that found documents can be matched to their references;
 /// returns the projection as it was when it had to change.
-fn force_field(projection: &mut Option<Document>, field: &str) -> Option<Document> {
+pub(crate) fn force_field(projection: &mut Option<Document>, field: &str) -> Option<Document> {
     let p = projection.as_mut()?;
     let inclusive = p.iter().any(|(_, v)| {
         !matches!(v, Bson::Int32(0) | Bson::Int64(0) | Bson::Boolean(false))
@@ -212,6 +221,11 @@ impl Executor {
         let mut looked_up = 0usize;
         let mut originals: Vec<Document> = vec![Document::new(); docs.len()];
         for path in paths {
+            if path.versioned {
+                self.embed_versioned(access, path, docs, &mut originals, &mut looked_up)
+                    .await?;
+                continue;
+            }
             let parents = path.parents();
             let last = path.last();
             // The references of every document, by related resource.
@@ -349,6 +363,7 @@ mod tests {
             path: p.into(),
             resource: "users".into(),
             field: "_id".into(),
+            versioned: false,
         }
     }
 

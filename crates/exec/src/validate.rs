@@ -132,15 +132,23 @@ async fn check_fails(
             let Some(target) = domain.resources.get(resource) else {
                 return Ok(true);
             };
-            let value = match value {
-                Bson::Document(d) => d.get(field).cloned().unwrap_or(Bson::Null),
-                other => other.clone(),
+            // A versioned reference (`{<field>: id, _version: n}`) to a
+            // versioned resource must name an existing version.
+            let (value, version) = match value {
+                Bson::Document(d) => (
+                    d.get(field).cloned().unwrap_or(Bson::Null),
+                    crate::version_of(domain, d).filter(|_| target.versioning),
+                ),
+                other => (other.clone(), None),
             };
             let filter = Filter::eq(field.clone(), value).and(base_filter(domain, target, &[])?);
-            Ok(store
-                .find_one(&target.datasource.source, &filter)
-                .await?
-                .is_none())
+            let Some(live) = store.find_one(&target.datasource.source, &filter).await? else {
+                return Ok(true);
+            };
+            match version {
+                None => Ok(false),
+                Some(n) => crate::embed::version_missing(domain, store, target, &live, n).await,
+            }
         }
     }
 }

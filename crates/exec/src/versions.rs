@@ -86,7 +86,7 @@ pub fn resolve_version(domain: &Domain, res: &Resource, doc: &mut Document) {
 /// Eve's `synthesize_versioned_document`: the latest document without its
 /// versioned fields, then the shadow entry's fields (its `_id_document`
 /// back under `id_field`), with `_latest_version`.
-fn synthesize(
+pub(crate) fn synthesize(
     domain: &Domain,
     res: &Resource,
     latest: &Document,

@@ -1,7 +1,6 @@
 //! Settings of embedded resource serialization (features.md §30):
-//! `EMBEDDED_MAX_DOCUMENTS` (an eve-rs limit, docs/embedding.md), the
-//! refusal of embeddable versioned relations while versioning is not built,
-//! and a warning for `embedded_fields` entries that embed nothing.
+//! `EMBEDDED_MAX_DOCUMENTS` (an eve-rs limit, docs/embedding.md), and
+//! warnings for relations and `embedded_fields` entries that embed nothing.
 
 use std::sync::Arc;
 
@@ -13,11 +12,6 @@ use crate::domain::Resource;
 
 /// Default of `EMBEDDED_MAX_DOCUMENTS`.
 pub(crate) const DEFAULT_MAX_DOCUMENTS: usize = 1000;
-
-/// The refusal of `data_relation: {embeddable: true, version: true}`.
-pub(crate) const VERSIONED: &str = "embedding a versioned data_relation is not available \
-     yet (issue #12): the embedded document would not be the referenced version; \
-     remove embeddable (or version) or set it to false";
 
 /// `EMBEDDED_MAX_DOCUMENTS`: the most documents one response embeds, a
 /// positive integer, default 1000.
@@ -33,10 +27,8 @@ pub(crate) fn max_documents(ctx: &mut Ctx, g: &Scope<'_>) -> usize {
     }
 }
 
-/// Refuses every embeddable versioned relation of every schema (fail
-/// closed until versioning is built: the value `{_id, _version}` names a
-/// version eve-rs cannot read), and warns about embeddable relations to a
-/// resource clients cannot read (internal, or without GET): never embedded.
+/// Warns about embeddable relations to a resource clients cannot read
+/// (internal, or without GET): never embedded.
 pub(crate) fn check_raw(
     ctx: &mut Ctx,
     raw: &IndexMap<String, Value>,
@@ -50,10 +42,7 @@ pub(crate) fn check_raw(
     {
         if let Some(schema) = def.get("schema") {
             let mut found = Found::default();
-            versioned_paths(schema, &format!("DOMAIN.{name}.schema"), &mut found);
-            for path in found.versioned {
-                ctx.problem(path, VERSIONED);
-            }
+            embeddable_paths(schema, &format!("DOMAIN.{name}.schema"), &mut found);
             for (path, target) in found.embeddable {
                 if resources
                     .get(&target)
@@ -86,20 +75,18 @@ pub(crate) fn check_resources(ctx: &mut Ctx, resources: &IndexMap<String, Arc<Re
 /// The embeddable relations of a schema.
 #[derive(Default)]
 struct Found {
-    /// Paths of `data_relation.version` of embeddable versioned relations.
-    versioned: Vec<String>,
     /// Paths of `data_relation.embeddable: true`, with the related resource.
     embeddable: Vec<(String, String)>,
 }
 
 /// Collects the embeddable relations of a schema (fields, `schema` of
 /// dicts and lists, `items`, `*of` variants).
-fn versioned_paths(schema: &Value, prefix: &str, out: &mut Found) {
+fn embeddable_paths(schema: &Value, prefix: &str, out: &mut Found) {
     let Some(fields) = schema.as_object() else {
         return;
     };
     for (field, rules) in fields {
-        rules_versioned(rules, &format!("{prefix}.{field}"), out);
+        rules_embeddable(rules, &format!("{prefix}.{field}"), out);
     }
 }
 
@@ -113,7 +100,7 @@ fn is_fields(rules: &serde_json::Map<String, Value>, sub: &Value) -> bool {
     }
 }
 
-fn rules_versioned(rules: &Value, path: &str, out: &mut Found) {
+fn rules_embeddable(rules: &Value, path: &str, out: &mut Found) {
     let Some(rules) = rules.as_object() else {
         return;
     };
@@ -124,9 +111,6 @@ fn rules_versioned(rules: &Value, path: &str, out: &mut Found) {
             .is_some_and(|e| e == &Value::Bool(true))
     };
     if flag("embeddable") {
-        if flag("version") {
-            out.versioned.push(format!("{path}.data_relation.version"));
-        }
         if let Some(target) = rules
             .get("data_relation")
             .and_then(|r| r.get("resource"))
@@ -141,13 +125,13 @@ fn rules_versioned(rules: &Value, path: &str, out: &mut Found) {
     for (key, sub) in rules {
         let sub_path = format!("{path}.{key}");
         match key.as_str() {
-            "schema" if is_fields(rules, sub) => versioned_paths(sub, &sub_path, out),
+            "schema" if is_fields(rules, sub) => embeddable_paths(sub, &sub_path, out),
             "schema" | "valuesrules" | "valueschema" | "keysrules" => {
-                rules_versioned(sub, &sub_path, out)
+                rules_embeddable(sub, &sub_path, out)
             }
             "items" | "anyof" | "allof" | "oneof" | "noneof" => {
                 for (i, item) in sub.as_array().into_iter().flatten().enumerate() {
-                    rules_versioned(item, &format!("{sub_path}.{i}"), out);
+                    rules_embeddable(item, &format!("{sub_path}.{i}"), out);
                 }
             }
             _ => {}

@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 
 use super::common::{enc, TestApp};
 
+/// Versioned relations (`data_relation.version: true`).
+mod versioned;
+
 const SETTINGS: &str = r#"
 RESOURCE_METHODS: [GET, POST, DELETE]
 ITEM_METHODS: [GET, PATCH, PUT, DELETE]
