@@ -11,11 +11,11 @@ mod common;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use common::{crash_seed, request, Rng, Server};
+use common::{crash_seed, kill9_rounds, request, Rng};
 
 const ROUNDS: usize = 8;
 const WORKERS: usize = 3;
@@ -166,40 +166,8 @@ fn verify(addr: &str, models: &[Arc<Mutex<Model>>]) -> usize {
 #[test]
 fn a_crash_never_separates_a_document_from_its_history() {
     let seed = crash_seed("versioning crash rounds", 0x7e55_10e5);
-    let mut rng = Rng(seed | 1);
-    let dir = tempfile::tempdir().unwrap();
-    let settings = dir.path().join("settings.yaml");
-    std::fs::write(&settings, SETTINGS).unwrap();
-    let data = dir.path().join("data");
-    let models: Vec<Arc<Mutex<Model>>> = (0..WORKERS).map(|_| Arc::default()).collect();
-    let started = Instant::now();
-    let mut rounds = 0;
-    for _ in 0..ROUNDS {
-        if started.elapsed() > BUDGET {
-            break;
-        }
-        let mut server = Server::start_logging(&settings, &data, "error");
-        verify(&server.addr, &models);
-        let stop = Arc::new(AtomicBool::new(false));
-        let workers: Vec<_> = models
-            .iter()
-            .map(|model| {
-                let (addr, model, stop) = (server.addr.clone(), model.clone(), stop.clone());
-                let seed = rng.next() | 1;
-                std::thread::spawn(move || {
-                    load(&addr, &mut model.lock().unwrap(), &mut Rng(seed), &stop);
-                })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(100 + rng.next() % 500));
-        server.kill9();
-        stop.store(true, Ordering::SeqCst);
-        for w in workers {
-            w.join().expect("worker");
-        }
-        rounds += 1;
-    }
-    let server = Server::start_logging(&settings, &data, "error");
+    let (rounds, models, server, _dir) =
+        kill9_rounds(SETTINGS, seed, (WORKERS, ROUNDS, BUDGET), load, verify);
     let documents = verify(&server.addr, &models);
     let acknowledged: usize = models.iter().map(|m| m.lock().unwrap().acknowledged).sum();
     eprintln!("versioning crash rounds: {rounds} rounds, {acknowledged} acknowledged writes, {documents} documents");

@@ -13,11 +13,11 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use common::{request, Server};
+use common::{crash_seed, kill9_rounds, request, Rng};
 
 const ROUNDS: usize = 8;
 const WORKERS: usize = 3;
@@ -34,18 +34,6 @@ DOMAIN:
     schema:
       n: {type: integer}
 "#;
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 /// What a worker knows: its live documents with the last `n` and ETag it
 /// was told about, and the documents whose DELETE was acknowledged.
@@ -224,45 +212,9 @@ fn verify(addr: &str, models: &[Arc<Mutex<Model>>]) -> usize {
 
 #[test]
 fn a_crash_never_separates_a_change_from_its_oplog_entry() {
-    let seed: u64 = std::env::var("EVE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x0910_9c4a);
-    eprintln!("oplog crash rounds: EVE_CRASH_SEED={seed}");
-    let mut rng = Rng(seed | 1);
-    let dir = tempfile::tempdir().unwrap();
-    let settings = dir.path().join("settings.yaml");
-    std::fs::write(&settings, SETTINGS).unwrap();
-    let data = dir.path().join("data");
-    let models: Vec<Arc<Mutex<Model>>> = (0..WORKERS).map(|_| Arc::default()).collect();
-    let started = Instant::now();
-    let mut rounds = 0;
-    for _ in 0..ROUNDS {
-        if started.elapsed() > BUDGET {
-            break;
-        }
-        let mut server = Server::start_logging(&settings, &data, "error");
-        verify(&server.addr, &models);
-        let stop = Arc::new(AtomicBool::new(false));
-        let workers: Vec<_> = models
-            .iter()
-            .map(|model| {
-                let (addr, model, stop) = (server.addr.clone(), model.clone(), stop.clone());
-                let seed = rng.next() | 1;
-                std::thread::spawn(move || {
-                    load(&addr, &mut model.lock().unwrap(), &mut Rng(seed), &stop);
-                })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(100 + rng.next() % 500));
-        server.kill9();
-        stop.store(true, Ordering::SeqCst);
-        for w in workers {
-            w.join().expect("worker");
-        }
-        rounds += 1;
-    }
-    let server = Server::start_logging(&settings, &data, "error");
+    let seed = crash_seed("oplog crash rounds", 0x0910_9c4a);
+    let (rounds, models, server, _dir) =
+        kill9_rounds(SETTINGS, seed, (WORKERS, ROUNDS, BUDGET), load, verify);
     let entries = verify(&server.addr, &models);
     let acknowledged: usize = models.iter().map(|m| m.lock().unwrap().acknowledged).sum();
     eprintln!("oplog crash rounds: {rounds} rounds, {acknowledged} acknowledged writes, {entries} entries");

@@ -162,3 +162,61 @@ pub fn crash_seed(label: &str, default: u64) -> u64 {
     eprintln!("{label}: EVE_CRASH_SEED={seed}");
     seed
 }
+
+/// Kill -9 rounds over a store (the crash tests of versioning and the
+/// oplog): `WORKERS` threads, each with its own model of what it was told,
+/// write through `load` until the server is killed at a random moment; the
+/// server restarts on the same data and `verify` checks the models against
+/// it, round after round (at most `rounds`, within `budget`). Returns the
+/// rounds run, the models and a server started on the final data (with the
+/// directory that holds it).
+pub fn kill9_rounds<M: Default + Send + 'static>(
+    settings_yaml: &str,
+    seed: u64,
+    (workers, rounds, budget): (usize, usize, Duration),
+    load: fn(&str, &mut M, &mut Rng, &std::sync::atomic::AtomicBool),
+    verify: fn(&str, &[std::sync::Arc<std::sync::Mutex<M>>]) -> usize,
+) -> (
+    usize,
+    Vec<std::sync::Arc<std::sync::Mutex<M>>>,
+    Server,
+    tempfile::TempDir,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let mut rng = Rng(seed | 1);
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("settings.yaml");
+    std::fs::write(&settings, settings_yaml).unwrap();
+    let data = dir.path().join("data");
+    let models: Vec<Arc<Mutex<M>>> = (0..workers).map(|_| Arc::default()).collect();
+    let started = Instant::now();
+    let mut done = 0;
+    for _ in 0..rounds {
+        if started.elapsed() > budget {
+            break;
+        }
+        let mut server = Server::start_logging(&settings, &data, "error");
+        verify(&server.addr, &models);
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads: Vec<_> = models
+            .iter()
+            .map(|model| {
+                let (addr, model, stop) = (server.addr.clone(), model.clone(), stop.clone());
+                let seed = rng.next() | 1;
+                std::thread::spawn(move || {
+                    load(&addr, &mut model.lock().unwrap(), &mut Rng(seed), &stop);
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100 + rng.next() % 500));
+        server.kill9();
+        stop.store(true, Ordering::SeqCst);
+        for t in threads {
+            t.join().expect("worker");
+        }
+        done += 1;
+    }
+    let server = Server::start_logging(&settings, &data, "error");
+    (done, models, server, dir)
+}
