@@ -45,6 +45,9 @@ pub enum AppError {
     /// A hook names a resource the settings do not declare.
     #[error(transparent)]
     Hooks(#[from] HookError),
+    /// `RATE_LIMIT_STORE` names a Redis URL the client refuses.
+    #[error("{0}")]
+    RateLimitStore(String),
     /// The builder was given no data layer ([`AppBuilder::store`]; the
     /// `eve-backends` crate opens the one the settings name).
     #[error(
@@ -173,6 +176,8 @@ impl AppBuilder {
         let limits = self
             .limits
             .unwrap_or_else(|| Limits::from_settings(&domain.settings.limits));
+        let limiter = crate::rate_limit::Limiter::from_settings(&domain.settings.rate_limit)
+            .map_err(AppError::RateLimitStore)?;
         let domain = Arc::new(domain);
         let exec = Executor::new(domain.clone(), store, self.hooks)?;
         Ok(App {
@@ -181,6 +186,8 @@ impl AppBuilder {
                 exec,
                 routes,
                 limits,
+                limiter,
+                in_flight: Default::default(),
             }),
         })
     }
@@ -229,6 +236,11 @@ impl App {
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 route_request,
+            ))
+            // Outside routing: a client at its cap is refused first.
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                crate::in_flight::cap,
             ))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                 move |_panic: Box<dyn std::any::Any + Send>| {
@@ -332,22 +344,15 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let host = parts
-        .headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let client_ip = eve_core::proxy::client_ip(
-        peer,
-        parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok()),
+    let client_ip = crate::in_flight::client_ip(&state, &parts.headers, &parts.extensions);
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    // Scheme and host of absolute URLs: X-Forwarded-Proto/-Host only from
+    // a trusted proxy.
+    let origin = eve_core::proxy::origin(
+        crate::in_flight::peer(&parts.extensions),
+        header("host"),
+        header("x-forwarded-proto"),
+        header("x-forwarded-host"),
         &state.domain.settings.trusted_proxies,
     );
     let mut ctx = Ctx {
@@ -356,15 +361,22 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         args,
         headers: parts.headers,
         body: Bytes::new(),
-        origin: format!("http://{host}"),
+        origin,
         // The authorize stage: anonymous until authentication is built.
         access: Access {
             client_ip: client_ip.map(|ip| ip.to_string()),
             ..Access::anonymous()
         },
+        rate: None,
     };
 
     let format = negotiate::choose_format(&state.domain, ctx.header("accept"));
+    // Rate limiting (§33): after the identity is known, before the
+    // authorization decision; its headers go on every answer from here on.
+    match crate::rate_limit::check(&state, &ctx.access, &method, route.as_ref()).await {
+        Ok(rate) => ctx.rate = rate,
+        Err(e) => return finish(&ctx, route.as_ref(), Err(e), format),
+    }
     if let Err(e) = crate::limits::check_transfer_coding(&ctx.headers) {
         return finish(&ctx, route.as_ref(), Err(e), format);
     }
@@ -566,6 +578,9 @@ fn finish(
         headers.insert("content-type", HeaderValue::from_static("application/json"));
     }
     negotiate::add_cors(ctx, route, headers);
+    if let Some(rate) = &ctx.rate {
+        rate.add_headers(headers);
+    }
     resp
 }
 
