@@ -95,8 +95,7 @@ pub(crate) async fn cap(
     let Some(max) = state.domain.settings.rate_limit.max_in_flight_per_client else {
         return next.run(req).await;
     };
-    let Some(ip) = peer(req.extensions()).and(client_ip(&state, req.headers(), req.extensions()))
-    else {
+    let Some(ip) = client_ip(&state, req.headers(), req.extensions()) else {
         return next.run(req).await;
     };
     let Some(_slot) = state.in_flight.enter(ip, max) else {

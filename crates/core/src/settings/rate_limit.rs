@@ -149,17 +149,21 @@ fn store(ctx: &mut Ctx, value: &Value) -> RateLimitStore {
         Value::String(s) if s == "memory" => RateLimitStore::Memory,
         Value::String(s) if s.starts_with("redis://") || s.starts_with("rediss://") => {
             if s.len() <= "rediss://".len() || s.contains(char::is_whitespace) {
-                ctx.problem(STORE_KEY, format!("'{s}' is not a Redis URL"));
+                // The URL may carry a password: it is not echoed.
+                ctx.problem(STORE_KEY, "not a Redis URL (redis://host:port/db)");
             }
             RateLimitStore::Redis(s.clone())
         }
         Value::String(s) => {
+            // A value with credentials (`user:password@`) is not echoed.
+            let found = if s.contains('@') {
+                "a URL of another scheme".to_string()
+            } else {
+                format!("'{}'", s.chars().take(60).collect::<String>())
+            };
             ctx.problem(
                 STORE_KEY,
-                format!(
-                    "expected 'memory' or a redis:// or rediss:// URL, found '{}'",
-                    s.chars().take(60).collect::<String>()
-                ),
+                format!("expected 'memory' or a redis:// or rediss:// URL, found {found}"),
             );
             RateLimitStore::Memory
         }
