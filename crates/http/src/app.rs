@@ -6,13 +6,12 @@
 //! headers.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
@@ -279,11 +278,9 @@ impl App {
 
 async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
     let started = Instant::now();
-    let client_ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "-".into());
+    // The client (behind a trusted proxy, the X-Forwarded-For one).
+    let client_ip = crate::in_flight::client_ip(&state, req.headers(), req.extensions())
+        .map_or_else(|| "-".into(), |ip| ip.to_string());
     let url = req.uri().to_string();
     let original_method = req.method().as_str().to_string();
     let response = run(state, req).await;

@@ -172,6 +172,26 @@ async fn one_counter_per_client_each_method_with_its_limit() {
 }
 
 #[tokio::test]
+async fn the_limit_is_the_one_of_the_method_after_the_override() {
+    let t = TestApp::new(SETTINGS).await;
+    // a GET carrying X-HTTP-Method-Override: POST is a POST (Eve rewrites
+    // the method before anything else): POST's limit of 4
+    let r = t
+        .send(
+            "GET",
+            "/people",
+            &[
+                ("x-http-method-override", "POST"),
+                ("content-type", "application/json"),
+            ],
+            Some(r#"{"name": "a"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(rate(&r).map(|r| (r.0, r.1)), Some((3, 4)));
+}
+
+#[tokio::test]
 async fn clients_are_counted_apart_and_forwarded_only_by_trusted_proxies() {
     let t = TestApp::new(SETTINGS).await;
     let get = |peer: &'static str, xff: Option<&'static str>| {
