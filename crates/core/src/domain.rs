@@ -356,6 +356,9 @@ pub struct Settings {
     /// `TRUSTED_PROXIES` (an eve-rs setting, docs/oplog.md): the peers
     /// whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<crate::proxy::Cidr>,
+    /// Rate limits and the per-client cap on requests in flight (§33,
+    /// docs/rate-limiting.md).
+    pub rate_limit: crate::settings::RateLimitSettings,
 }
 
 /// Limits on what one request may ask of the server. These settings are

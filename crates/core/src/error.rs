@@ -141,6 +141,14 @@ pub enum ApiError {
     /// named here); RFC 9112 asks for `501`.
     #[error("Transfer-Encoding '{0}' is not supported (only chunked is)")]
     TransferCodingNotSupported(String),
+    /// The client's rate limit (`RATE_LIMIT_<METHOD>`, §33) is spent for
+    /// this window: `429` in Eve's shape, with no rate-limit headers.
+    #[error("Rate limit exceeded")]
+    RateLimitExceeded,
+    /// The client already has `MAX_CONCURRENT_REQUESTS_PER_CLIENT` requests
+    /// in flight (an eve-rs limit, docs/rate-limiting.md): `429`.
+    #[error("Too many concurrent requests from this client")]
+    TooManyConcurrentRequests,
     /// A hook or provider aborted the request.
     #[error("aborted with {status}")]
     Abort {

@@ -2,7 +2,9 @@
 //! which peers may name the client in `X-Forwarded-For`. The client IP a
 //! request is recorded with (the oplog's `ip`) is the connection's peer,
 //! unless that peer is a trusted proxy: then the rightmost address of
-//! `X-Forwarded-For` that is not itself a trusted proxy.
+//! `X-Forwarded-For` that is not itself a trusted proxy. The scheme and
+//! host of absolute URLs (`Location`) follow `X-Forwarded-Proto` and
+//! `X-Forwarded-Host` under the same condition ([`origin`]).
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -98,6 +100,55 @@ pub fn client_ip(
     )
 }
 
+/// Whether `peer` is one of the `trusted` proxies.
+pub fn is_trusted(peer: Option<IpAddr>, trusted: &[Cidr]) -> bool {
+    peer.is_some_and(|ip| trusted.iter().any(|c| c.contains(ip)))
+}
+
+/// `scheme://host` for the absolute URLs of an answer: `http://` and the
+/// `Host` header, unless the peer is a trusted proxy: then the scheme of
+/// `X-Forwarded-Proto` (`http` or `https`) and the host of
+/// `X-Forwarded-Host`, each when present and well formed. Of a
+/// comma-separated list, the last value counts: the one the proxy next to
+/// eve-rs wrote (a client can put anything before it).
+pub fn origin(
+    peer: Option<IpAddr>,
+    host: Option<&str>,
+    forwarded_proto: Option<&str>,
+    forwarded_host: Option<&str>,
+    trusted: &[Cidr],
+) -> String {
+    let host = host.filter(|h| valid_host(h)).unwrap_or("localhost");
+    if !is_trusted(peer, trusted) {
+        return format!("http://{host}");
+    }
+    let scheme = match last(forwarded_proto)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let host = last(forwarded_host)
+        .filter(|h| valid_host(h))
+        .unwrap_or(host);
+    format!("{scheme}://{host}")
+}
+
+/// The last value of a comma-separated header.
+fn last(v: Option<&str>) -> Option<&str> {
+    v.and_then(|v| v.rsplit(',').next()).map(str::trim)
+}
+
+/// A host name or address with an optional port: letters, digits, `.`,
+/// `-`, `_`, `:` and the brackets of an IPv6 literal; at most 255 bytes.
+fn valid_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +197,42 @@ mod tests {
             Some(ip("10.0.0.1"))
         );
         assert_eq!(client_ip(None, xff, &trusted), None);
+    }
+
+    #[test]
+    fn forwarded_scheme_and_host_only_from_trusted_peers() {
+        let trusted = ["10.0.0.0/8".parse().unwrap()];
+        let proxy = Some(ip("10.0.0.1"));
+        let stranger = Some(ip("5.6.7.8"));
+        let host = Some("api.local:5000");
+        let origin_of = |peer, proto, fwd_host| origin(peer, host, proto, fwd_host, &trusted);
+        assert_eq!(
+            origin_of(stranger, Some("https"), Some("evil.example")),
+            "http://api.local:5000"
+        );
+        assert_eq!(
+            origin_of(proxy, Some("https"), Some("api.example.org")),
+            "https://api.example.org"
+        );
+        assert_eq!(
+            origin_of(proxy, Some("HTTPS"), None),
+            "https://api.local:5000"
+        );
+        // the last value is the one the trusted proxy wrote
+        assert_eq!(
+            origin_of(proxy, Some("https, http"), Some("a.example, b.example")),
+            "http://b.example"
+        );
+        // junk is ignored
+        assert_eq!(
+            origin_of(proxy, Some("javascript"), Some("x/y@z")),
+            "http://api.local:5000"
+        );
+        assert_eq!(
+            origin(None, Some("bad host/"), None, None, &trusted),
+            "http://localhost"
+        );
+        assert!(is_trusted(proxy, &trusted) && !is_trusted(stranger, &trusted));
+        assert!(!is_trusted(None, &trusted));
     }
 }

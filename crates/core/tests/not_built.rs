@@ -30,7 +30,6 @@ fn started(text: &str) -> Domain {
 }
 
 const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18)";
-const RATE: &str = "rate limiting is not available yet (issue #18)";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19)";
 const MONGO_IMPLIED: &str =
     "names MongoDB, but without MONGO_URI or MONGO_HOST the data layer is the embedded store";
@@ -44,31 +43,6 @@ const CASES: &[(&str, &str, &str)] = &[
         "DOMAIN: {a: {auth_field: owner}}",
         "DOMAIN.a.auth_field",
         AUTH_FIELD,
-    ),
-    (
-        "RATE_LIMIT_GET: [300, 900]\nDOMAIN: {}",
-        "RATE_LIMIT_GET",
-        RATE,
-    ),
-    (
-        "RATE_LIMIT_POST: [1, 60]\nDOMAIN: {}",
-        "RATE_LIMIT_POST",
-        RATE,
-    ),
-    (
-        "RATE_LIMIT_PATCH: [1, 60]\nDOMAIN: {}",
-        "RATE_LIMIT_PATCH",
-        RATE,
-    ),
-    (
-        "RATE_LIMIT_DELETE: [1, 60]\nDOMAIN: {}",
-        "RATE_LIMIT_DELETE",
-        RATE,
-    ),
-    (
-        "RATE_LIMIT_PUT: [1, 60]\nDOMAIN: {}",
-        "RATE_LIMIT_PUT",
-        RATE,
     ),
     (
         "DOMAIN: {a: {datasource: {aggregation: {pipeline: [{$match: {x: $x}}]}}}}",
@@ -188,7 +162,6 @@ fn mongodb_settings_select_mongodb_unless_the_file_names_another_layer() {
 fn every_not_built_setting_of_a_file_is_reported_together_in_file_order() {
     let e = refused(
         r#"
-RATE_LIMIT_GET: [1, 1]
 DOMAIN:
   a: {}
   b: {datasource: {aggregation: {pipeline: []}}, auth_field: owner}
@@ -197,11 +170,7 @@ DOMAIN:
     let paths: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
     assert_eq!(
         paths,
-        [
-            "RATE_LIMIT_GET",
-            "DOMAIN.b.auth_field",
-            "DOMAIN.b.datasource.aggregation",
-        ]
+        ["DOMAIN.b.auth_field", "DOMAIN.b.datasource.aggregation",]
     );
 }
 

@@ -17,6 +17,7 @@ mod integration {
     mod mongo_shapes;
     mod oplog;
     mod pipeline;
+    mod rate_limit;
     mod reads;
     mod resources;
     mod robustness;

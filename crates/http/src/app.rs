@@ -6,13 +6,12 @@
 //! headers.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
@@ -49,6 +48,9 @@ pub enum AppError {
     /// nor registered, or cannot be set up.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Auth(Vec<eve_auth::ProviderError>),
+    /// `RATE_LIMIT_STORE` names a Redis URL the client refuses.
+    #[error("{0}")]
+    RateLimitStore(String),
     /// The builder was given no data layer ([`AppBuilder::store`]; the
     /// `eve-backends` crate opens the one the settings name).
     #[error(
@@ -196,6 +198,8 @@ impl AppBuilder {
         let limits = self
             .limits
             .unwrap_or_else(|| Limits::from_settings(&domain.settings.limits));
+        let limiter = crate::rate_limit::Limiter::from_settings(&domain.settings.rate_limit)
+            .map_err(AppError::RateLimitStore)?;
         let domain = Arc::new(domain);
         let exec = Executor::new(domain.clone(), store, hooks)?;
         Ok(App {
@@ -205,6 +209,8 @@ impl AppBuilder {
                 routes,
                 limits,
                 providers,
+                limiter,
+                in_flight: Default::default(),
             }),
         })
     }
@@ -254,6 +260,11 @@ impl App {
                 self.state.clone(),
                 route_request,
             ))
+            // Outside routing: a client at its cap is refused first.
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                crate::in_flight::cap,
+            ))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                 move |_panic: Box<dyn std::any::Any + Send>| {
                     tracing::error!("panic while handling a request");
@@ -291,11 +302,9 @@ impl App {
 
 async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
     let started = Instant::now();
-    let client_ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "-".into());
+    // The client (behind a trusted proxy, the X-Forwarded-For one).
+    let client_ip = crate::in_flight::client_ip(&state, req.headers(), req.extensions())
+        .map_or_else(|| "-".into(), |ip| ip.to_string());
     let url = req.uri().to_string();
     let original_method = req.method().as_str().to_string();
     let response = run(state, req).await;
@@ -360,22 +369,15 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let host = parts
-        .headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let client_ip = eve_core::proxy::client_ip(
-        peer,
-        parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok()),
+    let client_ip = crate::in_flight::client_ip(&state, &parts.headers, &parts.extensions);
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    // Scheme and host of absolute URLs: X-Forwarded-Proto/-Host only from
+    // a trusted proxy.
+    let origin = eve_core::proxy::origin(
+        crate::in_flight::peer(&parts.extensions),
+        header("host"),
+        header("x-forwarded-proto"),
+        header("x-forwarded-host"),
         &state.domain.settings.trusted_proxies,
     );
     let mut ctx = Ctx {
@@ -384,12 +386,13 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         args,
         headers: parts.headers,
         body: Bytes::new(),
-        origin: format!("http://{host}"),
+        origin,
         // Anonymous until `auth::identify` verifies credentials.
         access: Access {
             client_ip: client_ip.map(|ip| ip.to_string()),
             ..Access::anonymous()
         },
+        rate: None,
     };
 
     let format = negotiate::choose_format(&state.domain, ctx.header("accept"));
@@ -430,6 +433,12 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
     let resource_name = route.resource.as_ref().map(|r| r.name.clone());
     let identified =
         crate::auth::identify(&mut ctx, requirement, resource_name.as_deref(), &path).await;
+    // Rate limiting (§33): after the identity is known, before the
+    // authorization decision; its headers go on every answer from here on.
+    match crate::rate_limit::check(&state, &ctx.access, &method, Some(&route)).await {
+        Ok(rate) => ctx.rate = rate,
+        Err(e) => return finish(&ctx, Some(&route), Err(e), format),
+    }
     if let Err(crate::auth::Denied { error, challenge }) = crate::auth::decide(&identified) {
         let mut resp = finish(&ctx, Some(&route), Err(error), format);
         crate::auth::add_challenge(&mut resp, challenge.as_deref());
@@ -605,6 +614,9 @@ fn finish(
         headers.insert("content-type", HeaderValue::from_static("application/json"));
     }
     negotiate::add_cors(ctx, route, headers);
+    if let Some(rate) = &ctx.rate {
+        rate.add_headers(headers);
+    }
     resp
 }
 

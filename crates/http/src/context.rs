@@ -71,6 +71,10 @@ pub(crate) struct AppState {
     pub limits: Limits,
     /// The authentication providers the settings name, resolved.
     pub providers: eve_auth::Providers,
+    /// The rate-limit counters (`RATE_LIMIT_*`, [`crate::rate_limit`]).
+    pub limiter: crate::rate_limit::Limiter,
+    /// Requests in flight per client IP ([`crate::in_flight`]).
+    pub in_flight: crate::in_flight::InFlight,
 }
 
 /// What a request handler produces before rendering.
@@ -123,6 +127,9 @@ pub(crate) struct Ctx {
     /// Who is asking: built once per request (anonymous until
     /// authentication is built) and passed to the plan and the executor.
     pub access: Access,
+    /// The client's rate-limit budget, when the request was counted: its
+    /// `X-RateLimit-*` headers go on the answer, errors included.
+    pub rate: Option<crate::rate_limit::RateInfo>,
 }
 
 impl Ctx {

@@ -96,6 +96,9 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         ApiError::BodyTooLarge => debug_only(413, generic_message(413).into()),
         ApiError::RequestTimeout => shown(408, generic_message(408).into()),
         ApiError::TransferCodingNotSupported(_) => shown(501, err.to_string()),
+        ApiError::RateLimitExceeded | ApiError::TooManyConcurrentRequests => {
+            shown(429, err.to_string())
+        }
         ApiError::Abort { status, message } => match message {
             Some(m) => shown(*status, m.clone()),
             None => shown(*status, generic_message(*status).to_string()),
@@ -331,6 +334,12 @@ mod tests {
                 413,
                 "The data value transmitted exceeds the capacity limit.",
                 "The data value transmitted exceeds the capacity limit.",
+            ),
+            (
+                ApiError::RateLimitExceeded,
+                429,
+                "Rate limit exceeded",
+                "Rate limit exceeded",
             ),
         ];
         for (err, status, plain, debug) in cases {

@@ -35,6 +35,12 @@ impl Server {
     /// Like [`Server::start`], with environment variables (`RUST_LOG`,
     /// `TOKIO_WORKER_THREADS`, ...); `RUST_LOG` defaults to `warn`.
     pub fn start_env(settings: &Path, data: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_to(settings, data, env, Stdio::inherit())
+    }
+
+    /// Like [`Server::start_env`], with the server's standard error sent
+    /// to `stderr` (a file, to read its log).
+    pub fn start_to(settings: &Path, data: &Path, env: &[(&str, &str)], stderr: Stdio) -> Server {
         let mut command = Command::new(BIN);
         command.env("RUST_LOG", "warn");
         for (k, v) in env {
@@ -50,7 +56,7 @@ impl Server {
                 data.to_str().unwrap(),
             ])
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn eve-rs");
         let stdout = child.stdout.take().expect("stdout");

@@ -337,8 +337,8 @@ fn check_other_keys(ctx: &mut Ctx, raw: &IndexMap<String, Value>) {
             check_kind(ctx, k, *kind, value);
             continue;
         }
-        if let Some(method) = k.strip_prefix("RATE_LIMIT_") {
-            check_rate_limit(ctx, k, method, value);
+        if super::rate_limit::owns(k) {
+            // Read and checked by `rate_limit::read`.
             continue;
         }
         if k == "VALIDATE_FILTERING" {
@@ -383,28 +383,6 @@ fn mongo_family(key: &str) -> Option<Kind> {
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         valid.then_some(*kind)
     })
-}
-
-fn check_rate_limit(ctx: &mut Ctx, key: &str, method: &str, value: &Value) {
-    if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
-        ctx.warn(format!(
-            "unknown setting '{key}' is ignored (expected RATE_LIMIT_<METHOD>)"
-        ));
-        return;
-    }
-    let ok = match value {
-        Value::Null => true,
-        Value::Array(pair) => {
-            pair.len() == 2 && pair.iter().all(|n| n.as_u64().is_some_and(|n| n > 0))
-        }
-        _ => false,
-    };
-    if !ok {
-        ctx.problem(
-            key,
-            "expected null or [requests, seconds] (two positive integers)",
-        );
-    }
 }
 
 fn status_code(ctx: &mut Ctx, path: &str, v: &Value) -> Option<u16> {
@@ -619,6 +597,7 @@ pub(crate) fn check_globals(
         embedded_max_documents: super::embedding::max_documents(ctx, &g),
         oplog: super::oplog::read(ctx, raw),
         trusted_proxies: super::oplog::trusted_proxies(ctx, raw),
+        rate_limit: super::rate_limit::read(ctx, raw),
     };
     (settings, defaults)
 }

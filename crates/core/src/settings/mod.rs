@@ -30,6 +30,7 @@ mod indexes;
 mod mongo;
 mod not_built;
 mod oplog;
+mod rate_limit;
 mod read;
 mod resource;
 mod schema_checks;
@@ -47,6 +48,7 @@ use serde_json::Value;
 use crate::domain::Domain;
 
 pub use oplog::OplogSettings;
+pub use rate_limit::{RateLimit, RateLimitSettings, RateLimitStore, DEFAULT_MAX_IN_FLIGHT};
 pub use url::{parse_url, parse_url_rule};
 pub use versioning::{VersionSettings, SHADOW_INDEX};
 

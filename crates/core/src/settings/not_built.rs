@@ -24,8 +24,6 @@ use super::read::Ctx;
 pub(crate) enum Place {
     /// Top-level keys, by exact name.
     Global(&'static [&'static str]),
-    /// Top-level keys `<prefix><METHOD>` (an upper-case method name).
-    GlobalMethod(&'static str),
     /// Keys of a resource definition (`DOMAIN.<name>.<key>`).
     Resource(&'static [&'static str]),
     /// Keys of a resource's `datasource` (`DOMAIN.<name>.datasource.<key>`).
@@ -78,9 +76,6 @@ const fn rule(place: Place, asks: Asks, message: &'static str) -> Rule {
 
 const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18): \
      every client would see every owner's documents; remove the setting or set it to null";
-const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18): \
-     requests would not be limited; \
-     remove the setting or set it to null";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19): \
      the endpoint would serve the raw collection; remove the aggregation";
 
@@ -89,7 +84,6 @@ const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #1
 pub(crate) const NOT_BUILT: &[Rule] = &[
     rule(Place::Global(&["AUTH_FIELD"]), Asks::Set, AUTH_FIELD),
     rule(Place::Resource(&["auth_field"]), Asks::Set, AUTH_FIELD),
-    rule(Place::GlobalMethod("RATE_LIMIT_"), Asks::Set, RATE_LIMIT),
     rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
 ];
 
@@ -113,14 +107,6 @@ fn keys_at<'a>(place: Place, raw: &'a IndexMap<String, Value>) -> Vec<Hit<'a>> {
         Place::Global(keys) => keys
             .iter()
             .filter_map(|k| Some((k.to_string(), raw.get(*k)?)))
-            .collect(),
-        Place::GlobalMethod(prefix) => raw
-            .iter()
-            .filter(|(k, _)| {
-                k.strip_prefix(prefix)
-                    .is_some_and(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_uppercase()))
-            })
-            .map(|(k, v)| (k.clone(), v))
             .collect(),
         Place::Resource(keys) => resources()
             .flat_map(|(name, def)| {

@@ -118,6 +118,19 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Resp {
+        self.send_from(None, method, uri, headers, body).await
+    }
+
+    /// Sends a request as if from the connection peer `peer` (an IP
+    /// address; `None`: an in-process request with no peer).
+    pub async fn send_from(
+        &self,
+        peer: Option<&str>,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Resp {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
@@ -131,6 +144,12 @@ impl TestApp {
                     .unwrap_or_else(Body::empty),
             )
             .expect("request");
+        let mut req = req;
+        if let Some(peer) = peer {
+            let addr: std::net::SocketAddr = format!("{peer}:40000").parse().expect("peer");
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(addr));
+        }
         let resp = self.app.router().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let headers = resp.headers().clone();

@@ -8,17 +8,12 @@
 //! Eve 2.3.1) answered for the same requests (scripts/compare/oplog).
 //! Runs on every data layer (`EVE_TEST_BACKEND`).
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use eve_core::ApiError;
 use eve_http::{Hooks, Scope};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 use super::common::{enc, Resp, TestApp};
 
@@ -53,28 +48,11 @@ async fn send_from(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> Resp {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "localhost:5000")
-        .header("content-type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let mut req = req
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .expect("request");
-    let addr: SocketAddr = format!("{peer}:40000").parse().expect("peer");
-    req.extensions_mut().insert(ConnectInfo(addr));
-    let resp = t.app.router().oneshot(req).await.expect("infallible");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    Resp {
-        status,
-        headers,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    let body = body.map(|b| b.to_string());
+    t.send_from(Some(peer), method, uri, &all, body.as_deref())
+        .await
 }
 
 /// A request from 127.0.0.1.
