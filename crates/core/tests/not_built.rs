@@ -33,7 +33,6 @@ const AUTH: &str = "authentication is not available yet (issue #18)";
 const ROLES: &str = "access roles are not available yet (issue #18)";
 const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18)";
 const RATE: &str = "rate limiting is not available yet (issue #18)";
-const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19)";
 const MONGO_IMPLIED: &str =
     "names MongoDB, but without MONGO_URI or MONGO_HOST the data layer is the embedded store";
 const MONGO_NOT_YET: &str = "not supported by eve-rs yet (issue #10)";
@@ -144,11 +143,6 @@ const CASES: &[(&str, &str, &str)] = &[
         "RATE_LIMIT_PUT: [1, 60]\nDOMAIN: {}",
         "RATE_LIMIT_PUT",
         RATE,
-    ),
-    (
-        "DOMAIN: {a: {datasource: {aggregation: {pipeline: [{$match: {x: $x}}]}}}}",
-        "DOMAIN.a.datasource.aggregation",
-        AGGREGATION,
     ),
     (
         "MONGO_DBNAME: apitest\nDOMAIN: {}",
@@ -277,7 +271,6 @@ DOMAIN:
             "DOMAIN.a.authentication",
             "DOMAIN.a.allowed_roles",
             "DOMAIN.b.auth_field",
-            "DOMAIN.b.datasource.aggregation",
         ]
     );
 }

@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod aggregate;
 mod app;
 mod body_json;
 mod context;

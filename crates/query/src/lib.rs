@@ -130,7 +130,9 @@ mod topk;
 mod where_json;
 mod where_python;
 
-pub use aggregate::{AggregateLimits, Pipeline, MAX_PIPELINE_STAGES};
+pub use aggregate::{
+    AggregateLimits, Foreign, Pipeline, PushDown, DEFAULT_MAX_LOOKUP, MAX_PIPELINE_STAGES,
+};
 pub use ast::{Cond, ElemMatch, Filter, SortDir, SortSpec};
 pub use bits::{binary_mask, BitMask, BitTest};
 pub use compare::compare_bson;

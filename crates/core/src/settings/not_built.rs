@@ -28,8 +28,6 @@ pub(crate) enum Place {
     GlobalMethod(&'static str),
     /// Keys of a resource definition (`DOMAIN.<name>.<key>`).
     Resource(&'static [&'static str]),
-    /// Keys of a resource's `datasource` (`DOMAIN.<name>.datasource.<key>`).
-    Datasource(&'static str),
 }
 
 /// Which values of the key ask for the feature.
@@ -103,8 +101,6 @@ const AUTH_FIELD: &str = "user-restricted resource access is not available yet (
 const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18): \
      requests would not be limited; \
      remove the setting or set it to null";
-const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19): \
-     the endpoint would serve the raw collection; remove the aggregation";
 
 /// Settings refused because their feature is not built. One row per
 /// feature; remove the row when the feature lands.
@@ -116,7 +112,6 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
     rule(Place::Global(&["AUTH_FIELD"]), Asks::Set, AUTH_FIELD),
     rule(Place::Resource(&["auth_field"]), Asks::Set, AUTH_FIELD),
     rule(Place::GlobalMethod("RATE_LIMIT_"), Asks::Set, RATE_LIMIT),
-    rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
 ];
 
 /// Settings accepted although their feature is not built, because serving
@@ -163,12 +158,6 @@ fn keys_at<'a>(place: Place, raw: &'a IndexMap<String, Value>) -> Vec<Hit<'a>> {
             .flat_map(|(name, def)| {
                 keys.iter()
                     .filter_map(move |k| Some((format!("DOMAIN.{name}.{k}"), def.get(*k)?)))
-            })
-            .collect(),
-        Place::Datasource(key) => resources()
-            .filter_map(|(name, def)| {
-                let v = def.get("datasource")?.get(key)?;
-                Some((format!("DOMAIN.{name}.datasource.{key}"), v))
             })
             .collect(),
     }
