@@ -4,6 +4,7 @@
 
 mod integration {
     mod aggregation;
+    mod aggregation_stages;
     mod backends;
     mod budgets;
     pub mod common;

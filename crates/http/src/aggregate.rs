@@ -12,7 +12,7 @@ use eve_core::{ApiResult, Resource};
 use serde_json::{json, Map, Value};
 
 use crate::context::{Ctx, Reply};
-use crate::read::{link_max_results, link_query, paging_links, with_query};
+use crate::read::{collection_links, link_max_results};
 use crate::render::doc_to_map;
 
 /// `GET /<aggregation resource>`.
@@ -41,32 +41,9 @@ pub(crate) async fn get_aggregate(
         body.insert(s.meta.meta.clone(), Value::Object(meta));
     }
     if res.hateoas {
-        let route = &req.route;
         let link_max = link_max_results(plan.paginate, plan.max_results);
-        let self_href = if total > 0 {
-            with_query(
-                &route.resource_path,
-                &link_query(ctx, req, link_max, plan.page),
-            )
-        } else {
-            route.resource_path.clone()
-        };
-        let mut links = Map::new();
-        links.insert("parent".into(), json!({"title": "home", "href": "/"}));
-        links.insert(
-            "self".into(),
-            json!({"title": res.resource_title, "href": self_href}),
-        );
         let counted = (!res.optimize_pagination_for_speed).then_some(total);
-        paging_links(
-            ctx,
-            req,
-            res,
-            &route.resource_path,
-            (plan.page, link_max),
-            counted,
-            &mut links,
-        );
+        let links = collection_links(ctx, req, res, (plan.page, link_max), total > 0, counted);
         body.insert(s.meta.links.clone(), Value::Object(links));
     }
     Ok(Reply::new(200, Value::Object(body)))

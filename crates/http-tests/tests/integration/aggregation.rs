@@ -22,16 +22,7 @@ ITEM_METHODS: [GET, PATCH, DELETE]
 PAGINATION_DEFAULT: 3
 DOMAIN:
   posts:
-    schema:
-      title: {type: string}
-      tags: {type: list}
-      value: {type: integer}
-      author: {type: string}
-      at: {type: datetime}
-  authors:
-    schema:
-      name: {type: string}
-      country: {type: string}
+    schema: {title: {type: string}, tags: {type: list}, value: {type: integer}, author: {type: string}}
   tagcount:
     datasource:
       source: posts

@@ -3,7 +3,8 @@
 //! `$log10`), strings (`$substrCP`, `$substrBytes`/`$substr`,
 //! `$strLenCP`, `$split`, `$trim`/`$ltrim`/`$rtrim`, `$toString`,
 //! `$indexOfCP`, `$strcasecmp`), arrays (`$in`, `$concatArrays`, `$slice`,
-//! `$isArray`, `$reverseArray`, `$first`, `$last`) and the date parts
+//! `$isArray`, `$reverseArray`, `$first`, `$last`), the accumulators as
+//! expressions (`$sum`, `$avg`, `$min`, `$max`) and the date parts
 //! ([`super::dates`]). Null or missing operands give null where MongoDB
 //! does.
 
@@ -46,6 +47,10 @@ pub(crate) enum ExtOp {
     Last,
     Date(DatePart),
     DateToString,
+    Sum,
+    Avg,
+    Min,
+    Max,
 }
 
 /// Which ends `$trim` works on.
@@ -83,6 +88,10 @@ impl ExtOp {
             "$reverseArray" => ExtOp::ReverseArray,
             "$first" => ExtOp::First,
             "$last" => ExtOp::Last,
+            "$sum" => ExtOp::Sum,
+            "$avg" => ExtOp::Avg,
+            "$min" => ExtOp::Min,
+            "$max" => ExtOp::Max,
             _ => return DatePart::from_name(name).map(ExtOp::Date),
         })
     }
@@ -95,7 +104,9 @@ impl ExtOp {
             ExtOp::SubstrCP | ExtOp::SubstrBytes => (3, 3),
             ExtOp::IndexOfCP => (2, 4),
             ExtOp::Slice => (2, 3),
-            ExtOp::ConcatArrays => (0, usize::MAX),
+            ExtOp::ConcatArrays | ExtOp::Sum | ExtOp::Avg | ExtOp::Min | ExtOp::Max => {
+                (0, usize::MAX)
+            }
             _ => (1, 1),
         }
     }
@@ -269,6 +280,60 @@ pub(crate) fn apply(op: ExtOp, vals: Vec<Val>) -> Result<Val, QueryError> {
         },
         ExtOp::Date(part) => dates::part(part, &vals[0], vals.get(1).cloned().flatten().as_ref()),
         ExtOp::DateToString => dates::to_string(&vals),
+        ExtOp::Sum | ExtOp::Avg | ExtOp::Min | ExtOp::Max => over_values(op, vals),
+    }
+}
+
+/// `$sum`, `$avg`, `$min`, `$max` as expressions: over the elements of
+/// their one argument when it is an array, else over their arguments;
+/// non-numbers are ignored by `$sum`/`$avg`, null and missing by
+/// `$min`/`$max`.
+fn over_values(op: ExtOp, vals: Vec<Val>) -> Result<Val, QueryError> {
+    let values: Vec<Bson> = match <[Val; 1]>::try_from(vals) {
+        Ok([Some(Bson::Array(items))]) => items,
+        Ok([one]) => one.into_iter().collect(),
+        Err(many) => many.into_iter().flatten().collect(),
+    };
+    match op {
+        ExtOp::Min | ExtOp::Max => {
+            let mut best: Option<Bson> = None;
+            for v in values {
+                if matches!(v, Bson::Null | Bson::Undefined) {
+                    continue;
+                }
+                let better = best.as_ref().is_none_or(|b| {
+                    let o = compare_bson(&v, b);
+                    if op == ExtOp::Min {
+                        o == std::cmp::Ordering::Less
+                    } else {
+                        o == std::cmp::Ordering::Greater
+                    }
+                });
+                if better {
+                    best = Some(v);
+                }
+            }
+            Ok(Some(best.unwrap_or(Bson::Null)))
+        }
+        _ => {
+            let mut sum = Num::Int(0);
+            let mut n = 0usize;
+            for v in &values {
+                if let Some(x) = Num::of(v, op_name(op))? {
+                    sum = arith::add(sum, x);
+                    n += 1;
+                }
+            }
+            Ok(Some(match op {
+                ExtOp::Sum => sum.into_bson(),
+                _ if n == 0 => Bson::Null,
+                _ => {
+                    #[allow(clippy::cast_precision_loss)]
+                    let avg = sum.as_f64() / n as f64;
+                    Bson::Double(avg)
+                }
+            }))
+        }
     }
 }
 
@@ -301,6 +366,8 @@ fn op_name(op: ExtOp) -> &'static str {
         ExtOp::Round => "$round",
         ExtOp::Trunc => "$trunc",
         ExtOp::SubstrCP => "$substrCP",
+        ExtOp::Sum => "$sum",
+        ExtOp::Avg => "$avg",
         _ => "$substrBytes",
     }
 }

@@ -6,9 +6,11 @@ use bson::{doc, Bson, Document};
 use super::{AggregateLimits, Pipeline};
 use crate::{Filter, QueryError};
 
+mod compound;
 mod expr;
+mod ops;
 
-const BIG: AggregateLimits = AggregateLimits {
+pub(super) const BIG: AggregateLimits = AggregateLimits {
     memory_bytes: 1 << 20,
     max_lookup: 1000,
 };
