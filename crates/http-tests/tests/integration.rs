@@ -27,5 +27,6 @@ mod integration {
     mod storage;
     mod validation;
     mod versioning;
+    mod where_expr;
     mod writes;
 }

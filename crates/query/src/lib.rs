@@ -119,6 +119,7 @@ mod compare;
 mod datefmt;
 mod eqset;
 mod eval;
+mod expression;
 mod filter;
 mod path;
 mod projection;
@@ -137,6 +138,7 @@ pub use ast::{Cond, ElemMatch, Filter, SortDir, SortSpec};
 pub use bits::{binary_mask, BitMask, BitTest};
 pub use compare::compare_bson;
 pub use datefmt::DateFormat;
+pub use expression::AggExpr;
 pub use filter::MAX_FILTER_DEPTH;
 pub use path::values_at_path;
 pub use projection::{apply_projection, parse_projection, project_document, Projection};
@@ -220,8 +222,9 @@ pub fn json_to_bson(value: &serde_json::Value) -> Bson {
 impl Filter {
     /// Builds a filter from a MongoDB query document, checking every
     /// operator and operand. Structurally bad operands, unknown operators
-    /// and operators this evaluator cannot run (`$where`, `$text`, `$expr`,
-    /// geo operators) give [`QueryError::Invalid`].
+    /// and operators this evaluator cannot run (`$where`, `$text`, geo
+    /// operators) give [`QueryError::Invalid`]; `$expr` is an aggregation
+    /// expression ([`AggExpr`]).
     ///
     /// ```
     /// use eve_query::{Cond, Filter, QueryError};

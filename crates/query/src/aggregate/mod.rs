@@ -33,13 +33,8 @@
 //! assert_eq!(out, vec![doc! {"_id": "a", "total": 125}, doc! {"_id": "b", "total": 100}]);
 //! ```
 
-mod arith;
 mod compound;
-mod dates;
-mod expr;
 mod group;
-mod ops;
-mod scoped;
 mod stages;
 #[cfg(test)]
 mod tests;
@@ -56,8 +51,7 @@ use stages::Stage;
 /// Most stages one pipeline may have (MongoDB's limit too).
 pub const MAX_PIPELINE_STAGES: usize = 1000;
 
-/// Deepest nesting of an aggregation expression.
-pub(crate) const MAX_EXPR_DEPTH: usize = 100;
+pub(crate) use crate::expression::{agg_err, arith, expr, type_name, MAX_EXPR_DEPTH};
 
 /// Default of [`AggregateLimits::max_lookup`].
 pub const DEFAULT_MAX_LOOKUP: usize = 1000;
@@ -321,11 +315,6 @@ pub struct PushDown {
     pub limit: Option<u64>,
 }
 
-/// An aggregation error with `message`.
-pub(crate) fn agg_err(message: String) -> QueryError {
-    QueryError::Aggregation(message)
-}
-
 /// The error of a stage over its memory budget.
 pub(crate) fn memory_error(what: &str, limit: usize) -> QueryError {
     agg_err(format!(
@@ -342,29 +331,6 @@ pub(crate) fn check_field_name(name: &str, stage: &str) -> Result<(), QueryError
         )));
     }
     Ok(())
-}
-
-/// MongoDB's name of a value's type, for messages (`missing` for none).
-pub(crate) fn type_name(v: Option<&Bson>) -> &'static str {
-    match v {
-        None => "missing",
-        Some(Bson::Double(_)) => "double",
-        Some(Bson::String(_)) => "string",
-        Some(Bson::Document(_)) => "object",
-        Some(Bson::Array(_)) => "array",
-        Some(Bson::Binary(_)) => "binData",
-        Some(Bson::Undefined) => "undefined",
-        Some(Bson::ObjectId(_)) => "objectId",
-        Some(Bson::Boolean(_)) => "bool",
-        Some(Bson::DateTime(_)) => "date",
-        Some(Bson::Null) => "null",
-        Some(Bson::RegularExpression(_)) => "regex",
-        Some(Bson::Int32(_)) => "int",
-        Some(Bson::Int64(_)) => "long",
-        Some(Bson::Timestamp(_)) => "timestamp",
-        Some(Bson::Decimal128(_)) => "decimal",
-        Some(_) => "other",
-    }
 }
 
 /// An estimate of a value's BSON size in bytes, for memory budgets.

@@ -164,6 +164,45 @@ pub async fn aggregate_pushes_down_joins_and_facets(store: Arc<dyn DataLayer>) {
     );
 }
 
+/// A `$expr` filter compares fields of one document on every layer
+/// (natively on MongoDB, with the shared expression engine elsewhere), in
+/// `find`, `count` and a pipeline's `$match`.
+pub async fn expr_filters_compare_fields(store: Arc<dyn DataLayer>) {
+    insert(
+        &store,
+        "monthly",
+        vec![
+            doc! {"_id": 1, "budget": 400, "spent": 450},
+            doc! {"_id": 2, "budget": 100, "spent": 150},
+            doc! {"_id": 3, "budget": 100, "spent": 50},
+            doc! {"_id": 4, "budget": 500, "spent": 300},
+        ],
+    )
+    .await;
+    let over_budget = doc! {"$expr": {"$gt": ["$spent", "$budget"]}};
+    assert_eq!(
+        super::reads::where_ids(&store, "monthly", over_budget.clone()).await,
+        super::helpers::int_ids(&[1, 2])
+    );
+    let over = match Filter::parse(&over_budget) {
+        Ok(f) => f,
+        Err(e) => panic!("$expr does not parse: {e}"),
+    };
+    let n = store.count("monthly", &over).await;
+    assert!(matches!(n, Ok(2)), "{n:?}");
+    let p = pipeline(&[
+        doc! {"$match": {"$expr": {"$lt": ["$spent", "$budget"]}}},
+        doc! {"$count": "n"},
+    ]);
+    let out = store
+        .aggregate("monthly", &p, AggregateLimits::new(1 << 20))
+        .await;
+    assert!(
+        matches!(&out, Ok(d) if d == &vec![doc! {"n": 2}]),
+        "{out:?}"
+    );
+}
+
 /// A layer without change streams says so with `Unsupported`; one with
 /// them delivers an insert made after the watch opened.
 pub async fn watch_is_unsupported_or_delivers(store: Arc<dyn DataLayer>) {
