@@ -409,6 +409,23 @@ pub struct RequestLimits {
     /// `MAX_VALIDATION_ISSUES`: most validation issues reported for one
     /// document, default 100; the first ones in Eve's order are reported.
     pub max_validation_issues: usize,
+    /// `AGGREGATION_MAX_STAGES`: most stages of an aggregation pipeline
+    /// after `?aggregate` substitution (paging not counted), default 100;
+    /// more get `400` (docs/aggregation.md).
+    pub aggregation_max_stages: usize,
+    /// `AGGREGATION_MAX_DEPTH`: deepest nesting (mappings and lists) of
+    /// an aggregation pipeline after substitution, default 32, at most
+    /// [`JSON_DEPTH_CEILING`]; deeper ones get `400`.
+    pub aggregation_max_depth: usize,
+    /// `AGGREGATION_MEMORY_LIMIT`: bytes the in-memory aggregation engine
+    /// (embedded and PostgreSQL layers) may hold in one blocking stage
+    /// (`$group`, `$sort`, `$facet`, ...), the documents it reads and its
+    /// result, default 100 MiB; more gets `400`. MongoDB applies its own
+    /// limits.
+    pub aggregation_memory_limit: u64,
+    /// `AGGREGATION_MAX_LOOKUP`: most documents one `$lookup` joins to one
+    /// document on the in-memory engine, default 1000; more gets `400`.
+    pub aggregation_max_lookup: usize,
 }
 
 /// The deepest nesting (arrays and objects) a request body may have and a
@@ -431,6 +448,10 @@ impl Default for RequestLimits {
             shutdown_timeout: 30,
             sort_memory_limit: 100 * 1024 * 1024,
             max_validation_issues: 100,
+            aggregation_max_stages: 100,
+            aggregation_max_depth: 32,
+            aggregation_memory_limit: 100 * 1024 * 1024,
+            aggregation_max_lookup: 1000,
         }
     }
 }

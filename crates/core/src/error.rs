@@ -100,6 +100,13 @@ pub enum ApiError {
     /// `?version=`.
     #[error("{0}")]
     InvalidAsOf(String),
+    /// The `aggregate` argument is not a JSON object (features.md §41).
+    #[error("Aggregation query could not be parsed.")]
+    AggregationUnparsable,
+    /// An aggregation pipeline is refused: over an `AGGREGATION_*` limit,
+    /// or invalid once the client's variables are substituted.
+    #[error("{0}")]
+    AggregationRefused(String),
     /// The `embedded` argument is not a JSON object (features.md §30).
     #[error("Unable to parse `embedded` clause")]
     EmbeddedUnparsable,

@@ -10,9 +10,11 @@
 //!   query arguments parsed once, conditional headers.
 //! * [`access`] is who is asking ([`Access`], anonymous until auth).
 //! * [`plan`](mod@plan) turns the three into a [`Plan`] for every endpoint kind.
+//! * [`aggregation`] builds the pipeline of an aggregation endpoint.
 //! * [`soft_delete`] says which reads hide soft-deleted documents, and how.
 
 pub mod access;
+pub mod aggregation;
 pub mod auth;
 pub mod convert;
 pub mod domain;

@@ -40,9 +40,7 @@ pub enum Plan {
     /// A version query on an item of a versioned resource (`?version=`,
     /// `?as_of=`, features.md §22.3).
     Version(VersionPlan),
-    /// An aggregation endpoint read. Unreachable until aggregation is
-    /// built (the settings check refuses `datasource.aggregation`, issue
-    /// #19).
+    /// A read of an aggregation endpoint (features.md §41).
     Aggregate(AggregatePlan),
     /// `POST` to a collection.
     Insert(InsertPlan),
@@ -106,13 +104,23 @@ pub struct VersionPlan {
     pub sort: Option<SortSpec>,
 }
 
-/// A planned aggregation (not built yet).
+/// A planned aggregation endpoint read (features.md §41).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregatePlan {
-    /// The collection aggregated.
+    /// The collection aggregated (the datasource `source`).
     pub collection: String,
-    /// The `aggregate` argument as sent.
-    pub arguments: Option<String>,
+    /// The pipeline with the client's `aggregate` variables substituted
+    /// and the limits checked ([`crate::aggregation::request_pipeline`]),
+    /// before `before_aggregation` and paging.
+    pub pipeline: Vec<bson::Document>,
+    /// MongoDB's aggregate options (`datasource.aggregation.options`).
+    pub options: bson::Document,
+    /// Page number served (1 when pagination is off).
+    pub page: u64,
+    /// Page size (`None` with pagination off and no `max_results`).
+    pub max_results: Option<u64>,
+    /// Whether pagination applies (`_meta`, paging links).
+    pub paginate: bool,
 }
 
 /// A planned insert.
@@ -209,9 +217,22 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
     use EndpointKind as K;
     Ok(match (route.kind, &req.method) {
         (K::Collection, _) if read && res.datasource.aggregation.is_some() => {
+            let agg = res.datasource.aggregation.as_ref();
+            let stages = agg.map(|a| a.pipeline.as_slice()).unwrap_or_default();
+            let pipeline = crate::aggregation::request_pipeline(
+                domain,
+                res,
+                stages,
+                req.query.aggregate.as_deref(),
+            )?;
+            let (page, max_results) = page_window(domain, res, &req.query);
             Plan::Aggregate(AggregatePlan {
                 collection,
-                arguments: req.query.aggregate.clone(),
+                pipeline,
+                options: agg.and_then(|a| a.options.clone()).unwrap_or_default(),
+                page,
+                max_results,
+                paginate: res.pagination,
             })
         }
         (K::Collection, _) if read => {

@@ -244,7 +244,7 @@ pub struct QueryArgs {
     pub embed: Vec<EmbedPath>,
     /// Raw `version` (versioning is refused at start-up until built).
     pub version: Option<String>,
-    /// Raw `aggregate` (aggregation is refused at start-up until built).
+    /// Raw `aggregate`: the client's pipeline variables (features.md §41).
     pub aggregate: Option<String>,
     /// `SHOW_DELETED_PARAM` (default `show_deleted`) is in the query string,
     /// with any value: collection reads show soft-deleted documents too.
@@ -292,11 +292,18 @@ impl ApiRequest {
             ..QueryArgs::default()
         };
         // Eve resolves the embedding before it runs the query.
-        let embedding = embeds(domain, &method, route.kind);
+        // An aggregation endpoint reads none of `where`, `sort`,
+        // `projection`, `embedded` (features.md §41): Eve only carries them
+        // into the links, as sent.
+        let aggregation = route
+            .resource
+            .as_deref()
+            .is_some_and(|r| r.datasource.aggregation.is_some());
+        let embedding = embeds(domain, &method, route.kind) && !aggregation;
         if let (true, Some(res)) = (embedding, route.resource.as_deref()) {
             query.embed = parse_embedded(domain, res, arg(&p.embedded))?;
         }
-        if let (true, Some(res)) = (method.is_read(), route.resource.as_deref()) {
+        if let (true, Some(res)) = (method.is_read() && !aggregation, route.resource.as_deref()) {
             if route.kind == EndpointKind::Collection {
                 // Eve's order: `where`, then `sort`, then `projection`.
                 if let Some(raw) = arg(&p.where_).filter(|_| !res.allowed_filters.is_empty()) {

@@ -447,7 +447,6 @@ fn a_version_read_is_planned_only_for_versioned_resources() {
 #[test]
 fn an_aggregation_endpoint_plans_an_aggregation() {
     let mut d = domain(SETTINGS);
-    // Aggregation is refused at start-up until built: set it by hand.
     Arc::get_mut(d.resources.get_mut("people").unwrap())
         .unwrap()
         .datasource
@@ -461,7 +460,14 @@ fn an_aggregation_endpoint_plans_an_aggregation() {
         panic!("not an aggregation plan")
     };
     assert_eq!(a.collection, "people");
-    assert_eq!(a.arguments.as_deref(), Some(r#"{"$a": 1}"#));
+    assert_eq!(a.pipeline, vec![doc! {"$match": {"a": 1}}]);
+    assert_eq!((a.page, a.max_results, a.paginate), (1, Some(25), true));
+    let r = route(&d, EndpointKind::Collection, Some("people"), None, &[]);
+    let err = plan_of(&d, "GET", r, &[("aggregate", "[1]")]).unwrap_err();
+    assert!(
+        matches!(err, eve_core::ApiError::AggregationUnparsable),
+        "{err:?}"
+    );
 }
 
 #[test]

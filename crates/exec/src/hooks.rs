@@ -91,6 +91,12 @@ pub enum Event {
     /// `on_oplog_push`: the oplog entries of a write, before they are
     /// written with it (mutable: handlers may add an `extra` field).
     OplogPush,
+    /// `before_aggregation`: the pipeline of an aggregation endpoint read,
+    /// before paging is appended (mutable).
+    BeforeAggregation,
+    /// `after_aggregation`: the page of results of an aggregation
+    /// endpoint read (mutable).
+    AfterAggregation,
 }
 
 impl Event {
@@ -113,6 +119,8 @@ impl Event {
             Event::FetchedItem => "on_fetched_item",
             Event::FetchedDiffs => "on_fetched_diffs",
             Event::OplogPush => "on_oplog_push",
+            Event::BeforeAggregation => "before_aggregation",
+            Event::AfterAggregation => "after_aggregation",
         };
         fixed.to_string()
     }
@@ -407,6 +415,20 @@ impl Hooks {
         /// change; the context's resource is the written one. Handlers may
         /// add an `extra` field to each entry.
         on_oplog_push, Event::OplogPush, DocsMut, (&'a mut [Document]) -> ApiResult<()>
+    );
+
+    register!(
+        /// `before_aggregation` (features.md §41): the pipeline an
+        /// aggregation endpoint runs, after the client's variables are
+        /// substituted and before the paging `$facet` is appended
+        /// (mutable: stages may be added, changed or removed).
+        before_aggregation, Event::BeforeAggregation, Page, (&'a mut Vec<Document>) -> ApiResult<()>
+    );
+    register!(
+        /// `after_aggregation`: the page of results of an aggregation
+        /// endpoint, before rendering (mutable). `on_fetched_resource` does
+        /// not fire for aggregation endpoints.
+        after_aggregation, Event::AfterAggregation, Page, (&'a mut Vec<Document>) -> ApiResult<()>
     );
 
     /// Whether no hook is registered.

@@ -40,6 +40,7 @@ use eve_schema::{Mode, Outcome};
 use eve_store::DataLayer;
 
 mod access;
+mod aggregate;
 pub mod data;
 mod embed;
 mod etag;

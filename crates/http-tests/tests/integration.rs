@@ -3,6 +3,8 @@
 //! (Python Eve 2.3.1) for the same settings and requests.
 
 mod integration {
+    mod aggregation;
+    mod aggregation_stages;
     mod auth;
     mod backends;
     mod budgets;
@@ -27,5 +29,6 @@ mod integration {
     mod storage;
     mod validation;
     mod versioning;
+    mod where_expr;
     mod writes;
 }

@@ -516,9 +516,9 @@ async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
         Plan::Page(plan) => read::get_collection(ctx, &req, resource()?, plan).await,
         Plan::Item(plan) => read::get_item(ctx, &req, resource()?, plan).await,
         Plan::Version(plan) => versions::get_version(ctx, &req, resource()?, plan).await,
-        Plan::Aggregate(_) => Err(ApiError::Internal(
-            "aggregation is refused at start-up until built".into(),
-        )),
+        Plan::Aggregate(plan) => {
+            crate::aggregate::get_aggregate(ctx, &req, resource()?, plan).await
+        }
         Plan::Insert(plan) => write::post(ctx, route, resource()?, &plan, &req.query.embed).await,
         Plan::Edit(plan) => match plan.kind {
             EditKind::Update => {

@@ -69,6 +69,8 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         | ApiError::InvalidFilterValue { .. }
         | ApiError::ProjectionMixesInclusionAndExclusion
         | ApiError::EmbeddedUnparsable
+        | ApiError::AggregationUnparsable
+        | ApiError::AggregationRefused(_)
         | ApiError::TooManyEmbeddedDocuments { .. } => shown(400, err.to_string()),
         // Eve raises these with `abort(400, description=...)`: the text is
         // shown only with `DEBUG`.

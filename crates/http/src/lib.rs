@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod aggregate;
 mod app;
 mod auth;
 mod body_json;

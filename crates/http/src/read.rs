@@ -152,32 +152,9 @@ pub(crate) async fn get_collection(
     let mut body = Map::new();
     body.insert(s.meta.items.clone(), Value::Array(items));
     if res.hateoas {
-        let mut links = Map::new();
-        links.insert("parent".into(), json!({"title": "home", "href": "/"}));
         let link_max = link_max_results(plan.paginate, plan.max_results);
-        // Eve keeps the query string on `self` whenever the query matched
-        // something, also on a page past the last one.
-        let self_href = if total.is_some_and(|t| t > 0) {
-            with_query(
-                &route.resource_path,
-                &link_query(ctx, req, link_max, plan.page),
-            )
-        } else {
-            route.resource_path.clone()
-        };
-        links.insert(
-            "self".into(),
-            json!({"title": res.resource_title, "href": self_href}),
-        );
-        paging_links(
-            ctx,
-            req,
-            res,
-            &route.resource_path,
-            (plan.page, link_max),
-            total,
-            &mut links,
-        );
+        let matched = total.is_some_and(|t| t > 0);
+        let links = collection_links(ctx, req, res, (plan.page, link_max), matched, total);
         body.insert(s.meta.links.clone(), Value::Object(links));
     }
     let mut reply_headers = Vec::new();
@@ -201,6 +178,33 @@ pub(crate) async fn get_collection(
     let mut reply = Reply::new(200, Value::Object(body));
     reply.headers = reply_headers;
     Ok(reply)
+}
+
+/// The `_links` of a collection answer: `parent`, `self` (Eve keeps the
+/// query string on it whenever the query matched something, also on a
+/// page past the last one) and the paging links ([`paging_links`]).
+pub(crate) fn collection_links(
+    ctx: &Ctx,
+    req: &ApiRequest,
+    res: &Resource,
+    (page, link_max): (u64, Option<u64>),
+    matched: bool,
+    total: Option<u64>,
+) -> Map<String, Value> {
+    let path = &req.route.resource_path;
+    let mut links = Map::new();
+    links.insert("parent".into(), json!({"title": "home", "href": "/"}));
+    let self_href = if matched {
+        with_query(path, &link_query(ctx, req, link_max, page))
+    } else {
+        path.clone()
+    };
+    links.insert(
+        "self".into(),
+        json!({"title": res.resource_title, "href": self_href}),
+    );
+    paging_links(ctx, req, res, path, (page, link_max), total, &mut links);
+    links
 }
 
 pub(crate) fn with_query(path: &str, query: &str) -> String {

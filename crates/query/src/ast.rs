@@ -27,6 +27,8 @@ pub enum Filter {
         /// What the value(s) at `path` must satisfy.
         cond: Cond,
     },
+    /// `$expr`: an aggregation expression over the whole document.
+    Expr(crate::AggExpr),
 }
 
 /// A condition on the value(s) at one field path, MongoDB semantics:

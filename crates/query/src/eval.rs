@@ -53,6 +53,7 @@ pub(crate) fn filter_matches(f: &Filter, doc: &Document) -> bool {
         Filter::Or(v) => v.iter().any(|f| filter_matches(f, doc)),
         Filter::Nor(v) => !v.iter().any(|f| filter_matches(f, doc)),
         Filter::Field { path, cond } => cond_matches(cond, &resolve(doc, path), true),
+        Filter::Expr(e) => e.matches(doc),
     }
 }
 

@@ -119,6 +119,7 @@ mod compare;
 mod datefmt;
 mod eqset;
 mod eval;
+mod expression;
 mod filter;
 mod path;
 mod projection;
@@ -130,11 +131,14 @@ mod topk;
 mod where_json;
 mod where_python;
 
-pub use aggregate::{AggregateLimits, Pipeline, MAX_PIPELINE_STAGES};
+pub use aggregate::{
+    AggregateLimits, Foreign, Pipeline, PushDown, DEFAULT_MAX_LOOKUP, MAX_PIPELINE_STAGES,
+};
 pub use ast::{Cond, ElemMatch, Filter, SortDir, SortSpec};
 pub use bits::{binary_mask, BitMask, BitTest};
 pub use compare::compare_bson;
 pub use datefmt::DateFormat;
+pub use expression::AggExpr;
 pub use filter::MAX_FILTER_DEPTH;
 pub use path::values_at_path;
 pub use projection::{apply_projection, parse_projection, project_document, Projection};
@@ -218,8 +222,9 @@ pub fn json_to_bson(value: &serde_json::Value) -> Bson {
 impl Filter {
     /// Builds a filter from a MongoDB query document, checking every
     /// operator and operand. Structurally bad operands, unknown operators
-    /// and operators this evaluator cannot run (`$where`, `$text`, `$expr`,
-    /// geo operators) give [`QueryError::Invalid`].
+    /// and operators this evaluator cannot run (`$where`, `$text`, geo
+    /// operators) give [`QueryError::Invalid`]; `$expr` is an aggregation
+    /// expression ([`AggExpr`]).
     ///
     /// ```
     /// use eve_query::{Cond, Filter, QueryError};

@@ -23,6 +23,7 @@
 //! Decimal128, DBRef) and field names are the ones Python Eve uses, so
 //! both can serve the same database.
 
+mod aggregate;
 mod batch;
 mod config;
 mod error;
@@ -41,8 +42,8 @@ use tokio::sync::OnceCell;
 
 use eve_query::Cond;
 use eve_store::{
-    BatchResult, Capabilities, DataLayer, Filter, FindQuery, IndexSpec, SortDir, StoreError,
-    StoreResult, WriteBatch,
+    AggregateLimits, BatchResult, Capabilities, DataLayer, Filter, FindQuery, IndexSpec, Pipeline,
+    SortDir, StoreError, StoreResult, WriteBatch,
 };
 
 pub use config::{
@@ -506,8 +507,20 @@ impl DataLayer for MongoStore {
                 .get()
                 .is_some_and(|t| t.has_transactions()),
             geo: true,
+            native_aggregation: true,
             ..Capabilities::default()
         }
+    }
+
+    async fn aggregate(
+        &self,
+        collection: &str,
+        pipeline: &Pipeline,
+        limits: AggregateLimits,
+    ) -> StoreResult<Vec<Document>> {
+        // MongoDB's own limits apply (docs/aggregation.md).
+        let _ = limits;
+        self.run_aggregate(collection, pipeline).await
     }
 
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {

@@ -358,33 +358,54 @@ pub trait DataLayer: Send + Sync + 'static {
     }
 
     /// Runs an aggregation pipeline over `collection`. The default pushes
-    /// the leading `$match` stages down into [`find`](Self::find) and runs
-    /// the rest in memory ([`Pipeline::run`]) within `limits`: matched
-    /// documents, blocking stages and the result each count against the
-    /// memory budget, and going over it is a [`StoreError::InvalidQuery`]
-    /// that says so, as is any error of the pipeline itself. Layers with
-    /// native aggregation ([`Capabilities::native_aggregation`]) override
-    /// it.
+    /// the leading `$match` stages, and a `$sort`, `$skip` and `$limit`
+    /// right after them ([`Pipeline::split_push_down`]), down into
+    /// [`find`](Self::find), reads the collections `$lookup` joins whole,
+    /// and runs the rest in memory ([`Pipeline::run_with`]) within
+    /// `limits`: documents read, blocking stages and the result each count
+    /// against the memory budget, and going over it is a
+    /// [`StoreError::InvalidQuery`] that says so, as is any error of the
+    /// pipeline itself. Layers with native aggregation
+    /// ([`Capabilities::native_aggregation`]) override it.
     async fn aggregate(
         &self,
         collection: &str,
         pipeline: &Pipeline,
         limits: AggregateLimits,
     ) -> StoreResult<Vec<Document>> {
-        let (filter, rest) = pipeline.split_leading_match();
-        let docs = self.find(collection, &FindQuery::new(filter)).await?;
-        let held = docs
-            .iter()
-            .map(|d| d.to_vec().map_or(usize::MAX, |b| b.len()))
-            .fold(0usize, usize::saturating_add);
-        if held > limits.memory_bytes {
-            return Err(StoreError::InvalidQuery(format!(
-                "the documents matched by the aggregation exceed the memory limit of {} bytes: \
-                 start the pipeline with a more selective $match",
+        let (push, rest) = pipeline.split_push_down();
+        let mut query = FindQuery::new(push.filter);
+        query.sort = push.sort;
+        query.skip = push.skip;
+        query.limit = push.limit;
+        let over = || {
+            StoreError::InvalidQuery(format!(
+                "the documents read by the aggregation exceed the memory limit of {} bytes \
+                 (AGGREGATION_MEMORY_LIMIT): start the pipeline with a more selective $match",
                 limits.memory_bytes
-            )));
+            ))
+        };
+        let mut held = 0usize;
+        let mut weigh = |docs: &[Document]| {
+            held = docs
+                .iter()
+                .map(|d| d.to_vec().map_or(usize::MAX, |b| b.len()))
+                .fold(held, usize::saturating_add);
+            held <= limits.memory_bytes
+        };
+        let docs = self.find(collection, &query).await?;
+        if !weigh(&docs) {
+            return Err(over());
         }
-        rest.run(docs, &limits)
+        let mut foreign = eve_query::Foreign::new();
+        for name in pipeline.lookup_collections() {
+            let joined = self.find(&name, &FindQuery::new(Filter::All)).await?;
+            if !weigh(&joined) {
+                return Err(over());
+            }
+            foreign.insert(name, joined);
+        }
+        rest.run_with(docs, &limits, &foreign)
             .map_err(|e| StoreError::InvalidQuery(e.to_string()))
     }
 

@@ -26,8 +26,6 @@ pub(crate) enum Place {
     Global(&'static [&'static str]),
     /// Keys of a resource definition (`DOMAIN.<name>.<key>`).
     Resource(&'static [&'static str]),
-    /// Keys of a resource's `datasource` (`DOMAIN.<name>.datasource.<key>`).
-    Datasource(&'static str),
 }
 
 /// Which values of the key ask for the feature.
@@ -76,15 +74,12 @@ const fn rule(place: Place, asks: Asks, message: &'static str) -> Rule {
 
 const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18): \
      every client would see every owner's documents; remove the setting or set it to null";
-const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19): \
-     the endpoint would serve the raw collection; remove the aggregation";
 
 /// Settings refused because their feature is not built. One row per
 /// feature; remove the row when the feature lands.
 pub(crate) const NOT_BUILT: &[Rule] = &[
     rule(Place::Global(&["AUTH_FIELD"]), Asks::Set, AUTH_FIELD),
     rule(Place::Resource(&["auth_field"]), Asks::Set, AUTH_FIELD),
-    rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
 ];
 
 /// Settings accepted although their feature is not built, because serving
@@ -112,12 +107,6 @@ fn keys_at<'a>(place: Place, raw: &'a IndexMap<String, Value>) -> Vec<Hit<'a>> {
             .flat_map(|(name, def)| {
                 keys.iter()
                     .filter_map(move |k| Some((format!("DOMAIN.{name}.{k}"), def.get(*k)?)))
-            })
-            .collect(),
-        Place::Datasource(key) => resources()
-            .filter_map(|(name, def)| {
-                let v = def.get("datasource")?.get(key)?;
-                Some((format!("DOMAIN.{name}.datasource.{key}"), v))
             })
             .collect(),
     }

@@ -34,8 +34,30 @@ pub(super) fn check_limits(ctx: &mut Ctx, g: &Scope<'_>) -> RequestLimits {
             "MAX_VALIDATION_ISSUES",
             d.max_validation_issues as u64,
         )),
+        aggregation_max_stages: size(positive(
+            "AGGREGATION_MAX_STAGES",
+            d.aggregation_max_stages as u64,
+        )),
+        aggregation_max_depth: size(positive(
+            "AGGREGATION_MAX_DEPTH",
+            d.aggregation_max_depth as u64,
+        )),
+        aggregation_memory_limit: positive("AGGREGATION_MEMORY_LIMIT", d.aggregation_memory_limit),
+        aggregation_max_lookup: size(positive(
+            "AGGREGATION_MAX_LOOKUP",
+            d.aggregation_max_lookup as u64,
+        )),
     };
     let ceiling = crate::domain::JSON_DEPTH_CEILING;
+    if limits.aggregation_max_depth > ceiling {
+        ctx.problem(
+            "AGGREGATION_MAX_DEPTH",
+            format!(
+                "at most {ceiling} (the deepest document eve-rs parses), found {}",
+                limits.aggregation_max_depth
+            ),
+        );
+    }
     if limits.max_json_depth > ceiling {
         ctx.problem(
             "MAX_JSON_DEPTH",

@@ -70,6 +70,20 @@ impl GroupSpec {
         }
     }
 
+    /// The accumulators of `{field: {$acc: expr}, …}` (a `$bucket`'s
+    /// `output`), with a null `_id` the caller replaces.
+    pub(crate) fn from_output(output: &Document, stage: &str) -> Result<GroupSpec, QueryError> {
+        let mut accumulators = Vec::new();
+        for (field, v) in output {
+            check_field_name(field, stage)?;
+            accumulators.push(parse_accumulator(field, v)?);
+        }
+        Ok(GroupSpec {
+            id: Expr::Lit(Bson::Null),
+            accumulators,
+        })
+    }
+
     /// Groups `docs`, keeping groups in first-seen order, holding at most
     /// `limit` bytes of keys and accumulator state.
     pub(crate) fn run(
@@ -77,11 +91,24 @@ impl GroupSpec {
         docs: Vec<Document>,
         limit: usize,
     ) -> Result<Vec<Document>, QueryError> {
+        self.run_keyed(docs, limit, |doc| {
+            Ok(self.id.eval(doc)?.unwrap_or(Bson::Null))
+        })
+    }
+
+    /// [`GroupSpec::run`] with the group key of each document computed by
+    /// `key` instead of the `_id` expression.
+    pub(crate) fn run_keyed(
+        &self,
+        docs: Vec<Document>,
+        limit: usize,
+        key: impl Fn(&Document) -> Result<Bson, QueryError>,
+    ) -> Result<Vec<Document>, QueryError> {
         let mut index: BTreeMap<BsonKey, usize> = BTreeMap::new();
         let mut groups: Vec<(Bson, Vec<State>)> = Vec::new();
         let mut bytes = 0usize;
         for doc in docs {
-            let key = self.id.eval(&doc)?.unwrap_or(Bson::Null);
+            let key = key(&doc)?;
             let slot = match index.get(&BsonKey(key.clone())) {
                 Some(&i) => i,
                 None => {

@@ -9,7 +9,10 @@
 //! Stages: `$match`, `$project`, `$addFields`/`$set`, `$unset`, `$group`
 //! (`$sum`, `$avg`, `$min`, `$max`, `$first`, `$last`, `$push`,
 //! `$addToSet`, `$count`), `$sort`, `$skip`, `$limit`, `$count`,
-//! `$unwind`, `$replaceRoot`/`$replaceWith`, `$sortByCount`.
+//! `$unwind`, `$replaceRoot`/`$replaceWith`, `$sortByCount`, `$facet`,
+//! `$bucket`, and `$lookup` (its equality form, over the collections the
+//! caller hands in: [`Pipeline::lookup_collections`],
+//! [`Pipeline::run_with`]).
 //!
 //! ```
 //! use bson::doc;
@@ -30,14 +33,14 @@
 //! assert_eq!(out, vec![doc! {"_id": "a", "total": 125}, doc! {"_id": "b", "total": 100}]);
 //! ```
 
-mod arith;
-mod expr;
+mod compound;
 mod group;
 mod stages;
 #[cfg(test)]
 mod tests;
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use bson::{Bson, Document};
 
@@ -48,31 +51,63 @@ use stages::Stage;
 /// Most stages one pipeline may have (MongoDB's limit too).
 pub const MAX_PIPELINE_STAGES: usize = 1000;
 
-/// Deepest nesting of an aggregation expression.
-pub(crate) const MAX_EXPR_DEPTH: usize = 100;
+pub(crate) use crate::expression::{agg_err, arith, expr, type_name, MAX_EXPR_DEPTH};
+
+/// Default of [`AggregateLimits::max_lookup`].
+pub const DEFAULT_MAX_LOOKUP: usize = 1000;
+
+/// The documents of the collections a pipeline's `$lookup` stages join,
+/// by collection name, in natural order.
+pub type Foreign = HashMap<String, Vec<Document>>;
 
 /// The budget a pipeline runs within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AggregateLimits {
     /// Bytes (estimated BSON size) that one blocking stage (`$group`,
-    /// `$sort`, `$sortByCount`) may hold, and that the output of a stage
-    /// that can grow documents (`$project`, `$addFields`/`$set`,
-    /// `$replaceRoot`, `$unwind`) and the pipeline's result may reach. The
-    /// store's `SORT_MEMORY_LIMIT` is the natural value.
+    /// `$sort`, `$sortByCount`, `$bucket`, `$facet`) may hold, and that the
+    /// output of a stage that can grow documents (`$project`,
+    /// `$addFields`/`$set`, `$replaceRoot`, `$unwind`, `$lookup`) and the
+    /// pipeline's result may reach. The store's `SORT_MEMORY_LIMIT` is the
+    /// natural value.
     pub memory_bytes: usize,
+    /// Most documents one `$lookup` joins to one input document (its
+    /// fan-out); more is an error.
+    pub max_lookup: usize,
 }
 
 impl AggregateLimits {
-    /// Limits with a memory budget of `memory_bytes`.
+    /// Limits with a memory budget of `memory_bytes` and the default
+    /// `$lookup` fan-out ([`DEFAULT_MAX_LOOKUP`]).
     pub fn new(memory_bytes: usize) -> Self {
-        AggregateLimits { memory_bytes }
+        AggregateLimits {
+            memory_bytes,
+            max_lookup: DEFAULT_MAX_LOOKUP,
+        }
+    }
+
+    /// These limits with a `$lookup` fan-out of `max_lookup`.
+    pub fn with_max_lookup(mut self, max_lookup: usize) -> Self {
+        self.max_lookup = max_lookup;
+        self
     }
 }
 
-/// A parsed aggregation pipeline.
+/// What a running stage reads besides its input documents.
+pub(crate) struct RunCtx<'a> {
+    /// The budget.
+    pub(crate) limits: &'a AggregateLimits,
+    /// The collections `$lookup` joins.
+    pub(crate) foreign: &'a Foreign,
+}
+
+/// A parsed aggregation pipeline. It keeps the stage documents it was
+/// parsed from ([`Pipeline::documents`]) and MongoDB's aggregate options
+/// ([`Pipeline::options`]), for layers that run pipelines natively.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pipeline {
     stages: Vec<Stage>,
+    raw: Vec<Document>,
+    options: Document,
 }
 
 impl Pipeline {
@@ -87,7 +122,37 @@ impl Pipeline {
         }
         Ok(Pipeline {
             stages: stages.iter().map(Stage::parse).collect::<Result<_, _>>()?,
+            raw: stages.to_vec(),
+            options: Document::new(),
         })
+    }
+
+    /// This pipeline with MongoDB's aggregate `options` (`allowDiskUse`,
+    /// `maxTimeMS`, `batchSize`, ...): layers that run pipelines natively
+    /// pass them on; the in-memory engine ignores them.
+    pub fn with_options(mut self, options: Document) -> Pipeline {
+        self.options = options;
+        self
+    }
+
+    /// The stage documents, as parsed.
+    pub fn documents(&self) -> &[Document] {
+        &self.raw
+    }
+
+    /// MongoDB's aggregate options ([`Pipeline::with_options`]).
+    pub fn options(&self) -> &Document {
+        &self.options
+    }
+
+    /// The collections the pipeline's `$lookup` stages join (those inside
+    /// `$facet` included), each once, in order of appearance.
+    pub fn lookup_collections(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for stage in &self.stages {
+            stage.lookup_collections(&mut out);
+        }
+        out
     }
 
     /// Number of stages.
@@ -121,32 +186,86 @@ impl Pipeline {
             filter = filter.and(f.clone());
             n += 1;
         }
-        (
-            filter,
-            Pipeline {
-                stages: self.stages[n..].to_vec(),
-            },
-        )
+        (filter, self.tail(n))
     }
 
-    /// Runs the pipeline over `docs`, in their order.
+    /// Splits off what a data layer's find can run: the leading `$match`
+    /// stages, then a `$sort`, `$skip` and `$limit` if they come next in
+    /// that order (each optional). See [`PushDown`].
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use eve_query::{Filter, Pipeline, SortDir};
+    ///
+    /// let p = Pipeline::parse(&[
+    ///     doc! {"$match": {"a": 1}},
+    ///     doc! {"$sort": {"b": -1}},
+    ///     doc! {"$limit": 5},
+    ///     doc! {"$count": "n"},
+    /// ]).unwrap();
+    /// let (push, rest) = p.split_push_down();
+    /// assert_eq!(push.filter, Filter::eq("a", 1));
+    /// assert_eq!(push.sort, vec![("b".to_string(), SortDir::Desc)]);
+    /// assert_eq!((push.skip, push.limit), (0, Some(5)));
+    /// assert_eq!(rest.len(), 1);
+    /// ```
+    pub fn split_push_down(&self) -> (PushDown, Pipeline) {
+        let (filter, _) = self.split_leading_match();
+        let mut n = self
+            .stages
+            .iter()
+            .take_while(|s| matches!(s, Stage::Match(_)))
+            .count();
+        let mut push = PushDown {
+            filter,
+            sort: Vec::new(),
+            skip: 0,
+            limit: None,
+        };
+        if let Some(Stage::Sort(spec)) = self.stages.get(n) {
+            push.sort = spec.clone();
+            n += 1;
+        }
+        if let Some(Stage::Skip(k)) = self.stages.get(n) {
+            push.skip = *k;
+            n += 1;
+        }
+        if let Some(Stage::Limit(k)) = self.stages.get(n) {
+            push.limit = Some(*k);
+            n += 1;
+        }
+        (push, self.tail(n))
+    }
+
+    fn tail(&self, n: usize) -> Pipeline {
+        Pipeline {
+            stages: self.stages[n..].to_vec(),
+            raw: self.raw.get(n..).unwrap_or_default().to_vec(),
+            options: self.options.clone(),
+        }
+    }
+
+    /// Runs the pipeline over `docs`, in their order, with no collection
+    /// to join (a `$lookup` finds nothing).
     pub fn run(
         &self,
         docs: Vec<Document>,
         limits: &AggregateLimits,
     ) -> Result<Vec<Document>, QueryError> {
-        let mut docs = docs;
-        let mut i = 0;
-        while let Some(stage) = self.stages.get(i) {
-            // A $sort directly followed by a $limit keeps only that many
-            // documents while sorting, as MongoDB does.
-            let keep = match (stage, self.stages.get(i + 1)) {
-                (Stage::Sort(_), Some(Stage::Limit(n))) => usize::try_from(*n).ok(),
-                _ => None,
-            };
-            docs = stage.run(docs, keep, limits.memory_bytes)?;
-            i += 1;
-        }
+        self.run_with(docs, limits, &Foreign::new())
+    }
+
+    /// Runs the pipeline over `docs`, in their order; `$lookup` stages
+    /// join the documents of `foreign` (a collection absent from it is
+    /// empty).
+    pub fn run_with(
+        &self,
+        docs: Vec<Document>,
+        limits: &AggregateLimits,
+        foreign: &Foreign,
+    ) -> Result<Vec<Document>, QueryError> {
+        let cx = RunCtx { limits, foreign };
+        let docs = self.run_stages(docs, &cx)?;
         let total = docs
             .iter()
             .map(doc_size)
@@ -156,11 +275,44 @@ impl Pipeline {
         }
         Ok(docs)
     }
+
+    pub(crate) fn run_stages(
+        &self,
+        mut docs: Vec<Document>,
+        cx: &RunCtx<'_>,
+    ) -> Result<Vec<Document>, QueryError> {
+        let mut i = 0;
+        while let Some(stage) = self.stages.get(i) {
+            // A $sort directly followed by a $limit keeps only that many
+            // documents while sorting, as MongoDB does.
+            let keep = match (stage, self.stages.get(i + 1)) {
+                (Stage::Sort(_), Some(Stage::Limit(n))) => usize::try_from(*n).ok(),
+                _ => None,
+            };
+            docs = stage.run(docs, keep, cx)?;
+            i += 1;
+        }
+        Ok(docs)
+    }
+
+    /// Whether a stage of this pipeline may not run inside `$facet`.
+    pub(crate) fn has_facet_forbidden_stage(&self) -> bool {
+        self.stages.iter().any(|s| matches!(s, Stage::Facet(_)))
+    }
 }
 
-/// An aggregation error with `message`.
-pub(crate) fn agg_err(message: String) -> QueryError {
-    QueryError::Aggregation(message)
+/// The part of a pipeline a data layer's find runs
+/// ([`Pipeline::split_push_down`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushDown {
+    /// The conjunction of the leading `$match` stages.
+    pub filter: Filter,
+    /// The `$sort` that follows them (empty: none).
+    pub sort: crate::SortSpec,
+    /// The `$skip` after that (0: none).
+    pub skip: u64,
+    /// The `$limit` after that.
+    pub limit: Option<u64>,
 }
 
 /// The error of a stage over its memory budget.
@@ -179,29 +331,6 @@ pub(crate) fn check_field_name(name: &str, stage: &str) -> Result<(), QueryError
         )));
     }
     Ok(())
-}
-
-/// MongoDB's name of a value's type, for messages (`missing` for none).
-pub(crate) fn type_name(v: Option<&Bson>) -> &'static str {
-    match v {
-        None => "missing",
-        Some(Bson::Double(_)) => "double",
-        Some(Bson::String(_)) => "string",
-        Some(Bson::Document(_)) => "object",
-        Some(Bson::Array(_)) => "array",
-        Some(Bson::Binary(_)) => "binData",
-        Some(Bson::Undefined) => "undefined",
-        Some(Bson::ObjectId(_)) => "objectId",
-        Some(Bson::Boolean(_)) => "bool",
-        Some(Bson::DateTime(_)) => "date",
-        Some(Bson::Null) => "null",
-        Some(Bson::RegularExpression(_)) => "regex",
-        Some(Bson::Int32(_)) => "int",
-        Some(Bson::Int64(_)) => "long",
-        Some(Bson::Timestamp(_)) => "timestamp",
-        Some(Bson::Decimal128(_)) => "decimal",
-        Some(_) => "other",
-    }
 }
 
 /// An estimate of a value's BSON size in bytes, for memory budgets.

@@ -2,9 +2,10 @@
 
 use bson::{Bson, Document};
 
+use super::compound::{Bucket, Facet, Lookup};
 use super::expr::{parse_path, Expr};
 use super::group::GroupSpec;
-use super::{agg_err, check_field_name, doc_size, memory_error, type_name};
+use super::{agg_err, check_field_name, doc_size, memory_error, type_name, RunCtx};
 use crate::projection::is_truthy;
 use crate::{project_document, Filter, QueryError, SortDir, SortSpec, TopK, MAX_SORT_KEYS};
 
@@ -23,6 +24,9 @@ pub(crate) enum Stage {
     Unwind(Unwind),
     ReplaceRoot(Expr),
     SortByCount(Expr),
+    Facet(Facet),
+    Lookup(Lookup),
+    Bucket(Box<Bucket>),
 }
 
 /// A `$project`: the kept or dropped paths (a find projection) and the
@@ -102,6 +106,9 @@ impl Stage {
                     ))
                 }
             },
+            "$facet" => Stage::Facet(Facet::parse(as_doc(arg, name)?)?),
+            "$lookup" => Stage::Lookup(Lookup::parse(as_doc(arg, name)?)?),
+            "$bucket" => Stage::Bucket(Box::new(Bucket::parse(as_doc(arg, name)?)?)),
             other => {
                 return Err(agg_err(format!(
                     "unrecognized or unsupported pipeline stage name: '{other}'"
@@ -110,14 +117,33 @@ impl Stage {
         })
     }
 
+    /// Adds the collections this stage's `$lookup`s join to `out`.
+    pub(crate) fn lookup_collections(&self, out: &mut Vec<String>) {
+        match self {
+            Stage::Lookup(l) if !out.contains(&l.from) => out.push(l.from.clone()),
+            Stage::Facet(f) => {
+                for c in f.lookup_collections() {
+                    if !out.contains(&c) {
+                        out.push(c);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Runs the stage; `keep` bounds a `$sort` to its first documents.
     pub(crate) fn run(
         &self,
         docs: Vec<Document>,
         keep: Option<usize>,
-        limit: usize,
+        cx: &RunCtx<'_>,
     ) -> Result<Vec<Document>, QueryError> {
+        let limit = cx.limits.memory_bytes;
         match self {
+            Stage::Facet(f) => f.run(docs, cx),
+            Stage::Lookup(l) => l.run(docs, cx),
+            Stage::Bucket(b) => b.run(docs, limit),
             Stage::Match(f) => Ok(docs.into_iter().filter(|d| f.matches(d)).collect()),
             Stage::Project(p) => bounded_map(docs, limit, "$project", |d| p.apply(d)),
             Stage::AddFields(fields) => {
@@ -172,7 +198,7 @@ impl Stage {
 /// Maps every document through a stage that may grow it (a computed
 /// field can copy the whole document), refusing once the output passes
 /// `limit` bytes, so that no chain of stages can grow without bound.
-fn bounded_map(
+pub(crate) fn bounded_map(
     docs: Vec<Document>,
     limit: usize,
     stage: &str,
@@ -191,7 +217,7 @@ fn bounded_map(
     Ok(out)
 }
 
-fn as_doc<'a>(arg: &'a Bson, stage: &str) -> Result<&'a Document, QueryError> {
+pub(crate) fn as_doc<'a>(arg: &'a Bson, stage: &str) -> Result<&'a Document, QueryError> {
     match arg {
         Bson::Document(d) => Ok(d),
         _ => Err(agg_err(format!(
@@ -371,7 +397,7 @@ fn parse_sort(spec: &Document) -> Result<SortSpec, QueryError> {
         .collect()
 }
 
-fn sort(
+pub(crate) fn sort(
     docs: Vec<Document>,
     spec: &SortSpec,
     keep: Option<usize>,
@@ -388,7 +414,7 @@ fn sort(
 
 /// Sets `value` at a dotted path, creating documents on the way; through
 /// an array the rest of the path is set in every element.
-fn set_path(doc: &mut Document, path: &str, value: Bson) {
+pub(crate) fn set_path(doc: &mut Document, path: &str, value: Bson) {
     match path.split_once('.') {
         None => {
             doc.insert(path, value);

@@ -81,7 +81,8 @@ fn parse_entry(key: &str, value: &Bson, depth: usize) -> Result<Filter, QueryErr
         "$and" => Filter::And,
         "$or" => Filter::Or,
         "$nor" => Filter::Nor,
-        "$where" | "$text" | "$expr" => return Err(unsupported(key)),
+        "$expr" => return Ok(Filter::Expr(crate::AggExpr::parse(value)?)),
+        "$where" | "$text" => return Err(unsupported(key)),
         _ => {
             return Err(if KNOWN_OPERATORS.contains(&key) {
                 invalid(format!("operator '{key}' is not valid at the top level"))

@@ -23,6 +23,9 @@ pub(crate) fn filter_to_document(f: &Filter) -> Document {
         Filter::Field { path, cond } => {
             d.insert(path.clone(), cond_to_value(cond));
         }
+        Filter::Expr(e) => {
+            d.insert("$expr", e.raw().clone());
+        }
     }
     d
 }

@@ -342,7 +342,6 @@ fn operators_eve_knows_but_we_cannot_evaluate_are_reported_as_unsupported() {
     for d in [
         doc! {"$where": "this.a == 1"},
         doc! {"$text": {"$search": "x"}},
-        doc! {"$expr": {"$gt": ["$a", 1]}},
         doc! {"a": {"$near": [0, 0]}},
         doc! {"a": {"$nearSphere": [0, 0]}},
         doc! {"a": {"$geoWithin": {}}},
@@ -397,4 +396,42 @@ fn printing_round_trips_a_complex_query() {
     };
     let f = Filter::parse(&q).unwrap();
     assert_eq!(Filter::parse(&f.to_document()), Ok(f));
+}
+
+#[test]
+fn expr_compares_fields_of_one_document() {
+    // MongoDB's manual: monthly budgets where spent exceeds budget
+    let f = Filter::parse(&doc! {"$expr": {"$gt": ["$spent", "$budget"]}}).unwrap();
+    let docs = [
+        doc! {"_id": 1, "category": "food", "budget": 400, "spent": 450},
+        doc! {"_id": 2, "category": "drinks", "budget": 100, "spent": 150},
+        doc! {"_id": 3, "category": "clothes", "budget": 100, "spent": 50},
+        doc! {"_id": 4, "category": "misc", "budget": 500, "spent": 300},
+        doc! {"_id": 5, "category": "travel", "budget": 200, "spent": 650},
+    ];
+    let hits: Vec<i32> = docs
+        .iter()
+        .filter(|d| f.matches(d))
+        .map(|d| d.get_i32("_id").unwrap())
+        .collect();
+    assert_eq!(hits, vec![1, 2, 5]);
+    // truthiness, with other conditions, inside $or; errors do not match
+    let f = Filter::parse(&doc! {
+        "category": {"$ne": "misc"},
+        "$or": [{"$expr": {"$subtract": ["$budget", 100]}}],
+    })
+    .unwrap();
+    let hits: Vec<i32> = docs
+        .iter()
+        .filter(|d| f.matches(d))
+        .map(|d| d.get_i32("_id").unwrap())
+        .collect();
+    assert_eq!(hits, vec![1, 5]);
+    let div = Filter::parse(&doc! {"$expr": {"$divide": [1, "$zero"]}}).unwrap();
+    assert!(!div.matches(&doc! {"zero": 0}));
+    assert_eq!(Filter::parse(&div.to_document()), Ok(div));
+    assert!(matches!(
+        Filter::parse(&doc! {"$expr": {"$nope": 1}}),
+        Err(QueryError::Aggregation(m)) if m.contains("$nope")
+    ));
 }

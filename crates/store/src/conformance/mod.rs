@@ -154,6 +154,8 @@ macro_rules! conformance_suite {
             find_page_reads_items_and_total_from_one_snapshot,
             projection_on_arrays_of_documents_matches_mongodb,
             aggregate_runs_a_pipeline,
+            aggregate_pushes_down_joins_and_facets,
+            expr_filters_compare_fields,
             watch_is_unsupported_or_delivers,
             searches_are_refused_without_the_capability,
         );

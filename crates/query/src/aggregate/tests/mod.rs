@@ -6,10 +6,13 @@ use bson::{doc, Bson, Document};
 use super::{AggregateLimits, Pipeline};
 use crate::{Filter, QueryError};
 
+mod compound;
 mod expr;
+mod ops;
 
-const BIG: AggregateLimits = AggregateLimits {
+pub(super) const BIG: AggregateLimits = AggregateLimits {
     memory_bytes: 1 << 20,
+    max_lookup: 1000,
 };
 
 pub(super) fn run(stages: Vec<Document>, docs: Vec<Document>) -> Vec<Document> {
@@ -399,8 +402,12 @@ fn replace_root_and_replace_with() {
 fn parse_errors_are_clear_and_typed() {
     for (stages, needle) in [
         (
+            vec![doc! {"$graphLookup": {}}],
+            "unrecognized or unsupported pipeline stage name: '$graphLookup'",
+        ),
+        (
             vec![doc! {"$lookup": {}}],
-            "unrecognized or unsupported pipeline stage name: '$lookup'",
+            "$lookup requires the field 'from'",
         ),
         (vec![doc! {"$match": {}, "$limit": 1}], "exactly one field"),
         (vec![doc! {"$limit": 0}], "the limit must be positive"),
@@ -419,8 +426,8 @@ fn parse_errors_are_clear_and_typed() {
             "accumulator object",
         ),
         (
-            vec![doc! {"$project": {"r": {"$sqrt": 4}}}],
-            "unsupported expression operator: $sqrt",
+            vec![doc! {"$project": {"r": {"$bitAnd": [4]}}}],
+            "unsupported expression operator: $bitAnd",
         ),
         (
             vec![doc! {"$project": {"r": {"$add": 1, "$x": 2}}}],

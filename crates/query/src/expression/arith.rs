@@ -36,7 +36,7 @@ impl Num {
         })
     }
 
-    fn as_f64(self) -> f64 {
+    pub(crate) fn as_f64(self) -> f64 {
         match self {
             Num::Int(i) => f64::from(i),
             // Precision loss is the documented behaviour of long → double.
@@ -46,7 +46,7 @@ impl Num {
         }
     }
 
-    fn as_i64(self) -> Option<i64> {
+    pub(crate) fn as_i64(self) -> Option<i64> {
         match self {
             Num::Int(i) => Some(i64::from(i)),
             Num::Long(i) => Some(i),

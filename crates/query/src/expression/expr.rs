@@ -8,6 +8,8 @@ use std::cmp::Ordering;
 use bson::{Bson, Document};
 
 use super::arith::{self, Num};
+use super::ops::{self, ExtOp};
+use super::scoped::{self, Scoped, Vars};
 use super::{agg_err, type_name, MAX_EXPR_DEPTH};
 use crate::compare::compare_bson;
 use crate::QueryError;
@@ -108,6 +110,12 @@ pub(crate) enum Expr {
     Call(Op, Vec<Expr>),
     /// `$cond`: if, then, else.
     Cond(Box<(Expr, Expr, Expr)>),
+    /// A user variable (`$$this.a`): its name and the path below it.
+    Var(String, Vec<String>),
+    /// An operator of [`ops`]: numbers, strings, arrays, dates.
+    Ext(ExtOp, Vec<Expr>),
+    /// An operator that binds variables or picks a branch ([`scoped`]).
+    Scoped(Box<Scoped>),
 }
 
 impl Expr {
@@ -118,8 +126,13 @@ impl Expr {
 
     /// Evaluates the expression against `doc`.
     pub(crate) fn eval(&self, doc: &Document) -> Result<Val, QueryError> {
-        eval(self, doc)
+        eval(self, doc, None)
     }
+}
+
+/// Parses an argument of an operator, one level deeper.
+pub(crate) fn parse_at(v: &Bson, depth: usize) -> Result<Expr, QueryError> {
+    parse(v, depth + 1)
 }
 
 /// Parses a field path string (`$a.b`), or a `$$` variable.
@@ -133,6 +146,13 @@ pub(crate) fn parse_path(s: &str) -> Result<Expr, QueryError> {
             ("ROOT" | "CURRENT", None) => Ok(Expr::Path(Vec::new())),
             ("ROOT" | "CURRENT", Some(r)) => Ok(Expr::Path(split_path(r, s)?)),
             ("REMOVE", None) => Ok(Expr::Remove),
+            (user, rest) if user.starts_with(|c: char| c.is_ascii_lowercase()) => Ok(Expr::Var(
+                user.to_string(),
+                match rest {
+                    Some(r) => split_path(r, s)?,
+                    None => Vec::new(),
+                },
+            )),
             _ => Err(agg_err(format!("use of undefined variable: {name}"))),
         };
     }
@@ -209,6 +229,12 @@ fn parse_operator(name: &str, arg: &Bson, depth: usize) -> Result<Expr, QueryErr
         "$literal" => return Ok(Expr::Lit(arg.clone())),
         "$cond" => return parse_cond(arg, depth),
         _ => {}
+    }
+    if let Some(scoped) = scoped::parse(name, arg, depth)? {
+        return Ok(Expr::Scoped(Box::new(scoped)));
+    }
+    if let Some(ext) = ops::parse(name, arg, depth)? {
+        return Ok(ext);
     }
     let op = Op::from_name(name).ok_or_else(|| {
         agg_err(format!(
@@ -306,7 +332,8 @@ pub(crate) fn truthy(v: &Val) -> bool {
     }
 }
 
-fn is_nullish(v: &Val) -> bool {
+/// Whether a value is null, undefined or missing.
+pub(crate) fn is_nullish(v: &Val) -> bool {
     matches!(v, None | Some(Bson::Null | Bson::Undefined))
 }
 
@@ -320,15 +347,29 @@ fn cmp_vals(a: &Val, b: &Val) -> Ordering {
     )
 }
 
-fn eval(e: &Expr, doc: &Document) -> Result<Val, QueryError> {
+/// Evaluates `e` against `doc` with the variables `vars` bound.
+pub(crate) fn eval(e: &Expr, doc: &Document, vars: Option<&Vars<'_>>) -> Result<Val, QueryError> {
     match e {
         Expr::Lit(v) => Ok(Some(v.clone())),
         Expr::Path(p) => Ok(get_path(doc, p)),
+        Expr::Var(name, path) => {
+            let v = Vars::lookup(vars, name)
+                .ok_or_else(|| agg_err(format!("use of undefined variable: {name}")))?;
+            Ok(walk(v, path))
+        }
+        Expr::Ext(op, args) => {
+            let vals = args
+                .iter()
+                .map(|a| eval(a, doc, vars))
+                .collect::<Result<Vec<Val>, _>>()?;
+            ops::apply(*op, vals)
+        }
+        Expr::Scoped(s) => s.eval(doc, vars),
         Expr::Remove => Ok(None),
         Expr::Object(fields) => {
             let mut out = Document::new();
             for (k, x) in fields {
-                if let Some(v) = eval(x, doc)? {
+                if let Some(v) = eval(x, doc, vars)? {
                     out.insert(k.clone(), v);
                 }
             }
@@ -337,25 +378,25 @@ fn eval(e: &Expr, doc: &Document) -> Result<Val, QueryError> {
         Expr::Array(items) => Ok(Some(Bson::Array(
             items
                 .iter()
-                .map(|x| Ok(eval(x, doc)?.unwrap_or(Bson::Null)))
+                .map(|x| Ok(eval(x, doc, vars)?.unwrap_or(Bson::Null)))
                 .collect::<Result<_, QueryError>>()?,
         ))),
         Expr::Cond(parts) => {
-            if truthy(&eval(&parts.0, doc)?) {
-                eval(&parts.1, doc)
+            if truthy(&eval(&parts.0, doc, vars)?) {
+                eval(&parts.1, doc, vars)
             } else {
-                eval(&parts.2, doc)
+                eval(&parts.2, doc, vars)
             }
         }
-        Expr::Call(op, args) => call(*op, args, doc),
+        Expr::Call(op, args) => call(*op, args, doc, vars),
     }
 }
 
-fn call(op: Op, args: &[Expr], doc: &Document) -> Result<Val, QueryError> {
+fn call(op: Op, args: &[Expr], doc: &Document, vars: Option<&Vars<'_>>) -> Result<Val, QueryError> {
     match op {
         Op::And => {
             for a in args {
-                if !truthy(&eval(a, doc)?) {
+                if !truthy(&eval(a, doc, vars)?) {
                     return Ok(Some(Bson::Boolean(false)));
                 }
             }
@@ -363,7 +404,7 @@ fn call(op: Op, args: &[Expr], doc: &Document) -> Result<Val, QueryError> {
         }
         Op::Or => {
             for a in args {
-                if truthy(&eval(a, doc)?) {
+                if truthy(&eval(a, doc, vars)?) {
                     return Ok(Some(Bson::Boolean(true)));
                 }
             }
@@ -372,17 +413,17 @@ fn call(op: Op, args: &[Expr], doc: &Document) -> Result<Val, QueryError> {
         Op::IfNull => {
             let (last, firsts) = args.split_last().unwrap_or((&Expr::Remove, &[]));
             for a in firsts {
-                let v = eval(a, doc)?;
+                let v = eval(a, doc, vars)?;
                 if !is_nullish(&v) {
                     return Ok(v);
                 }
             }
-            eval(last, doc)
+            eval(last, doc, vars)
         }
         _ => {
             let vals = args
                 .iter()
-                .map(|a| eval(a, doc))
+                .map(|a| eval(a, doc, vars))
                 .collect::<Result<Vec<Val>, _>>()?;
             apply(op, vals)
         }
