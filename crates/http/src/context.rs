@@ -69,6 +69,8 @@ pub(crate) struct AppState {
     pub exec: Executor,
     pub routes: RouteTable,
     pub limits: Limits,
+    /// The authentication providers the settings name, resolved.
+    pub providers: eve_auth::Providers,
     /// The rate-limit counters (`RATE_LIMIT_*`, [`crate::rate_limit`]).
     pub limiter: crate::rate_limit::Limiter,
     /// Requests in flight per client IP ([`crate::in_flight`]).

@@ -74,28 +74,6 @@ const fn rule(place: Place, asks: Asks, message: &'static str) -> Rule {
     }
 }
 
-const ROLES: &[&str] = &[
-    "allowed_roles",
-    "allowed_read_roles",
-    "allowed_write_roles",
-    "allowed_item_roles",
-    "allowed_item_read_roles",
-    "allowed_item_write_roles",
-];
-const GLOBAL_ROLES: &[&str] = &[
-    "ALLOWED_ROLES",
-    "ALLOWED_READ_ROLES",
-    "ALLOWED_WRITE_ROLES",
-    "ALLOWED_ITEM_ROLES",
-    "ALLOWED_ITEM_READ_ROLES",
-    "ALLOWED_ITEM_WRITE_ROLES",
-];
-
-const AUTH: &str = "authentication is not available yet (issue #18): \
-     the API would be served without it; remove the setting (or set it to null) \
-     only if the API may be public";
-const ROLES_MSG: &str = "access roles are not available yet (issue #18): \
-     every client would have every role; remove the setting or set it to []";
 const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18): \
      every client would see every owner's documents; remove the setting or set it to null";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19): \
@@ -104,10 +82,6 @@ const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #1
 /// Settings refused because their feature is not built. One row per
 /// feature; remove the row when the feature lands.
 pub(crate) const NOT_BUILT: &[Rule] = &[
-    rule(Place::Global(&["AUTH"]), Asks::Set, AUTH),
-    rule(Place::Resource(&["authentication"]), Asks::Set, AUTH),
-    rule(Place::Global(GLOBAL_ROLES), Asks::Set, ROLES_MSG),
-    rule(Place::Resource(ROLES), Asks::Set, ROLES_MSG),
     rule(Place::Global(&["AUTH_FIELD"]), Asks::Set, AUTH_FIELD),
     rule(Place::Resource(&["auth_field"]), Asks::Set, AUTH_FIELD),
     rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
@@ -115,18 +89,7 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
 
 /// Settings accepted although their feature is not built, because serving
 /// without it exposes nothing: each gets a start-up warning.
-pub(crate) const IGNORED: &[Rule] = &[
-    rule(
-        Place::Global(&["PUBLIC_METHODS", "PUBLIC_ITEM_METHODS"]),
-        Asks::Set,
-        "ignored: authentication is not available yet (issue #18), every method is public",
-    ),
-    rule(
-        Place::Resource(&["public_methods", "public_item_methods"]),
-        Asks::Set,
-        "ignored: authentication is not available yet (issue #18), every method is public",
-    ),
-];
+pub(crate) const IGNORED: &[Rule] = &[];
 
 /// A matched key: its dotted path and its value.
 type Hit<'a> = (String, &'a Value);
