@@ -364,3 +364,50 @@ async fn a_client_at_its_cap_of_requests_in_flight_gets_429_over_a_socket() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_verified_user_has_its_own_budget_and_wrong_credentials_spend_the_address() {
+    use super::auth::{credentials, settings, ALICE, BOB};
+    let t = TestApp::new(&format!(
+        "RATE_LIMIT_GET: [2, 60]\nRATE_LIMIT_POST: [5, 60]\n{}",
+        settings("basic")
+    ))
+    .await;
+    let accounts = t.app.resource("accounts").expect("accounts");
+    for a in [&ALICE, &BOB] {
+        accounts.insert(a.doc()).await.expect("account inserted");
+    }
+    let alice = credentials("basic", ALICE.name, ALICE.password, "GET", "/posts", "");
+    let forged = credentials("basic", ALICE.name, "wrong", "GET", "/posts", "");
+    async fn get(t: &TestApp, auth: Option<&str>) -> Resp {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        t.send_from(Some("5.6.7.8"), "GET", "/posts", &headers, None)
+            .await
+    }
+    // alice, verified, is counted as herself
+    assert_eq!(rate(&get(&t, Some(&alice)).await).map(|r| r.0), Some(1));
+    assert_eq!(rate(&get(&t, Some(&alice)).await).map(|r| r.0), Some(0));
+    // the same address without credentials has its own budget
+    let r = get(&t, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(rate(&r).map(|r| r.0), Some(1));
+    // a wrong password names alice but is not her: the address pays
+    let r = get(&t, Some(&forged)).await;
+    assert_eq!(r.status, StatusCode::OK, "public GET: {}", r.text);
+    assert_eq!(rate(&r).map(|r| r.0), Some(0));
+    assert_429(&get(&t, Some(&alice)).await);
+    // a 401 is counted (on the address: POST's limit of 5) and carries
+    // the headers, with its challenge
+    let r = t
+        .send_from(
+            Some("5.6.7.8"),
+            "POST",
+            "/notes",
+            &[("content-type", "application/json")],
+            Some(r#"{"text": "x"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert!(r.header("www-authenticate").is_some());
+    assert_eq!(rate(&r).map(|r| (r.0, r.1)), Some((2, 5)));
+}

@@ -138,3 +138,37 @@ impl RedisStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that accepts connections and never answers.
+    async fn silent_server() -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = listener.accept().await {
+                held.push(s);
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_silent_redis_fails_open_within_the_timeout_then_is_skipped() {
+        // rediss:// too: its TLS set-up (the ring provider) must not panic
+        for scheme in ["redis", "rediss"] {
+            let port = silent_server().await;
+            let store = RedisStore::new(&format!("{scheme}://127.0.0.1:{port}/0")).unwrap();
+            let started = Instant::now();
+            assert_eq!(store.hit("k", Duration::from_secs(60)).await, None);
+            assert!(started.elapsed() < TIMEOUT * 3, "{:?}", started.elapsed());
+            // in the back-off, requests do not wait for it at all
+            let started = Instant::now();
+            assert_eq!(store.hit("k", Duration::from_secs(60)).await, None);
+            assert!(started.elapsed() < Duration::from_millis(50), "{scheme}");
+        }
+    }
+}
