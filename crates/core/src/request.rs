@@ -477,6 +477,28 @@ pub fn normalize_etag(raw: &str) -> String {
     s.replace('"', "")
 }
 
+/// Refuses a `where` on a write-only field (an account's password, token
+/// or secret): matching on a hash would reveal it bit by bit.
+fn check_secret_filters(query: &Document, secrets: &[String]) -> Result<(), eve_query::QueryError> {
+    if secrets.is_empty() {
+        return Ok(());
+    }
+    for (key, value) in query {
+        let top = key.split('.').next().unwrap_or(key);
+        if secrets.iter().any(|s| s == top) {
+            return Err(eve_query::QueryError::FilterNotAllowed(key.clone()));
+        }
+        if let Bson::Array(items) = value {
+            for item in items {
+                if let Bson::Document(sub) = item {
+                    check_secret_filters(sub, secrets)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,26 +557,4 @@ mod tests {
         let blank = Conditions::from_headers(Some(b"  "), None, Some("yesterday"));
         assert_eq!(blank, Conditions::default());
     }
-}
-
-/// Refuses a `where` on a write-only field (an account's password, token
-/// or secret): matching on a hash would reveal it bit by bit.
-fn check_secret_filters(query: &Document, secrets: &[String]) -> Result<(), eve_query::QueryError> {
-    if secrets.is_empty() {
-        return Ok(());
-    }
-    for (key, value) in query {
-        let top = key.split('.').next().unwrap_or(key);
-        if secrets.iter().any(|s| s == top) {
-            return Err(eve_query::QueryError::FilterNotAllowed(key.clone()));
-        }
-        if let Bson::Array(items) = value {
-            for item in items {
-                if let Bson::Document(sub) = item {
-                    check_secret_filters(sub, secrets)?;
-                }
-            }
-        }
-    }
-    Ok(())
 }
