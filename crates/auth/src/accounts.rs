@@ -44,7 +44,14 @@ pub(crate) fn built_in(
         "basic" => Kind::Basic,
         "token" => Kind::Token,
         "hmac" => Kind::Hmac,
-        "jwt" => return Err("the jwt provider is not available yet".into()),
+        "jwt" => {
+            let auth = domain.settings.auth.as_ref();
+            let Some(cfg) = auth.and_then(|a| a.jwt.as_ref()) else {
+                return Err("the jwt provider needs AUTH.jwt".into());
+            };
+            let realm = auth.map_or("eve", |a| a.realm.as_str());
+            return Ok(Some(Arc::new(crate::jwt::JwtProvider::new(cfg, realm)?)));
+        }
         _ => return Ok(None),
     };
     let Some(cfg) = domain.settings.auth.clone() else {

@@ -22,6 +22,8 @@ use eve_core::Domain;
 use eve_exec::Executor;
 
 pub mod accounts;
+mod fetch;
+mod jwt;
 pub mod secret;
 
 pub use accounts::account_hooks;
@@ -208,7 +210,16 @@ impl Providers {
                     path,
                     message: unknown_message(&name, &self.names()),
                 }),
-                Err(message) => errors.push(ProviderError { path, message }),
+                // A message naming its own key (`AUTH.jwt.…: …`) keeps it.
+                Err(message) => errors.push(match message.split_once(": ") {
+                    Some((own, m)) if own.starts_with("AUTH.") && !own.contains(' ') => {
+                        ProviderError {
+                            path: own.to_string(),
+                            message: m.to_string(),
+                        }
+                    }
+                    _ => ProviderError { path, message },
+                }),
             }
         }
         if errors.is_empty() {

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use eve_backends::LayerUrl;
 
+mod accounts;
+
 /// Eve's "REST API for humans", in Rust.
 #[derive(Parser, Debug)]
 #[command(name = "eve-rs", version, about)]
@@ -51,6 +53,11 @@ enum Command {
         #[arg(long, value_name = "URL")]
         data_layer: Option<String>,
     },
+    /// Manage the accounts of the built-in authentication providers.
+    Accounts {
+        #[command(subcommand)]
+        action: AccountsCommand,
+    },
     /// Check the integrity of the embedded store (documents, indexes and
     /// SQLite's own structures); run it while no server uses the store.
     /// Exits non-zero and lists the problems if there is any.
@@ -62,6 +69,36 @@ enum Command {
         /// connection URL `postgres://…`, `postgresql://…`, `mongodb://…`,
         /// `mongodb+srv://…` (the server must answer). Defaults to
         /// $EVE_DATA_LAYER.
+        #[arg(long, value_name = "URL")]
+        data_layer: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountsCommand {
+    /// Add an account to the resource AUTH.accounts names, through the
+    /// same executor as any write (validation, hashing), without
+    /// authentication. The password (the token for `token`, the shared
+    /// secret for `hmac`) is read from standard input, or from
+    /// --password-env.
+    Add {
+        /// Settings file (YAML or JSON).
+        settings: PathBuf,
+        /// The account's user name.
+        #[arg(long)]
+        username: String,
+        /// Roles, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Read the password from this environment variable instead of
+        /// standard input.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// Directory of the embedded store.
+        #[arg(long, default_value = "./data", conflicts_with = "data_layer")]
+        data_dir: PathBuf,
+        /// Data layer to use instead of the settings' DATA_LAYER (as for
+        /// `serve`). Defaults to $EVE_DATA_LAYER.
         #[arg(long, value_name = "URL")]
         data_layer: Option<String>,
     },
@@ -113,6 +150,48 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Accounts {
+            action:
+                AccountsCommand::Add {
+                    settings,
+                    username,
+                    roles,
+                    password_env,
+                    data_dir,
+                    data_layer,
+                },
+        } => {
+            let layer = match data_layer_override(data_layer) {
+                Ok(layer) => layer,
+                Err(e) => {
+                    eprintln!("eve-rs: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let args = accounts::AddAccount {
+                settings,
+                username,
+                roles: roles.into_iter().filter(|r| !r.is_empty()).collect(),
+                password_env,
+                data_dir,
+                layer,
+            };
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(accounts::add(args, load_settings)));
+            match result {
+                Ok(id) => {
+                    println!("account added: {id}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("eve-rs: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::CheckStore {
             data_dir,
             data_layer,

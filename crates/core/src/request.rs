@@ -376,6 +376,7 @@ pub fn parse_client_where(domain: &Domain, res: &Resource, raw: &str) -> ApiResu
         &settings.mongo_query_blacklist,
     )?;
     check_allowed_filters(&document, &res.allowed_filters)?;
+    check_secret_filters(&document, &res.secret_fields)?;
     let mut converted = document.clone();
     let searches = lift_searches(&mut converted)?;
     convert_query(domain, res, &mut converted);
@@ -481,6 +482,28 @@ pub fn normalize_etag(raw: &str) -> String {
     let s = raw.trim();
     let s = s.strip_prefix("W/").unwrap_or(s);
     s.replace('"', "")
+}
+
+/// Refuses a `where` on a write-only field (an account's password, token
+/// or secret): matching on a hash would reveal it bit by bit.
+fn check_secret_filters(query: &Document, secrets: &[String]) -> Result<(), eve_query::QueryError> {
+    if secrets.is_empty() {
+        return Ok(());
+    }
+    for (key, value) in query {
+        let top = key.split('.').next().unwrap_or(key);
+        if secrets.iter().any(|s| s == top) {
+            return Err(eve_query::QueryError::FilterNotAllowed(key.clone()));
+        }
+        if let Bson::Array(items) = value {
+            for item in items {
+                if let Bson::Document(sub) = item {
+                    check_secret_filters(sub, secrets)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

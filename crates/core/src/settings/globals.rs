@@ -151,7 +151,7 @@ const CHECKED_ONLY: &[(&str, Kind)] = &[
     ("ITEM_CACHE_CONTROL", Kind::Str),
     ("PUBLIC_METHODS", Kind::StrList),
     ("PUBLIC_ITEM_METHODS", Kind::StrList),
-    // an authentication class name; refused until issue #18 (not_built.rs)
+    // the global provider (settings/auth.rs reads it)
     ("AUTH", Kind::Any),
     ("ALLOWED_ROLES", Kind::StrList),
     ("ALLOWED_READ_ROLES", Kind::StrList),

@@ -19,8 +19,9 @@ use crate::domain::{
 use eve_query::{json_to_bson, SortDir, SortSpec};
 use eve_schema::Schema;
 
-/// Resource keys that are only type-checked here (the features that read
-/// them, auth and the MongoDB layer, will give them typed fields).
+/// Resource keys that are only type-checked here: the public methods,
+/// roles and `authentication` are read by `settings::auth`, the MongoDB
+/// keys by `settings::mongo`.
 const CHECKED_ONLY: &[(&str, Kind)] = &[
     ("public_methods", Kind::StrList),
     ("public_item_methods", Kind::StrList),

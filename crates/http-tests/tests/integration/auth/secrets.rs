@@ -115,8 +115,24 @@ async fn reads_never_show_secrets() {
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
         assert_no_secret(&r.text, &path);
     }
-    // A client `where` on a secret finds nothing useful either way; the
-    // answer still shows no secret.
+    // A `where` on a secret is refused: matching on a hash would reveal it.
+    for w in [
+        r#"{"password": {"$regex": "^\\$argon2id"}}"#,
+        r#"{"$or": [{"username": "bob"}, {"token.x": 1}]}"#,
+        r#"secret == "sec-bob-pw""#,
+    ] {
+        let path = format!("/accounts?where={}", enc(w));
+        let r = send_as(&t, "basic", &ROOT, "GET", &path, None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{w}: {}", r.text);
+        assert_no_secret(
+            &r.text
+                .replace("password", "")
+                .replace("token", "")
+                .replace("secret", ""),
+            w,
+        );
+    }
+    // Other filters work and show no secret.
     let r = send_as(
         &t,
         "basic",
