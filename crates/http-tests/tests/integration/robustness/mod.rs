@@ -288,7 +288,8 @@ async fn bad_where_clauses_are_400() {
         r#"{"age": {"$not": 5}}"#,
         r#"{"age": {"$gt": 1, "$or": [{"a": 1}]}}"#,
         r#"{"age": {"$and": [{"$gt": 1}]}}"#,
-        r#"{"$expr": {"$gt": ["$age", 1]}}"#,
+        r#"{"$expr": {"$gt": ["$age"]}}"#,
+        r#"{"$expr": {"$nope": 1}}"#,
         r#"{"$text": {"$search": 1}}"#,
     ];
     for w in cases {
