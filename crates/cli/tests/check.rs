@@ -129,7 +129,6 @@ fn check_lists_every_setting_whose_feature_is_not_built_and_fails() {
         "DOMAIN.people.mongo_prefix: names the MongoDB database prefix PEOPLE, but without DATA_LAYER",
         "DOMAIN.people.authentication: authentication is not available yet (issue #18)",
         "DOMAIN.people.allowed_write_roles: access roles are not available yet (issue #18)",
-        "DOMAIN.people.auth_field: user-restricted resource access is not available yet (issue #18)",
         "DOMAIN.stats.datasource.aggregation: aggregation endpoints are not available yet (issue #19)",
     ];
     assert_eq!(listed.len(), expected.len(), "{err}");
@@ -145,7 +144,6 @@ fn check_accepts_the_same_file_with_the_features_disabled() {
         .replace("MONGO_OPTIONS:", "DATA_LAYER: embedded\nMONGO_OPTIONS:")
         .replace("authentication: BasicAuth", "authentication: null")
         .replace("[admin]", "[]")
-        .replace("auth_field: owner", "auth_field: null")
         .replace("mongo_prefix: PEOPLE", "mongo_prefix: MONGO")
         .replace(", aggregation: {pipeline: [{$count: total}]}", "");
     let (ok, out, err) = check(&disabled);

@@ -31,7 +31,6 @@ fn started(text: &str) -> Domain {
 
 const AUTH: &str = "authentication is not available yet (issue #18)";
 const ROLES: &str = "access roles are not available yet (issue #18)";
-const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18)";
 const RATE: &str = "rate limiting is not available yet (issue #18)";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19)";
 const MONGO_IMPLIED: &str =
@@ -113,12 +112,6 @@ const CASES: &[(&str, &str, &str)] = &[
         "DOMAIN: {a: {allowed_item_write_roles: [x]}}",
         "DOMAIN.a.allowed_item_write_roles",
         ROLES,
-    ),
-    ("AUTH_FIELD: owner\nDOMAIN: {}", "AUTH_FIELD", AUTH_FIELD),
-    (
-        "DOMAIN: {a: {auth_field: owner}}",
-        "DOMAIN.a.auth_field",
-        AUTH_FIELD,
     ),
     (
         "RATE_LIMIT_GET: [300, 900]\nDOMAIN: {}",
@@ -276,7 +269,6 @@ DOMAIN:
             "RATE_LIMIT_GET",
             "DOMAIN.a.authentication",
             "DOMAIN.a.allowed_roles",
-            "DOMAIN.b.auth_field",
             "DOMAIN.b.datasource.aggregation",
         ]
     );

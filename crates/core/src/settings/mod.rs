@@ -254,6 +254,7 @@ pub fn check(
             }
             resource::check_url_clashes(&mut ctx, &resources);
             embedding::check_resources(&mut ctx, &resources);
+            oplog::warn_unrestricted(&mut ctx, &settings.oplog, &resources);
             collections = indexes::per_collection(&mut ctx, &resources, domain);
             versioning::add_shadow_collections(
                 &settings.meta,

@@ -98,8 +98,6 @@ const AUTH: &str = "authentication is not available yet (issue #18): \
      only if the API may be public";
 const ROLES_MSG: &str = "access roles are not available yet (issue #18): \
      every client would have every role; remove the setting or set it to []";
-const AUTH_FIELD: &str = "user-restricted resource access is not available yet (issue #18): \
-     every client would see every owner's documents; remove the setting or set it to null";
 const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18): \
      requests would not be limited; \
      remove the setting or set it to null";
@@ -113,8 +111,6 @@ pub(crate) const NOT_BUILT: &[Rule] = &[
     rule(Place::Resource(&["authentication"]), Asks::Set, AUTH),
     rule(Place::Global(GLOBAL_ROLES), Asks::Set, ROLES_MSG),
     rule(Place::Resource(ROLES), Asks::Set, ROLES_MSG),
-    rule(Place::Global(&["AUTH_FIELD"]), Asks::Set, AUTH_FIELD),
-    rule(Place::Resource(&["auth_field"]), Asks::Set, AUTH_FIELD),
     rule(Place::GlobalMethod("RATE_LIMIT_"), Asks::Set, RATE_LIMIT),
     rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
 ];

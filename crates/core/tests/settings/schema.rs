@@ -107,10 +107,15 @@ fn auth_field_equal_to_id_field_is_a_problem() {
         &err("AUTH_FIELD: id\nID_FIELD: id\nDOMAIN: {a: {}}"),
         "DOMAIN.a.auth_field",
     );
-    // any other auth_field is refused until issue #18 (tests/not_built.rs)
     let d = ok("AUTH_FIELD: null\nDOMAIN: {a: {}, b: {auth_field: null}}");
     assert_eq!(res(&d, "a").auth_field, None);
     assert_eq!(res(&d, "b").auth_field, None);
+    // Any other field: per resource, or every resource's default.
+    let d =
+        ok("AUTH_FIELD: owner\nDOMAIN: {a: {}, b: {auth_field: author}, c: {auth_field: null}}");
+    assert_eq!(res(&d, "a").auth_field.as_deref(), Some("owner"));
+    assert_eq!(res(&d, "b").auth_field.as_deref(), Some("author"));
+    assert_eq!(res(&d, "c").auth_field, None);
 }
 
 #[test]
