@@ -109,12 +109,12 @@ impl Access {
     }
 
     /// The field and value a write to `res` stores in every document it
-    /// writes (POST, PUT, PUT upserts, oplog entries): `res`'s
-    /// `auth_field` and the auth value, when both are set. As in Eve,
-    /// public methods do not matter here: a public method authenticates
-    /// nobody, so it has no auth value.
+    /// writes (POST, PUT, PUT upserts, oplog entries): `res`'s restricting
+    /// field ([`Access::owner_field_for`]) and the auth value. A method
+    /// public on `res` neither filters nor stamps (in Eve it authenticates
+    /// nobody, so it has no auth value).
     pub fn owner_stamp<'a>(&'a self, res: &'a Resource) -> Option<(&'a str, &'a Bson)> {
-        Some((res.auth_field.as_deref()?, self.owner_value.as_ref()?))
+        Some((self.owner_field_for(res)?, self.owner_value.as_ref()?))
     }
 
     /// This access for a request naming `res` by `via`: [`Access::via`]
