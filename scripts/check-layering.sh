@@ -3,7 +3,8 @@
 # reaches a backend. `eve-http` and `eve-exec` must not depend, directly or
 # not, on the embedded store (`eve-store-sqlite`, `rusqlite`): stores come
 # from `eve-backends`. `eve-exec` is also transport-free: no `axum`,
-# `hyper` or `http` below it.
+# `hyper` or `http` below it; `eve-auth` has no backend, `axum` or
+# `hyper` below it.
 # `eve-http` has no dev-dependency on a backend either: its integration
 # suite is the separate crate `eve-http-tests`, which opens its layer
 # through `eve-backends` (EVE_TEST_BACKEND); so `cargo tree -p eve-http`,
@@ -42,5 +43,7 @@ if cargo tree --offline --quiet -p eve-http --prefix none --format '{p}' | awk '
     status=1
 fi
 check eve-exec rusqlite eve-store-sqlite axum hyper http
-[ "$status" -eq 0 ] && echo "check-layering: eve-http and eve-exec do not depend on the embedded store; eve-exec not on HTTP"
+# eve-auth (providers) is transport-free too: `http`'s header types only.
+check eve-auth rusqlite eve-store-sqlite axum hyper
+[ "$status" -eq 0 ] && echo "check-layering: eve-http, eve-exec and eve-auth do not depend on the embedded store; eve-exec not on HTTP; eve-auth not on a server crate"
 exit "$status"

@@ -174,7 +174,18 @@ fn load_settings(
             raw.insert("POSTGRES_URI".into(), uri.clone().into());
         }
     }
-    eve_core::settings::check(raw, &eve_schema_registry())
+    let domain = eve_core::settings::check(raw, &eve_schema_registry())?;
+    // The command line registers no provider: every name the settings use
+    // must be a built-in (or `none`).
+    let problems: Vec<eve_core::settings::Problem> = eve_http::check_provider_names(&domain)
+        .into_iter()
+        .map(|e| eve_core::settings::Problem::new(e.path, e.message))
+        .collect();
+    if problems.is_empty() {
+        Ok(domain)
+    } else {
+        Err(eve_core::settings::SettingsError { problems })
+    }
 }
 
 fn check(path: PathBuf, layer: Option<LayerUrl>) -> ExitCode {

@@ -108,9 +108,6 @@ RATE_LIMIT_GET: [300, 900]
 MONGO_OPTIONS: {maxPoolSize: 5}
 DOMAIN:
   people:
-    authentication: BasicAuth
-    allowed_write_roles: [admin]
-    auth_field: owner
     mongo_prefix: PEOPLE
     schema: {name: {type: string}}
   stats:
@@ -127,8 +124,6 @@ fn check_lists_every_setting_whose_feature_is_not_built_and_fails() {
         "MONGO_OPTIONS: names MongoDB, but without MONGO_URI or MONGO_HOST the data layer is the embedded store",
         // served on MongoDB only (docs/mongodb.md), checked with the MONGO_* keys
         "DOMAIN.people.mongo_prefix: names the MongoDB database prefix PEOPLE, but without DATA_LAYER",
-        "DOMAIN.people.authentication: authentication is not available yet (issue #18)",
-        "DOMAIN.people.allowed_write_roles: access roles are not available yet (issue #18)",
         "DOMAIN.stats.datasource.aggregation: aggregation endpoints are not available yet (issue #19)",
     ];
     assert_eq!(listed.len(), expected.len(), "{err}");
@@ -142,8 +137,6 @@ fn check_accepts_the_same_file_with_the_features_disabled() {
     let disabled = NOT_BUILT
         .replace("[300, 900]", "null")
         .replace("MONGO_OPTIONS:", "DATA_LAYER: embedded\nMONGO_OPTIONS:")
-        .replace("authentication: BasicAuth", "authentication: null")
-        .replace("[admin]", "[]")
         .replace("mongo_prefix: PEOPLE", "mongo_prefix: MONGO")
         .replace(", aggregation: {pipeline: [{$count: total}]}", "");
     let (ok, out, err) = check(&disabled);
@@ -156,7 +149,7 @@ fn check_accepts_the_same_file_with_the_features_disabled() {
 }
 
 #[test]
-fn serve_refuses_to_start_with_a_setting_whose_feature_is_not_built() {
+fn serve_refuses_to_start_with_an_unknown_authentication_provider() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("settings.yaml");
     std::fs::write(
@@ -180,8 +173,8 @@ fn serve_refuses_to_start_with_a_setting_whose_feature_is_not_built() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "DOMAIN.notes.authentication: authentication is not available yet (issue #18): \
-             the API would be served without it"
+            "DOMAIN.notes.authentication: unknown authentication provider 'BasicAuth': \
+             expected basic, token, hmac, jwt"
         ),
         "{err}"
     );

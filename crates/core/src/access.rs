@@ -139,10 +139,13 @@ impl Access {
 
 /// Whether `via`'s method is public on `res` (its `public_methods` for a
 /// collection request, `public_item_methods` for an item one).
-fn is_public(_res: &Resource, _via: &Via) -> bool {
-    // The public lists arrive with authentication (issue #18, wt/auth);
-    // until then no method is public.
-    false
+fn is_public(res: &Resource, via: &Via) -> bool {
+    let public = if via.item {
+        &res.access.public_item_methods
+    } else {
+        &res.access.public_methods
+    };
+    public.iter().any(|m| *m == via.method)
 }
 
 #[cfg(test)]

@@ -266,6 +266,11 @@ impl std::fmt::Debug for MongoSettings {
 pub struct Settings {
     /// `DATA_LAYER`.
     pub data_layer: DataLayerKind,
+    /// `AUTH`: the global provider and the built-ins' settings (none: no
+    /// global provider).
+    pub auth: Option<crate::auth::AuthSettings>,
+    /// `PUBLIC_METHODS`, `PUBLIC_ITEM_METHODS` and `ALLOWED_*ROLES`.
+    pub access: crate::auth::AccessRules,
     /// The `MONGO_*` connection settings (used when `data_layer` is
     /// MongoDB).
     pub mongo: MongoSettings,
@@ -568,6 +573,13 @@ pub struct Resource {
     pub indexes: Vec<IndexSpec>,
     /// `auth_field`.
     pub auth_field: Option<String>,
+    /// `authentication`: the provider protecting this resource.
+    pub authentication: crate::auth::ProviderChoice,
+    /// Public methods and role lists, resolved (features.md §23.3).
+    pub access: crate::auth::AccessRules,
+    /// Write-only fields (the accounts' password, token and secret): left
+    /// out of every read, embedded document, version and oplog entry.
+    pub secret_fields: Vec<String>,
     /// The `data_relation` of each top-level field that has one (on the
     /// field, or on the items of a list field), in schema order.
     pub relations: IndexMap<String, Relation>,

@@ -13,6 +13,7 @@
 //! * [`soft_delete`] says which reads hide soft-deleted documents, and how.
 
 pub mod access;
+pub mod auth;
 pub mod convert;
 pub mod domain;
 pub mod embed;

@@ -13,7 +13,7 @@
 //! them (the handlers answer `404` with the document, restore, or do
 //! nothing); everything else ([`scope_filter`]) hides them.
 
-use bson::Document;
+use bson::{Bson, Document};
 use eve_query::{DateFormat, Filter, QueryError, SortSpec};
 use eve_store::FindQuery;
 
@@ -612,8 +612,42 @@ pub fn projection_for(
     }
 }
 
-/// [`projection_for`], computed.
+/// [`projection_for`], computed: the resource's write-only fields
+/// (`Resource::secret_fields`) are left out whatever was asked.
 fn build_projection(
+    domain: &Domain,
+    res: &Resource,
+    client: Option<&Document>,
+) -> Option<Document> {
+    hide_secrets(asked_projection(domain, res, client), &res.secret_fields)
+}
+
+/// Removes `secrets` (top-level fields) from a projection: dropped from an
+/// inclusive one, excluded from an exclusive one (or from whole documents).
+pub fn hide_secrets(projection: Option<Document>, secrets: &[String]) -> Option<Document> {
+    if secrets.is_empty() {
+        return projection;
+    }
+    let secret = |k: &str| {
+        secrets
+            .iter()
+            .any(|s| k.split('.').next() == Some(s.as_str()))
+    };
+    let mut p = projection.unwrap_or_default();
+    let inclusive = p.iter().any(|(_, v)| matches!(v, Bson::Int32(1)));
+    if inclusive {
+        p = p.into_iter().filter(|(k, _)| !secret(k)).collect();
+    } else {
+        for s in secrets {
+            p.insert(s.clone(), 0);
+        }
+    }
+    Some(p)
+}
+
+/// The projection as settings and client ask for it (before
+/// [`hide_secrets`]).
+fn asked_projection(
     domain: &Domain,
     res: &Resource,
     client: Option<&Document>,

@@ -29,8 +29,6 @@ fn started(text: &str) -> Domain {
     yaml(text).unwrap_or_else(|e| panic!("expected to start:\n{text}\ngot:\n{e}"))
 }
 
-const AUTH: &str = "authentication is not available yet (issue #18)";
-const ROLES: &str = "access roles are not available yet (issue #18)";
 const RATE: &str = "rate limiting is not available yet (issue #18)";
 const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #19)";
 const MONGO_IMPLIED: &str =
@@ -40,79 +38,6 @@ const MONGO_OPTION: &str = "this client option is not applied by eve-rs yet (iss
 
 /// (settings, key path refused, start of its message)
 const CASES: &[(&str, &str, &str)] = &[
-    ("AUTH: BasicAuth\nDOMAIN: {}", "AUTH", AUTH),
-    ("AUTH: {class: TokenAuth}\nDOMAIN: {}", "AUTH", AUTH),
-    (
-        "DOMAIN: {a: {authentication: BasicAuth}}",
-        "DOMAIN.a.authentication",
-        AUTH,
-    ),
-    (
-        "DOMAIN: {a: {authentication: {x: 1}}}",
-        "DOMAIN.a.authentication",
-        AUTH,
-    ),
-    (
-        "DOMAIN: {a: {authentication: true}}",
-        "DOMAIN.a.authentication",
-        AUTH,
-    ),
-    ("ALLOWED_ROLES: [admin]\nDOMAIN: {}", "ALLOWED_ROLES", ROLES),
-    (
-        "ALLOWED_READ_ROLES: [r]\nDOMAIN: {}",
-        "ALLOWED_READ_ROLES",
-        ROLES,
-    ),
-    (
-        "ALLOWED_WRITE_ROLES: [w]\nDOMAIN: {}",
-        "ALLOWED_WRITE_ROLES",
-        ROLES,
-    ),
-    (
-        "ALLOWED_ITEM_ROLES: [i]\nDOMAIN: {}",
-        "ALLOWED_ITEM_ROLES",
-        ROLES,
-    ),
-    (
-        "ALLOWED_ITEM_READ_ROLES: [i]\nDOMAIN: {}",
-        "ALLOWED_ITEM_READ_ROLES",
-        ROLES,
-    ),
-    (
-        "ALLOWED_ITEM_WRITE_ROLES: [i]\nDOMAIN: {}",
-        "ALLOWED_ITEM_WRITE_ROLES",
-        ROLES,
-    ),
-    (
-        "DOMAIN: {a: {allowed_roles: [x]}}",
-        "DOMAIN.a.allowed_roles",
-        ROLES,
-    ),
-    (
-        "DOMAIN: {a: {allowed_read_roles: [x]}}",
-        "DOMAIN.a.allowed_read_roles",
-        ROLES,
-    ),
-    (
-        "DOMAIN: {a: {allowed_write_roles: [x]}}",
-        "DOMAIN.a.allowed_write_roles",
-        ROLES,
-    ),
-    (
-        "DOMAIN: {a: {allowed_item_roles: [x]}}",
-        "DOMAIN.a.allowed_item_roles",
-        ROLES,
-    ),
-    (
-        "DOMAIN: {a: {allowed_item_read_roles: [x]}}",
-        "DOMAIN.a.allowed_item_read_roles",
-        ROLES,
-    ),
-    (
-        "DOMAIN: {a: {allowed_item_write_roles: [x]}}",
-        "DOMAIN.a.allowed_item_write_roles",
-        ROLES,
-    ),
     (
         "RATE_LIMIT_GET: [300, 900]\nDOMAIN: {}",
         "RATE_LIMIT_GET",
@@ -258,7 +183,7 @@ fn every_not_built_setting_of_a_file_is_reported_together_in_file_order() {
         r#"
 RATE_LIMIT_GET: [1, 1]
 DOMAIN:
-  a: {authentication: X, allowed_roles: [r]}
+  a: {}
   b: {datasource: {aggregation: {pipeline: []}}, auth_field: owner}
 "#,
     );
@@ -267,8 +192,6 @@ DOMAIN:
         paths,
         [
             "RATE_LIMIT_GET",
-            "DOMAIN.a.authentication",
-            "DOMAIN.a.allowed_roles",
             "DOMAIN.b.datasource.aggregation",
         ]
     );
@@ -310,10 +233,6 @@ DOMAIN:
 "#,
     );
     let expected = [
-        "PUBLIC_METHODS: ignored: authentication is not available yet (issue #18), every method is public",
-        "PUBLIC_ITEM_METHODS: ignored: authentication is not available yet (issue #18), every method is public",
-        "DOMAIN.people.public_methods: ignored: authentication is not available yet (issue #18), every method is public",
-        "DOMAIN.people.public_item_methods: ignored: authentication is not available yet (issue #18), every method is public",
         "DOMAIN.people.mongo_write_concern: ignored: the embedded store commits every write durably",
     ];
     let mut got = d.warnings.clone();

@@ -94,7 +94,10 @@ pub(crate) fn entry(
         if o.change_methods.contains(&op) {
             let c: Document = doc
                 .iter()
-                .filter(|(k, _)| **k != m.etag && **k != m.last_updated)
+                // Write-only fields (account secrets) never reach the oplog.
+                .filter(|(k, _)| {
+                    **k != m.etag && **k != m.last_updated && !res.secret_fields.contains(*k)
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             e.insert("c", c);

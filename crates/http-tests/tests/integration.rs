@@ -3,6 +3,7 @@
 //! (Python Eve 2.3.1) for the same settings and requests.
 
 mod integration {
+    mod auth;
     mod backends;
     mod budgets;
     pub mod common;

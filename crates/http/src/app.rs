@@ -1,8 +1,8 @@
 //! The application: a checked [`Domain`], a data layer and hooks, served
 //! as an axum [`Router`]. A routing layer runs first (method override →
 //! routing, stored in the request's extensions); then one handler runs the
-//! rest of the pipeline: OPTIONS → method check → access (anonymous) →
-//! dispatch (parse into an `ApiRequest`, `plan`, execute) → render →
+//! rest of the pipeline: OPTIONS → method check → body → identify →
+//! (rate limits) → decide (401/403) → dispatch (parse into an `ApiRequest`, `plan`, execute) → render →
 //! headers.
 
 use std::future::Future;
@@ -46,6 +46,10 @@ pub enum AppError {
     /// A hook names a resource the settings do not declare.
     #[error(transparent)]
     Hooks(#[from] HookError),
+    /// An authentication provider the settings name is neither built in
+    /// nor registered, or cannot be set up.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Auth(Vec<eve_auth::ProviderError>),
     /// The builder was given no data layer ([`AppBuilder::store`]; the
     /// `eve-backends` crate opens the one the settings name).
     #[error(
@@ -91,6 +95,7 @@ pub struct AppBuilder {
     hooks: Hooks,
     limits: Option<Limits>,
     store: Option<Arc<dyn DataLayer>>,
+    providers: eve_auth::Providers,
 }
 
 impl std::fmt::Debug for AppBuilder {
@@ -99,6 +104,7 @@ impl std::fmt::Debug for AppBuilder {
             .field("hooks", &self.hooks)
             .field("limits", &self.limits)
             .field("store", &self.store.as_ref().map(|s| s.name()))
+            .field("providers", &self.providers)
             .finish()
     }
 }
@@ -110,6 +116,7 @@ impl Default for AppBuilder {
             hooks: Hooks::new(),
             limits: None,
             store: None,
+            providers: eve_auth::Providers::new(),
         }
     }
 }
@@ -126,6 +133,18 @@ impl AppBuilder {
     /// the settings do not declare.
     pub fn hooks(mut self, hooks: Hooks) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// Registers an authentication provider under `name`, for the
+    /// settings to name (`AUTH: {type: name}` or a resource's
+    /// `authentication: name`); it overrides a built-in of that name.
+    pub fn auth_provider(
+        mut self,
+        name: impl Into<String>,
+        provider: impl eve_auth::AuthProvider,
+    ) -> Self {
+        self.providers = self.providers.register(name, provider);
         self
     }
 
@@ -162,8 +181,12 @@ impl AppBuilder {
     /// collections and indexes.
     pub async fn domain(self, domain: Domain) -> Result<App, AppError> {
         let store = self.store.ok_or(AppError::NoDataLayer)?;
-        // Hooks are checked before anything is created in the store.
+        // Unknown provider names and hooks are refused before anything is
+        // created in the store.
+        let providers = self.providers.resolve(&domain).map_err(AppError::Auth)?;
         self.hooks.check(&domain)?;
+        // The accounts' passwords and tokens are hashed on every write.
+        let hooks = eve_auth::account_hooks(self.hooks, &domain);
         // One call per collection with the union of the indexes of every
         // resource stored in it: preparing per resource would drop the
         // indexes of the others sharing the collection.
@@ -175,13 +198,14 @@ impl AppBuilder {
             .limits
             .unwrap_or_else(|| Limits::from_settings(&domain.settings.limits));
         let domain = Arc::new(domain);
-        let exec = Executor::new(domain.clone(), store, self.hooks)?;
+        let exec = Executor::new(domain.clone(), store, hooks)?;
         Ok(App {
             state: Arc::new(AppState {
                 domain,
                 exec,
                 routes,
                 limits,
+                providers,
             }),
         })
     }
@@ -328,6 +352,10 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         None => route_of(&state, &req),
     };
     let (parts, body) = req.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
     let args: Vec<(String, String)> = parts
         .uri
         .query()
@@ -358,7 +386,7 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         headers: parts.headers,
         body: Bytes::new(),
         origin: format!("http://{host}"),
-        // The authorize stage: anonymous until authentication is built.
+        // Anonymous until `auth::identify` verifies credentials.
         access: Access {
             client_ip: client_ip.map(|ip| ip.to_string()),
             ..Access::anonymous()
@@ -396,6 +424,17 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
             Ok(bytes) => ctx.body = bytes,
             Err(e) => return finish(&ctx, Some(&route), Err(e), format),
         }
+    }
+    // IDENTIFY, then (rate limits, keyed on `ctx.access.user`, else the
+    // client IP), then DECIDE: 401/403 before any hook runs.
+    let requirement = eve_core::auth::requirement(&state.domain, &route, &method);
+    let resource_name = route.resource.as_ref().map(|r| r.name.clone());
+    let identified =
+        crate::auth::identify(&mut ctx, requirement, resource_name.as_deref(), &path).await;
+    if let Err(crate::auth::Denied { error, challenge }) = crate::auth::decide(&identified) {
+        let mut resp = finish(&ctx, Some(&route), Err(error), format);
+        crate::auth::add_challenge(&mut resp, challenge.as_deref());
+        return resp;
     }
     // User-restricted access (features.md §23.6): the owner field of the
     // resource the request names, decided once the auth value is known.

@@ -69,6 +69,8 @@ pub(crate) struct AppState {
     pub exec: Executor,
     pub routes: RouteTable,
     pub limits: Limits,
+    /// The authentication providers the settings name, resolved.
+    pub providers: eve_auth::Providers,
 }
 
 /// What a request handler produces before rendering.

@@ -19,6 +19,7 @@
 //! ```
 
 mod app;
+mod auth;
 mod body_json;
 mod context;
 mod document;
@@ -37,6 +38,9 @@ mod write;
 pub use app::{App, AppBuilder, AppError};
 pub use context::Limits;
 pub use error::ErrorResponse;
+pub use eve_auth::{
+    check_names as check_provider_names, AuthProvider, AuthRequest, Identity, Providers, Verdict,
+};
 pub use eve_exec::{
     data, hooks, Access, BoxFuture, DataError, Event, HookContext, HookError, Hooks, ResourceData,
     Scope,

@@ -74,12 +74,28 @@ pub(crate) fn get_schema(ctx: &Ctx, name: Option<&str>) -> ApiResult<Reply> {
 }
 
 /// Whether the schema endpoint shows a resource's schema to this request:
-/// never for internal resources. This is the single check point where the
-/// resource's read authorization (features.md §40: `allowed_roles`,
-/// `allowed_read_roles`, `public_methods`) applies once authentication is
-/// part of the pipeline.
-fn schema_visible(_ctx: &Ctx, res: &Resource) -> bool {
-    !res.internal_resource
+/// never for internal resources; for a resource whose reads need
+/// credentials, only to an identified caller holding one of its read
+/// roles (as Eve's schema endpoint skips what the caller cannot read).
+fn schema_visible(ctx: &Ctx, res: &Arc<Resource>) -> bool {
+    if res.internal_resource {
+        return false;
+    }
+    let route = eve_core::Route {
+        kind: eve_core::EndpointKind::Collection,
+        resource: Some(res.clone()),
+        url_vars: Vec::new(),
+        lookup: None,
+        resource_path: String::new(),
+    };
+    let need = eve_core::auth::requirement(ctx.domain(), &route, &eve_core::HttpMethod::Get);
+    !need.needs_credentials()
+        || (ctx.access.user.is_some()
+            && (need.allowed_roles.is_empty()
+                || need
+                    .allowed_roles
+                    .iter()
+                    .any(|r| ctx.access.roles.contains(r))))
 }
 
 /// The home link of a resource: its url with variable patterns removed.

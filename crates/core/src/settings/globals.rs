@@ -562,6 +562,8 @@ pub(crate) fn check_globals(
     let (mongo, mongo_routes) = super::mongo::check_mongo(ctx, &g);
     let settings = Settings {
         data_layer,
+        auth: super::auth::read_auth(ctx, raw),
+        access: super::auth::global_access(ctx, &g),
         mongo,
         mongo_routes,
         url_prefix: g

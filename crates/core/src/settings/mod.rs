@@ -23,6 +23,7 @@
 //! assert_eq!(domain.resources["people"].item_title, "People");
 //! ```
 
+mod auth;
 mod embedding;
 mod globals;
 mod indexes;
@@ -217,7 +218,8 @@ pub fn check(
             };
             let mut checked = Vec::new();
             for (name, def) in domain {
-                if let Some(res) = resource::check_resource(&mut ctx, &env, name, def) {
+                if let Some(mut res) = resource::check_resource(&mut ctx, &env, name, def) {
+                    auth::resource_access(&mut ctx, &settings, &mut res, def);
                     checked.push(res);
                 }
             }
@@ -252,6 +254,7 @@ pub fn check(
                 }
                 resources.insert(res.name.clone(), Arc::new(res));
             }
+            auth::check_accounts(&mut ctx, &settings, &mut resources);
             resource::check_url_clashes(&mut ctx, &resources);
             embedding::check_resources(&mut ctx, &resources);
             oplog::warn_unrestricted(&mut ctx, &settings.oplog, &resources);

@@ -19,8 +19,10 @@ use serde_json::Value;
 
 use super::read::Ctx;
 
-/// Where a key is looked for.
+/// Where a key is looked for. Every kind is kept for the next rows, even
+/// when no row uses it today.
 #[derive(Debug, Clone, Copy)]
+#[allow(dead_code)]
 pub(crate) enum Place {
     /// Top-level keys, by exact name.
     Global(&'static [&'static str]),
@@ -76,28 +78,6 @@ const fn rule(place: Place, asks: Asks, message: &'static str) -> Rule {
     }
 }
 
-const ROLES: &[&str] = &[
-    "allowed_roles",
-    "allowed_read_roles",
-    "allowed_write_roles",
-    "allowed_item_roles",
-    "allowed_item_read_roles",
-    "allowed_item_write_roles",
-];
-const GLOBAL_ROLES: &[&str] = &[
-    "ALLOWED_ROLES",
-    "ALLOWED_READ_ROLES",
-    "ALLOWED_WRITE_ROLES",
-    "ALLOWED_ITEM_ROLES",
-    "ALLOWED_ITEM_READ_ROLES",
-    "ALLOWED_ITEM_WRITE_ROLES",
-];
-
-const AUTH: &str = "authentication is not available yet (issue #18): \
-     the API would be served without it; remove the setting (or set it to null) \
-     only if the API may be public";
-const ROLES_MSG: &str = "access roles are not available yet (issue #18): \
-     every client would have every role; remove the setting or set it to []";
 const RATE_LIMIT: &str = "rate limiting is not available yet (issue #18): \
      requests would not be limited; \
      remove the setting or set it to null";
@@ -107,28 +87,13 @@ const AGGREGATION: &str = "aggregation endpoints are not available yet (issue #1
 /// Settings refused because their feature is not built. One row per
 /// feature; remove the row when the feature lands.
 pub(crate) const NOT_BUILT: &[Rule] = &[
-    rule(Place::Global(&["AUTH"]), Asks::Set, AUTH),
-    rule(Place::Resource(&["authentication"]), Asks::Set, AUTH),
-    rule(Place::Global(GLOBAL_ROLES), Asks::Set, ROLES_MSG),
-    rule(Place::Resource(ROLES), Asks::Set, ROLES_MSG),
     rule(Place::GlobalMethod("RATE_LIMIT_"), Asks::Set, RATE_LIMIT),
     rule(Place::Datasource("aggregation"), Asks::Set, AGGREGATION),
 ];
 
 /// Settings accepted although their feature is not built, because serving
 /// without it exposes nothing: each gets a start-up warning.
-pub(crate) const IGNORED: &[Rule] = &[
-    rule(
-        Place::Global(&["PUBLIC_METHODS", "PUBLIC_ITEM_METHODS"]),
-        Asks::Set,
-        "ignored: authentication is not available yet (issue #18), every method is public",
-    ),
-    rule(
-        Place::Resource(&["public_methods", "public_item_methods"]),
-        Asks::Set,
-        "ignored: authentication is not available yet (issue #18), every method is public",
-    ),
-];
+pub(crate) const IGNORED: &[Rule] = &[];
 
 /// A matched key: its dotted path and its value.
 type Hit<'a> = (String, &'a Value);

@@ -345,6 +345,10 @@ pub(crate) fn check_resource(
         mongo_query_whitelist,
         indexes: all_indexes,
         auth_field,
+        // Read by `settings::auth` once the resource is checked.
+        authentication: Default::default(),
+        access: Default::default(),
+        secret_fields: Vec::new(),
         // Filled once every resource is known (`field` defaults to the
         // related resource's id_field).
         relations: IndexMap::new(),

@@ -67,6 +67,11 @@ impl TestApp {
         TestApp::with_hooks(yaml, eve_http::Hooks::new()).await
     }
 
+    /// An app built by the test, over a store in `dir`.
+    pub fn from_app(app: App, dir: tempfile::TempDir) -> TestApp {
+        TestApp { app, _dir: dir }
+    }
+
     /// An app from YAML settings and hooks over an empty store.
     pub async fn with_hooks(yaml: &str, hooks: eve_http::Hooks) -> TestApp {
         TestApp::build(yaml, hooks, |store| store).await

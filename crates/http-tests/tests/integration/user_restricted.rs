@@ -11,6 +11,8 @@
 
 /// The executor and the data API, with an auth value set directly.
 mod executor;
+/// The matrix over HTTP, with the built-in `basic` provider.
+mod http;
 
 /// Settings shared by the modules: notes owned by their authors (the
 /// owner field not in the schema), topics owned too (embedded from notes),
