@@ -145,7 +145,7 @@ fn is_public(res: &Resource, via: &Via) -> bool {
     } else {
         &res.access.public_methods
     };
-    public.iter().any(|m| *m == via.method)
+    public.contains(&via.method)
 }
 
 #[cfg(test)]

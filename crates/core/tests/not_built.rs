@@ -190,10 +190,7 @@ DOMAIN:
     let paths: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
     assert_eq!(
         paths,
-        [
-            "RATE_LIMIT_GET",
-            "DOMAIN.b.datasource.aggregation",
-        ]
+        ["RATE_LIMIT_GET", "DOMAIN.b.datasource.aggregation",]
     );
 }
 

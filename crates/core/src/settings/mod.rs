@@ -30,6 +30,7 @@ mod indexes;
 mod mongo;
 mod not_built;
 mod oplog;
+mod owner;
 mod read;
 mod resource;
 mod schema_checks;
@@ -258,6 +259,7 @@ pub fn check(
             resource::check_url_clashes(&mut ctx, &resources);
             embedding::check_resources(&mut ctx, &resources);
             oplog::warn_unrestricted(&mut ctx, &settings.oplog, &resources);
+            owner::warn_unprotected(&mut ctx, &settings, &resources);
             collections = indexes::per_collection(&mut ctx, &resources, domain);
             versioning::add_shadow_collections(
                 &settings.meta,

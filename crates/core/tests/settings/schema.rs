@@ -248,3 +248,56 @@ fn an_aggregation_pipeline_is_typed() {
     let e = err("DOMAIN: {a: {datasource: {aggregation: {pipeline: [{$match: {}}, 3]}}}}");
     assert_problem(&e, "DOMAIN.a.datasource.aggregation.pipeline.1");
 }
+
+#[test]
+fn an_auth_field_no_authentication_can_fill_is_a_warning() {
+    let unprotected = |d: &eve_core::Domain| -> Vec<String> {
+        d.warnings
+            .iter()
+            .filter(|w| w.contains("restricts nothing"))
+            .cloned()
+            .collect()
+    };
+    let d = ok("AUTH_FIELD: owner\nDOMAIN: {a: {}, b: {auth_field: null}}");
+    assert_eq!(
+        unprotected(&d),
+        [
+            "DOMAIN.a.auth_field (owner) restricts nothing: no authentication protects the \
+          resource, so no request has an auth value and every client sees every owner's \
+          documents (set AUTH or authentication)"
+        ]
+    );
+    let d = ok("DOMAIN: {a: {auth_field: owner, authentication: mine}}");
+    assert!(unprotected(&d).is_empty(), "{:?}", d.warnings);
+    let d = ok("AUTH: {type: jwt, jwt: {algorithms: [HS256], secret_env: S}}\nDOMAIN: {a: {auth_field: owner}, b: {auth_field: owner, authentication: none}}");
+    assert_eq!(unprotected(&d).len(), 1, "{:?}", d.warnings);
+    assert!(unprotected(&d)[0].starts_with("DOMAIN.b.auth_field"));
+}
+
+#[test]
+fn an_oplog_endpoint_that_would_show_restricted_changes_is_a_warning() {
+    let restricted = "OPLOG: true\nOPLOG_ENDPOINT: oplog\nAUTH: {type: jwt, jwt: {algorithms: [HS256], secret_env: S}}\n";
+    let d = ok(&format!("{restricted}DOMAIN: {{a: {{auth_field: owner}}}}"));
+    let oplog: Vec<&String> = d
+        .warnings
+        .iter()
+        .filter(|w| w.contains("oplog endpoint"))
+        .collect();
+    assert_eq!(
+        oplog,
+        [
+            "DOMAIN.oplog: the oplog endpoint shows every reader the changes of the \
+          user-restricted resources a; give the oplog an auth_field (AUTH_FIELD, or \
+          auth_field in DOMAIN.oplog) so that each user reads their own entries"
+        ]
+    );
+    // With the global AUTH_FIELD the oplog resource has it too.
+    let d = ok(&format!(
+        "{restricted}AUTH_FIELD: owner\nDOMAIN: {{a: {{}}}}"
+    ));
+    assert!(
+        !d.warnings.iter().any(|w| w.contains("oplog endpoint")),
+        "{:?}",
+        d.warnings
+    );
+}

@@ -14,17 +14,26 @@ mod executor;
 /// The matrix over HTTP, with the built-in `basic` provider.
 mod http;
 
-/// Settings shared by the modules: notes owned by their authors (the
-/// owner field not in the schema), topics owned too (embedded from notes),
-/// a versioned resource, a soft-delete resource, and the oplog endpoint,
+/// Settings shared by the modules: accounts for the `basic` provider
+/// (not restricted themselves; `{OWNER}` is `AUTH.owner_field`), notes
+/// (versioned, a per-user unique code, a reference to topics, the owner
+/// field not in the schema), topics, soft-deleted drafts, posts with
+/// public reads, a resource shared by everyone and the oplog endpoint,
 /// restricted by the global `AUTH_FIELD`.
-pub const SETTINGS: &str = r#"
+const SETTINGS: &str = r#"
+RESOURCE_METHODS: [GET, POST, DELETE]
+ITEM_METHODS: [GET, PATCH, PUT, DELETE]
+AUTH: {type: basic, accounts: accounts, owner_field: {OWNER}}
 AUTH_FIELD: owner
 OPLOG: true
 OPLOG_ENDPOINT: oplog
-RESOURCE_METHODS: [GET, POST, DELETE]
-ITEM_METHODS: [GET, PATCH, PUT, DELETE]
 DOMAIN:
+  accounts:
+    auth_field: null
+    schema:
+      username: {type: string, required: true, unique: true}
+      password: {type: string}
+      roles: {type: list}
   notes:
     versioning: true
     schema:
@@ -38,8 +47,18 @@ DOMAIN:
     soft_delete: true
     schema:
       text: {type: string}
+  posts:
+    public_methods: [GET]
+    public_item_methods: [GET]
+    schema:
+      title: {type: string}
   open:
     auth_field: null
     schema:
       text: {type: string}
 "#;
+
+/// [`SETTINGS`] with the accounts' `owner_field`.
+pub fn settings(owner_field: &str) -> String {
+    SETTINGS.replace("{OWNER}", owner_field)
+}

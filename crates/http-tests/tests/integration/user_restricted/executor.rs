@@ -14,7 +14,7 @@ use eve_exec::{Edited, Executor, IfMatch, Inserted};
 use eve_store::FindQuery;
 
 use super::super::common::TestApp;
-use super::SETTINGS;
+use super::settings;
 
 /// A user whose auth value is their name, acting through the data API or
 /// a tool (no method, so no public exemption).
@@ -82,7 +82,7 @@ async fn original(
 
 #[tokio::test]
 async fn inserts_one_or_bulk_store_the_auth_value_in_every_document() {
-    let t = TestApp::new(SETTINGS).await;
+    let t = TestApp::new(&settings("username")).await;
     let exec = t.app.executor();
     let ann = user("ann");
     let docs = insert(
@@ -117,7 +117,7 @@ async fn inserts_one_or_bulk_store_the_auth_value_in_every_document() {
 
 #[tokio::test]
 async fn reads_lists_and_counts_see_only_the_users_documents() {
-    let t = TestApp::new(SETTINGS).await;
+    let t = TestApp::new(&settings("username")).await;
     let exec = t.app.executor();
     let (ann, bob, b) = two_users(exec).await;
     let res = resource(exec, "notes");
@@ -165,7 +165,7 @@ async fn reads_lists_and_counts_see_only_the_users_documents() {
 
 #[tokio::test]
 async fn replaces_and_upserts_store_the_auth_value() {
-    let t = TestApp::new(SETTINGS).await;
+    let t = TestApp::new(&settings("username")).await;
     let exec = t.app.executor();
     let ann = user("ann");
     let a = insert(exec, &ann, "notes", &[doc! {"text": "a"}]).await;
@@ -230,7 +230,7 @@ async fn a_patch_cannot_give_a_document_to_another_user() {
 
 #[tokio::test]
 async fn a_collection_delete_deletes_only_the_users_documents() {
-    let t = TestApp::new(SETTINGS).await;
+    let t = TestApp::new(&settings("username")).await;
     let exec = t.app.executor();
     let (ann, _, _) = two_users(exec).await;
     let res = resource(exec, "notes");
@@ -250,7 +250,7 @@ async fn a_collection_delete_deletes_only_the_users_documents() {
 
 #[tokio::test]
 async fn soft_deletes_mark_only_the_users_documents() {
-    let t = TestApp::new(SETTINGS).await;
+    let t = TestApp::new(&settings("username")).await;
     let exec = t.app.executor();
     let (ann, bob) = (user("ann"), user("bob"));
     insert(exec, &ann, "drafts", &[doc! {"text": "a"}]).await;
@@ -273,7 +273,7 @@ async fn soft_deletes_mark_only_the_users_documents() {
 
 #[tokio::test]
 async fn unique_to_user_is_unique_among_the_users_documents() {
-    let t = TestApp::new(SETTINGS).await;
+    let t = TestApp::new(&settings("username")).await;
     let exec = t.app.executor();
     let (ann, bob) = (user("ann"), user("bob"));
     insert(exec, &ann, "notes", &[doc! {"code": "x"}]).await;
@@ -306,7 +306,7 @@ async fn unique_to_user_is_unique_among_the_users_documents() {
 
 #[tokio::test]
 async fn references_and_embedded_documents_reveal_no_other_users_document() {
-    let t = TestApp::new(SETTINGS).await;
+    let t = TestApp::new(&settings("username")).await;
     let exec = t.app.executor();
     let (ann, bob) = (user("ann"), user("bob"));
     let bob_topic = insert(exec, &bob, "topics", &[doc! {"name": "bob's"}]).await;
@@ -357,7 +357,7 @@ async fn references_and_embedded_documents_reveal_no_other_users_document() {
 
 #[tokio::test]
 async fn version_shadows_and_oplog_entries_carry_the_owner() {
-    let t = TestApp::new(SETTINGS).await;
+    let t = TestApp::new(&settings("username")).await;
     let exec = t.app.executor();
     let (ann, bob) = (user("ann"), user("bob"));
     let a = insert(exec, &ann, "notes", &[doc! {"text": "a"}]).await;

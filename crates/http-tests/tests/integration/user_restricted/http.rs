@@ -9,45 +9,7 @@ use bson::doc;
 use serde_json::{json, Value};
 
 use super::super::common::{enc, Resp, TestApp};
-
-/// Accounts (not restricted themselves), notes (versioned, with a
-/// per-user unique code and a reference to topics), topics, soft-deleted
-/// drafts, posts with public reads, and the oplog endpoint; `AUTH_FIELD`
-/// restricts them all. `{OWNER}` is `AUTH.owner_field`.
-const SETTINGS: &str = r#"
-RESOURCE_METHODS: [GET, POST, DELETE]
-ITEM_METHODS: [GET, PATCH, PUT, DELETE]
-AUTH: {type: basic, accounts: accounts, owner_field: {OWNER}}
-AUTH_FIELD: owner
-OPLOG: true
-OPLOG_ENDPOINT: oplog
-DOMAIN:
-  accounts:
-    auth_field: null
-    public_methods: []
-    schema:
-      username: {type: string, required: true, unique: true}
-      password: {type: string}
-      roles: {type: list}
-  notes:
-    versioning: true
-    schema:
-      text: {type: string}
-      code: {type: string, unique_to_user: true}
-      topic: {type: objectid, data_relation: {resource: topics, embeddable: true}}
-  topics:
-    schema:
-      name: {type: string}
-  drafts:
-    soft_delete: true
-    schema:
-      text: {type: string}
-  posts:
-    public_methods: [GET]
-    public_item_methods: [GET]
-    schema:
-      title: {type: string}
-"#;
+use super::settings;
 
 /// An app whose accounts are ann and bob, owner values their user names.
 async fn app() -> TestApp {
@@ -55,7 +17,7 @@ async fn app() -> TestApp {
 }
 
 async fn app_with(owner_field: &str) -> TestApp {
-    let t = TestApp::new(&SETTINGS.replace("{OWNER}", owner_field)).await;
+    let t = TestApp::new(&settings(owner_field)).await;
     let accounts = t.app.resource("accounts").expect("accounts");
     for name in ["ann", "bob"] {
         let account = doc! {"username": name, "password": format!("{name}-pw")};
@@ -252,14 +214,28 @@ async fn the_owner_replaces_updates_and_upserts_their_own() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // A PUT on a new id creates the document, owned by its author.
     let new = "5f00000000000000000000aa";
-    let r = as_user(&t, "ann", "PUT", &format!("/notes/{new}"), Some(r#"{"text": "up"}"#)).await;
+    let r = as_user(
+        &t,
+        "ann",
+        "PUT",
+        &format!("/notes/{new}"),
+        Some(r#"{"text": "up"}"#),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(
         stored(&t, "notes").await,
         [("A2".into(), "ann".into()), ("up".into(), "ann".into())]
     );
     // ... and bob then cannot replace it.
-    let r = as_user(&t, "bob", "PUT", &format!("/notes/{new}"), Some(r#"{"text": "x"}"#)).await;
+    let r = as_user(
+        &t,
+        "bob",
+        "PUT",
+        &format!("/notes/{new}"),
+        Some(r#"{"text": "x"}"#),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
 
@@ -273,19 +249,22 @@ async fn a_collection_delete_deletes_only_the_users_documents() {
     assert_eq!(stored(&t, "notes").await, [("b1".into(), "bob".into())]);
     // Soft delete: only the user's documents are marked.
     create(&t, "ann", "/drafts", r#"{"text": "a"}"#).await;
-    let (bob_draft, _) = create(&t, "bob", "/drafts", r#"{"text": "b"}"#).await;
+    let (bob_draft, bob_etag) = create(&t, "bob", "/drafts", r#"{"text": "b"}"#).await;
     let r = as_user(&t, "ann", "DELETE", "/drafts", None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    assert_eq!(listed(&t, "ann", "/drafts", "text").await, (vec![], json!(0)));
+    assert_eq!(
+        listed(&t, "ann", "/drafts", "text").await,
+        (vec![], json!(0))
+    );
     assert_eq!(
         listed(&t, "bob", "/drafts", "text").await,
         (vec![json!("b")], json!(1))
     );
     // Bob's soft-deleted draft is a plain 404 for ann (Eve's 404 of a
     // soft-deleted document carries it; hers would not be found at all).
-    let r = as_user(&t, "bob", "DELETE", &format!("/drafts/{bob_draft}"), None).await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let uri = format!("/drafts/{bob_draft}");
+    let r = edit_as(&t, "bob", "DELETE", &uri, &bob_etag, "").await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_404(&as_user(&t, "ann", "GET", &uri, None).await, "soft-deleted");
     let r = as_user(&t, "bob", "GET", &uri, None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -326,7 +305,12 @@ async fn versions_of_another_users_document_are_not_found() {
     let r = edit_as(&t, "bob", "PATCH", &uri, &etag, r#"{"text": "b2"}"#).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let as_of = enc("Tue, 01 Jan 2030 00:00:00 GMT");
-    for q in ["version=1", "version=all", "version=diffs", &format!("as_of={as_of}")] {
+    for q in [
+        "version=1",
+        "version=all",
+        "version=diffs",
+        &format!("as_of={as_of}"),
+    ] {
         let at = format!("{uri}?{q}");
         assert_404(&as_user(&t, "ann", "GET", &at, None).await, q);
         let r = as_user(&t, "bob", "GET", &at, None).await;
@@ -351,7 +335,13 @@ async fn embedded_and_referenced_documents_of_another_user_are_not_revealed() {
             "value '{bob_topic}' must exist in resource 'topics', field '_id'."
         ))
     );
-    let (mine, _) = create(&t, "ann", "/notes", &format!(r#"{{"topic": "{ann_topic}"}}"#)).await;
+    let (mine, _) = create(
+        &t,
+        "ann",
+        "/notes",
+        &format!(r#"{{"topic": "{ann_topic}"}}"#),
+    )
+    .await;
     // A note of ann's naming bob's topic (written outside the API):
     // embedding shows it as a missing document.
     let oid = |hex: &str| bson::oid::ObjectId::parse_str(hex).unwrap();
@@ -359,8 +349,10 @@ async fn embedded_and_referenced_documents_of_another_user_are_not_revealed() {
         .store()
         .insert(
             "notes",
-            vec![doc! {"_id": oid("5f00000000000000000000bb"), "text": "planted",
-                "topic": oid(&bob_topic), "owner": "ann"}],
+            vec![
+                doc! {"_id": oid("5f00000000000000000000bb"), "text": "planted",
+                "topic": oid(&bob_topic), "owner": "ann"},
+            ],
         )
         .await
         .expect("insert");
@@ -391,7 +383,14 @@ async fn embedded_and_referenced_documents_of_another_user_are_not_revealed() {
     )
     .await;
     assert_eq!(r.json()["topic"], Value::Null, "{}", r.text);
-    let r = as_user(&t, "ann", "GET", &format!("/notes/{mine}?embedded={embedded}"), None).await;
+    let r = as_user(
+        &t,
+        "ann",
+        "GET",
+        &format!("/notes/{mine}?embedded={embedded}"),
+        None,
+    )
+    .await;
     assert_eq!(r.json()["topic"]["name"], "ann's", "{}", r.text);
 }
 
@@ -402,7 +401,10 @@ async fn unique_to_user_holds_per_user() {
     create(&t, "bob", "/notes", r#"{"code": "x"}"#).await;
     let r = as_user(&t, "ann", "POST", "/notes", Some(r#"{"code": "x"}"#)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert_eq!(r.json()["_issues"], json!({"code": "value 'x' is not unique"}));
+    assert_eq!(
+        r.json()["_issues"],
+        json!({"code": "value 'x' is not unique"})
+    );
 }
 
 #[tokio::test]
@@ -416,7 +418,10 @@ async fn the_oplog_endpoint_shows_each_user_their_own_entries() {
         (vec![json!(id)], json!(1))
     );
     let (entries, total) = listed(&t, "bob", "/oplog", "r").await;
-    assert_eq!((entries, total), (vec![json!("notes"), json!("topics")], json!(2)));
+    assert_eq!(
+        (entries, total),
+        (vec![json!("notes"), json!("topics")], json!(2))
+    );
     // The owner field is not in the oplog's schema: not shown.
     let r = as_user(&t, "ann", "GET", "/oplog", None).await;
     assert!(!r.text.contains("\"owner\""), "{}", r.text);
@@ -430,12 +435,12 @@ async fn public_methods_are_not_restricted() {
     let r = t.get("/posts").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json()["_meta"]["total"], 1);
-    assert_eq!(listed(&t, "bob", "/posts", "title").await, (vec![json!("hello")], json!(1)));
-    // Writes are not public: the post is ann's.
     assert_eq!(
-        stored(&t, "posts").await,
-        [(String::new(), "ann".into())]
+        listed(&t, "bob", "/posts", "title").await,
+        (vec![json!("hello")], json!(1))
     );
+    // Writes are not public: the post is ann's.
+    assert_eq!(stored(&t, "posts").await, [(String::new(), "ann".into())]);
     let r = as_user(&t, "bob", "DELETE", "/posts", None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(listed(&t, "ann", "/posts", "title").await.1, json!(1));
