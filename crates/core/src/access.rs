@@ -1,10 +1,34 @@
 //! Who is asking: the [`Access`] value the authorize stage produces and
-//! the plan and the executor read. Until authentication is built (its own
-//! issue), every request is [`Access::anonymous`]: no user, no roles, no
-//! owner restriction, the default database.
+//! the plan and the executor read. Without authentication every request
+//! is [`Access::anonymous`]: no user, no roles, no owner restriction, the
+//! default database.
+//!
+//! User-restricted resource access (features.md §23.6, docs/auth-field.md)
+//! is decided here, per resource: a resource with an `auth_field` is
+//! restricted to the documents whose `auth_field` holds the request's auth
+//! value ([`Access::owner_value`]), unless no value was set or the
+//! request's method is public on that resource ([`Via`]). Every read,
+//! edit and delete of a resource asks [`Access::owner_filter_for`] (the
+//! plan's `scope_filter` does), so a related resource (embedding,
+//! `data_relation`) gets its own `auth_field`, not the requested one's.
 
 use bson::Bson;
 use eve_query::Filter;
+
+use crate::domain::Resource;
+
+/// How a request reaches resources: its method and whether it names an
+/// item endpoint. It decides which of a resource's public lists
+/// (`public_methods` or `public_item_methods`) lifts that resource's
+/// `auth_field` restriction (features.md §23.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    /// The upper-case method name (`GET`, `HEAD`, `POST`, ...).
+    pub method: String,
+    /// Whether the request names an item (`public_item_methods` applies)
+    /// rather than a collection (`public_methods`).
+    pub item: bool,
+}
 
 /// What a request may see and do. Built once per request by the pipeline
 /// and passed to [`plan`](crate::plan::plan) and to execution.
@@ -14,11 +38,20 @@ pub struct Access {
     pub user: Option<String>,
     /// The user's roles.
     pub roles: Vec<String>,
-    /// The field holding a document's owner (`auth_field`), when reads and
-    /// writes are restricted to the user's own documents.
+    /// The field holding a document's owner in the resource the request
+    /// names (its `auth_field`), when that resource is restricted to the
+    /// user's own documents: set by [`Access::restricted_to`]. Reads and
+    /// writes of any resource ask [`Access::owner_field_for`], which
+    /// decides for that resource.
     pub owner_field: Option<String>,
-    /// The value `owner_field` must hold (the user's `request_auth_value`).
+    /// The request's auth value (`set_request_auth_value`): what a
+    /// resource's `auth_field` must hold, and what POST and PUT store in
+    /// it. `None`: no restriction anywhere.
     pub owner_value: Option<Bson>,
+    /// The request's method and endpoint kind, for the public-method
+    /// exemption; `None` (the data API, tools): no method is public, the
+    /// restriction always applies when there is an auth value.
+    pub via: Option<Via>,
     /// The database prefix (`mongo_prefix`) naming the data layer to use;
     /// `None` for the default one.
     pub db_prefix: Option<String>,
@@ -39,6 +72,7 @@ impl Access {
     pub fn is_anonymous(&self) -> bool {
         Access {
             client_ip: None,
+            via: None,
             ..self.clone()
         } == Access::default()
     }
@@ -52,6 +86,66 @@ impl Access {
             _ => Filter::All,
         }
     }
+
+    /// The field restricting `res` to the requester's documents: its
+    /// `auth_field` when an auth value is set and the request's method is
+    /// not public on `res` (features.md §23.6); `None` otherwise.
+    pub fn owner_field_for<'r>(&self, res: &'r Resource) -> Option<&'r str> {
+        self.owner_value.as_ref()?;
+        let field = res.auth_field.as_deref()?;
+        match &self.via {
+            Some(via) if is_public(res, via) => None,
+            _ => Some(field),
+        }
+    }
+
+    /// `owner_field_for(res) == owner_value`, or no restriction: the
+    /// filter every scope of `res` carries (`plan::scope_filter`).
+    pub fn owner_filter_for(&self, res: &Resource) -> Filter {
+        match (self.owner_field_for(res), &self.owner_value) {
+            (Some(field), Some(value)) => Filter::eq(field, value.clone()),
+            _ => Filter::All,
+        }
+    }
+
+    /// The field and value a write to `res` stores in every document it
+    /// writes (POST, PUT, PUT upserts, oplog entries): `res`'s restricting
+    /// field ([`Access::owner_field_for`]) and the auth value. A method
+    /// public on `res` neither filters nor stamps (in Eve it authenticates
+    /// nobody, so it has no auth value).
+    pub fn owner_stamp<'a>(&'a self, res: &'a Resource) -> Option<(&'a str, &'a Bson)> {
+        Some((self.owner_field_for(res)?, self.owner_value.as_ref()?))
+    }
+
+    /// This access for a request naming `res` by `via`: [`Access::via`]
+    /// set and [`Access::owner_field`] decided for `res`.
+    pub fn restricted_to(mut self, res: &Resource, via: Via) -> Access {
+        self.via = Some(via);
+        self.owner_field = self.owner_field_for(res).map(str::to_string);
+        self
+    }
+
+    /// This access reading other resources (embedded documents,
+    /// `data_relation` look-ups): a reference or an embedded document
+    /// reveals what a `GET` of its resource would, no more.
+    pub fn as_reader(&self) -> Access {
+        let mut reader = self.clone();
+        if let Some(via) = &mut reader.via {
+            via.method = "GET".into();
+        }
+        reader
+    }
+}
+
+/// Whether `via`'s method is public on `res` (its `public_methods` for a
+/// collection request, `public_item_methods` for an item one).
+fn is_public(res: &Resource, via: &Via) -> bool {
+    let public = if via.item {
+        &res.access.public_item_methods
+    } else {
+        &res.access.public_methods
+    };
+    public.contains(&via.method)
 }
 
 #[cfg(test)]

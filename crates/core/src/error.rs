@@ -135,6 +135,15 @@ pub enum ApiError {
         /// The text shown with `DEBUG`.
         message: String,
     },
+    /// A client `where` filters the `auth_field` of a user-restricted
+    /// resource on another value than the request's auth value
+    /// (features.md §23.6): `401`, without `WWW-Authenticate`.
+    #[error("Incompatible User-Restricted Resource request.")]
+    OwnerFilterConflict,
+    /// A PUT names a document another user owns (features.md §23.6):
+    /// `403`.
+    #[error("the document belongs to another user")]
+    NotOwner,
     /// The JSONP callback name is not a valid identifier.
     #[error("Invalid JSONP callback name")]
     InvalidCallback,

@@ -158,6 +158,11 @@ pub struct EditPlan {
     pub upsert: bool,
     /// Sub-resource variables written into an upserted document.
     pub url_fields: Vec<(String, String)>,
+    /// For a `PUT` restricted to the user's documents: the filter naming
+    /// the item whoever owns it. When `filter` finds nothing and this
+    /// finds a document, it is another user's: `403`, never an upsert
+    /// (features.md §23.6).
+    pub any_owner: Option<Filter>,
 }
 
 /// A planned delete of one item.
@@ -236,6 +241,7 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
             })
         }
         (K::Collection, _) if read => {
+            check_owner_query(domain, res, &req.query, access)?;
             let deleted = page_deleted(domain, &req.query);
             Plan::Page(plan_page(domain, res, &req.query, scope(deleted)))
         }
@@ -278,6 +284,24 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
             } else {
                 EditKind::Update
             };
+            let any_owner = match access.owner_field_for(res) {
+                Some(_) if kind == EditKind::Replace => {
+                    let (field, raw) = route.lookup.as_ref().ok_or(ApiError::UrlNotFound)?;
+                    let anyone = Access {
+                        owner_value: None,
+                        ..access.clone()
+                    };
+                    Some(item_scope_filter_with(
+                        domain,
+                        res,
+                        (field, raw),
+                        &route.url_vars,
+                        &anyone,
+                        Deleted::Show,
+                    ))
+                }
+                _ => None,
+            };
             Plan::Edit(EditPlan {
                 kind,
                 collection,
@@ -285,6 +309,7 @@ pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Pla
                 if_match: req.conditions.if_match.clone(),
                 upsert: kind == EditKind::Replace && domain.settings.upsert_on_put,
                 url_fields: url_fields(res, &route.url_vars),
+                any_owner,
             })
         }
         (K::Item, M::Delete) => Plan::DeleteItem(DeleteItemPlan {
@@ -309,6 +334,53 @@ fn page_deleted(domain: &Domain, args: &QueryArgs) -> Deleted {
         Deleted::Show
     } else {
         Deleted::Hide
+    }
+}
+
+/// Refuses a client `where` that filters the resource's `auth_field` (at
+/// the top or in the top-level `$and`, where Eve looks) on another value
+/// than the request's auth value: `401` (features.md §23.6). Any other
+/// `where` is ANDed with the owner filter, so it can only narrow.
+fn check_owner_query(
+    domain: &Domain,
+    res: &Resource,
+    args: &QueryArgs,
+    access: &Access,
+) -> ApiResult<()> {
+    let (Some(field), Some(owner), Some(w)) = (
+        access.owner_field_for(res),
+        access.owner_value.as_ref(),
+        args.where_.as_ref(),
+    ) else {
+        return Ok(());
+    };
+    let named = w
+        .document
+        .get(field)
+        .or_else(|| match w.document.get("$and") {
+            Some(bson::Bson::Array(conditions)) => conditions.iter().find_map(|c| match c {
+                bson::Bson::Document(d) => d.get(field),
+                _ => None,
+            }),
+            _ => None,
+        });
+    match named {
+        Some(value) if !same_owner(&convert_value(domain, res, field, value.clone()), owner) => {
+            Err(ApiError::OwnerFilterConflict)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether a `where` value names the owner `owner`: equal once converted
+/// as a query value is (an ObjectId's hex string names the ObjectId).
+fn same_owner(value: &bson::Bson, owner: &bson::Bson) -> bool {
+    use bson::Bson;
+    match (value, owner) {
+        (Bson::String(s), Bson::ObjectId(id)) | (Bson::ObjectId(id), Bson::String(s)) => {
+            *s == id.to_hex()
+        }
+        _ => value == owner,
     }
 }
 
@@ -414,7 +486,8 @@ pub fn scope_filter(
 /// merged, in this order: sub-resource URL variables (converted by the
 /// field's type), the datasource filter (compiled at start-up,
 /// [`Datasource::compiled_filter`](crate::domain::Datasource::compiled_filter)),
-/// the owner filter of `access` ([`Access::owner_filter`]) and, with
+/// the owner filter of `access` for `res` ([`Access::owner_filter_for`])
+/// and, with
 /// [`Deleted::Hide`] on a soft-delete resource, the filter hiding
 /// soft-deleted documents ([`not_deleted`]).
 pub fn scope_filter_with(
@@ -433,7 +506,7 @@ pub fn scope_filter_with(
     if let Some(ds) = &res.datasource.compiled_filter {
         filter = filter.and(ds.clone());
     }
-    filter = filter.and(access.owner_filter());
+    filter = filter.and(access.owner_filter_for(res));
     match deleted {
         Deleted::Hide => filter.and(not_deleted(domain, res)),
         Deleted::Show => filter,

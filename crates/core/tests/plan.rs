@@ -33,8 +33,10 @@ DOMAIN:
       secret: {type: string}
     query_objectid_as_string: true
     datasource: {filter: {active: true}}
+    auth_field: owner
   invoices:
     url: 'people/<regex("[a-f0-9]{24}"):contact_id>/invoices'
+    auth_field: owner
     schema: {contact_id: {type: objectid}, n: {type: integer}}
     resource_methods: [GET, POST, DELETE]
     item_methods: [GET, PATCH, PUT, DELETE]
@@ -514,6 +516,7 @@ fn edits_carry_the_scoped_item_filter_and_the_typed_if_match() {
                 // UPSERT_ON_PUT is on by default, as in Eve.
                 upsert: kind == EditKind::Replace,
                 url_fields: vec![("contact_id".into(), "5f00000000000000000000aa".into())],
+                any_owner: None,
             })
         );
     }
@@ -622,7 +625,6 @@ fn the_owner_filter_of_the_access_is_merged_into_every_scope() {
     let d = domain(SETTINGS);
     let owner = Access {
         user: Some("ann".into()),
-        owner_field: Some("owner".into()),
         owner_value: Some(Bson::String("ann".into())),
         ..Access::default()
     };
@@ -673,4 +675,112 @@ fn the_owner_filter_of_the_access_is_merged_into_every_scope() {
         all.filter,
         Filter::eq("contact_id", oid(HEX)).and(Filter::eq("owner", "ann"))
     );
+}
+
+/// ann, with her auth value; `via` as the HTTP pipeline sets it.
+fn ann() -> Access {
+    Access {
+        user: Some("ann".into()),
+        owner_value: Some(Bson::String("ann".into())),
+        ..Access::default()
+    }
+}
+
+#[test]
+fn a_where_on_the_owner_field_must_name_the_users_own_value() {
+    let d = domain(SETTINGS);
+    let plan_for = |w: &str| {
+        let r = route(&d, EndpointKind::Collection, Some("people"), None, &[]);
+        let req = request(&d, "GET", r, &[("where", w)], Conditions::default()).unwrap();
+        plan(&req, &ann(), &d)
+    };
+    // Another value, at the top or in the top-level `$and`: 401.
+    for w in [
+        r#"{"owner": "bob"}"#,
+        r#"{"owner": {"$ne": "ann"}}"#,
+        r#"{"$and": [{"name": "x"}, {"owner": "bob"}]}"#,
+        r#"owner == "bob""#,
+    ] {
+        assert!(
+            matches!(plan_for(w), Err(ApiError::OwnerFilterConflict)),
+            "{w}"
+        );
+    }
+    // Their own value, or anything deeper (ANDed with the owner filter,
+    // so it can only narrow): planned.
+    for w in [
+        r#"{"owner": "ann"}"#,
+        r#"{"$or": [{"owner": "bob"}, {"name": "x"}]}"#,
+    ] {
+        let Ok(Plan::Page(p)) = plan_for(w) else {
+            panic!("{w}")
+        };
+        assert!(
+            format!("{:?}", p.query.filter).contains(r#"Eq(String("ann"))"#),
+            "{w}"
+        );
+    }
+    // Without an auth value the field is an ordinary filter.
+    let r = route(&d, EndpointKind::Collection, Some("people"), None, &[]);
+    let req = request(
+        &d,
+        "GET",
+        r,
+        &[("where", r#"{"owner": "bob"}"#)],
+        Conditions::default(),
+    )
+    .unwrap();
+    assert!(plan(&req, &Access::anonymous(), &d).is_ok());
+}
+
+#[test]
+fn a_restricted_put_also_names_the_item_whoever_owns_it() {
+    let d = domain(SETTINGS);
+    let r = route(
+        &d,
+        EndpointKind::Item,
+        Some("people"),
+        Some(("_id", HEX)),
+        &[],
+    );
+    let edit = |method: &str, access: &Access| {
+        let req = request(&d, method, r.clone(), &[], Conditions::default()).unwrap();
+        match plan(&req, access, &d).unwrap() {
+            Plan::Edit(e) => e,
+            other => panic!("{other:?}"),
+        }
+    };
+    let put = edit("PUT", &ann());
+    let anyone = Filter::eq("_id", oid(HEX)).and(Filter::eq("active", true));
+    assert_eq!(put.any_owner, Some(anyone.clone()));
+    assert_eq!(put.filter, anyone.and(Filter::eq("owner", "ann")));
+    // PATCH answers 404 for another's document: no such filter.
+    assert_eq!(edit("PATCH", &ann()).any_owner, None);
+    assert_eq!(edit("PUT", &Access::anonymous()).any_owner, None);
+}
+
+#[test]
+fn each_resource_is_restricted_by_its_own_auth_field() {
+    let d = domain(
+        "AUTH_FIELD: owner\nDOMAIN: {a: {}, b: {auth_field: author}, c: {auth_field: null}}",
+    );
+    let a = ann();
+    let res = |n: &str| d.resources[n].clone();
+    assert_eq!(a.owner_filter_for(&res("a")), Filter::eq("owner", "ann"));
+    assert_eq!(a.owner_filter_for(&res("b")), Filter::eq("author", "ann"));
+    assert_eq!(a.owner_filter_for(&res("c")), Filter::All);
+    assert_eq!(Access::anonymous().owner_filter_for(&res("a")), Filter::All);
+    // The field decided for the resource a request names.
+    let via = eve_core::access::Via {
+        method: "GET".into(),
+        item: true,
+    };
+    assert_eq!(
+        a.clone()
+            .restricted_to(&res("b"), via.clone())
+            .owner_field
+            .as_deref(),
+        Some("author")
+    );
+    assert_eq!(a.restricted_to(&res("c"), via).owner_field, None);
 }

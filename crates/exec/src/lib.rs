@@ -128,16 +128,19 @@ impl Executor {
     }
 
     /// Validates a document against `res`'s schema, running the store
-    /// look-ups it needs (`unique`, `data_relation`); `exclude_id` is the
-    /// document being edited.
+    /// look-ups it needs (`unique`, `data_relation`) as `access` sees the
+    /// documents (`unique_to_user` among the user's own, references to
+    /// what the user may read); `exclude_id` is the document being edited.
     pub async fn validate(
         &self,
+        access: &Access,
         res: &Resource,
         doc: Document,
         mode: Mode<'_>,
         exclude_id: Option<&Bson>,
     ) -> ApiResult<Outcome> {
-        validate::validate(self.domain(), &**self.store(), res, doc, mode, exclude_id).await
+        let store = &**self.store();
+        validate::validate(self.domain(), store, access, res, doc, mode, exclude_id).await
     }
 
     /// Runs the `on_pre_<METHOD>` hooks of a request (general, then the

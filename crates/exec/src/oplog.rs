@@ -77,6 +77,14 @@ pub(crate) fn entry(
         .unwrap_or_else(|| Bson::DateTime(now()));
     e.insert(m.last_updated.clone(), at.clone());
     e.insert(m.date_created.clone(), at);
+    // The oplog resource's own `auth_field` receives the auth value (Eve's
+    // `resolve_user_restricted_access(entry, OPLOG_NAME)`), so that a
+    // restricted oplog endpoint shows each user their own entries.
+    if let Some(oplog) = domain.resources.get(&o.name) {
+        if let Some((field, value)) = access.owner_stamp(oplog) {
+            e.insert(field.to_string(), value.clone());
+        }
+    }
     if o.audit {
         e.insert(
             "ip",

@@ -4,9 +4,9 @@
 //! answers so that messages come in Eve's order.
 
 use bson::{Bson, Document};
-use eve_core::plan::base_filter;
+use eve_core::plan::{base_filter, scope_filter};
 use eve_core::soft_delete::not_deleted;
-use eve_core::{ApiResult, Domain, Resource};
+use eve_core::{Access, ApiResult, Domain, Resource};
 use eve_query::Filter;
 use eve_schema::{Mode, Options, Outcome, PendingCheck};
 use eve_store::DataLayer;
@@ -26,6 +26,7 @@ pub(crate) fn options(res: &Resource) -> Options {
 pub(crate) async fn validate(
     domain: &Domain,
     store: &dyn DataLayer,
+    access: &Access,
     res: &Resource,
     doc: Document,
     mode: Mode<'_>,
@@ -43,7 +44,7 @@ pub(crate) async fn validate(
     }
     let mut failed = Vec::new();
     for check in &first.pending {
-        if check_fails(domain, store, res, check, exclude_id).await? {
+        if check_fails(domain, store, access, res, check, exclude_id).await? {
             failed.push(check.clone());
         }
     }
@@ -95,6 +96,7 @@ fn off_workers<T>(large: bool, work: impl FnOnce() -> T) -> T {
 async fn check_fails(
     domain: &Domain,
     store: &dyn DataLayer,
+    access: &Access,
     res: &Resource,
     check: &PendingCheck,
     exclude_id: Option<&Bson>,
@@ -104,6 +106,7 @@ async fn check_fails(
             field,
             value,
             within_resource,
+            to_user,
             ..
         } => {
             // Soft-deleted documents do not count (features.md §31.2): a
@@ -117,6 +120,11 @@ async fn check_fails(
             }
             if *within_resource {
                 filter = filter.and(base_filter(domain, res, &[])?);
+            }
+            // `unique_to_user`: among the user's own documents only
+            // (features.md §23.6); without an auth value, as `unique`.
+            if *to_user {
+                filter = filter.and(access.owner_filter_for(res));
             }
             Ok(store
                 .find_one(&res.datasource.source, &filter)
@@ -141,7 +149,11 @@ async fn check_fails(
                 ),
                 other => (other.clone(), None),
             };
-            let filter = Filter::eq(field.clone(), value).and(base_filter(domain, target, &[])?);
+            // A reference must name a document the user may read: another
+            // user's document of a restricted resource does not exist for
+            // them (and its existence is not revealed).
+            let scope = scope_filter(domain, target, &[], &access.as_reader());
+            let filter = Filter::eq(field.clone(), value).and(scope);
             let Some(live) = store.find_one(&target.datasource.source, &filter).await? else {
                 return Ok(true);
             };

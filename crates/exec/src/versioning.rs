@@ -46,7 +46,9 @@ pub(crate) fn shadow_of(domain: &Domain, res: &Resource, doc: &Document) -> Docu
     let s = &domain.settings;
     let mut shadow = Document::new();
     for (field, value) in doc {
-        if res.is_versioned_field(s, field) {
+        // The owner goes with every version (features.md §23.6), whether
+        // or not the schema declares `auth_field`.
+        if res.is_versioned_field(s, field) || res.auth_field.as_deref() == Some(field) {
             shadow.insert(field.clone(), value.clone());
         }
     }

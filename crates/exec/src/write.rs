@@ -91,6 +91,14 @@ fn merge(stored: &mut Document, updates: &Document, nested: bool) {
     }
 }
 
+/// Stores the request's auth value in `res`'s `auth_field` (POST, PUT,
+/// PUT upserts: features.md §23.6), after validation, as Eve does.
+fn stamp_owner(access: &Access, res: &Resource, doc: &mut Document) {
+    if let Some((field, value)) = access.owner_stamp(res) {
+        doc.insert(field.to_string(), value.clone());
+    }
+}
+
 /// `batch` with `op` appended when there is one (the shadow writes of a
 /// versioned resource).
 fn with(batch: WriteBatch, op: Option<WriteOp>) -> WriteBatch {
@@ -142,7 +150,7 @@ impl Executor {
                 refused = true;
                 continue;
             };
-            let outcome = self.validate(res, doc, Mode::Insert, None).await?;
+            let outcome = self.validate(access, res, doc, Mode::Insert, None).await?;
             if outcome.issues.is_empty() {
                 docs.push(outcome.document);
                 refusals.push(None);
@@ -175,7 +183,7 @@ impl Executor {
             return Ok(Inserted::Refused(vec![Some(Refusal::NotADocument)]));
         };
         doc.insert(id.0, id.1);
-        let outcome = self.validate(res, doc, Mode::Insert, None).await?;
+        let outcome = self.validate(access, res, doc, Mode::Insert, None).await?;
         if !outcome.issues.is_empty() {
             return Ok(Inserted::Refused(vec![Some(Refusal::Invalid(
                 outcome.issues,
@@ -197,6 +205,7 @@ impl Executor {
         let domain = self.domain();
         let at = now();
         for doc in &mut docs {
+            stamp_owner(access, res, doc);
             stamp_new(domain, res, doc, at);
             versioning::stamp_first(domain, res, doc);
         }
@@ -236,6 +245,16 @@ impl Executor {
             self.hooks().run_docs(Event::Inserted, &cx, &docs).await?;
         }
         Ok(answer)
+    }
+
+    /// Whether a document of `res` matches `filter` (a PUT that its own
+    /// scope did not find asks whether another user owns the document).
+    pub async fn exists(&self, res: &Resource, filter: &Filter) -> ApiResult<bool> {
+        Ok(self
+            .store()
+            .find_one(&res.datasource.source, filter)
+            .await?
+            .is_some())
     }
 
     /// Loads the document `lookup` names for an edit or a delete and checks
@@ -286,12 +305,18 @@ impl Executor {
             normalize: res.normalize_on_patch,
         };
         let outcome = self
-            .validate(res, updates, mode, original_doc.get("_id"))
+            .validate(access, res, updates, mode, original_doc.get("_id"))
             .await?;
         if !outcome.issues.is_empty() {
             return Ok(Edited::Refused(Refusal::Invalid(outcome.issues)));
         }
         let mut updates = outcome.document;
+        // A PATCH cannot hand the document to another owner.
+        if let Some((field, _)) = access.owner_stamp(res) {
+            if updates.contains_key(field) {
+                stamp_owner(access, res, &mut updates);
+            }
+        }
         let first_shadow = versioning::next_version(domain, res, original_doc, &mut updates);
         updates.insert(s.meta.last_updated.clone(), now());
         if res.soft_delete {
@@ -367,7 +392,7 @@ impl Executor {
             original: original_doc,
         };
         let outcome = self
-            .validate(res, doc, mode, original_doc.get("_id"))
+            .validate(access, res, doc, mode, original_doc.get("_id"))
             .await?;
         if !outcome.issues.is_empty() {
             return Ok(Edited::Refused(Refusal::Invalid(outcome.issues)));
@@ -386,6 +411,7 @@ impl Executor {
         if res.soft_delete {
             doc.insert(m.deleted.clone(), false);
         }
+        stamp_owner(access, res, &mut doc);
         let first_shadow = versioning::next_version(domain, res, original_doc, &mut doc);
         if let Some(cx) = self.context(Event::Replace, access, Some(res), None) {
             self.hooks()

@@ -27,6 +27,7 @@ mod integration {
     mod searches;
     mod soft_delete;
     mod storage;
+    mod user_restricted;
     mod validation;
     mod versioning;
     mod where_expr;

@@ -15,9 +15,10 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::Router;
+use eve_core::access::Via;
 use eve_core::plan::{EditKind, Plan};
 use eve_core::request::{ApiRequest, Conditions, HttpMethod};
-use eve_core::{Access, ApiError, Domain, Method, Resource};
+use eve_core::{Access, ApiError, Domain, EndpointKind, Method, Resource};
 use eve_exec::{Executor, HookError, Hooks};
 use eve_store::DataLayer;
 use serde_json::Value;
@@ -443,6 +444,18 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         let mut resp = finish(&ctx, Some(&route), Err(error), format);
         crate::auth::add_challenge(&mut resp, challenge.as_deref());
         return resp;
+    }
+    // User-restricted access (features.md §23.6): the owner field of the
+    // resource the request names, decided once the auth value is known.
+    if let Some(res) = &route.resource {
+        let via = Via {
+            method: method.as_str().to_string(),
+            item: matches!(
+                route.kind,
+                EndpointKind::Item | EndpointKind::AdditionalItem
+            ),
+        };
+        ctx.access = std::mem::take(&mut ctx.access).restricted_to(res, via);
     }
     // HEAD fires the GET request hooks (and no post hooks), as in Eve.
     let hook_method = hook_method(&method);

@@ -95,6 +95,10 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
             message,
         } => debug_only(400, message.clone()),
         ApiError::InvalidCallback => shown(400, err.to_string()),
+        // Eve's `abort(401, description)`: the text always shown.
+        ApiError::OwnerFilterConflict => shown(401, err.to_string()),
+        // Eve's bare `abort(403)`: the generic text, never which document.
+        ApiError::NotOwner => shown(403, generic_message(403).into()),
         ApiError::BodyTooLarge => debug_only(413, generic_message(413).into()),
         ApiError::RequestTimeout => shown(408, generic_message(408).into()),
         ApiError::TransferCodingNotSupported(_) => shown(501, err.to_string()),

@@ -54,7 +54,10 @@ async fn filter_is_valid(ctx: &Ctx, res: &Resource, key: &str, value: &Bson) -> 
         original: &empty,
         normalize: false,
     };
-    let outcome = ctx.exec().validate(res, doc, mode, None).await?;
+    let outcome = ctx
+        .exec()
+        .validate(ctx.access(), res, doc, mode, None)
+        .await?;
     Ok(outcome.issues.is_empty())
 }
 

@@ -30,6 +30,7 @@ mod indexes;
 mod mongo;
 mod not_built;
 mod oplog;
+mod owner;
 mod rate_limit;
 mod read;
 mod resource;
@@ -259,6 +260,9 @@ pub fn check(
             auth::check_accounts(&mut ctx, &settings, &mut resources);
             resource::check_url_clashes(&mut ctx, &resources);
             embedding::check_resources(&mut ctx, &resources);
+            oplog::warn_unrestricted(&mut ctx, &settings.oplog, &resources);
+            owner::warn_unprotected(&mut ctx, &settings, &resources);
+            owner::refuse_restricted_aggregations(&mut ctx, &resources);
             collections = indexes::per_collection(&mut ctx, &resources, domain);
             versioning::add_shadow_collections(
                 &settings.meta,

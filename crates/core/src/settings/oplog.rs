@@ -169,3 +169,39 @@ pub(crate) fn with_oplog_resource(
     def.insert("schema".into(), Value::Object(schema));
     out
 }
+
+/// Warns when the oplog endpoint would show every reader the changes of
+/// user-restricted resources: some resource has an `auth_field` but the
+/// oplog resource has none (set `AUTH_FIELD`, or `auth_field` in
+/// `DOMAIN.<OPLOG_NAME>`, so that each user reads their own entries).
+pub(crate) fn warn_unrestricted(
+    ctx: &mut Ctx,
+    o: &OplogSettings,
+    resources: &IndexMap<String, std::sync::Arc<crate::domain::Resource>>,
+) {
+    if !o.enabled || o.endpoint.is_none() {
+        return;
+    }
+    let Some(oplog) = resources.get(&o.name) else {
+        return;
+    };
+    if oplog.auth_field.is_some() {
+        return;
+    }
+    let restricted: Vec<&str> = resources
+        .values()
+        .filter(|r| r.auth_field.is_some())
+        .map(|r| r.name.as_str())
+        .collect();
+    if !restricted.is_empty() {
+        ctx.warn(format!(
+            "DOMAIN.{}: the oplog endpoint shows every reader the changes of the \
+             user-restricted resources {}; give the oplog an auth_field \
+             (AUTH_FIELD, or auth_field in DOMAIN.{}) so that each user reads \
+             their own entries",
+            o.name,
+            restricted.join(", "),
+            o.name
+        ));
+    }
+}

@@ -107,10 +107,15 @@ fn auth_field_equal_to_id_field_is_a_problem() {
         &err("AUTH_FIELD: id\nID_FIELD: id\nDOMAIN: {a: {}}"),
         "DOMAIN.a.auth_field",
     );
-    // any other auth_field is refused until issue #18 (tests/not_built.rs)
     let d = ok("AUTH_FIELD: null\nDOMAIN: {a: {}, b: {auth_field: null}}");
     assert_eq!(res(&d, "a").auth_field, None);
     assert_eq!(res(&d, "b").auth_field, None);
+    // Any other field: per resource, or every resource's default.
+    let d =
+        ok("AUTH_FIELD: owner\nDOMAIN: {a: {}, b: {auth_field: author}, c: {auth_field: null}}");
+    assert_eq!(res(&d, "a").auth_field.as_deref(), Some("owner"));
+    assert_eq!(res(&d, "b").auth_field.as_deref(), Some("author"));
+    assert_eq!(res(&d, "c").auth_field, None);
 }
 
 #[test]
@@ -242,4 +247,57 @@ fn an_aggregation_pipeline_is_typed() {
     // Refused until aggregation lands (issue #19), but checked stage by stage.
     let e = err("DOMAIN: {a: {datasource: {aggregation: {pipeline: [{$match: {}}, 3]}}}}");
     assert_problem(&e, "DOMAIN.a.datasource.aggregation.pipeline.1");
+}
+
+#[test]
+fn an_auth_field_no_authentication_can_fill_is_a_warning() {
+    let unprotected = |d: &eve_core::Domain| -> Vec<String> {
+        d.warnings
+            .iter()
+            .filter(|w| w.contains("restricts nothing"))
+            .cloned()
+            .collect()
+    };
+    let d = ok("AUTH_FIELD: owner\nDOMAIN: {a: {}, b: {auth_field: null}}");
+    assert_eq!(
+        unprotected(&d),
+        [
+            "DOMAIN.a.auth_field (owner) restricts nothing: no authentication protects the \
+          resource, so no request has an auth value and every client sees every owner's \
+          documents (set AUTH or authentication)"
+        ]
+    );
+    let d = ok("DOMAIN: {a: {auth_field: owner, authentication: mine}}");
+    assert!(unprotected(&d).is_empty(), "{:?}", d.warnings);
+    let d = ok("AUTH: {type: jwt, jwt: {algorithms: [HS256], secret_env: S}}\nDOMAIN: {a: {auth_field: owner}, b: {auth_field: owner, authentication: none}}");
+    assert_eq!(unprotected(&d).len(), 1, "{:?}", d.warnings);
+    assert!(unprotected(&d)[0].starts_with("DOMAIN.b.auth_field"));
+}
+
+#[test]
+fn an_oplog_endpoint_that_would_show_restricted_changes_is_a_warning() {
+    let restricted = "OPLOG: true\nOPLOG_ENDPOINT: oplog\nAUTH: {type: jwt, jwt: {algorithms: [HS256], secret_env: S}}\n";
+    let d = ok(&format!("{restricted}DOMAIN: {{a: {{auth_field: owner}}}}"));
+    let oplog: Vec<&String> = d
+        .warnings
+        .iter()
+        .filter(|w| w.contains("oplog endpoint"))
+        .collect();
+    assert_eq!(
+        oplog,
+        [
+            "DOMAIN.oplog: the oplog endpoint shows every reader the changes of the \
+          user-restricted resources a; give the oplog an auth_field (AUTH_FIELD, or \
+          auth_field in DOMAIN.oplog) so that each user reads their own entries"
+        ]
+    );
+    // With the global AUTH_FIELD the oplog resource has it too.
+    let d = ok(&format!(
+        "{restricted}AUTH_FIELD: owner\nDOMAIN: {{a: {{}}}}"
+    ));
+    assert!(
+        !d.warnings.iter().any(|w| w.contains("oplog endpoint")),
+        "{:?}",
+        d.warnings
+    );
 }

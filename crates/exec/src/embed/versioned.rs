@@ -198,7 +198,7 @@ impl Executor {
             path: path.field.clone(),
             cond: Cond::In(ids),
         }
-        .and(scope_filter(domain, target, &[], access));
+        .and(scope_filter(domain, target, &[], &access.as_reader()));
         let mut query = FindQuery::new(filter);
         query.projection = live_projection;
         let docs = self.store().find(&target.datasource.source, &query).await?;

@@ -133,7 +133,7 @@ async fn outside_documents_show_the_etag_edits_check() {
 #[tokio::test]
 async fn the_data_api_is_scoped_by_its_access() {
     let t = TestApp::new(
-        "DOMAIN: {notes: {schema: {text: {type: string}, owner: {type: string}}, resource_methods: [GET, POST]}}",
+        "DOMAIN: {notes: {schema: {text: {type: string}, owner: {type: string}}, auth_field: owner, resource_methods: [GET, POST]}}",
     )
     .await;
     let r = t
@@ -147,7 +147,6 @@ async fn the_data_api_is_scoped_by_its_access() {
     assert_eq!(notes.find(&bson::doc! {}).await.unwrap().len(), 2);
     let ann = eve_core::Access {
         user: Some("ann".into()),
-        owner_field: Some("owner".into()),
         owner_value: Some(bson::Bson::String("ann".into())),
         ..eve_core::Access::default()
     };

@@ -72,7 +72,8 @@ async fn edited_reply(
 }
 
 /// `PUT /<resource>/<id>`: replace, or insert when missing and the plan
-/// says so (`UPSERT_ON_PUT`).
+/// says so (`UPSERT_ON_PUT`); `403` when the document is another user's
+/// (features.md §23.6).
 pub(crate) async fn put(
     ctx: &Ctx,
     route: &Route,
@@ -82,6 +83,12 @@ pub(crate) async fn put(
 ) -> ApiResult<Reply> {
     let exec = ctx.exec();
     let Some(original) = exec.original(res, &plan.filter, &plan.if_match).await? else {
+        // Out of the user's scope but there: another user's document.
+        if let Some(any_owner) = &plan.any_owner {
+            if exec.exists(res, any_owner).await? {
+                return Err(ApiError::NotOwner);
+            }
+        }
         if !plan.upsert {
             return Err(ApiError::DocumentNotFound);
         }

@@ -101,10 +101,18 @@ fn write_response(ctx: &Ctx, route: &Route, res: &Resource, doc: &Document) -> M
         map
     } else {
         let projection = eve_core::plan::projection_for(domain, res, None);
+        let mut doc = doc.clone();
+        // An `auth_field` the schema does not declare is not shown
+        // (features.md §23.6), whatever the projection.
+        if let Some(owner) = &res.auth_field {
+            if !res.schema_as_written().contains_key(owner) {
+                doc.remove(owner);
+            }
+        }
         build_document(
             domain,
             res,
-            doc.clone(),
+            doc,
             projection.as_ref(),
             &route.resource_path,
             false,
