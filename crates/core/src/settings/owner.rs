@@ -42,7 +42,8 @@ pub(crate) fn warn_unprotected(
 /// Refuses, with the key path, an aggregation endpoint that could reveal
 /// documents of a user-restricted resource: aggregation pipelines do not
 /// apply the owner filter yet, so a resource with both an `auth_field` and
-/// an aggregation, or a pipeline whose `$lookup`, `$graphLookup` or
+/// an aggregation, an aggregation over such a resource's collection, or a
+/// pipeline whose `$lookup`, `$graphLookup` or
 /// `$unionWith` reads the collection of a resource with an `auth_field`,
 /// would show every owner's documents (fail closed).
 pub(crate) fn refuse_restricted_aggregations(
@@ -59,6 +60,7 @@ pub(crate) fn refuse_restricted_aggregations(
             continue;
         };
         let reads_restricted = res.auth_field.is_some()
+            || restricted.contains(&res.datasource.source.as_str())
             || agg
                 .pipeline
                 .iter()
