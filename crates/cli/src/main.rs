@@ -115,8 +115,16 @@ const DATA_LAYER_VAR: &str = "EVE_DATA_LAYER";
 
 /// The data layer named by `--data-layer`, else by `$EVE_DATA_LAYER` (an
 /// empty value counts as unset); `None` when neither names one. The error
-/// says which of the two was wrong and never repeats a URL's credentials.
-fn data_layer_override(given: Option<String>) -> Result<Option<LayerUrl>, String> {
+/// says which of the two was wrong and never repeats a URL's credentials;
+/// it is printed, and the command's exit code returned.
+fn data_layer_override(given: Option<String>) -> Result<Option<LayerUrl>, ExitCode> {
+    parse_data_layer(given).map_err(|e| {
+        eprintln!("eve-rs: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+fn parse_data_layer(given: Option<String>) -> Result<Option<LayerUrl>, String> {
     let (source, text) = match given {
         Some(text) => ("--data-layer", text),
         None => match std::env::var(DATA_LAYER_VAR) {
@@ -145,10 +153,7 @@ fn main() -> ExitCode {
             data_layer,
         } => match data_layer_override(data_layer) {
             Ok(layer) => check(settings, layer),
-            Err(e) => {
-                eprintln!("eve-rs: {e}");
-                ExitCode::FAILURE
-            }
+            Err(code) => code,
         },
         Command::Accounts {
             action:
@@ -163,10 +168,7 @@ fn main() -> ExitCode {
         } => {
             let layer = match data_layer_override(data_layer) {
                 Ok(layer) => layer,
-                Err(e) => {
-                    eprintln!("eve-rs: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(code) => return code,
             };
             let args = accounts::AddAccount {
                 settings,
@@ -197,10 +199,7 @@ fn main() -> ExitCode {
             data_layer,
         } => match data_layer_override(data_layer) {
             Ok(layer) => check_store(data_dir, layer.unwrap_or(LayerUrl::Embedded)),
-            Err(e) => {
-                eprintln!("eve-rs: {e}");
-                ExitCode::FAILURE
-            }
+            Err(code) => code,
         },
         Command::Serve {
             settings,
@@ -211,10 +210,7 @@ fn main() -> ExitCode {
         } => {
             let layer = match data_layer_override(data_layer) {
                 Ok(layer) => layer,
-                Err(e) => {
-                    eprintln!("eve-rs: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(code) => return code,
             };
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
