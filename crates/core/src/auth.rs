@@ -127,7 +127,6 @@ fn cat(a: &[String], b: &[String]) -> Vec<String> {
 pub fn requirement(domain: &Domain, route: &Route, method: &HttpMethod) -> Requirement {
     let g = &domain.settings.access;
     let global = domain.settings.auth.as_ref().map(|a| a.provider.clone());
-    let name = method.as_str().to_ascii_uppercase();
     let is_read = matches!(method, HttpMethod::Get | HttpMethod::Options);
     let is_read_with_head = is_read || *method == HttpMethod::Head;
     // The schema of one resource is a read of that resource.
@@ -180,7 +179,11 @@ pub fn requirement(domain: &Domain, route: &Route, method: &HttpMethod) -> Requi
     };
     Requirement {
         provider,
-        public: *method == HttpMethod::Options || public_list.contains(&name),
+        public: *method == HttpMethod::Options
+            // The lists are upper case; no per-request allocation.
+            || public_list
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(method.as_str())),
         allowed_roles: roles,
     }
 }
