@@ -22,6 +22,11 @@ use eve_core::ApiError;
 use crate::context::AppState;
 use crate::error::ErrorResponse;
 
+/// The client IP [`cap`] found, kept in the request's extensions so the
+/// pipeline does not work it out a second time.
+#[derive(Debug, Clone, Copy)]
+struct ClientIp(IpAddr);
+
 /// The client of a request: the peer, or the `X-Forwarded-For` client when
 /// the peer is one of `TRUSTED_PROXIES` (`eve_core::proxy::client_ip`).
 pub(crate) fn client_ip(
@@ -29,6 +34,9 @@ pub(crate) fn client_ip(
     headers: &HeaderMap,
     extensions: &Extensions,
 ) -> Option<IpAddr> {
+    if let Some(ClientIp(ip)) = extensions.get::<ClientIp>() {
+        return Some(*ip);
+    }
     eve_core::proxy::client_ip(
         peer(extensions),
         headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
@@ -89,7 +97,7 @@ impl Drop for Slot<'_> {
 /// answers `429` when the client is at the cap.
 pub(crate) async fn cap(
     State(state): State<Arc<AppState>>,
-    req: Request<Body>,
+    mut req: Request<Body>,
     next: axum::middleware::Next,
 ) -> Response {
     let Some(max) = state.domain.settings.rate_limit.max_in_flight_per_client else {
@@ -107,6 +115,7 @@ pub(crate) async fn cap(
             .insert("retry-after", HeaderValue::from_static("1"));
         return resp;
     };
+    req.extensions_mut().insert(ClientIp(ip));
     next.run(req).await
 }
 
