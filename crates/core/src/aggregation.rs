@@ -5,6 +5,8 @@
 //! `AGGREGATION_*` limits; and the `$facet` stage that pages the results
 //! and counts them in one run.
 
+pub mod guard;
+
 use bson::{doc, Bson, Document};
 use serde_json::Value;
 

@@ -146,24 +146,26 @@ fn mongodb_settings_select_mongodb_unless_the_file_names_another_layer() {
 }
 
 #[test]
-fn every_not_built_setting_of_a_file_is_reported_together_in_file_order() {
+fn aggregations_are_refused_only_where_a_read_cannot_be_kept_to_the_callers_documents() {
     let e = refused(
         r#"
 DOMAIN:
-  a: {datasource: {aggregation: {pipeline: [{$facet: {x: [{$lookup: {from: b, localField: k, foreignField: k, as: j}}]}}]}}}
-  b: {datasource: {aggregation: {pipeline: []}}, auth_field: owner}
-  c: {datasource: {aggregation: {pipeline: [{$count: n}]}}}
+  a: {datasource: {aggregation: {pipeline: [{$facet: {x: [{$graphLookup: {from: b, startWith: $k, connectFromField: k, connectToField: k, as: j}}]}}]}}}
+  b: {auth_field: owner, schema: {k: {type: string}}}
+  c: {datasource: {source: b, aggregation: {pipeline: [{$lookup: {from: b, localField: k, foreignField: k, as: j}}, {$collStats: {}}]}}}
+  d: {datasource: {source: b, aggregation: {pipeline: [{$lookup: {from: b, localField: k, foreignField: k, as: j}}]}}}
+  e: {auth_field: owner, datasource: {aggregation: {pipeline: [{$count: n}]}}}
 "#,
     );
     let paths: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
-    // aggregations reading a user-restricted collection: refused until
-    // pipelines apply the owner filter (c reads nothing restricted)
+    // d and e are kept to the caller's documents at request time
     assert_eq!(
         paths,
         [
-            "DOMAIN.a.datasource.aggregation",
-            "DOMAIN.b.datasource.aggregation"
-        ]
+            "DOMAIN.a.datasource.aggregation.pipeline[0].$facet.x[0].$graphLookup",
+            "DOMAIN.c.datasource.aggregation.pipeline[1].$collStats"
+        ],
+        "{e}"
     );
 }
 

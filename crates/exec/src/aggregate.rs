@@ -33,6 +33,14 @@ impl Executor {
             // A hook may have added stages: the limits hold for them too.
             eve_core::aggregation::check_limits(&self.domain().settings.limits, &stages)?;
         }
+        // After the hook, so no hook or client variable can lift it: each
+        // read kept to the caller's documents and readable fields.
+        let mut stages = eve_core::aggregation::guard::guard_request_pipeline(
+            self.domain(),
+            access,
+            res,
+            stages,
+        )?;
         stages.push(paging_facet(plan.page, plan.max_results));
         let pipeline = Pipeline::parse(&stages)
             .map_err(|e| ApiError::AggregationRefused(e.to_string()))?

@@ -262,7 +262,7 @@ pub fn check(
             embedding::check_resources(&mut ctx, &resources);
             oplog::warn_unrestricted(&mut ctx, &settings.oplog, &resources);
             owner::warn_unprotected(&mut ctx, &settings, &resources);
-            owner::refuse_restricted_aggregations(&mut ctx, &resources);
+            owner::refuse_unguardable_aggregations(&mut ctx, &settings, &resources);
             collections = indexes::per_collection(&mut ctx, &resources, domain);
             versioning::add_shadow_collections(
                 &settings.meta,

@@ -39,60 +39,40 @@ pub(crate) fn warn_unprotected(
     }
 }
 
-/// Refuses, with the key path, an aggregation endpoint that could reveal
-/// documents of a user-restricted resource: aggregation pipelines do not
-/// apply the owner filter yet, so a resource with both an `auth_field` and
-/// an aggregation, an aggregation over such a resource's collection, or a
-/// pipeline whose `$lookup`, `$graphLookup` or
-/// `$unionWith` reads the collection of a resource with an `auth_field`,
-/// would show every owner's documents (fail closed).
-pub(crate) fn refuse_restricted_aggregations(
+/// Refuses, with the key path, an aggregation pipeline that could not be
+/// kept to a caller's documents and readable fields
+/// ([`crate::aggregation::guard`]): a `$graphLookup` into the collection
+/// of a resource with an `auth_field` or write-only fields, a `$lookup`
+/// joining on a write-only field, a stage reading collection metadata.
+/// Checked with the strictest guard of every collection (any
+/// `auth_field`, public methods aside), so no caller can meet the shape
+/// at request time; requests check their own pipeline again, after
+/// client variables and `before_aggregation`.
+pub(crate) fn refuse_unguardable_aggregations(
     ctx: &mut Ctx,
+    settings: &Settings,
     resources: &IndexMap<String, Arc<Resource>>,
 ) {
-    let restricted: Vec<&str> = resources
-        .values()
-        .filter(|r| r.auth_field.is_some())
-        .map(|r| r.datasource.source.as_str())
-        .collect();
+    use crate::aggregation::guard::{guard_pipeline, strictest_guard};
+    let all: Vec<&Resource> = resources.values().map(|r| r.as_ref()).collect();
+    let suffix = settings.versions.suffix.as_str();
+    let guard_of = |c: &str| strictest_guard(&all, suffix, c);
     for res in resources.values() {
         let Some(agg) = &res.datasource.aggregation else {
             continue;
         };
-        let reads_restricted = res.auth_field.is_some()
-            || restricted.contains(&res.datasource.source.as_str())
-            || agg
-                .pipeline
-                .iter()
-                .any(|stage| reads_collection(&bson::Bson::Document(stage.clone()), &restricted));
-        if reads_restricted {
+        let mut top = guard_of(&res.datasource.source);
+        if let Some(f) = &res.auth_field {
+            top.owner
+                .get_or_insert_with(bson::Document::new)
+                .insert(f.clone(), bson::Bson::Null);
+        }
+        if let Err(e) = guard_pipeline(agg.pipeline.clone(), &top, &guard_of, "pipeline") {
+            let (at, why) = e.split_once(": ").unwrap_or(("pipeline", e.as_str()));
             ctx.problem(
-                format!("DOMAIN.{}.datasource.aggregation", res.name),
-                "aggregation endpoints do not apply user-restricted access (auth_field) yet \
-                 (issue #18): every client would see every owner's documents; remove the \
-                 aggregation, or the auth_field of the resources it reads",
+                format!("DOMAIN.{}.datasource.aggregation.{at}", res.name),
+                why,
             );
         }
-    }
-}
-
-/// Whether a stage (at any depth: `$facet` nests pipelines) names one of
-/// `collections` as the `from`/`coll` of a `$lookup`, `$graphLookup` or
-/// `$unionWith`.
-fn reads_collection(value: &bson::Bson, collections: &[&str]) -> bool {
-    match value {
-        bson::Bson::Document(d) => d.iter().any(|(k, v)| {
-            let named = match (k.as_str(), v) {
-                ("$lookup" | "$graphLookup", bson::Bson::Document(spec)) => {
-                    spec.get_str("from").ok()
-                }
-                ("$unionWith", bson::Bson::String(s)) => Some(s.as_str()),
-                ("$unionWith", bson::Bson::Document(spec)) => spec.get_str("coll").ok(),
-                _ => None,
-            };
-            named.is_some_and(|c| collections.contains(&c)) || reads_collection(v, collections)
-        }),
-        bson::Bson::Array(items) => items.iter().any(|v| reads_collection(v, collections)),
-        _ => false,
     }
 }

@@ -9,6 +9,8 @@
 //! HTTP matrix drives the same over requests. Both run on every data
 //! layer (`EVE_TEST_BACKEND`).
 
+/// Aggregation endpoints over user-restricted collections, over HTTP.
+mod aggregation;
 /// The executor and the data API, with an auth value set directly.
 mod executor;
 /// The matrix over HTTP, with the built-in `basic` provider.

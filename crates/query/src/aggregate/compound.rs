@@ -112,13 +112,16 @@ impl Facet {
 }
 
 /// A `$lookup` in its equality form: `{from, localField, foreignField,
-/// as}`.
+/// as}`, optionally with a `pipeline` of `$match` and `$unset` stages
+/// (MongoDB's concise form), which the joined documents pass through.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Lookup {
     pub(crate) from: String,
     local: String,
     foreign: String,
     as_field: String,
+    /// The `$match`/`$unset` stages of `pipeline`, in order.
+    pipeline: Vec<super::stages::Stage>,
 }
 
 impl Lookup {
@@ -133,20 +136,39 @@ impl Lookup {
                 None => Err(agg_err(format!("$lookup requires the field '{k}'"))),
             }
         };
-        if let Some(k) = spec
-            .keys()
-            .find(|k| !matches!(k.as_str(), "from" | "localField" | "foreignField" | "as"))
-        {
+        if let Some(k) = spec.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "from" | "localField" | "foreignField" | "as" | "pipeline"
+            )
+        }) {
             return Err(agg_err(format!(
                 "$lookup: the argument '{k}' is not supported (only the equality form: from, \
-                 localField, foreignField, as)"
+                 localField, foreignField, as, and a pipeline of $match and $unset stages)"
             )));
         }
+        let pipeline = match spec.get("pipeline") {
+            None => Vec::new(),
+            Some(Bson::Array(items)) => items
+                .iter()
+                .map(|s| match s {
+                    Bson::Document(d) if d.contains_key("$match") || d.contains_key("$unset") => {
+                        super::stages::Stage::parse(d)
+                    }
+                    _ => Err(agg_err(
+                        "$lookup: only $match and $unset stages are supported in its pipeline"
+                            .into(),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(agg_err("$lookup: 'pipeline' must be an array".into())),
+        };
         let lookup = Lookup {
             from: field("from")?,
             local: field("localField")?,
             foreign: field("foreignField")?,
             as_field: field("as")?,
+            pipeline,
         };
         for path in [&lookup.local, &lookup.foreign, &lookup.as_field] {
             if path.starts_with('$') || path.split('.').any(str::is_empty) {
@@ -192,10 +214,13 @@ impl Lookup {
                     hits.len()
                 )));
             }
-            let joined = hits
-                .into_iter()
-                .map(|i| Bson::Document(foreign[i].clone()))
-                .collect();
+            let mut joined: Vec<Document> = hits.into_iter().map(|i| foreign[i].clone()).collect();
+            // As MongoDB's concise form: the sub-pipeline runs on the
+            // documents the equality joined.
+            for stage in &self.pipeline {
+                joined = stage.run(joined, None, cx)?;
+            }
+            let joined = joined.into_iter().map(Bson::Document).collect();
             super::stages::set_path(&mut doc, &self.as_field, Bson::Array(joined));
             Ok(doc)
         })

@@ -27,7 +27,13 @@ async fn app_with(owner_field: &str) -> TestApp {
 }
 
 /// A request as `user` (password `<user>-pw`), with a JSON body if any.
-async fn as_user(t: &TestApp, user: &str, method: &str, uri: &str, body: Option<&str>) -> Resp {
+pub(super) async fn as_user(
+    t: &TestApp,
+    user: &str,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+) -> Resp {
     let auth = format!(
         "Basic {}",
         BASE64_STANDARD.encode(format!("{user}:{user}-pw"))
@@ -54,7 +60,7 @@ async fn edit_as(t: &TestApp, user: &str, method: &str, uri: &str, etag: &str, b
 }
 
 /// POSTs one document as `user`: (id, etag).
-async fn create(t: &TestApp, user: &str, uri: &str, body: &str) -> (String, String) {
+pub(super) async fn create(t: &TestApp, user: &str, uri: &str, body: &str) -> (String, String) {
     let r = as_user(t, user, "POST", uri, Some(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let j = r.json();
