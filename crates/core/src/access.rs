@@ -125,6 +125,37 @@ impl Access {
         self
     }
 
+    /// Whether the caller holds one of `roles` (a field-level role list,
+    /// features.md §23.7): an empty list asks for nothing, and a caller
+    /// with neither method nor user (the data API, tools run by the
+    /// operator) is trusted.
+    pub fn holds_field_role(&self, roles: &[String]) -> bool {
+        roles.is_empty()
+            || (self.via.is_none() && self.user.is_none())
+            || roles.iter().any(|r| self.roles.contains(r))
+    }
+
+    /// The fields of `res` the caller may not read (their
+    /// `allowed_read_roles`): left out of every answer, refused in
+    /// `where`, `sort` and `projection`.
+    pub fn hidden_fields<'r>(&self, res: &'r Resource) -> Vec<&'r str> {
+        res.field_roles
+            .iter()
+            .filter(|f| !self.holds_field_role(&f.read))
+            .map(|f| f.field.as_str())
+            .collect()
+    }
+
+    /// The fields of `res` the caller may not write (their
+    /// `allowed_write_roles`): a write sending one answers 422.
+    pub fn unwritable_fields<'r>(&self, res: &'r Resource) -> Vec<&'r str> {
+        res.field_roles
+            .iter()
+            .filter(|f| !self.holds_field_role(&f.write))
+            .map(|f| f.field.as_str())
+            .collect()
+    }
+
     /// This access reading other resources (embedded documents,
     /// `data_relation` look-ups): a reference or an embedded document
     /// reveals what a `GET` of its resource would, no more.

@@ -187,3 +187,43 @@ pub fn requirement(domain: &Domain, route: &Route, method: &HttpMethod) -> Requi
         allowed_roles: roles,
     }
 }
+
+/// The roles a schema field asks for (features.md §23.7, product
+/// addition): `allowed_read_roles` and `allowed_write_roles` of a
+/// top-level field. An empty list asks for nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldRoles {
+    /// The (top-level) field.
+    pub field: String,
+    /// `allowed_read_roles`: the caller must hold one to see the field.
+    pub read: Vec<String>,
+    /// `allowed_write_roles`: the caller must hold one to send the field.
+    pub write: Vec<String>,
+}
+
+/// The field roles of a schema as written (its top-level fields'
+/// `allowed_read_roles`/`allowed_write_roles`, a name or a list of names;
+/// the schema compiler has checked their shape).
+pub fn field_roles(schema: &indexmap::IndexMap<String, serde_json::Value>) -> Vec<FieldRoles> {
+    let names = |v: Option<&serde_json::Value>| -> Vec<String> {
+        match v {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    schema
+        .iter()
+        .filter_map(|(field, def)| {
+            let roles = FieldRoles {
+                field: field.clone(),
+                read: names(def.get("allowed_read_roles")),
+                write: names(def.get("allowed_write_roles")),
+            };
+            (!roles.read.is_empty() || !roles.write.is_empty()).then_some(roles)
+        })
+        .collect()
+}

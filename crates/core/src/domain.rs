@@ -604,6 +604,10 @@ pub struct Resource {
     /// Write-only fields (the accounts' password, token and secret): left
     /// out of every read, embedded document, version and oplog entry.
     pub secret_fields: Vec<String>,
+    /// Field-level roles of the schema's top-level fields (features.md
+    /// §23.7): [`crate::Access::hidden_fields`] and
+    /// [`crate::Access::unwritable_fields`] read them.
+    pub field_roles: Vec<crate::auth::FieldRoles>,
     /// The `data_relation` of each top-level field that has one (on the
     /// field, or on the items of a list field), in schema order.
     pub relations: IndexMap<String, Relation>,

@@ -100,6 +100,15 @@ pub enum ApiError {
     /// `?version=`.
     #[error("{0}")]
     InvalidAsOf(String),
+    /// A client `where`, `sort` or `projection` names a field the caller
+    /// may not read (its `allowed_read_roles`, features.md §23.7).
+    #[error("the field '{field}' may not be used in {param}")]
+    HiddenField {
+        /// The field named.
+        field: String,
+        /// The query argument naming it (`where`, `sort`, `projection`).
+        param: String,
+    },
     /// The `aggregate` argument is not a JSON object (features.md §41).
     #[error("Aggregation query could not be parsed.")]
     AggregationUnparsable,

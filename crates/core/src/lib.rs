@@ -19,6 +19,7 @@ pub mod auth;
 pub mod convert;
 pub mod domain;
 pub mod embed;
+pub mod field_roles;
 pub mod settings;
 
 pub use domain::*;

@@ -190,6 +190,21 @@ pub struct DeleteCollectionPlan {
 /// route before; a method no endpoint kind serves is
 /// [`ApiError::MethodNotAllowed`].
 pub fn plan(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Plan> {
+    // Field-level read roles (features.md §23.7): no client argument may
+    // name a hidden field, no read's projection shows one.
+    let res = req.route.resource.as_deref();
+    if let (Some(res), true) = (res, req.method.is_read()) {
+        crate::field_roles::check_query(access, res, &req.query)?;
+    }
+    let mut planned = plan_unguarded(req, access, domain)?;
+    if let Some(res) = res {
+        crate::field_roles::hide_in_plan(&mut planned, access, res);
+    }
+    Ok(planned)
+}
+
+/// [`plan`] before field-level read roles apply.
+fn plan_unguarded(req: &ApiRequest, access: &Access, domain: &Domain) -> ApiResult<Plan> {
     let route = &req.route;
     let read = req.method.is_read();
     match route.kind {

@@ -206,3 +206,41 @@ DOMAIN:
     );
     assert!(r.provider.is_none() && !r.needs_credentials());
 }
+
+#[test]
+fn field_level_roles_are_read_on_top_level_fields_only() {
+    let d = yaml(
+        "DOMAIN: {a: {schema: {x: {type: integer, allowed_read_roles: [hr], \
+         allowed_write_roles: hr}, y: {type: string}}}}",
+    )
+    .unwrap();
+    assert_eq!(
+        d.resources["a"].field_roles,
+        [eve_core::auth::FieldRoles {
+            field: "x".into(),
+            read: vec!["hr".into()],
+            write: vec!["hr".into()],
+        }]
+    );
+    let e = yaml(
+        "DOMAIN: {a: {schema: {x: {type: dict, schema: {y: {type: string, \
+         allowed_read_roles: [hr]}}}}}}",
+    )
+    .unwrap_err();
+    let problem = e
+        .problems
+        .iter()
+        .find(|p| p.path.ends_with("allowed_read_roles"))
+        .unwrap_or_else(|| panic!("{e}"));
+    assert_eq!(
+        problem.message,
+        "field-level roles apply to top-level fields only"
+    );
+    let e = yaml("DOMAIN: {a: {schema: {x: {type: string, allowed_write_roles: 3}}}}").unwrap_err();
+    assert!(
+        e.problems
+            .iter()
+            .any(|p| p.path.ends_with("x.allowed_write_roles")),
+        "{e}"
+    );
+}

@@ -321,7 +321,11 @@ impl Executor {
         group
             .ids
             .dedup_by(|a, b| compare_bson(a, b) == Ordering::Equal);
-        let mut projection = projection_for(domain, target, None);
+        let mut projection = eve_core::field_roles::hide(
+            projection_for(domain, target, None),
+            &access.as_reader(),
+            target,
+        );
         let restore = force_field(&mut projection, &group.field);
         let ids = std::mem::take(&mut group.ids);
         let filter = Filter::Field {

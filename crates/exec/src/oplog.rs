@@ -96,7 +96,12 @@ pub(crate) fn entry(
                 .iter()
                 // Write-only fields (account secrets) never reach the oplog.
                 .filter(|(k, _)| {
-                    **k != m.etag && **k != m.last_updated && !res.secret_fields.contains(*k)
+                    **k != m.etag
+                        && **k != m.last_updated
+                        && !res.secret_fields.contains(*k)
+                        // Nor fields with read roles: the oplog's readers
+                        // are not the writer (features.md §23.7).
+                        && !res.field_roles.iter().any(|f| f.field == **k && !f.read.is_empty())
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();

@@ -32,6 +32,31 @@ pub(crate) async fn validate(
     mode: Mode<'_>,
     exclude_id: Option<&Bson>,
 ) -> ApiResult<Outcome> {
+    // Field-level write roles (features.md §23.7): a field the caller may
+    // not write is refused when sent, along with the schema's issues.
+    let unwritable: Vec<String> = access
+        .unwritable_fields(res)
+        .into_iter()
+        .filter(|f| doc.contains_key(*f))
+        .map(str::to_string)
+        .collect();
+    let mut outcome = validate_schema(domain, store, access, res, doc, mode, exclude_id).await?;
+    for field in unwritable {
+        outcome.issues.add(&[field], "field is read-only".into());
+    }
+    Ok(outcome)
+}
+
+/// [`validate`] by the schema and its store checks.
+async fn validate_schema(
+    domain: &Domain,
+    store: &dyn DataLayer,
+    access: &Access,
+    res: &Resource,
+    doc: Document,
+    mode: Mode<'_>,
+    exclude_id: Option<&Bson>,
+) -> ApiResult<Outcome> {
     let opts = options(res);
     let large = is_large(&doc);
     if !res.schema.has_store_checks() {

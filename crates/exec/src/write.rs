@@ -398,6 +398,14 @@ impl Executor {
             return Ok(Edited::Refused(Refusal::Invalid(outcome.issues)));
         }
         let mut doc = outcome.document;
+        // A replacement keeps what the caller may neither write nor see
+        // (field-level roles, features.md §23.7): it cannot erase it.
+        let kept = access.unwritable_fields(res).into_iter();
+        for field in kept.chain(access.hidden_fields(res)) {
+            if let (false, Some(v)) = (doc.contains_key(field), original_doc.get(field)) {
+                doc.insert(field, v.clone());
+            }
+        }
         if let (false, Some(id)) = (
             doc.contains_key(&res.id_field),
             original_doc.get(&res.id_field),

@@ -68,6 +68,7 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         | ApiError::WhereTooManyTerms { .. }
         | ApiError::InvalidFilterValue { .. }
         | ApiError::ProjectionMixesInclusionAndExclusion
+        | ApiError::HiddenField { .. }
         | ApiError::EmbeddedUnparsable
         | ApiError::AggregationUnparsable
         | ApiError::AggregationRefused(_)
@@ -278,6 +279,15 @@ mod tests {
                 400,
                 "projection cannot mix inclusion and exclusion",
                 "projection cannot mix inclusion and exclusion",
+            ),
+            (
+                ApiError::HiddenField {
+                    field: "salary".into(),
+                    param: "sort".into(),
+                },
+                400,
+                "the field 'salary' may not be used in sort",
+                "the field 'salary' may not be used in sort",
             ),
             (
                 ApiError::EmbeddedUnparsable,

@@ -219,7 +219,8 @@ fn guard_stage(
 /// resource stored in it (or in it as its versions collection) that
 /// restricts a `GET` by `access` ([`Access::owner_field_for`]), plus
 /// `top`'s own when given (the aggregation resource, for its source), and
-/// the write-only fields of those resources.
+/// the write-only fields of those resources and the fields their read
+/// roles hide from the caller (features.md §23.7).
 fn request_guard(
     domain: &Domain,
     access: &Access,
@@ -239,9 +240,10 @@ fn request_guard(
             continue;
         }
         fields.extend(reader.owner_field_for(r));
-        for s in &r.secret_fields {
-            if !hidden.contains(s) {
-                hidden.push(s.clone());
+        let role_hidden = reader.hidden_fields(r).into_iter().map(str::to_string);
+        for s in r.secret_fields.iter().cloned().chain(role_hidden) {
+            if !hidden.contains(&s) {
+                hidden.push(s);
             }
         }
     }
@@ -298,9 +300,11 @@ pub fn strictest_guard(
         if let Some(f) = &r.auth_field {
             owner.insert(f.clone(), Bson::Null);
         }
-        for s in &r.secret_fields {
-            if !hidden.contains(s) {
-                hidden.push(s.clone());
+        let role_hidden = r.field_roles.iter().filter(|f| !f.read.is_empty());
+        let role_hidden = role_hidden.map(|f| f.field.clone());
+        for s in r.secret_fields.iter().cloned().chain(role_hidden) {
+            if !hidden.contains(&s) {
+                hidden.push(s);
             }
         }
     }

@@ -244,6 +244,7 @@ pub(crate) fn check_resource(
     let flagged = schema_checks::check_fields(ctx, &schema_env, &written);
 
     let mut schema_def = written.clone();
+    let field_roles = crate::auth::field_roles(&written);
     if !schema_def.contains_key(&id_field) {
         schema_def.insert(id_field.clone(), serde_json::json!({"type": "objectid"}));
     }
@@ -350,6 +351,7 @@ pub(crate) fn check_resource(
         authentication: Default::default(),
         access: Default::default(),
         secret_fields: Vec::new(),
+        field_roles,
         // Filled once every resource is known (`field` defaults to the
         // related resource's id_field).
         relations: IndexMap::new(),

@@ -188,7 +188,11 @@ impl Executor {
 
         // The live documents, read as a GET of the related resource reads
         // them (the relation's field and the id kept for the matching).
-        let projection = projection_for(domain, target, None);
+        let projection = eve_core::field_roles::hide(
+            projection_for(domain, target, None),
+            &access.as_reader(),
+            target,
+        );
         let mut live_projection = projection.clone();
         let forced = force_field(&mut live_projection, &path.field).is_some()
             | force_field(&mut live_projection, &target.id_field).is_some();

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use super::common::{Resp, TestApp};
 
+mod field_roles;
 mod jwt;
 mod matrix;
 mod secrets;

@@ -101,6 +101,8 @@ fn write_response(ctx: &Ctx, route: &Route, res: &Resource, doc: &Document) -> M
         map
     } else {
         let projection = eve_core::plan::projection_for(domain, res, None);
+        // Fields the caller may not read (features.md §23.7) are left out.
+        let projection = eve_core::field_roles::hide(projection, ctx.access(), res);
         let mut doc = doc.clone();
         // An `auth_field` the schema does not declare is not shown
         // (features.md §23.6), whatever the projection.

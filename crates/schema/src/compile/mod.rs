@@ -66,6 +66,8 @@ const KNOWN_RULES: &[&str] = &[
     "unique",
     "unique_within_resource",
     "unique_to_user",
+    "allowed_read_roles",
+    "allowed_write_roles",
     "data_relation",
     "versioned",
 ];
@@ -423,6 +425,18 @@ impl<'a> Compiler<'a> {
                             "unique_within_resource" => UniqueKind::WithinResource,
                             _ => UniqueKind::ToUser,
                         }));
+                    }
+                }
+                // Field-level roles (features.md §23.7): applied by the
+                // request pipeline, not by validation; top-level fields only.
+                "allowed_read_roles" | "allowed_write_roles" => {
+                    if path.contains('.') {
+                        self.err(
+                            kpath,
+                            "field-level roles apply to top-level fields only".to_string(),
+                        );
+                    } else {
+                        self.names_rule(path, key, v);
                     }
                 }
                 "data_relation" => {
