@@ -30,6 +30,105 @@ pub struct Near {
     pub geojson: bool,
 }
 
+impl Near {
+    /// How distances are measured: meters on the sphere for a GeoJSON
+    /// point, radians on the sphere for `$nearSphere` with a legacy pair,
+    /// coordinate units in the plane for `$near` with a legacy pair.
+    pub fn metric(&self) -> crate::Metric {
+        match (self.geojson, self.spherical) {
+            (true, _) => crate::Metric::Sphere(crate::EARTH_RADIUS_M),
+            (false, true) => crate::Metric::Sphere(1.0),
+            (false, false) => crate::Metric::Flat,
+        }
+    }
+
+    /// The distance from the point to the nearest location stored at the
+    /// field of `doc` (a field holding several, as an array, counts its
+    /// nearest), `None` when the document has no location there.
+    pub fn distance_to(&self, doc: &Document) -> Option<f64> {
+        let point = geo::Point::new(self.point[0], self.point[1]);
+        let metric = self.metric();
+        let mut best: Option<f64> = None;
+        for v in crate::path::resolve(doc, &self.field).into_iter().flatten() {
+            let elements: &[Bson] = match v {
+                Bson::Array(items) if crate::stored_geometry(v).is_none() => items,
+                _ => std::slice::from_ref(v),
+            };
+            for e in elements {
+                if let Some(g) = crate::stored_geometry(e) {
+                    let d = crate::geo_distance(metric, point, &g);
+                    best = Some(best.map_or(d, |b| b.min(d)));
+                }
+            }
+        }
+        best
+    }
+
+    /// Whether a distance lies within `$minDistance` and `$maxDistance`
+    /// (both inclusive, as MongoDB's).
+    pub fn in_range(&self, d: f64) -> bool {
+        self.min_distance.is_none_or(|min| d >= min) && self.max_distance.is_none_or(|max| d <= max)
+    }
+
+    /// The condition as the client wrote it, for a layer that runs it
+    /// natively: `{"$near": …}` or `{"$nearSphere": …}` with its
+    /// distances.
+    pub fn to_operator_document(&self) -> Document {
+        let op = if self.spherical && !self.geojson {
+            "$nearSphere"
+        } else {
+            "$near"
+        };
+        let mut d = Document::new();
+        if self.geojson {
+            let mut inner = Document::new();
+            inner.insert(
+                "$geometry",
+                bson::doc! {"type": "Point", "coordinates": [self.point[0], self.point[1]]},
+            );
+            if let Some(max) = self.max_distance {
+                inner.insert("$maxDistance", max);
+            }
+            if let Some(min) = self.min_distance {
+                inner.insert("$minDistance", min);
+            }
+            d.insert(op, inner);
+        } else {
+            d.insert(op, vec![self.point[0], self.point[1]]);
+            if let Some(max) = self.max_distance {
+                d.insert("$maxDistance", max);
+            }
+            if let Some(min) = self.min_distance {
+                d.insert("$minDistance", min);
+            }
+        }
+        d
+    }
+
+    /// A filter that counts what the search returns, for stores whose
+    /// count refuses `$near` (MongoDB's `countDocuments`): the field
+    /// within `$maxDistance` (`$centerSphere` or `$center`) and not within
+    /// `$minDistance`; with no `$maxDistance`, every document with a
+    /// location at the field.
+    pub fn count_filter_document(&self) -> Document {
+        let center = vec![Bson::from(self.point[0]), Bson::from(self.point[1])];
+        let shape = |r: f64| match self.metric() {
+            crate::Metric::Sphere(radius) => {
+                bson::doc! {"$geoWithin": {"$centerSphere": [center.clone(), r / radius]}}
+            }
+            crate::Metric::Flat => bson::doc! {"$geoWithin": {"$center": [center.clone(), r]}},
+        };
+        let mut and = vec![match self.max_distance {
+            Some(max) => bson::doc! {self.field.clone(): shape(max)},
+            None => bson::doc! {self.field.clone(): {"$exists": true}},
+        }];
+        if let Some(min) = self.min_distance.filter(|m| *m > 0.0) {
+            and.push(bson::doc! {"$nor": [{self.field.clone(): shape(min)}]});
+        }
+        bson::doc! {"$and": and}
+    }
+}
+
 /// A `$text` search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextSearch {
