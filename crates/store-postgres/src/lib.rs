@@ -493,6 +493,7 @@ impl DataLayer for PostgresStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             atomic_batches: true,
+            geo: true,
             ..Capabilities::default()
         }
     }
@@ -523,8 +524,9 @@ impl DataLayer for PostgresStore {
         query: &FindQuery,
         count: bool,
     ) -> StoreResult<(Vec<Document>, Option<u64>)> {
-        // Geo and text searches are not translated: refuse them, never
-        // drop them (`find` comes through here too).
+        // Text searches are not translated: refuse them, never drop them
+        // (`find` comes through here too). `$near` is measured here by
+        // `eve_store::near` over the candidates (docs/geo.md).
         query.check_supported(self.capabilities())?;
         let mut client = self.client().await?;
         // One REPEATABLE READ transaction: page and total, one snapshot.
@@ -535,6 +537,13 @@ impl DataLayer for PostgresStore {
                 return Ok((Vec::new(), count.then_some(0)));
             };
             let mut stats = ReadStats::default();
+            if let Some(near) = &query.near {
+                let candidates = eve_store::near::candidate_query(query, near);
+                let (_, docs) =
+                    read::find(&tx, &self.names, &meta, (&candidates, memory), &mut stats).await?;
+                let (docs, total) = eve_store::near::finish_near(docs, query, near)?;
+                return Ok((docs, count.then_some(total)));
+            }
             let (_, docs) =
                 read::find(&tx, &self.names, &meta, (query, memory), &mut stats).await?;
             let total = if count {
