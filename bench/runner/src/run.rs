@@ -39,7 +39,11 @@ pub(crate) const SCENARIOS: [(&str, &str, &str); 9] = [
     ("S6", "GET page, where on unindexed field", "req/s"),
     ("S7", "S2 at the large store", "req/s"),
     ("S8", "GET page of 25, two embedded relations", "req/s"),
-    ("S9", "GET $near within 20 km, 25 nearest (medium store of points)", "req/s"),
+    (
+        "S9",
+        "GET $near within 20 km, 25 nearest (medium store of points)",
+        "req/s",
+    ),
 ];
 
 /// Documents of `links` for S8 (40 pages of 25).

@@ -68,6 +68,7 @@ mod cancel;
 mod catalog;
 mod error;
 mod find;
+mod geoindex;
 mod integrity;
 mod query;
 mod write;
@@ -516,6 +517,10 @@ fn near_page(
     sort_memory: usize,
 ) -> StoreResult<(Vec<Document>, u64)> {
     let candidates = eve_store::near::candidate_query(query, near);
+    let want = eve_store::near::NEAR_MAX_CANDIDATES + 1;
+    if let Some(docs) = geoindex::near_candidates(conn, meta, near, &candidates.filter, want)? {
+        return eve_store::near::finish_near(docs, query, near);
+    }
     let mut stats = ExecStats::default();
     let (_, docs) = find::find(
         conn,
