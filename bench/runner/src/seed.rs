@@ -120,23 +120,34 @@ pub(crate) fn seed_links(server: &Server, ids: &[String], n: u64) -> Result<()> 
                 )
             })
             .collect();
-        let body = format!("[{}]", items.join(", "));
-        let r = client
-            .request(
-                "POST",
-                "/links",
-                &[("Content-Type", "application/json")],
-                body.as_bytes(),
-            )
-            .map_err(|e| format!("seeding links into {}: {e}", server.name))?;
-        if r.status != 201 {
-            return Err(format!(
-                "seeding links into {}: POST /links answered {}: {}",
-                server.name,
-                r.status,
-                String::from_utf8_lossy(&r.body)
-            ));
-        }
+        post_list(&mut client, server, "links", &items)?;
+    }
+    Ok(())
+}
+
+/// POSTs one list of JSON documents to `resource`, expecting 201.
+fn post_list(
+    client: &mut crate::http::Client,
+    server: &Server,
+    resource: &str,
+    items: &[String],
+) -> Result<()> {
+    let body = format!("[{}]", items.join(", "));
+    let r = client
+        .request(
+            "POST",
+            &format!("/{resource}"),
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .map_err(|e| format!("seeding {resource} into {}: {e}", server.name))?;
+    if r.status != 201 {
+        return Err(format!(
+            "seeding {resource} into {}: POST /{resource} answered {}: {}",
+            server.name,
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        ));
     }
     Ok(())
 }
@@ -163,23 +174,7 @@ pub(crate) fn seed_places(server: &Server, n: u64) -> Result<()> {
                 )
             })
             .collect();
-        let body = format!("[{}]", items.join(", "));
-        let r = client
-            .request(
-                "POST",
-                "/places",
-                &[("Content-Type", "application/json")],
-                body.as_bytes(),
-            )
-            .map_err(|e| format!("seeding places into {}: {e}", server.name))?;
-        if r.status != 201 {
-            return Err(format!(
-                "seeding places into {}: POST /places answered {}: {}",
-                server.name,
-                r.status,
-                String::from_utf8_lossy(&r.body)
-            ));
-        }
+        post_list(&mut client, server, "places", &items)?;
     }
     Ok(())
 }
