@@ -53,6 +53,7 @@
 
 mod catalog;
 mod error;
+mod geoindex;
 mod integrity;
 mod read;
 mod temp;
@@ -539,8 +540,24 @@ impl DataLayer for PostgresStore {
             let mut stats = ReadStats::default();
             if let Some(near) = &query.near {
                 let candidates = eve_store::near::candidate_query(query, near);
-                let (_, docs) =
-                    read::find(&tx, &self.names, &meta, (&candidates, memory), &mut stats).await?;
+                let want = eve_store::near::NEAR_MAX_CANDIDATES + 1;
+                let indexed = geoindex::near_candidates(
+                    &tx,
+                    &self.names,
+                    &meta,
+                    near,
+                    &candidates.filter,
+                    want,
+                )
+                .await?;
+                let docs = match indexed {
+                    Some(docs) => docs,
+                    None => {
+                        read::find(&tx, &self.names, &meta, (&candidates, memory), &mut stats)
+                            .await?
+                            .1
+                    }
+                };
                 let (docs, total) = eve_store::near::finish_near(docs, query, near)?;
                 return Ok((docs, count.then_some(total)));
             }

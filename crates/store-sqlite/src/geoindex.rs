@@ -10,20 +10,14 @@
 
 use bson::Document;
 use eve_query::{Filter, Near};
-use eve_store::{IndexKey, IndexSpec, StoreResult};
+use eve_store::StoreResult;
 use rusqlite::Connection;
 
 use crate::catalog::{CollMeta, IndexMeta};
 use crate::error::sql_err;
 use crate::query;
 
-/// The field a geo index keys (its first `2dsphere` or `2d` key).
-pub(crate) fn geo_field(spec: &IndexSpec) -> Option<&str> {
-    spec.keys.iter().find_map(|(f, k)| match k {
-        IndexKey::Special(kind) if kind == "2dsphere" || kind == "2d" => Some(f.as_str()),
-        _ => None,
-    })
-}
+pub(crate) use eve_store_keys::catalog::geo_field;
 
 /// Whether the R*Tree of a geo index exists (a store written before geo
 /// indexes had one records the index only).
