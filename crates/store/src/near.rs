@@ -82,3 +82,58 @@ pub fn candidate_query(query: &FindQuery, near: &Near) -> FindQuery {
     q.limit = Some(NEAR_MAX_CANDIDATES as u64 + 1);
     q
 }
+
+#[cfg(test)]
+mod tests {
+    use bson::doc;
+
+    use super::*;
+
+    fn near(max: Option<f64>) -> Near {
+        Near {
+            field: "p".into(),
+            point: [0.0, 0.0],
+            max_distance: max,
+            min_distance: Some(1.0),
+            spherical: false,
+            geojson: false,
+        }
+    }
+
+    #[test]
+    fn near_orders_filters_sorts_and_windows() {
+        let docs = vec![
+            doc! {"_id": 1, "p": [3, 4], "g": "b"},
+            doc! {"_id": 2, "p": [1, 0], "g": "a"},
+            doc! {"_id": 3, "p": [0, 0.5], "g": "a"},
+            doc! {"_id": 4, "g": "a"},
+            doc! {"_id": 5, "p": [0, 2], "g": "b"},
+        ];
+        let mut q = FindQuery::new(Filter::All);
+        let (page, total) = finish_near(docs.clone(), &q, &near(Some(4.0))).unwrap();
+        assert_eq!(total, 2, "within 1..=4 and located");
+        assert_eq!(
+            page.iter()
+                .map(|d| d.get_i32("_id").unwrap())
+                .collect::<Vec<_>>(),
+            [2, 5]
+        );
+        q.sort = vec![("g".into(), eve_query::SortDir::Desc)];
+        q.limit = Some(2);
+        let (page, total) = finish_near(docs, &q, &near(None)).unwrap();
+        assert_eq!(total, 3);
+        assert_eq!(
+            page.iter()
+                .map(|d| d.get_i32("_id").unwrap())
+                .collect::<Vec<_>>(),
+            [5, 1]
+        );
+    }
+
+    #[test]
+    fn too_many_candidates_are_refused() {
+        let docs = vec![doc! {"p": [0, 0]}; NEAR_MAX_CANDIDATES + 1];
+        let err = finish_near(docs, &FindQuery::new(Filter::All), &near(None)).unwrap_err();
+        assert!(matches!(err, StoreError::InvalidQuery(_)), "{err}");
+    }
+}
