@@ -4,6 +4,8 @@ and prints where they differ (status, selected headers, JSON body), after
 normalising values that legitimately differ (ObjectIds, dates, ETags, hosts).
 
 Usage: scripts/compare/compare.py SETTINGS.yaml SCENARIO.json [--bin PATH] [--ports ORACLE,EVE_RS]
+       [--oracle-mongo URI]   (Eve on a MongoDB-compatible server instead of mongomock;
+                               use a database of its own, e.g. .../compare_geo_1)
 
 A scenario is a JSON list of steps:
   {"method": "POST", "path": "/people", "json": {...}, "headers": {...},
@@ -92,7 +94,10 @@ def main():
     if "--ports" in args:  # e.g. --ports 5120,5121: oracle, eve-rs
         po, pr = (int(x) for x in args[args.index("--ports") + 1].split(","))
     data = tempfile.mkdtemp()
-    oracle = subprocess.Popen([ORACLE, settings, "--port", str(po)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    oracle_args = [ORACLE, settings, "--port", str(po)]
+    if "--oracle-mongo" in args:
+        oracle_args += ["--mongo-uri", args[args.index("--oracle-mongo") + 1]]
+    oracle = subprocess.Popen(oracle_args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ours = subprocess.Popen([binary, "serve", settings, "--port", str(pr), "--data-dir", data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait(po), wait(pr)

@@ -8,7 +8,7 @@ use crate::config::{Config, Paths};
 use crate::measure::{drive, script, Measure};
 use crate::paired::{mean, round_order};
 use crate::report::load_average;
-use crate::seed::{seed, seed_links, write_lines};
+use crate::seed::{seed, seed_links, seed_places, write_lines};
 use crate::server::{
     oracle_ready, start_ceiling, start_eve_rs, start_oracle, Build, Server, AFTER, BEFORE,
 };
@@ -30,7 +30,7 @@ pub(crate) struct Results {
     pub(crate) load_at_start: String,
 }
 
-pub(crate) const SCENARIOS: [(&str, &str, &str); 8] = [
+pub(crate) const SCENARIOS: [(&str, &str, &str); 9] = [
     ("S1", "GET one item by id", "req/s"),
     ("S2", "GET page, where on indexed field + sort", "req/s"),
     ("S3", "POST one document", "inserts/s"),
@@ -39,6 +39,11 @@ pub(crate) const SCENARIOS: [(&str, &str, &str); 8] = [
     ("S6", "GET page, where on unindexed field", "req/s"),
     ("S7", "S2 at the large store", "req/s"),
     ("S8", "GET page of 25, two embedded relations", "req/s"),
+    (
+        "S9",
+        "GET $near within 20 km, 25 nearest (medium store of points)",
+        "req/s",
+    ),
 ];
 
 /// Documents of `links` for S8 (40 pages of 25).
@@ -384,6 +389,18 @@ fn run_servers(cfg: &Config, paths: &Paths, builds: &[Build], results: &mut Resu
             seed_links(o, &oracle_ids, LINKS)?;
             run_one(cfg, results, "S8", o, &s8, &[pages], 0.0)?;
         }
+    }
+
+    // ---- S9: `$near` over `n_medium` points. eve-rs only: the oracle's
+    // mongomock cannot run geo queries; not in a paired run (a baseline
+    // before geo queries refuses them).
+    if cfg.baseline.is_none() {
+        println!("== S9 GET $near within 20 km over {} points", cfg.n_medium);
+        for s in &subjects {
+            seed_places(&s.server, cfg.n_medium)?;
+        }
+        let s9 = script(paths, "s9_geo_near.lua")?;
+        run_builds(cfg, results, "S9", &subjects, &s9, &|_| Vec::new(), 0.0)?;
     }
 
     // ---- writes

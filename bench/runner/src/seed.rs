@@ -120,23 +120,61 @@ pub(crate) fn seed_links(server: &Server, ids: &[String], n: u64) -> Result<()> 
                 )
             })
             .collect();
-        let body = format!("[{}]", items.join(", "));
-        let r = client
-            .request(
-                "POST",
-                "/links",
-                &[("Content-Type", "application/json")],
-                body.as_bytes(),
-            )
-            .map_err(|e| format!("seeding links into {}: {e}", server.name))?;
-        if r.status != 201 {
-            return Err(format!(
-                "seeding links into {}: POST /links answered {}: {}",
-                server.name,
-                r.status,
-                String::from_utf8_lossy(&r.body)
-            ));
-        }
+        post_list(&mut client, server, "links", &items)?;
+    }
+    Ok(())
+}
+
+/// POSTs one list of JSON documents to `resource`, expecting 201.
+fn post_list(
+    client: &mut crate::http::Client,
+    server: &Server,
+    resource: &str,
+    items: &[String],
+) -> Result<()> {
+    let body = format!("[{}]", items.join(", "));
+    let r = client
+        .request(
+            "POST",
+            &format!("/{resource}"),
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .map_err(|e| format!("seeding {resource} into {}: {e}", server.name))?;
+    if r.status != 201 {
+        return Err(format!(
+            "seeding {resource} into {}: POST /{resource} answered {}: {}",
+            server.name,
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        ));
+    }
+    Ok(())
+}
+
+/// Seeds `n` `places` for S9: points spread evenly at random (a fixed
+/// sequence) over longitude -10..30, latitude 35..60, by lists of 100.
+pub(crate) fn seed_places(server: &Server, n: u64) -> Result<()> {
+    let mut client = server.client();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        // xorshift64*: enough to spread points, the same every run.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for start in (0..n).step_by(100) {
+        let items: Vec<String> = (start..n.min(start + 100))
+            .map(|i| {
+                let lon = -10.0 + next() * 40.0;
+                let lat = 35.0 + next() * 25.0;
+                format!(
+                    r#"{{"n": {i}, "loc": {{"type": "Point", "coordinates": [{lon:.5}, {lat:.5}]}}}}"#
+                )
+            })
+            .collect();
+        post_list(&mut client, server, "places", &items)?;
     }
     Ok(())
 }

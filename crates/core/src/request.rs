@@ -379,6 +379,9 @@ pub fn parse_client_where(domain: &Domain, res: &Resource, raw: &str) -> ApiResu
     check_secret_filters(&document, &res.secret_fields)?;
     let mut converted = document.clone();
     let searches = lift_searches(&mut converted)?;
+    if let Some(near) = &searches.near {
+        check_geo_index(res, &near.field)?;
+    }
     convert_query(domain, res, &mut converted);
     let filter = Filter::parse(&converted)?;
     Ok(Where {
@@ -387,6 +390,23 @@ pub fn parse_client_where(domain: &Domain, res: &Resource, raw: &str) -> ApiResu
         near: searches.near,
         text: searches.text,
     })
+}
+
+/// A `$near`/`$nearSphere` needs a `2dsphere` or `2d` index on its field
+/// among the resource's indexes, as MongoDB's `$geoNear` does; every layer
+/// answers the same 400 without one.
+fn check_geo_index(res: &Resource, field: &str) -> ApiResult<()> {
+    let indexed = res.indexes.iter().any(|spec| {
+        spec.keys.iter().any(|(f, k)| {
+            f == field && matches!(k, eve_store::IndexKey::Special(kind) if kind == "2dsphere" || kind == "2d")
+        })
+    });
+    if indexed {
+        return Ok(());
+    }
+    Err(ApiError::InvalidQuery(eve_query::QueryError::Invalid(format!(
+        "unable to find index for $geoNear query: declare a 2dsphere (or 2d) index on '{field}' in mongo_indexes"
+    ))))
 }
 
 /// Counts the keys and list elements of a query, stopping early once the

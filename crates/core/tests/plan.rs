@@ -34,6 +34,8 @@ DOMAIN:
     query_objectid_as_string: true
     datasource: {filter: {active: true}}
     auth_field: owner
+    mongo_indexes:
+      loc_geo: [[loc, "2dsphere"]]
   invoices:
     url: 'people/<regex("[a-f0-9]{24}"):contact_id>/invoices'
     auth_field: owner
@@ -154,10 +156,12 @@ fn near_and_text_are_lifted_out_of_the_where_into_the_query() {
         })
     );
     assert_eq!(plan.query.near, None);
-    // Misplaced searches and the other geo operators stay 400s.
+    // Misplaced searches, malformed geo operands and a $near on a field
+    // without a geo index are 400s.
     for w in [
         r#"{"$or": [{"$text": {"$search": "x"}}]}"#,
-        r#"{"loc": {"$geoWithin": {"$center": [[0, 0], 1]}}}"#,
+        r#"{"loc": {"$geoWithin": {"$center": [[0, 0], -1]}}}"#,
+        r#"{"code": {"$near": [0, 0]}}"#,
     ] {
         assert!(
             matches!(

@@ -13,6 +13,7 @@ mod integration {
     mod embedding;
     mod endpoints;
     mod eve_reads;
+    mod geo;
     mod headers;
     mod hooks;
     mod hostile_bodies;

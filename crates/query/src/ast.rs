@@ -86,6 +86,8 @@ pub enum Cond {
         /// The selected bits.
         mask: BitMask,
     },
+    /// `$geoWithin` or `$geoIntersects` (see the `geo` module).
+    Geo(Box<crate::GeoCond>),
     /// `$not`: negation of the inner condition.
     Not(Box<Cond>),
     /// Several operators on the same field, e.g. `{"$gt": 1, "$lt": 5}`:

@@ -309,6 +309,7 @@ pub(crate) fn cond_matches(cond: &Cond, reached: &[Reached], expand: bool) -> bo
         Cond::Bits { test, mask } => {
             any_value(reached, expand, |v| crate::bits::bits_match(*test, mask, v))
         }
+        Cond::Geo(g) => any_value(reached, expand, |v| g.matches_value(v)),
         Cond::Not(inner) => !cond_matches(inner, reached, expand),
         Cond::AllOf(conds) => conds.iter().all(|c| cond_matches(c, reached, expand)),
     }

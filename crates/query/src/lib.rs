@@ -121,6 +121,7 @@ mod eqset;
 mod eval;
 mod expression;
 mod filter;
+mod geometry;
 mod path;
 mod projection;
 mod pylex;
@@ -140,6 +141,10 @@ pub use compare::compare_bson;
 pub use datefmt::DateFormat;
 pub use expression::AggExpr;
 pub use filter::MAX_FILTER_DEPTH;
+pub use geometry::{
+    bounding_box, central_angle, distance as geo_distance, stored_geometry, GeoCond, GeoOp,
+    GeoShape, Metric, EARTH_RADIUS_M, MAX_GEO_POSITIONS,
+};
 pub use path::values_at_path;
 pub use projection::{apply_projection, parse_projection, project_document, Projection};
 pub use regex_budget::{MAX_REGEX_POSITIONS, REGEX_SIZE_LIMIT};

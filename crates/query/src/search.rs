@@ -30,6 +30,165 @@ pub struct Near {
     pub geojson: bool,
 }
 
+impl Near {
+    /// How distances are measured: meters on the sphere for a GeoJSON
+    /// point, radians on the sphere for `$nearSphere` with a legacy pair,
+    /// coordinate units in the plane for `$near` with a legacy pair.
+    pub fn metric(&self) -> crate::Metric {
+        match (self.geojson, self.spherical) {
+            (true, _) => crate::Metric::Sphere(crate::EARTH_RADIUS_M),
+            (false, true) => crate::Metric::Sphere(1.0),
+            (false, false) => crate::Metric::Flat,
+        }
+    }
+
+    /// The bounding box `[min_x, min_y, max_x, max_y]` of every location
+    /// stored at `field` in `doc` (what an index of bounding boxes
+    /// records), `None` when it holds none.
+    pub fn field_bounds(doc: &Document, field: &str) -> Option<[f64; 4]> {
+        let mut out: Option<[f64; 4]> = None;
+        for_each_location(doc, field, |g| {
+            if let Some(b) = crate::bounding_box(g) {
+                out = Some(match out {
+                    None => b,
+                    Some(o) => [
+                        o[0].min(b[0]),
+                        o[1].min(b[1]),
+                        o[2].max(b[2]),
+                        o[3].max(b[3]),
+                    ],
+                });
+            }
+        });
+        out
+    }
+
+    /// The distance from the point to the nearest location stored at the
+    /// field of `doc` (a field holding several, as an array, counts its
+    /// nearest), `None` when the document has no location there.
+    pub fn distance_to(&self, doc: &Document) -> Option<f64> {
+        let point = geo::Point::new(self.point[0], self.point[1]);
+        let metric = self.metric();
+        let mut best: Option<f64> = None;
+        for_each_location(doc, &self.field, |g| {
+            let d = crate::geo_distance(metric, point, g);
+            best = Some(best.map_or(d, |b| b.min(d)));
+        });
+        best
+    }
+
+    /// The box `[min_x, min_y, max_x, max_y]` holding every location
+    /// within `$maxDistance` of the point (`None` without one): what an
+    /// index of bounding boxes is searched with. On the sphere the box is
+    /// in degrees and covers the whole longitude range when the cap
+    /// reaches a pole or the antimeridian.
+    pub fn search_box(&self) -> Option<[f64; 4]> {
+        let max = self.max_distance?;
+        let [x, y] = self.point;
+        match self.metric() {
+            crate::Metric::Flat => Some([x - max, y - max, x + max, y + max]),
+            crate::Metric::Sphere(radius) => {
+                let r = max / radius;
+                let dlat = r.to_degrees();
+                let (lat0, lat1) = (y - dlat, y + dlat);
+                let full = [-180.0, lat0.max(-90.0), 180.0, lat1.min(90.0)];
+                if lat0 <= -90.0 || lat1 >= 90.0 || r >= std::f64::consts::FRAC_PI_2 {
+                    return Some(full);
+                }
+                let ratio = r.sin() / y.to_radians().cos();
+                if ratio >= 1.0 {
+                    return Some(full);
+                }
+                let dlon = ratio.asin().to_degrees();
+                if x - dlon < -180.0 || x + dlon > 180.0 {
+                    return Some(full);
+                }
+                Some([x - dlon, lat0, x + dlon, lat1])
+            }
+        }
+    }
+
+    /// Whether a distance lies within `$minDistance` and `$maxDistance`
+    /// (both inclusive, as MongoDB's).
+    pub fn in_range(&self, d: f64) -> bool {
+        self.min_distance.is_none_or(|min| d >= min) && self.max_distance.is_none_or(|max| d <= max)
+    }
+
+    /// The condition as the client wrote it, for a layer that runs it
+    /// natively: `{"$near": …}` or `{"$nearSphere": …}` with its
+    /// distances.
+    pub fn to_operator_document(&self) -> Document {
+        let op = if self.spherical && !self.geojson {
+            "$nearSphere"
+        } else {
+            "$near"
+        };
+        let mut d = Document::new();
+        if self.geojson {
+            let mut inner = Document::new();
+            inner.insert(
+                "$geometry",
+                bson::doc! {"type": "Point", "coordinates": [self.point[0], self.point[1]]},
+            );
+            if let Some(max) = self.max_distance {
+                inner.insert("$maxDistance", max);
+            }
+            if let Some(min) = self.min_distance {
+                inner.insert("$minDistance", min);
+            }
+            d.insert(op, inner);
+        } else {
+            d.insert(op, vec![self.point[0], self.point[1]]);
+            if let Some(max) = self.max_distance {
+                d.insert("$maxDistance", max);
+            }
+            if let Some(min) = self.min_distance {
+                d.insert("$minDistance", min);
+            }
+        }
+        d
+    }
+
+    /// A filter that counts what the search returns, for stores whose
+    /// count refuses `$near` (MongoDB's `countDocuments`): the field
+    /// within `$maxDistance` (`$centerSphere` or `$center`) and not within
+    /// `$minDistance`; with no `$maxDistance`, every document with a
+    /// location at the field.
+    pub fn count_filter_document(&self) -> Document {
+        let center = vec![Bson::from(self.point[0]), Bson::from(self.point[1])];
+        let shape = |r: f64| match self.metric() {
+            crate::Metric::Sphere(radius) => {
+                bson::doc! {"$geoWithin": {"$centerSphere": [center.clone(), r / radius]}}
+            }
+            crate::Metric::Flat => bson::doc! {"$geoWithin": {"$center": [center.clone(), r]}},
+        };
+        let mut and = vec![match self.max_distance {
+            Some(max) => bson::doc! {self.field.clone(): shape(max)},
+            None => bson::doc! {self.field.clone(): {"$exists": true}},
+        }];
+        if let Some(min) = self.min_distance.filter(|m| *m > 0.0) {
+            and.push(bson::doc! {"$nor": [{self.field.clone(): shape(min)}]});
+        }
+        bson::doc! {"$and": and}
+    }
+}
+
+/// Calls `f` with each location stored at `field` of `doc`: the value
+/// itself, or the elements of an array that is not a legacy pair.
+fn for_each_location(doc: &Document, field: &str, mut f: impl FnMut(&geo::Geometry<f64>)) {
+    for v in crate::path::resolve(doc, field).into_iter().flatten() {
+        if let Some(g) = crate::stored_geometry(v) {
+            f(&g);
+            continue;
+        }
+        if let Bson::Array(items) = v {
+            for g in items.iter().filter_map(crate::stored_geometry) {
+                f(&g);
+            }
+        }
+    }
+}
+
 /// A `$text` search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextSearch {

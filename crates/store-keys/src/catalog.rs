@@ -19,6 +19,16 @@ pub fn id_index_spec() -> IndexSpec {
     }
 }
 
+/// The field a geo index keys (its first `2dsphere` or `2d` key), `None`
+/// for other indexes. Layers keep such an index as an index of bounding
+/// boxes (docs/geo.md).
+pub fn geo_field(spec: &IndexSpec) -> Option<&str> {
+    spec.keys.iter().find_map(|(f, k)| match k {
+        IndexKey::Special(kind) if kind == "2dsphere" || kind == "2d" => Some(f.as_str()),
+        _ => None,
+    })
+}
+
 /// Serializes an index definition for the catalog.
 pub fn spec_to_bytes(spec: &IndexSpec) -> StoreResult<Vec<u8>> {
     let keys: Vec<Bson> = spec

@@ -290,9 +290,12 @@ impl MongoStore {
             return Ok(Vec::new());
         }
         let coll = self.coll(collection);
-        let filter = query.filter.to_document();
+        let filter = find_filter(query);
         let mut options = find_options(query);
-        if query.sort.is_empty() && !self.selects_one(collection, &query.filter) {
+        if query.sort.is_empty()
+            && query.near.is_none()
+            && !self.selects_one(collection, &query.filter)
+        {
             // The contract's "natural (insertion) order": MongoDB returns
             // index order when an index serves the query.
             options.hint = Some(Hint::Keys(doc! {"$natural": 1}));
@@ -322,11 +325,11 @@ impl MongoStore {
     async fn run_count(
         &self,
         collection: &str,
-        filter: &Filter,
+        filter: Document,
         session: Option<&mut ClientSession>,
     ) -> StoreResult<u64> {
         let coll = self.coll(collection);
-        let action = coll.count_documents(filter.to_document());
+        let action = coll.count_documents(filter);
         match session {
             Some(s) => action.session(s).await,
             None => action.await,
@@ -355,7 +358,7 @@ impl MongoStore {
         let read = async {
             let docs = self.run_find(collection, query, Some(&mut session)).await?;
             let total = self
-                .run_count(collection, &query.filter, Some(&mut session))
+                .run_count(collection, count_filter(query), Some(&mut session))
                 .await?;
             Ok::<_, StoreError>((docs, total))
         }
@@ -428,6 +431,34 @@ impl MongoStore {
 }
 
 /// The driver's find options for a query: sort, skip, limit, projection.
+/// The query document of a find: the filter, with a `$near` put back at
+/// the top level where MongoDB wants it (the rest under `$and` when the
+/// filter names the same field).
+fn find_filter(query: &FindQuery) -> Document {
+    let filter = query.filter.to_document();
+    let Some(near) = &query.near else {
+        return filter;
+    };
+    let mut out = Document::new();
+    out.insert(near.field.clone(), near.to_operator_document());
+    if !filter.is_empty() {
+        out.insert("$and", vec![filter]);
+    }
+    out
+}
+
+/// The count document of a page: `countDocuments` refuses `$near`, so a
+/// search counts as the `$geoWithin` circle it amounts to
+/// (`Near::count_filter_document`, docs/geo.md "Counts").
+fn count_filter(query: &FindQuery) -> Document {
+    let filter = query.filter.to_document();
+    match &query.near {
+        None => filter,
+        Some(near) if filter.is_empty() => near.count_filter_document(),
+        Some(near) => doc! {"$and": [filter, near.count_filter_document()]},
+    }
+}
+
 fn find_options(query: &FindQuery) -> FindOptions {
     let mut options = FindOptions::default();
     if !query.sort.is_empty() {
@@ -524,13 +555,13 @@ impl DataLayer for MongoStore {
     }
 
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
-        // `near`/`text` are not translated yet: refuse them, never drop them.
-        query.check_supported(Capabilities::default())?;
+        // `text` is not translated yet: refuse it, never drop it.
+        query.check_supported(self.capabilities())?;
         self.run_find(collection, query, None).await
     }
 
     async fn count(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
-        self.run_count(collection, filter, None).await
+        self.run_count(collection, filter.to_document(), None).await
     }
 
     async fn find_page(
@@ -539,7 +570,7 @@ impl DataLayer for MongoStore {
         query: &FindQuery,
         count: bool,
     ) -> StoreResult<(Vec<Document>, Option<u64>)> {
-        query.check_supported(Capabilities::default())?;
+        query.check_supported(self.capabilities())?;
         if count
             && self.topology().await?.has_transactions()
             && self.inner.snapshots.load(Ordering::Relaxed)
@@ -557,7 +588,10 @@ impl DataLayer for MongoStore {
         }
         let docs = self.run_find(collection, query, None).await?;
         let total = if count {
-            Some(self.run_count(collection, &query.filter, None).await?)
+            Some(
+                self.run_count(collection, count_filter(query), None)
+                    .await?,
+            )
         } else {
             None
         };

@@ -233,6 +233,8 @@ pub(crate) async fn create_index_entry(
             names.index(cid, ixid)
         ))
         .await?;
+    } else if crate::geoindex::geo_field(spec).is_some() {
+        crate::geoindex::create(tx, &names.index(cid, ixid)).await?;
     }
     Ok(IndexMeta {
         ixid,
@@ -297,6 +299,16 @@ pub(crate) async fn prepare_collection(
             _ => drop_index(tx, names, meta.cid, existing).await?,
         }
     }
+    for existing in &meta.indexes {
+        // A geo index recorded before it had a box table gets one now.
+        if crate::geoindex::geo_field(&existing.spec).is_some()
+            && wanted.contains(&existing.spec)
+            && !table_exists(tx, names, &names.index(meta.cid, existing.ixid)).await?
+        {
+            crate::geoindex::create(tx, &names.index(meta.cid, existing.ixid)).await?;
+            build_index(tx, names, meta.cid, existing.clone()).await?;
+        }
+    }
     for spec in wanted {
         if meta.indexes.iter().any(|e| e.spec == *spec) {
             continue;
@@ -315,7 +327,7 @@ async fn build_index(
     cid: i64,
     index: IndexMeta,
 ) -> Result<(), TxError> {
-    if !index.has_side_table() {
+    if !index.has_side_table() && crate::geoindex::geo_field(&index.spec).is_none() {
         return Ok(());
     }
     let name = index.spec.name.clone();
@@ -358,6 +370,15 @@ async fn build_index(
         }
     }
     Ok(())
+}
+
+/// Whether `table` (as [`Names::index`] writes it) exists.
+async fn table_exists(tx: &Transaction<'_>, names: &Names, table: &str) -> Result<bool, TxError> {
+    let _ = names;
+    let row = tx
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Maps an error of a catalog change: a unique violation on the catalog

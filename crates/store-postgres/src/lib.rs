@@ -53,6 +53,7 @@
 
 mod catalog;
 mod error;
+mod geoindex;
 mod integrity;
 mod read;
 mod temp;
@@ -493,6 +494,7 @@ impl DataLayer for PostgresStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             atomic_batches: true,
+            geo: true,
             ..Capabilities::default()
         }
     }
@@ -523,8 +525,9 @@ impl DataLayer for PostgresStore {
         query: &FindQuery,
         count: bool,
     ) -> StoreResult<(Vec<Document>, Option<u64>)> {
-        // Geo and text searches are not translated: refuse them, never
-        // drop them (`find` comes through here too).
+        // Text searches are not translated: refuse them, never drop them
+        // (`find` comes through here too). `$near` is measured here by
+        // `eve_store::near` over the candidates (docs/geo.md).
         query.check_supported(self.capabilities())?;
         let mut client = self.client().await?;
         // One REPEATABLE READ transaction: page and total, one snapshot.
@@ -535,6 +538,29 @@ impl DataLayer for PostgresStore {
                 return Ok((Vec::new(), count.then_some(0)));
             };
             let mut stats = ReadStats::default();
+            if let Some(near) = &query.near {
+                let candidates = eve_store::near::candidate_query(query, near);
+                let want = eve_store::near::NEAR_MAX_CANDIDATES + 1;
+                let indexed = geoindex::near_candidates(
+                    &tx,
+                    &self.names,
+                    &meta,
+                    near,
+                    &candidates.filter,
+                    want,
+                )
+                .await?;
+                let docs = match indexed {
+                    Some(docs) => docs,
+                    None => {
+                        read::find(&tx, &self.names, &meta, (&candidates, memory), &mut stats)
+                            .await?
+                            .1
+                    }
+                };
+                let (docs, total) = eve_store::near::finish_near(docs, query, near)?;
+                return Ok((docs, count.then_some(total)));
+            }
             let (_, docs) =
                 read::find(&tx, &self.names, &meta, (query, memory), &mut stats).await?;
             let total = if count {

@@ -59,6 +59,9 @@ pub(crate) async fn add_entries(
     let cid = meta.cid;
     for index in &mut meta.indexes {
         if !eve_store_keys::plan::has_key_entries(&index.spec) {
+            crate::geoindex::add(tx, names, cid, index, rid, doc)
+                .await
+                .map_err(EntryError::Other)?;
             continue;
         }
         let fields: Vec<&str> = index.spec.keys.iter().map(|(f, _)| f.as_str()).collect();
@@ -111,6 +114,9 @@ async fn remove_entries(
 ) -> Result<(), TxError> {
     for index in &meta.indexes {
         if !eve_store_keys::plan::has_key_entries(&index.spec) {
+            if crate::geoindex::geo_field(&index.spec).is_some() {
+                crate::geoindex::remove(tx, names, meta.cid, index, rid).await?;
+            }
             continue;
         }
         let fields: Vec<&str> = index.spec.keys.iter().map(|(f, _)| f.as_str()).collect();
@@ -341,6 +347,9 @@ async fn insert_bulk(
     tx.execute(&st, &[&rids, &bytes]).await?;
     for index in &meta.indexes {
         if !eve_store_keys::plan::has_key_entries(&index.spec) {
+            for (doc, rid) in stored.iter().zip(&rids) {
+                crate::geoindex::add(tx, names, meta.cid, index, *rid, doc).await?;
+            }
             continue;
         }
         let fields: Vec<&str> = index.spec.keys.iter().map(|(f, _)| f.as_str()).collect();

@@ -353,3 +353,120 @@ async fn a_statement_timeout_and_an_exhausted_pool_are_unavailable() {
     let docs = store.find("c", &FindQuery::new(Filter::All)).await.unwrap();
     assert_eq!(docs, vec![doc! {"_id": 1}]);
 }
+
+/// A `2dsphere` index is a table of bounding boxes with a GiST index,
+/// written with the documents: a `$near` with `$maxDistance` finds moved
+/// documents at their new place, and deleted ones leave the table.
+#[tokio::test]
+async fn geo_indexes_keep_a_box_per_located_document() {
+    let Some(uri) = uri() else { return };
+    let store = PostgresStore::connect_temporary(&uri, PgOptions::default())
+        .await
+        .expect("open a temporary store");
+    let point = |lon: f64, lat: f64| doc! {"type": "Point", "coordinates": [lon, lat]};
+    store
+        .insert(
+            "places",
+            (0..300)
+                .map(|i| doc! {"_id": i, "loc": point(-170.0 + f64::from(i) * 0.1, 10.0)})
+                .collect(),
+        )
+        .await
+        .expect("insert");
+    let geo = IndexSpec {
+        name: "loc_geo".into(),
+        keys: vec![("loc".into(), IndexKey::Special("2dsphere".into()))],
+        unique: false,
+        sparse: false,
+    };
+    store
+        .prepare_collection("places", &[geo])
+        .await
+        .expect("prepare");
+    store
+        .insert(
+            "places",
+            vec![
+                doc! {"_id": 1000, "loc": point(50.0, 50.0)},
+                doc! {"_id": 1001},
+            ],
+        )
+        .await
+        .expect("insert");
+    let near = |lon: f64, lat: f64, max: f64| {
+        let mut q = FindQuery::new(Filter::All);
+        q.near = Some(eve_query::Near {
+            field: "loc".into(),
+            point: [lon, lat],
+            max_distance: Some(max),
+            min_distance: None,
+            spherical: true,
+            geojson: true,
+        });
+        q
+    };
+    let ids = |docs: Vec<Document>| -> Vec<i32> {
+        docs.iter().filter_map(|d| d.get_i32("_id").ok()).collect()
+    };
+    let found = store
+        .find("places", &near(-170.0, 10.0, 25_000.0))
+        .await
+        .expect("near");
+    assert_eq!(ids(found), [0, 1, 2]);
+    store
+        .update_one(
+            "places",
+            &q(doc! {"_id": 1}),
+            doc! {"loc": point(50.0, 50.1)},
+        )
+        .await
+        .expect("update");
+    let found = store
+        .find("places", &near(-170.0, 10.0, 25_000.0))
+        .await
+        .expect("near");
+    assert_eq!(ids(found), [0, 2]);
+    let found = store
+        .find("places", &near(50.0, 50.0, 20_000.0))
+        .await
+        .expect("near");
+    assert_eq!(ids(found), [1000, 1]);
+    store
+        .delete_many("places", &q(doc! {"_id": {"$lt": 100}}))
+        .await
+        .expect("delete");
+    let (client, conn) = tokio_postgres::connect(&uri, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM pg_tables t WHERE t.schemaname = $1 AND EXISTS \
+             (SELECT 1 FROM information_schema.columns c WHERE c.table_schema = t.schemaname \
+              AND c.table_name = t.tablename AND c.column_name = 'bbox')",
+            &[&store.schema()],
+        )
+        .await
+        .expect("query");
+    assert_eq!(row.get::<_, i64>(0), 1, "one box table");
+    let table: String = client
+        .query_one(
+            "SELECT table_name::text FROM information_schema.columns WHERE table_schema = $1 AND column_name = 'bbox'",
+            &[&store.schema()],
+        )
+        .await
+        .expect("query")
+        .get(0);
+    let rows: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM \"{}\".\"{table}\"", store.schema()),
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(
+        rows, 201,
+        "200 points left and the one added; none for the document without a location"
+    );
+}

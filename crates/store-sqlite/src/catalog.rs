@@ -292,6 +292,8 @@ pub(crate) fn create_index_entry(
             )
         };
         conn.execute_batch(&sql).map_err(sql_err)?;
+    } else if crate::geoindex::geo_field(spec).is_some() {
+        crate::geoindex::create(conn, &meta.table(cid))?;
     }
     Ok(meta)
 }

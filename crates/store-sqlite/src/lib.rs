@@ -68,6 +68,7 @@ mod cancel;
 mod catalog;
 mod error;
 mod find;
+mod geoindex;
 mod integrity;
 mod query;
 mod write;
@@ -487,6 +488,9 @@ fn page(
     query: &FindQuery,
     sort_memory: usize,
 ) -> StoreResult<Vec<Document>> {
+    if let Some(near) = &query.near {
+        return Ok(near_page(conn, meta, query, near, sort_memory)?.0);
+    }
     let mut stats = ExecStats::default();
     let (_, docs) = find::find(
         conn,
@@ -501,6 +505,33 @@ fn page(
         Some(projection) => eve_store::project_all(docs, projection),
         None => docs,
     })
+}
+
+/// A `$near` page and its total: the candidates read with the search's
+/// circle as part of the filter, measured and ordered by `eve-store`.
+fn near_page(
+    conn: &Connection,
+    meta: &catalog::CollMeta,
+    query: &FindQuery,
+    near: &eve_store::Near,
+    sort_memory: usize,
+) -> StoreResult<(Vec<Document>, u64)> {
+    let candidates = eve_store::near::candidate_query(query, near);
+    let want = eve_store::near::NEAR_MAX_CANDIDATES + 1;
+    if let Some(docs) = geoindex::near_candidates(conn, meta, near, &candidates.filter, want)? {
+        return eve_store::near::finish_near(docs, query, near);
+    }
+    let mut stats = ExecStats::default();
+    let (_, docs) = find::find(
+        conn,
+        meta,
+        &candidates.filter,
+        &candidates.sort,
+        (0, candidates.limit),
+        sort_memory,
+        &mut stats,
+    )?;
+    eve_store::near::finish_near(docs, query, near)
 }
 
 impl Drop for SqliteStore {
@@ -531,6 +562,7 @@ impl DataLayer for SqliteStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             atomic_batches: true,
+            geo: true,
             ..Capabilities::default()
         }
     }
@@ -591,6 +623,10 @@ impl DataLayer for SqliteStore {
             let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
                 return Ok((Vec::new(), count.then_some(0)));
             };
+            if let Some(near) = &query.near {
+                let (docs, total) = near_page(conn, &meta, &query, near, sort_memory)?;
+                return Ok((docs, count.then_some(total)));
+            }
             let docs = page(conn, &meta, &query, sort_memory)?;
             let total = if count {
                 Some(query::count(conn, &meta, &query.filter)?)

@@ -14,6 +14,7 @@ use rusqlite::Connection;
 
 use crate::catalog::{self, CollMeta, IndexMeta, ID_INDEX};
 use crate::error::{is_constraint, sql_err};
+use crate::geoindex;
 use crate::query::{self, ExecStats};
 use eve_store_keys::keys::index_entries;
 use eve_store_keys::update::{apply_update, check_id, with_id_first};
@@ -49,6 +50,9 @@ fn add_entries(
     let cid = meta.cid;
     for index in &mut meta.indexes {
         if !index.has_side_table() {
+            if geoindex::geo_field(&index.spec).is_some() {
+                geoindex::add(conn, cid, index, rowid, doc).map_err(EntryError::Other)?;
+            }
             continue;
         }
         let (keys, multikey) =
@@ -95,6 +99,9 @@ fn remove_entries(
 ) -> StoreResult<()> {
     for index in &meta.indexes {
         if !index.has_side_table() {
+            if geoindex::geo_field(&index.spec).is_some() {
+                geoindex::remove(conn, meta.cid, index, rowid)?;
+            }
             continue;
         }
         // The document was indexed when stored, so its keys compute again;
@@ -291,6 +298,17 @@ pub(crate) fn prepare_collection(
             _ => catalog::drop_index(conn, meta.cid, existing)?,
         }
     }
+    for existing in &meta.indexes {
+        // A geo index recorded before it had an R*Tree gets one now.
+        let table = existing.table(meta.cid);
+        if geoindex::geo_field(&existing.spec).is_some()
+            && wanted.contains(&existing.spec)
+            && !geoindex::exists(conn, &table)?
+        {
+            geoindex::create(conn, &table)?;
+            build_index(conn, meta.cid, existing.clone())?;
+        }
+    }
     for spec in wanted {
         if meta.indexes.iter().any(|e| e.spec == *spec) {
             continue;
@@ -303,7 +321,7 @@ pub(crate) fn prepare_collection(
 
 /// Fills a new index from the existing documents.
 fn build_index(conn: &Connection, cid: i64, index: IndexMeta) -> StoreResult<()> {
-    if !index.has_side_table() {
+    if !index.has_side_table() && geoindex::geo_field(&index.spec).is_none() {
         return Ok(());
     }
     let mut one = CollMeta {

@@ -28,6 +28,7 @@ pub use eve_query::{Filter, SortDir, SortSpec};
 
 mod batch;
 mod change;
+pub mod near;
 pub use batch::{BatchResult, Capabilities, OpResult, WriteBatch, WriteOp, WriteStep};
 pub use change::{ChangeEvent, ChangeOperation, ChangeStream};
 pub use eve_query::{AggregateLimits, Near, Pipeline, TextSearch};

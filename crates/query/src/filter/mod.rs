@@ -328,6 +328,17 @@ fn parse_operators(d: &Document, depth: usize) -> Result<Vec<Cond>, QueryError> 
                 }
                 _ => return Err(invalid("$regex has to be a string")),
             },
+            "$geoWithin" | "$geoIntersects" => {
+                let Bson::Document(operand) = v else {
+                    return Err(invalid(format!("{op} needs an object")));
+                };
+                let geo_op = if op == "$geoWithin" {
+                    crate::GeoOp::Within
+                } else {
+                    crate::GeoOp::Intersects
+                };
+                Cond::Geo(Box::new(crate::GeoCond::parse(geo_op, operand)?))
+            }
             "$options" => continue,
             "$not" => match v {
                 Bson::RegularExpression(re) => Cond::Not(Box::new(regex_cond(

@@ -132,6 +132,13 @@ fn cond_into(c: &Cond, d: &mut Document) {
         Cond::Bits { test, mask } => {
             d.insert(test.operator(), mask.to_bson());
         }
+        Cond::Geo(g) => {
+            let op = match g.op {
+                crate::GeoOp::Within => "$geoWithin",
+                crate::GeoOp::Intersects => "$geoIntersects",
+            };
+            d.insert(op, g.operand.clone());
+        }
         Cond::Not(inner) => {
             let mut nd = Document::new();
             cond_into(inner, &mut nd);

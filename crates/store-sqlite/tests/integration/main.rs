@@ -8,6 +8,7 @@ mod concurrency;
 mod durability;
 mod errors;
 mod explain;
+mod geo;
 mod integrity;
 mod planner;
 

@@ -39,6 +39,7 @@ use crate::DataLayer;
 
 mod aggregate;
 mod batches;
+mod geo;
 mod helpers;
 mod indexes;
 mod operators;
@@ -48,6 +49,7 @@ mod writes;
 
 pub use aggregate::*;
 pub use batches::*;
+pub use geo::*;
 pub(crate) use helpers::*;
 pub use indexes::*;
 pub use operators::bitwise_operators_follow_mongodb;
@@ -158,6 +160,8 @@ macro_rules! conformance_suite {
             expr_filters_compare_fields,
             watch_is_unsupported_or_delivers,
             searches_are_refused_without_the_capability,
+            geo_filters_select_by_shape,
+            near_orders_by_distance_and_counts_the_matches,
         );
     };
 }
