@@ -23,6 +23,7 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+mod media;
 mod routed;
 mod url;
 
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use eve_core::Domain;
 use eve_store::{DataLayer, StoreError};
 
+pub use media::open_media;
 pub use url::{LayerUrl, ACCEPTED};
 
 /// The database prefix of the settings' own connection (Eve's
@@ -88,6 +90,12 @@ pub enum BackendError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The media storage could not be opened.
+    #[error("media storage: {0}")]
+    Media(#[from] eve_media::MediaError),
+    /// The data layer has no media storage yet.
+    #[error("no media storage is built for the data layer {0}")]
+    NoMediaStorage(String),
     /// The blocking task opening the store panicked or was cancelled.
     #[error("opening the data layer did not finish: {0}")]
     Interrupted(String),
@@ -260,6 +268,8 @@ pub struct Backends {
     /// The one layer the API is given: each resource's collection goes to
     /// its prefix's layer (with its write concern).
     routed: Arc<dyn DataLayer>,
+    /// The storage of media fields, when a resource has one.
+    media: Option<Arc<dyn eve_media::MediaStorage>>,
 }
 
 impl std::fmt::Debug for Backends {
@@ -284,6 +294,24 @@ impl Backends {
             .cloned()
             .unwrap_or_else(|| LayerUrl::from_settings(&domain.settings.data_layer));
         let options = OpenOptions::from_domain(domain, data_dir);
+        let mut backends = Backends::open_layers(domain, &url, &options).await?;
+        if domain
+            .resources
+            .values()
+            .any(|r| !r.media_fields().is_empty())
+        {
+            backends.media = Some(open_media(&url, &options).await?);
+        }
+        Ok(backends)
+    }
+
+    async fn open_layers(
+        domain: &Domain,
+        url: &LayerUrl,
+        options: &OpenOptions,
+    ) -> Result<Backends, BackendError> {
+        let url = url.clone();
+        let options = options.clone();
         let routes = &domain.settings.mongo_routes;
         let LayerUrl::Mongo { uri } = &url else {
             // A mongo_prefix would silently share this one store.
@@ -330,7 +358,13 @@ impl Backends {
         Backends {
             layers,
             routed: layer,
+            media: None,
         }
+    }
+
+    /// The storage of media fields (opened when a resource has one).
+    pub fn media(&self) -> Option<&Arc<dyn eve_media::MediaStorage>> {
+        self.media.as_ref()
     }
 
     /// The layer of the settings' own connection ([`DEFAULT_PREFIX`]).

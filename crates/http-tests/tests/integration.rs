@@ -16,6 +16,7 @@ mod integration {
     mod headers;
     mod hooks;
     mod hostile_bodies;
+    mod media;
     mod mongo_shapes;
     mod oplog;
     mod pipeline;

@@ -101,12 +101,15 @@ impl TestApp {
         let domain =
             eve_core::settings::check(raw, &eve_http::Registry::default()).expect("settings check");
         let store = wrap(test_store(&domain, dir.path()).await);
-        let app = App::builder()
-            .hooks(hooks)
-            .store(store)
-            .domain(domain)
-            .await
-            .expect("app");
+        let mut builder = App::builder().hooks(hooks).store(store);
+        if domain
+            .resources
+            .values()
+            .any(|r| !r.media_fields().is_empty())
+        {
+            builder = builder.media(test_media(dir.path()).await);
+        }
+        let app = builder.domain(domain).await.expect("app");
         TestApp { app, _dir: dir }
     }
 
@@ -230,6 +233,17 @@ pub async fn test_store(
     // A PostgreSQL layer gets a schema of its own per test (dropped with
     // the store), so tests never see each other's documents.
     eve_backends::open_for_tests(domain, &url, dir)
+        .await
+        .unwrap_or_else(|e| panic!("{var}: {e}"))
+}
+
+/// The media storage beside the layer `EVE_TEST_BACKEND` names.
+pub async fn test_media(dir: &std::path::Path) -> std::sync::Arc<dyn eve_media::MediaStorage> {
+    let var = eve_backends::TEST_BACKEND_VAR;
+    let value = std::env::var(var).ok();
+    let url = eve_backends::LayerUrl::for_tests(value.as_deref())
+        .unwrap_or_else(|e| panic!("{var}: {e}"));
+    eve_backends::open_media(&url, &eve_backends::OpenOptions::new(dir))
         .await
         .unwrap_or_else(|e| panic!("{var}: {e}"))
 }
