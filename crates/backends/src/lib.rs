@@ -93,9 +93,6 @@ pub enum BackendError {
     /// The media storage could not be opened.
     #[error("media storage: {0}")]
     Media(#[from] eve_media::MediaError),
-    /// The data layer has no media storage yet.
-    #[error("no media storage is built for the data layer {0}")]
-    NoMediaStorage(String),
     /// The blocking task opening the store panicked or was cancelled.
     #[error("opening the data layer did not finish: {0}")]
     Interrupted(String),
@@ -259,6 +256,31 @@ pub async fn open_for_tests(
     let options = postgres_options(&OpenOptions::from_domain(domain, data_dir));
     let store = eve_store_postgres::PostgresStore::connect_temporary(&uri, options).await?;
     Ok(Arc::new(store))
+}
+
+/// [`open_for_tests`], with the media storage in the same place when it
+/// must be opened with the layer (the temporary schema of a PostgreSQL
+/// test store); `None` when [`open_media`] finds it.
+pub async fn open_for_tests_with_media(
+    domain: &Domain,
+    url: &LayerUrl,
+    data_dir: &Path,
+) -> Result<(Arc<dyn DataLayer>, Option<Arc<dyn eve_media::MediaStorage>>), BackendError> {
+    let LayerUrl::Postgres { uri } = url else {
+        return Ok((open_for_tests(domain, url, data_dir).await?, None));
+    };
+    let uri = if uri.is_empty() {
+        match std::env::var(TEST_POSTGRES_VAR) {
+            Ok(uri) if !uri.trim().is_empty() => uri,
+            _ => return Err(BackendError::NoTestServer),
+        }
+    } else {
+        uri.clone()
+    };
+    let options = postgres_options(&OpenOptions::from_domain(domain, data_dir));
+    let store = eve_store_postgres::PostgresStore::connect_temporary(&uri, options).await?;
+    let media: Arc<dyn eve_media::MediaStorage> = Arc::new(store.media_storage());
+    Ok((Arc::new(store), Some(media)))
 }
 
 /// The open data layers of one API, by database prefix.

@@ -1,6 +1,8 @@
 //! Media storages (features.md §35, docs/media.md): the one beside each
 //! data layer. The embedded store keeps files in `<data dir>/media`
-//! (`eve_media::EmbeddedStorage`).
+//! (`eve_media::EmbeddedStorage`); MongoDB keeps them in GridFS (bucket
+//! `fs` of the layer's database, as Python Eve does), PostgreSQL in tables
+//! of the store's schema (`eve_store_postgres::PgMediaStorage`).
 
 use std::sync::Arc;
 
@@ -18,6 +20,18 @@ pub async fn open_media(
             let storage = eve_media::EmbeddedStorage::open(options.data_dir.join("media")).await?;
             Ok(Arc::new(storage))
         }
-        other => Err(BackendError::NoMediaStorage(other.to_string())),
+        LayerUrl::Mongo { uri } => {
+            let store = crate::open_mongo(uri.as_deref(), options).await?;
+            Ok(Arc::new(store.media_storage()))
+        }
+        LayerUrl::Postgres { uri } if uri.is_empty() => {
+            Err(BackendError::MissingHost("postgres://".into()))
+        }
+        LayerUrl::Postgres { uri } => {
+            let store =
+                eve_store_postgres::PostgresStore::connect(uri, crate::postgres_options(options))
+                    .await?;
+            Ok(Arc::new(store.media_storage()))
+        }
     }
 }

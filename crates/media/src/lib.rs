@@ -19,7 +19,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
-use bytes::Bytes;
+pub use bytes::Bytes;
 use futures_core::Stream;
 
 mod embedded;

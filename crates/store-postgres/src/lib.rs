@@ -54,6 +54,7 @@
 mod catalog;
 mod error;
 mod integrity;
+mod media;
 mod read;
 mod temp;
 mod write;
@@ -74,6 +75,8 @@ use eve_store::{
 };
 use tokio::sync::OnceCell;
 use tokio_postgres::{IsolationLevel, NoTls};
+
+pub use media::PgMediaStorage;
 
 use crate::catalog::Names;
 use crate::error::{pg_err, pool_err, TxError};
@@ -278,6 +281,11 @@ impl PostgresStore {
         store.ready().await?;
         store._cleanup = Some(guard);
         Ok(store)
+    }
+
+    /// The media storage in this store's schema (`media.rs`).
+    pub fn media_storage(&self) -> PgMediaStorage {
+        PgMediaStorage::new(self.pool.clone(), self.names.schema())
     }
 
     /// The schema holding the store's tables.
