@@ -111,6 +111,8 @@ pub struct OpenOptions {
     /// Another database than the settings name (test suites give each
     /// test its own).
     pub mongo_dbname: Option<String>,
+    /// Where media files go (`MEDIA_STORAGE`; default beside the layer).
+    pub media: eve_core::settings::MediaStorageSetting,
 }
 
 impl OpenOptions {
@@ -123,6 +125,7 @@ impl OpenOptions {
                 .unwrap_or(usize::MAX),
             mongo: domain.settings.mongo.clone(),
             mongo_dbname: None,
+            media: domain.settings.media.storage.clone(),
         }
     }
 
@@ -136,6 +139,7 @@ impl OpenOptions {
             .unwrap_or(usize::MAX),
             mongo: eve_core::MongoSettings::default(),
             mongo_dbname: None,
+            media: eve_core::settings::MediaStorageSetting::default(),
         }
     }
 }
@@ -266,7 +270,8 @@ pub async fn open_for_tests_with_media(
     url: &LayerUrl,
     data_dir: &Path,
 ) -> Result<(Arc<dyn DataLayer>, Option<Arc<dyn eve_media::MediaStorage>>), BackendError> {
-    let LayerUrl::Postgres { uri } = url else {
+    let s3 = domain.settings.media.storage != eve_core::settings::MediaStorageSetting::Layer;
+    let (LayerUrl::Postgres { uri }, false) = (url, s3) else {
         return Ok((open_for_tests(domain, url, data_dir).await?, None));
     };
     let uri = if uri.is_empty() {

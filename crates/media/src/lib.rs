@@ -23,9 +23,13 @@ pub use bytes::Bytes;
 use futures_core::Stream;
 
 mod embedded;
+#[cfg(feature = "s3")]
+mod s3;
 mod sniff;
 
 pub use embedded::EmbeddedStorage;
+#[cfg(feature = "s3")]
+pub use s3::{S3Config, S3Storage};
 pub use sniff::{is_image, sniff};
 
 /// A stream of file bytes, in chunks.

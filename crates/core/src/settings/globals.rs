@@ -133,6 +133,7 @@ const MODELLED: &[&str] = &[
     "MEDIA_MAX_REQUEST_SIZE",
     "MEDIA_MAX_FILES",
     "MEDIA_MAX_INLINE_SIZE",
+    "MEDIA_STORAGE",
     // resource defaults
     "ITEM_LOOKUP",
     "ITEM_LOOKUP_FIELD",

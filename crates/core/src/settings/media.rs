@@ -19,6 +19,131 @@ pub const MEDIA_ATTRIBUTES: &[&str] = &[
     "_id",
 ];
 
+/// Where media files go (`MEDIA_STORAGE`, an eve-rs setting).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum MediaStorageSetting {
+    /// Beside the data layer (absent, or `{type: default}`): a directory
+    /// beside the embedded store, GridFS on MongoDB, tables on PostgreSQL.
+    #[default]
+    Layer,
+    /// An S3-compatible object store (`{type: s3, bucket, ...}`).
+    S3(S3Settings),
+}
+
+/// `MEDIA_STORAGE: {type: s3, ...}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Settings {
+    /// `bucket` (required).
+    pub bucket: String,
+    /// `endpoint`: the service URL (MinIO, moto, another region's AWS URL).
+    pub endpoint: Option<String>,
+    /// `region` (default `us-east-1`).
+    pub region: Option<String>,
+    /// `prefix` of the object names (default none).
+    pub prefix: String,
+    /// `access_key_id` (default: `AWS_ACCESS_KEY_ID`).
+    pub access_key_id: Option<String>,
+    /// `secret_access_key` (default: `AWS_SECRET_ACCESS_KEY`).
+    pub secret_access_key: Option<String>,
+    /// `allow_http`: allow an `http://` endpoint (default false).
+    pub allow_http: bool,
+}
+
+/// The keys of `MEDIA_STORAGE` with `type: s3`.
+const S3_KEYS: &[&str] = &[
+    "type",
+    "bucket",
+    "endpoint",
+    "region",
+    "prefix",
+    "access_key_id",
+    "secret_access_key",
+    "allow_http",
+];
+
+fn read_storage(ctx: &mut Ctx, g: &Scope<'_>) -> MediaStorageSetting {
+    use serde_json::Value;
+    let map = match g.get("MEDIA_STORAGE") {
+        None | Some(Value::Null) => return MediaStorageSetting::Layer,
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            ctx.problem(
+                "MEDIA_STORAGE",
+                format!("expected a mapping, found {}", super::read::kind_of(other)),
+            );
+            return MediaStorageSetting::Layer;
+        }
+    };
+    match map.get("type").and_then(Value::as_str) {
+        Some("default") if map.len() == 1 => return MediaStorageSetting::Layer,
+        Some("s3") => {}
+        _ => {
+            ctx.problem(
+                "MEDIA_STORAGE.type",
+                "expected s3 or default (default: the storage beside the data layer, and no other key)",
+            );
+            return MediaStorageSetting::Layer;
+        }
+    }
+    for key in map.keys() {
+        if !S3_KEYS.contains(&key.as_str()) {
+            ctx.problem(
+                format!("MEDIA_STORAGE.{key}"),
+                format!("unknown key (known: {})", S3_KEYS.join(", ")),
+            );
+        }
+    }
+    let mut text = |key: &str| match map.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            ctx.problem(
+                format!("MEDIA_STORAGE.{key}"),
+                format!("expected a string, found {}", super::read::kind_of(other)),
+            );
+            None
+        }
+    };
+    let bucket = text("bucket").unwrap_or_default();
+    let endpoint = text("endpoint");
+    let region = text("region");
+    let prefix = text("prefix").unwrap_or_default();
+    let access_key_id = text("access_key_id");
+    let secret_access_key = text("secret_access_key");
+    if bucket.is_empty() {
+        ctx.problem(
+            "MEDIA_STORAGE.bucket",
+            "required: the bucket the files go to",
+        );
+    }
+    let allow_http = match map.get("allow_http") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            ctx.problem(
+                "MEDIA_STORAGE.allow_http",
+                format!("expected a boolean, found {}", super::read::kind_of(other)),
+            );
+            false
+        }
+    };
+    if access_key_id.is_some() != secret_access_key.is_some() {
+        ctx.problem(
+            "MEDIA_STORAGE.access_key_id",
+            "access_key_id and secret_access_key go together",
+        );
+    }
+    MediaStorageSetting::S3(S3Settings {
+        bucket,
+        endpoint,
+        region,
+        prefix,
+        access_key_id,
+        secret_access_key,
+        allow_http,
+    })
+}
+
 /// The media settings, checked.
 #[derive(Debug, Clone)]
 pub struct MediaSettings {
@@ -45,6 +170,8 @@ pub struct MediaSettings {
     pub max_request_size: u64,
     /// `MEDIA_MAX_FILES`: most file parts in one request (default 100).
     pub max_files: usize,
+    /// `MEDIA_STORAGE`: where files go (default: beside the data layer).
+    pub storage: MediaStorageSetting,
     /// `MEDIA_MAX_INLINE_SIZE`: largest file rendered as base64 inside a
     /// document (default 16 MiB); a larger one renders as `null` (fetch
     /// it from the media endpoint).
@@ -94,6 +221,7 @@ pub(super) fn read(ctx: &mut Ctx, g: &Scope<'_>) -> MediaSettings {
     let max_files = usize::try_from(positive("MEDIA_MAX_FILES", 100)).unwrap_or(usize::MAX);
     let max_inline_size = positive("MEDIA_MAX_INLINE_SIZE", 16 * 1024 * 1024);
     MediaSettings {
+        storage: read_storage(ctx, g),
         extended_info,
         as_base64: g.bool(ctx, "RETURN_MEDIA_AS_BASE64_STRING", true),
         as_url: g.bool(ctx, "RETURN_MEDIA_AS_URL", false),

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 use super::common::{Resp, TestApp};
 
 mod endpoint;
+mod s3;
 mod uploads;
 
 /// One part of a multipart body: (name, file name and content type when a
