@@ -26,11 +26,11 @@ use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
+use crate::attributes::Attributes;
 use crate::{ByteStream, MediaError, MediaInfo, MediaResult, MediaStorage, NewFile};
 
 /// Size of the chunks files are read in.
@@ -43,17 +43,6 @@ pub struct EmbeddedStorage {
     /// Serialises linking and unlinking, so that a blob is never removed
     /// while a `put` of the same content links it.
     links: Mutex<()>,
-}
-
-/// The attributes file of a stored file.
-#[derive(Debug, Serialize, Deserialize)]
-struct Attributes {
-    filename: Option<String>,
-    content_type: Option<String>,
-    length: u64,
-    upload_date: i64,
-    sha256: String,
-    resource: Option<String>,
 }
 
 fn io(context: &str) -> impl Fn(std::io::Error) -> MediaError + '_ {
@@ -183,14 +172,7 @@ impl MediaStorage for EmbeddedStorage {
         let (tmp, length, sha256) = self.receive(data).await?;
         let id = ObjectId::new();
         let upload_date = bson::DateTime::now();
-        let attributes = Attributes {
-            filename: file.filename.clone(),
-            content_type: file.content_type.clone(),
-            length,
-            upload_date: upload_date.timestamp_millis(),
-            sha256: sha256.clone(),
-            resource: file.resource.clone(),
-        };
+        let attributes = Attributes::new(&file, length, sha256.clone(), upload_date);
         let json =
             serde_json::to_vec(&attributes).map_err(|e| MediaError::Corrupt(e.to_string()))?;
         let attributes_tmp = self.dir.join("tmp").join(format!("{}.json", id.to_hex()));
@@ -233,31 +215,11 @@ impl MediaStorage for EmbeddedStorage {
                 return Err(e);
             }
         }
-        Ok(MediaInfo {
-            id,
-            filename: file.filename,
-            content_type: file.content_type,
-            length,
-            upload_date,
-            chunk_size: None,
-            md5: None,
-            resource: file.resource,
-            digest: sha256,
-        })
+        Ok(attributes.into_info(id))
     }
 
     async fn info(&self, id: &ObjectId) -> MediaResult<Option<MediaInfo>> {
-        Ok(self.read_attributes(id).await?.map(|a| MediaInfo {
-            id: *id,
-            filename: a.filename,
-            content_type: a.content_type,
-            length: a.length,
-            upload_date: bson::DateTime::from_millis(a.upload_date),
-            chunk_size: None,
-            md5: None,
-            resource: a.resource,
-            digest: a.sha256,
-        }))
+        Ok(self.read_attributes(id).await?.map(|a| a.into_info(*id)))
     }
 
     async fn read(
@@ -334,7 +296,7 @@ impl MediaStorage for EmbeddedStorage {
                 continue;
             };
             if let Some(a) = self.read_attributes(&id).await? {
-                if a.upload_date < before.timestamp_millis() {
+                if a.upload_millis() < before.timestamp_millis() {
                     out.push(id);
                 }
             }

@@ -22,6 +22,7 @@ use bson::oid::ObjectId;
 pub use bytes::Bytes;
 use futures_core::Stream;
 
+mod attributes;
 mod embedded;
 #[cfg(feature = "s3")]
 mod s3;

@@ -16,9 +16,9 @@ use futures_util::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, WriteMultipart};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::attributes::Attributes;
 use crate::{ByteStream, MediaError, MediaInfo, MediaResult, MediaStorage, NewFile};
 
 /// Where the files go.
@@ -46,16 +46,6 @@ pub struct S3Config {
 pub struct S3Storage {
     store: Arc<dyn ObjectStore>,
     prefix: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Attributes {
-    filename: Option<String>,
-    content_type: Option<String>,
-    length: u64,
-    upload_date: i64,
-    sha256: String,
-    resource: Option<String>,
 }
 
 fn unavailable(e: object_store::Error) -> MediaError {
@@ -150,14 +140,7 @@ impl MediaStorage for S3Storage {
         writer.finish().await.map_err(unavailable)?;
         let sha256 = hex::encode(hasher.finalize());
         let upload_date = bson::DateTime::now();
-        let attributes = Attributes {
-            filename: file.filename.clone(),
-            content_type: file.content_type.clone(),
-            length,
-            upload_date: upload_date.timestamp_millis(),
-            sha256: sha256.clone(),
-            resource: file.resource.clone(),
-        };
+        let attributes = Attributes::new(&file, length, sha256.clone(), upload_date);
         let json =
             serde_json::to_vec(&attributes).map_err(|e| MediaError::Corrupt(e.to_string()))?;
         if let Err(e) = self
@@ -168,31 +151,11 @@ impl MediaStorage for S3Storage {
             let _ = self.store.delete(&self.content(&id)).await;
             return Err(unavailable(e));
         }
-        Ok(MediaInfo {
-            id,
-            filename: file.filename,
-            content_type: file.content_type,
-            length,
-            upload_date,
-            chunk_size: None,
-            md5: None,
-            resource: file.resource,
-            digest: sha256,
-        })
+        Ok(attributes.into_info(id))
     }
 
     async fn info(&self, id: &ObjectId) -> MediaResult<Option<MediaInfo>> {
-        Ok(self.read_attributes(id).await?.map(|a| MediaInfo {
-            id: *id,
-            filename: a.filename,
-            content_type: a.content_type,
-            length: a.length,
-            upload_date: bson::DateTime::from_millis(a.upload_date),
-            chunk_size: None,
-            md5: None,
-            resource: a.resource,
-            digest: a.sha256,
-        }))
+        Ok(self.read_attributes(id).await?.map(|a| a.into_info(*id)))
     }
 
     async fn read(
