@@ -23,6 +23,7 @@
 //! # let _ = store; Ok(()) }
 //! ```
 
+mod media;
 mod routed;
 mod url;
 
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use eve_core::Domain;
 use eve_store::{DataLayer, StoreError};
 
+pub use media::open_media;
 pub use url::{LayerUrl, ACCEPTED};
 
 /// The database prefix of the settings' own connection (Eve's
@@ -88,6 +90,9 @@ pub enum BackendError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The media storage could not be opened.
+    #[error("media storage: {0}")]
+    Media(#[from] eve_media::MediaError),
     /// The blocking task opening the store panicked or was cancelled.
     #[error("opening the data layer did not finish: {0}")]
     Interrupted(String),
@@ -106,6 +111,8 @@ pub struct OpenOptions {
     /// Another database than the settings name (test suites give each
     /// test its own).
     pub mongo_dbname: Option<String>,
+    /// Where media files go (`MEDIA_STORAGE`; default beside the layer).
+    pub media: eve_core::settings::MediaStorageSetting,
 }
 
 impl OpenOptions {
@@ -118,6 +125,7 @@ impl OpenOptions {
                 .unwrap_or(usize::MAX),
             mongo: domain.settings.mongo.clone(),
             mongo_dbname: None,
+            media: domain.settings.media.storage.clone(),
         }
     }
 
@@ -131,6 +139,7 @@ impl OpenOptions {
             .unwrap_or(usize::MAX),
             mongo: eve_core::MongoSettings::default(),
             mongo_dbname: None,
+            media: eve_core::settings::MediaStorageSetting::default(),
         }
     }
 }
@@ -253,6 +262,32 @@ pub async fn open_for_tests(
     Ok(Arc::new(store))
 }
 
+/// [`open_for_tests`], with the media storage in the same place when it
+/// must be opened with the layer (the temporary schema of a PostgreSQL
+/// test store); `None` when [`open_media`] finds it.
+pub async fn open_for_tests_with_media(
+    domain: &Domain,
+    url: &LayerUrl,
+    data_dir: &Path,
+) -> Result<(Arc<dyn DataLayer>, Option<Arc<dyn eve_media::MediaStorage>>), BackendError> {
+    let s3 = domain.settings.media.storage != eve_core::settings::MediaStorageSetting::Layer;
+    let (LayerUrl::Postgres { uri }, false) = (url, s3) else {
+        return Ok((open_for_tests(domain, url, data_dir).await?, None));
+    };
+    let uri = if uri.is_empty() {
+        match std::env::var(TEST_POSTGRES_VAR) {
+            Ok(uri) if !uri.trim().is_empty() => uri,
+            _ => return Err(BackendError::NoTestServer),
+        }
+    } else {
+        uri.clone()
+    };
+    let options = postgres_options(&OpenOptions::from_domain(domain, data_dir));
+    let store = eve_store_postgres::PostgresStore::connect_temporary(&uri, options).await?;
+    let media: Arc<dyn eve_media::MediaStorage> = Arc::new(store.media_storage());
+    Ok((Arc::new(store), Some(media)))
+}
+
 /// The open data layers of one API, by database prefix.
 #[derive(Clone)]
 pub struct Backends {
@@ -260,6 +295,8 @@ pub struct Backends {
     /// The one layer the API is given: each resource's collection goes to
     /// its prefix's layer (with its write concern).
     routed: Arc<dyn DataLayer>,
+    /// The storage of media fields, when a resource has one.
+    media: Option<Arc<dyn eve_media::MediaStorage>>,
 }
 
 impl std::fmt::Debug for Backends {
@@ -284,6 +321,24 @@ impl Backends {
             .cloned()
             .unwrap_or_else(|| LayerUrl::from_settings(&domain.settings.data_layer));
         let options = OpenOptions::from_domain(domain, data_dir);
+        let mut backends = Backends::open_layers(domain, &url, &options).await?;
+        if domain
+            .resources
+            .values()
+            .any(|r| !r.media_fields().is_empty())
+        {
+            backends.media = Some(open_media(&url, &options).await?);
+        }
+        Ok(backends)
+    }
+
+    async fn open_layers(
+        domain: &Domain,
+        url: &LayerUrl,
+        options: &OpenOptions,
+    ) -> Result<Backends, BackendError> {
+        let url = url.clone();
+        let options = options.clone();
         let routes = &domain.settings.mongo_routes;
         let LayerUrl::Mongo { uri } = &url else {
             // A mongo_prefix would silently share this one store.
@@ -330,7 +385,13 @@ impl Backends {
         Backends {
             layers,
             routed: layer,
+            media: None,
         }
+    }
+
+    /// The storage of media fields (opened when a resource has one).
+    pub fn media(&self) -> Option<&Arc<dyn eve_media::MediaStorage>> {
+        self.media.as_ref()
     }
 
     /// The layer of the settings' own connection ([`DEFAULT_PREFIX`]).

@@ -109,7 +109,11 @@ pub(crate) fn build(
             by_collection,
         })
     };
-    Ok(Backends { layers, routed })
+    Ok(Backends {
+        layers,
+        routed,
+        media: None,
+    })
 }
 
 /// Routes each call to the layer of its collection.

@@ -342,9 +342,30 @@ async fn serve(
     let layers = eve_backends::Backends::open(&domain, layer.as_ref(), &data_dir)
         .await
         .context("cannot start the API")?;
-    let app = eve_http::App::new(domain, layers.data_layer().clone())
+    let mut builder = eve_http::App::builder().store(layers.data_layer().clone());
+    if let Some(media) = layers.media() {
+        builder = builder.media(media.clone());
+    }
+    let app = builder
+        .domain(domain)
         .await
         .context("cannot start the API")?;
+    if layers.media().is_some() {
+        // What a crash left between storing a file and writing its
+        // document (docs/media.md): files older than a day that no
+        // document names.
+        let exec = app.executor().clone();
+        tokio::spawn(async move {
+            match exec
+                .collect_media_orphans(std::time::Duration::from_secs(24 * 3600))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("removed {n} media files no document names"),
+                Err(e) => tracing::warn!(error = %e, "media orphan collection failed"),
+            }
+        });
+    }
     let addr: SocketAddr = format!("{host}:{port}").parse().or_else(|_| {
         std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
             .ok()

@@ -359,6 +359,8 @@ pub struct Settings {
     /// Rate limits and the per-client cap on requests in flight (§33,
     /// docs/rate-limiting.md).
     pub rate_limit: crate::settings::RateLimitSettings,
+    /// Media settings (`MEDIA_*`, `RETURN_MEDIA_AS_*`, docs/media.md).
+    pub media: crate::settings::MediaSettings,
 }
 
 /// Limits on what one request may ask of the server. These settings are
@@ -659,6 +661,41 @@ impl Resource {
     pub fn schema_as_written(&self) -> &IndexMap<String, serde_json::Value> {
         &self.schema_def
     }
+
+    /// The top-level fields holding files (features.md §35): `{type:
+    /// media}` (`list` false) and `{type: list, schema: {type: media}}`
+    /// (`list` true), in schema order.
+    pub fn media_fields(&self) -> Vec<MediaField> {
+        let is_media =
+            |rules: &serde_json::Value| rules.get("type").and_then(|t| t.as_str()) == Some("media");
+        self.schema_def
+            .iter()
+            .filter_map(|(name, rules)| {
+                let list = if is_media(rules) {
+                    false
+                } else if rules.get("type").and_then(|t| t.as_str()) == Some("list")
+                    && rules.get("schema").is_some_and(is_media)
+                {
+                    true
+                } else {
+                    return None;
+                };
+                Some(MediaField {
+                    name: name.clone(),
+                    list,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A field of a resource holding files ([`Resource::media_fields`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaField {
+    /// The field name.
+    pub name: String,
+    /// A list of files rather than one.
+    pub list: bool,
 }
 
 /// A `data_relation`, checked at start-up: the field holds references to

@@ -32,6 +32,32 @@ pub enum ApiError {
     /// A form-urlencoded body holds no field.
     #[error("No form-urlencoded data supplied")]
     EmptyForm,
+    /// A `multipart/form-data` body holds neither fields nor files.
+    #[error("No multipart/form-data supplied")]
+    EmptyMultipart,
+    /// A `multipart/form-data` body is not well formed (no boundary, a
+    /// broken part, a body cut short).
+    #[error("malformed multipart/form-data body: {0}")]
+    MalformedMultipart(String),
+    /// An uploaded file is larger than `MEDIA_MAX_FILE_SIZE`: `413`.
+    #[error("an uploaded file exceeds the limit of {limit} bytes")]
+    FileTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A request holds more file parts than `MEDIA_MAX_FILES`: `413`.
+    #[error("a request may upload at most {limit} files")]
+    TooManyFiles {
+        /// The limit.
+        limit: usize,
+    },
+    /// A `Range` on a media file that no byte of it satisfies: `416`.
+    #[error("Requested Range Not Satisfiable")]
+    RangeNotSatisfiable,
+    /// A media field's file cannot be stored or read (the media storage
+    /// failed): `503`, details logged.
+    #[error("media storage: {0}")]
+    MediaStorage(String),
     /// A JSON body holds an integer literal outside the signed 64-bit range.
     #[error(
         "the integer {literal} is out of range: documents hold 64-bit integers \

@@ -92,6 +92,9 @@ pub enum EndpointKind {
     AdditionalItem,
     /// `SCHEMA_ENDPOINT`: all schemas, or one (`lookup` holds its name).
     Schema,
+    /// `MEDIA_ENDPOINT/<id>` (with `RETURN_MEDIA_AS_URL`): a stored file
+    /// (`lookup` holds its id).
+    Media,
 }
 
 /// A matched URL: the first thing known about a request, so that later
@@ -124,7 +127,13 @@ impl Route {
             }
         };
         match (self.kind, &self.resource) {
-            (EndpointKind::Home | EndpointKind::AdditionalItem | EndpointKind::Schema, _)
+            (
+                EndpointKind::Home
+                | EndpointKind::AdditionalItem
+                | EndpointKind::Schema
+                | EndpointKind::Media,
+                _,
+            )
             | (_, None) => out.extend(["GET", "HEAD"]),
             (EndpointKind::Collection, Some(res)) => push_enabled(&mut out, &res.resource_methods),
             (EndpointKind::Item, Some(res)) => {

@@ -46,6 +46,7 @@ mod embed;
 mod etag;
 pub mod hooks;
 mod load;
+pub mod media;
 mod oplog;
 mod prepare;
 mod soft_delete;
@@ -76,6 +77,8 @@ struct Inner {
     domain: Arc<Domain>,
     store: Arc<dyn DataLayer>,
     hooks: Hooks,
+    /// The storage of `media` fields ([`media`]), set once before serving.
+    media: std::sync::OnceLock<Arc<dyn eve_media::MediaStorage>>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -101,6 +104,7 @@ impl Executor {
                 domain,
                 store,
                 hooks,
+                media: std::sync::OnceLock::new(),
             }),
         })
     }

@@ -361,6 +361,7 @@ impl Executor {
             )
             .await?;
         self.store().apply(batch).await.map_err(edit_error)?;
+        self.release_media(res, original_doc, Some(&merged)).await;
         if let Some(cx) = self.context(Event::Updated, access, Some(res), None) {
             self.hooks()
                 .run_edit(Event::Updated, &cx, &updates, original_doc)
@@ -449,6 +450,7 @@ impl Executor {
             )
             .await?;
         self.store().apply(batch).await.map_err(edit_error)?;
+        self.release_media(res, original_doc, Some(&doc)).await;
         if let Some(cx) = self.context(Event::Replaced, access, Some(res), None) {
             self.hooks()
                 .run_edit(Event::Replaced, &cx, &doc, original_doc)
@@ -493,6 +495,7 @@ impl Executor {
             )
             .await?;
         self.store().apply(batch).await.map_err(edit_error)?;
+        self.release_media(res, &original.doc, None).await;
         if let Some(cx) = self.context(Event::DeletedItem, access, Some(res), None) {
             self.hooks()
                 .run_doc(Event::DeletedItem, &cx, &original.doc)

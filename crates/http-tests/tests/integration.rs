@@ -17,6 +17,7 @@ mod integration {
     mod headers;
     mod hooks;
     mod hostile_bodies;
+    mod media;
     mod mongo_shapes;
     mod oplog;
     mod pipeline;

@@ -59,6 +59,11 @@ pub enum AppError {
          layer DATA_LAYER names) and pass it to AppBuilder::store"
     )]
     NoDataLayer,
+    /// A resource has `media` fields but no media storage was given
+    /// ([`AppBuilder::media`]; `eve-backends` opens the one beside the data
+    /// layer).
+    #[error("{0}: media fields need a media storage (AppBuilder::media; eve-backends opens the one beside the data layer)")]
+    NoMediaStorage(String),
 }
 
 /// An Eve-compatible API: settings, data layer and hooks, ready to serve
@@ -97,6 +102,7 @@ pub struct AppBuilder {
     hooks: Hooks,
     limits: Option<Limits>,
     store: Option<Arc<dyn DataLayer>>,
+    media: Option<Arc<dyn eve_media::MediaStorage>>,
     providers: eve_auth::Providers,
 }
 
@@ -118,6 +124,7 @@ impl Default for AppBuilder {
             hooks: Hooks::new(),
             limits: None,
             store: None,
+            media: None,
             providers: eve_auth::Providers::new(),
         }
     }
@@ -162,6 +169,13 @@ impl AppBuilder {
         self
     }
 
+    /// The storage of `media` fields (required when a resource has one;
+    /// docs/media.md).
+    pub fn media(mut self, media: Arc<dyn eve_media::MediaStorage>) -> Self {
+        self.media = Some(media);
+        self
+    }
+
     /// Loads and checks a settings file (YAML or JSON), then builds.
     pub async fn settings_file(self, path: impl AsRef<Path>) -> Result<App, AppError> {
         let domain = eve_core::settings::load(path.as_ref(), &self.registry)?;
@@ -186,6 +200,15 @@ impl AppBuilder {
         // Unknown provider names and hooks are refused before anything is
         // created in the store.
         let providers = self.providers.resolve(&domain).map_err(AppError::Auth)?;
+        if self.media.is_none() {
+            if let Some(res) = domain
+                .resources
+                .values()
+                .find(|r| !r.media_fields().is_empty())
+            {
+                return Err(AppError::NoMediaStorage(format!("DOMAIN.{}", res.name)));
+            }
+        }
         self.hooks.check(&domain)?;
         // The accounts' passwords and tokens are hashed on every write.
         let hooks = eve_auth::account_hooks(self.hooks, &domain);
@@ -203,6 +226,9 @@ impl AppBuilder {
             .map_err(AppError::RateLimitStore)?;
         let domain = Arc::new(domain);
         let exec = Executor::new(domain.clone(), store, hooks)?;
+        if let Some(media) = self.media {
+            let _ = exec.set_media(media);
+        }
         Ok(App {
             state: Arc::new(AppState {
                 domain,
@@ -387,6 +413,7 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         args,
         headers: parts.headers,
         body: Bytes::new(),
+        upload: std::sync::Mutex::new(None),
         origin,
         // Anonymous until `auth::identify` verifies credentials.
         access: Access {
@@ -420,6 +447,17 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
         return finish(&ctx, Some(&route), Err(ApiError::MethodNotAllowed), format);
     }
     if matches!(
+        method,
+        HttpMethod::Post | HttpMethod::Patch | HttpMethod::Put
+    ) && crate::multipart::is_multipart(&ctx)
+    {
+        // Streamed by the write handler into the media storage, after
+        // authentication (multipart.rs).
+        if let Err(e) = crate::multipart::check_declared_length(&ctx) {
+            return finish(&ctx, Some(&route), Err(e), format);
+        }
+        ctx.upload = std::sync::Mutex::new(Some(body));
+    } else if matches!(
         method,
         HttpMethod::Post | HttpMethod::Patch | HttpMethod::Put
     ) {
@@ -508,6 +546,9 @@ fn hook_method(method: &HttpMethod) -> Option<Method> {
 /// routed request; [`eve_core::plan`] decides what runs for every endpoint
 /// kind.
 async fn dispatch(ctx: &Ctx, route: &Route) -> Result<Reply, ApiError> {
+    if route.kind == EndpointKind::Media {
+        return crate::media::get_media(ctx, route).await;
+    }
     let domain = ctx.domain();
     let conditions = Conditions::from_headers(
         ctx.headers.get("if-match").map(|v| v.as_bytes()),
@@ -557,6 +598,9 @@ fn finish(
     let limit_error = matches!(
         result,
         Err(ApiError::BodyTooLarge
+            | ApiError::FileTooLarge { .. }
+            | ApiError::TooManyFiles { .. }
+            | ApiError::RangeNotSatisfiable
             | ApiError::RequestTimeout
             | ApiError::TransferCodingNotSupported(_))
     );
@@ -580,6 +624,7 @@ fn finish(
     let standard = domain.settings.standard_errors.contains(&reply.status)
         || reply.status >= 500
         || limit_error;
+    let raw = reply.raw.take();
     let (content_type, bytes): (String, Bytes) = match &reply.body {
         Some(_) if reply.status >= 400 && !standard && !reply.document => {
             format = Format::Html;
@@ -593,11 +638,20 @@ fn finish(
     };
     let _ = format;
     let is_head = ctx.method == HttpMethod::Head;
-    let len = bytes.len();
-    let mut resp = Response::new(if is_head {
-        Body::empty()
-    } else {
-        Body::from(bytes)
+    let mut len = bytes.len() as u64;
+    let mut content_type = content_type;
+    let mut resp = Response::new(match raw {
+        Some((raw_type, raw_len, body)) => {
+            content_type = raw_type;
+            len = raw_len;
+            if is_head {
+                Body::empty()
+            } else {
+                body
+            }
+        }
+        None if is_head => Body::empty(),
+        None => Body::from(bytes),
     });
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
@@ -606,7 +660,7 @@ fn finish(
             headers.insert("content-type", v);
         }
     }
-    if reply.body.is_some() && status != StatusCode::NOT_MODIFIED {
+    if (reply.body.is_some() || !content_type.is_empty()) && status != StatusCode::NOT_MODIFIED {
         headers.insert("content-length", HeaderValue::from(len));
     }
     for (name, value) in &reply.headers {

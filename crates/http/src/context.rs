@@ -83,6 +83,9 @@ pub(crate) struct Reply {
     pub status: u16,
     pub body: Option<Value>,
     pub headers: Vec<(HeaderName, String)>,
+    /// A body that is not a document (a media file), with its content type
+    /// and length: sent as is instead of `body`.
+    pub raw: Option<(String, u64, axum::body::Body)>,
     /// An error status answered with a document, as an ordinary response
     /// (the 404 of a soft-deleted item): rendered as negotiated whatever
     /// `STANDARD_ERRORS` says, with the resource's cache headers.
@@ -95,6 +98,7 @@ impl Reply {
             status,
             body: Some(body),
             headers: Vec::new(),
+            raw: None,
             document: false,
         }
     }
@@ -103,6 +107,7 @@ impl Reply {
             status,
             body: None,
             headers: Vec::new(),
+            raw: None,
             document: false,
         }
     }
@@ -122,6 +127,9 @@ pub(crate) struct Ctx {
     pub headers: HeaderMap,
     /// The request body (read only for POST, PATCH and PUT).
     pub body: Bytes,
+    /// A `multipart/form-data` body, not read yet: the write handler
+    /// streams its files into the media storage (`multipart.rs`).
+    pub upload: std::sync::Mutex<Option<axum::body::Body>>,
     /// `scheme://host` for absolute URLs.
     pub origin: String,
     /// Who is asking: built once per request (anonymous until

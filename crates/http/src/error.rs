@@ -60,6 +60,8 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         ApiError::MalformedBody(detail) => debug_only(400, detail.clone()),
         ApiError::BodyNotDocument
         | ApiError::EmptyForm
+        | ApiError::EmptyMultipart
+        | ApiError::MalformedMultipart(_)
         | ApiError::IntegerOutOfRange { .. }
         | ApiError::BodyTooDeep { .. }
         | ApiError::BodyCutShort
@@ -101,6 +103,11 @@ pub fn status_and_message(err: &ApiError, debug: bool) -> (u16, String) {
         // Eve's bare `abort(403)`: the generic text, never which document.
         ApiError::NotOwner => shown(403, generic_message(403).into()),
         ApiError::BodyTooLarge => debug_only(413, generic_message(413).into()),
+        ApiError::FileTooLarge { .. } | ApiError::TooManyFiles { .. } => {
+            shown(413, err.to_string())
+        }
+        ApiError::RangeNotSatisfiable => shown(416, err.to_string()),
+        ApiError::MediaStorage(_) => (503, generic_message(503).to_string()),
         ApiError::RequestTimeout => shown(408, generic_message(408).into()),
         ApiError::TransferCodingNotSupported(_) => shown(501, err.to_string()),
         ApiError::RateLimitExceeded | ApiError::TooManyConcurrentRequests => {

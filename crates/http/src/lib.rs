@@ -28,6 +28,8 @@ pub mod error;
 mod filters;
 mod in_flight;
 mod limits;
+mod media;
+mod multipart;
 pub mod negotiate;
 mod payload;
 mod rate_limit;

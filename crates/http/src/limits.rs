@@ -53,7 +53,7 @@ pub(crate) async fn read_body(
 }
 
 /// What a failed body read means for the client.
-fn body_error(err: &(dyn std::error::Error + 'static)) -> ApiError {
+pub(crate) fn body_error(err: &(dyn std::error::Error + 'static)) -> ApiError {
     let mut cause = Some(err);
     while let Some(e) = cause {
         if e.is::<http_body_util::LengthLimitError>() {

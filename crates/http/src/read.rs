@@ -133,6 +133,7 @@ pub(crate) async fn get_collection(
         .fetch_page(ctx.access(), res, &plan.query, plan.count, &req.query.embed)
         .await?;
 
+    let media = crate::media::resolve(ctx, res, &docs).await?;
     let mut last_modified: Option<bson::DateTime> = None;
     let items: Vec<Value> = docs
         .into_iter()
@@ -141,7 +142,9 @@ pub(crate) async fn get_collection(
                 last_modified = Some(last_modified.map_or(*updated, |m| m.max(*updated)));
             }
             let stored = replaced.restore(&doc);
+            let files = crate::media::media_part(res, &doc);
             let mut map = build_document(domain, res, doc, None, &route.resource_path, false);
+            media.apply(res, &files, &mut map);
             if let Some(stored) = stored {
                 relink(domain, res, &mut map, &stored);
             }
@@ -416,7 +419,10 @@ pub(crate) async fn get_item(
         ));
     }
     let stored = replaced.restore(&doc);
+    let media = crate::media::resolve(ctx, res, std::slice::from_ref(&doc)).await?;
+    let files = crate::media::media_part(res, &doc);
     let mut map = build_document(domain, res, doc, None, &route.resource_path, true);
+    media.apply(res, &files, &mut map);
     if let Some(stored) = stored {
         relink(domain, res, &mut map, &stored);
     }

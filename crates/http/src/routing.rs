@@ -40,6 +40,9 @@ struct ResourceRoutes {
 pub struct RouteTable {
     prefix: String,
     schema_endpoint: Option<String>,
+    /// `MEDIA_ENDPOINT/<MEDIA_URL>` when `RETURN_MEDIA_AS_URL` is on; the
+    /// group is the file id.
+    media: Option<(String, Regex)>,
     resources: Vec<ResourceRoutes>,
 }
 
@@ -142,9 +145,23 @@ impl RouteTable {
             .schema_endpoint
             .as_ref()
             .map(|e| e.trim_matches('/').to_string());
+        let media = s
+            .media
+            .as_url
+            .then(|| -> Result<(String, Regex), regex::Error> {
+                let endpoint = s.media.endpoint.clone();
+                let re = Regex::new(&format!(
+                    "^{}/((?:{}))$",
+                    regex::escape(&endpoint),
+                    rule_pattern(&s.media.url)
+                ))?;
+                Ok((endpoint, re))
+            })
+            .transpose()?;
         Ok(RouteTable {
             prefix,
             schema_endpoint,
+            media,
             resources,
         })
     }
@@ -195,6 +212,17 @@ impl RouteTable {
                 if !name.is_empty() && !name.contains('/') {
                     return Some(schema_route(Some(("resource".into(), name.to_string()))));
                 }
+            }
+        }
+        if let Some((endpoint, re)) = &self.media {
+            if let Some(id) = re.captures(rest).and_then(|c| c.get(1)) {
+                return Some(Route {
+                    kind: EndpointKind::Media,
+                    resource: None,
+                    url_vars: Vec::new(),
+                    lookup: Some(("_id".into(), id.as_str().to_string())),
+                    resource_path: endpoint.clone(),
+                });
             }
         }
         for r in &self.resources {

@@ -160,7 +160,10 @@ pub(crate) async fn get_version(
     }
     let id = id_string(latest.get(&res.id_field));
     let body = match (one, wanted) {
-        (Some(Some(doc)), _) => one_version(ctx, req, res, &plan, doc, &id),
+        (Some(Some(doc)), _) => {
+            let media = crate::media::resolve(ctx, res, std::slice::from_ref(&doc)).await?;
+            one_version(ctx, req, res, &plan, doc, &id, &media)
+        }
         (_, Asked::History { diffs }) => history(ctx, req, res, &plan, &latest, diffs, &id).await?,
         _ => return Err(ApiError::DocumentNotFound),
     };
@@ -180,6 +183,7 @@ fn one_version(
     plan: &VersionPlan,
     doc: Document,
     id: &str,
+    media: &crate::media::MediaValues,
 ) -> Value {
     let domain = ctx.domain();
     let path = &req.route.resource_path;
@@ -187,7 +191,9 @@ fn one_version(
         .get(&domain.settings.meta.version)
         .map(|v| id_string(Some(v)))
         .unwrap_or_else(|| "1".into());
+    let files = crate::media::media_part(res, &doc);
     let mut map = build_document(domain, res, doc, None, path, true);
+    media.apply(res, &files, &mut map);
     if let Some(Value::Object(links)) = map.get_mut(&domain.settings.meta.links) {
         let parent = item_link(res, path, id, None);
         let all = format!("{path}/{id}?version=all");
@@ -248,6 +254,7 @@ async fn history(
         .exec()
         .fetch_versions(ctx.access(), res, latest, &query, diffs)
         .await?;
+    let media = crate::media::resolve(ctx, res, &page.versions).await?;
     let items: Vec<Value> = page
         .entries
         .into_iter()
@@ -269,7 +276,9 @@ async fn history(
                 }
                 return Value::Object(map);
             }
+            let files = crate::media::media_part(res, &entry);
             let mut map = build_document(domain, res, entry, None, path, false);
+            media.apply(res, &files, &mut map);
             if let Some(Value::Object(links)) = map.get_mut(&m.links) {
                 links.insert("self".into(), item_link(res, path, id, version.as_deref()));
             }

@@ -27,6 +27,7 @@ mod aggregate;
 mod batch;
 mod config;
 mod error;
+mod gridfs;
 mod indexes;
 
 use std::collections::{HashMap, HashSet};
@@ -50,6 +51,7 @@ pub use config::{
     ConfigError, MongoConfig, WriteAck, WriteConcernConfig, DEFAULT_DBNAME,
     DEFAULT_SERVER_SELECTION_TIMEOUT,
 };
+pub use gridfs::GridFsStorage;
 
 /// The kind of deployment the layer talks to, which decides what is
 /// atomic.
@@ -191,6 +193,11 @@ impl MongoStore {
                 pending: tokio::sync::Mutex::default(),
             }),
         }
+    }
+
+    /// The GridFS media storage (bucket `fs`) of this layer's database.
+    pub fn media_storage(&self) -> GridFsStorage {
+        GridFsStorage::new(&self.inner.db)
     }
 
     /// The database name.

@@ -55,6 +55,7 @@ mod catalog;
 mod error;
 mod geoindex;
 mod integrity;
+mod media;
 mod read;
 mod temp;
 mod write;
@@ -75,6 +76,8 @@ use eve_store::{
 };
 use tokio::sync::OnceCell;
 use tokio_postgres::{IsolationLevel, NoTls};
+
+pub use media::PgMediaStorage;
 
 use crate::catalog::Names;
 use crate::error::{pg_err, pool_err, TxError};
@@ -279,6 +282,11 @@ impl PostgresStore {
         store.ready().await?;
         store._cleanup = Some(guard);
         Ok(store)
+    }
+
+    /// The media storage in this store's schema (`media.rs`).
+    pub fn media_storage(&self) -> PgMediaStorage {
+        PgMediaStorage::new(self.pool.clone(), self.names.schema())
     }
 
     /// The schema holding the store's tables.

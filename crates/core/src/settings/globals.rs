@@ -122,6 +122,18 @@ const MODELLED: &[&str] = &[
     "AGGREGATION_MAX_DEPTH",
     "AGGREGATION_MEMORY_LIMIT",
     "AGGREGATION_MAX_LOOKUP",
+    // media (settings/media.rs)
+    "EXTENDED_MEDIA_INFO",
+    "RETURN_MEDIA_AS_BASE64_STRING",
+    "RETURN_MEDIA_AS_URL",
+    "MEDIA_ENDPOINT",
+    "MEDIA_BASE_URL",
+    "MULTIPART_FORM_FIELDS_AS_JSON",
+    "MEDIA_MAX_FILE_SIZE",
+    "MEDIA_MAX_REQUEST_SIZE",
+    "MEDIA_MAX_FILES",
+    "MEDIA_MAX_INLINE_SIZE",
+    "MEDIA_STORAGE",
     // resource defaults
     "ITEM_LOOKUP",
     "ITEM_LOOKUP_FIELD",
@@ -169,13 +181,8 @@ const CHECKED_ONLY: &[(&str, Kind)] = &[
     ("OPLOG_CHANGE_METHODS", Kind::Methods),
     ("OPLOG_RETURN_EXTRA_FIELD", Kind::Bool),
     ("TRUSTED_PROXIES", Kind::Any),
-    ("EXTENDED_MEDIA_INFO", Kind::StrList),
-    ("RETURN_MEDIA_AS_BASE64_STRING", Kind::Bool),
-    ("RETURN_MEDIA_AS_URL", Kind::Bool),
-    ("MEDIA_ENDPOINT", Kind::Str),
+    // read by settings/media.rs, type-checked here
     ("MEDIA_URL", Kind::Rule),
-    ("MEDIA_BASE_URL", Kind::OptStr),
-    ("MULTIPART_FORM_FIELDS_AS_JSON", Kind::Bool),
     ("ALLOW_CUSTOM_FIELDS_IN_GEOJSON", Kind::Bool),
     // set by Eve itself from MONGO_OPTIONS (flask-pymongo compatibility)
     ("MONGO_CONNECT", Kind::Bool),
@@ -602,6 +609,7 @@ pub(crate) fn check_globals(
         oplog: super::oplog::read(ctx, raw),
         trusted_proxies: super::oplog::trusted_proxies(ctx, raw),
         rate_limit: super::rate_limit::read(ctx, raw),
+        media: super::media::read(ctx, &g),
     };
     (settings, defaults)
 }

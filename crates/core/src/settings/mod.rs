@@ -27,6 +27,7 @@ mod auth;
 mod embedding;
 mod globals;
 mod indexes;
+mod media;
 mod mongo;
 mod not_built;
 mod oplog;
@@ -48,6 +49,7 @@ use serde_json::Value;
 
 use crate::domain::Domain;
 
+pub use media::{MediaSettings, MediaStorageSetting, S3Settings, MEDIA_ATTRIBUTES};
 pub use oplog::OplogSettings;
 pub use rate_limit::{RateLimit, RateLimitSettings, RateLimitStore, DEFAULT_MAX_IN_FLIGHT};
 pub use url::{parse_url, parse_url_rule};

@@ -100,13 +100,16 @@ impl TestApp {
             .expect("settings parse");
         let domain =
             eve_core::settings::check(raw, &eve_http::Registry::default()).expect("settings check");
-        let store = wrap(test_store(&domain, dir.path()).await);
-        let app = App::builder()
-            .hooks(hooks)
-            .store(store)
-            .domain(domain)
-            .await
-            .expect("app");
+        let (store, media) = test_layers(&domain, dir.path()).await;
+        let mut builder = App::builder().hooks(hooks).store(wrap(store));
+        if domain
+            .resources
+            .values()
+            .any(|r| !r.media_fields().is_empty())
+        {
+            builder = builder.media(media.await);
+        }
+        let app = builder.domain(domain).await.expect("app");
         TestApp { app, _dir: dir }
     }
 
@@ -208,6 +211,20 @@ pub async fn test_store(
     domain: &eve_core::Domain,
     dir: &std::path::Path,
 ) -> std::sync::Arc<dyn eve_store::DataLayer> {
+    test_layers(domain, dir).await.0
+}
+
+/// The media storage going with a test's data layer, opened on demand.
+type MediaFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = std::sync::Arc<dyn eve_media::MediaStorage>> + Send>,
+>;
+
+/// [`test_store`] and the media storage beside it (its database, schema
+/// or directory).
+pub async fn test_layers(
+    domain: &eve_core::Domain,
+    dir: &std::path::Path,
+) -> (std::sync::Arc<dyn eve_store::DataLayer>, MediaFuture) {
     let var = eve_backends::TEST_BACKEND_VAR;
     let value = std::env::var(var).ok();
     let mut url = eve_backends::LayerUrl::for_tests(value.as_deref())
@@ -223,15 +240,29 @@ pub async fn test_store(
         // Each test gets a database of its own.
         let mut options = eve_backends::OpenOptions::from_domain(domain, dir);
         options.mongo_dbname = Some(fresh_mongo_database());
-        return eve_backends::open_layer(&url, &options)
+        let store = eve_backends::open_layer(&url, &options)
             .await
             .unwrap_or_else(|e| panic!("{var}: {e}"));
+        return (store, media_of(url, options));
     }
     // A PostgreSQL layer gets a schema of its own per test (dropped with
     // the store), so tests never see each other's documents.
-    eve_backends::open_for_tests(domain, &url, dir)
+    let (store, media) = eve_backends::open_for_tests_with_media(domain, &url, dir)
         .await
-        .unwrap_or_else(|e| panic!("{var}: {e}"))
+        .unwrap_or_else(|e| panic!("{var}: {e}"));
+    let media: MediaFuture = match media {
+        Some(media) => Box::pin(async move { media }),
+        None => media_of(url, eve_backends::OpenOptions::from_domain(domain, dir)),
+    };
+    (store, media)
+}
+
+fn media_of(url: eve_backends::LayerUrl, options: eve_backends::OpenOptions) -> MediaFuture {
+    Box::pin(async move {
+        eve_backends::open_media(&url, &options)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", eve_backends::TEST_BACKEND_VAR))
+    })
 }
 
 /// A MongoDB database name no other test of this run (or an earlier one)

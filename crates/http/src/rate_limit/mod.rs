@@ -127,7 +127,10 @@ pub(crate) fn applies(method: &HttpMethod, route: Option<&Route>) -> bool {
         return false;
     }
     match route.kind {
-        EndpointKind::Home | EndpointKind::Item | EndpointKind::AdditionalItem => true,
+        EndpointKind::Home
+        | EndpointKind::Item
+        | EndpointKind::AdditionalItem
+        | EndpointKind::Media => true,
         EndpointKind::Collection => *method != HttpMethod::Delete,
         EndpointKind::Schema => false,
     }

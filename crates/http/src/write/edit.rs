@@ -33,20 +33,18 @@ pub(crate) async fn patch(
         .original(res, &plan.filter, &plan.if_match)
         .await?
         .ok_or(ApiError::DocumentNotFound)?;
-    let body = parse_body(ctx, res, false)?;
-    let edited = exec
-        .update(
-            ctx.access(),
-            res,
-            &original,
-            json_to_bson(&body),
-            &plan.url_fields,
-        )
-        .await?;
-    match edited {
-        Edited::Stored(doc) => Ok(edited_reply(ctx, route, res, doc, embed, false).await),
-        Edited::Refused(refusal) => Ok(refused(ctx, &refusal, &body)),
+    let (body, input, upload) = single_payload(ctx, res).await?;
+    let result = async {
+        let edited = exec
+            .update(ctx.access(), res, &original, input, &plan.url_fields)
+            .await?;
+        Ok(match edited {
+            Edited::Stored(doc) => edited_reply(ctx, route, res, doc, embed, false).await,
+            Edited::Refused(refusal) => refused(ctx, &refusal, &body),
+        })
     }
+    .await;
+    settle(ctx, upload, result).await
 }
 
 async fn edited_reply(
@@ -94,20 +92,18 @@ pub(crate) async fn put(
         }
         return upsert(ctx, route, res, plan, embed).await;
     };
-    let body = parse_body(ctx, res, false)?;
-    let edited = exec
-        .replace(
-            ctx.access(),
-            res,
-            &original,
-            json_to_bson(&body),
-            &plan.url_fields,
-        )
-        .await?;
-    match edited {
-        Edited::Stored(doc) => Ok(edited_reply(ctx, route, res, doc, embed, true).await),
-        Edited::Refused(refusal) => Ok(refused(ctx, &refusal, &body)),
+    let (body, input, upload) = single_payload(ctx, res).await?;
+    let result = async {
+        let edited = exec
+            .replace(ctx.access(), res, &original, input, &plan.url_fields)
+            .await?;
+        Ok(match edited {
+            Edited::Stored(doc) => edited_reply(ctx, route, res, doc, embed, true).await,
+            Edited::Refused(refusal) => refused(ctx, &refusal, &body),
+        })
     }
+    .await;
+    settle(ctx, upload, result).await
 }
 
 /// PUT on a missing document: insert it with the id from the URL.
@@ -118,9 +114,24 @@ async fn upsert(
     plan: &EditPlan,
     embed: &[EmbedPath],
 ) -> ApiResult<Reply> {
-    let domain = ctx.domain();
-    let body = parse_body(ctx, res, false)?;
     let (field, raw) = route.lookup.clone().ok_or(ApiError::UrlNotFound)?;
+    let (body, input, upload) = single_payload(ctx, res).await?;
+    let result = upsert_payload(ctx, route, res, plan, embed, (field, raw), body, input).await;
+    settle(ctx, upload, result).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn upsert_payload(
+    ctx: &Ctx,
+    route: &Route,
+    res: &Arc<Resource>,
+    plan: &EditPlan,
+    embed: &[EmbedPath],
+    (field, raw): (String, String),
+    body: Value,
+    input: Bson,
+) -> ApiResult<Reply> {
+    let domain = ctx.domain();
     let id = lookup_value(domain, res, &field, &raw);
     // The inserted document, kept for the answer (embedding, if asked,
     // reads the store once the document is in it).
@@ -130,7 +141,7 @@ async fn upsert(
         .upsert(
             ctx.access(),
             res,
-            json_to_bson(&body),
+            input,
             &plan.url_fields,
             (field, id),
             copy,

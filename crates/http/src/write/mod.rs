@@ -27,6 +27,38 @@ pub(crate) use delete::{delete_collection, delete_item};
 pub(crate) use edit::{patch, put};
 pub(crate) use post::post;
 
+/// The payload of a one-document write (PATCH, PUT): the body as sent
+/// (for error texts), as BSON, and the upload of a `multipart/form-data`
+/// body, whose files [`settle`] removes if the write does not happen.
+async fn single_payload(
+    ctx: &Ctx,
+    res: &Resource,
+) -> ApiResult<(Value, Bson, Option<crate::multipart::Upload>)> {
+    if crate::multipart::is_multipart(ctx) {
+        let upload = crate::multipart::parse_multipart(ctx, res).await?;
+        let input = Bson::Document(upload.doc.clone());
+        return Ok((Value::Object(Map::new()), input, Some(upload)));
+    }
+    let body = parse_body(ctx, res, false)?;
+    let input = json_to_bson(&body);
+    Ok((body, input, None))
+}
+
+/// Removes the files of `upload` unless `result` is a success: a write
+/// that was refused or failed leaves no file behind.
+async fn settle(
+    ctx: &Ctx,
+    upload: Option<crate::multipart::Upload>,
+    result: ApiResult<Reply>,
+) -> ApiResult<Reply> {
+    if let Some(upload) = upload {
+        if !matches!(&result, Ok(reply) if reply.status < 300) {
+            ctx.exec().discard_media(&upload.stored).await;
+        }
+    }
+    result
+}
+
 /// Python's `str()` of a JSON value, as Eve prints payload elements.
 fn python_str(value: &Value) -> String {
     match value {

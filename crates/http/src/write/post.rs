@@ -18,6 +18,13 @@ pub(crate) async fn post(
 ) -> ApiResult<Reply> {
     let domain = ctx.domain();
     let s = &domain.settings;
+    if crate::multipart::is_multipart(ctx) {
+        let upload = crate::multipart::parse_multipart(ctx, res).await?;
+        let input = vec![Bson::Document(upload.doc.clone())];
+        let values = vec![Value::Object(Map::new())];
+        let result = insert_values(ctx, route, res, plan, embed, values, false, input).await;
+        return settle(ctx, Some(upload), result).await;
+    }
     let body = parse_body(ctx, res, true)?;
     let (values, is_list) = match body {
         Value::Array(items) => (items, true),
@@ -33,6 +40,24 @@ pub(crate) async fn post(
         return Err(ApiError::BulkInsertDisabled);
     }
     let input: Vec<Bson> = values.iter().map(json_to_bson).collect();
+    insert_values(ctx, route, res, plan, embed, values, is_list, input).await
+}
+
+/// Inserts the documents `input` (the body's `values` as BSON) and
+/// answers as Eve does.
+#[allow(clippy::too_many_arguments)]
+async fn insert_values(
+    ctx: &Ctx,
+    route: &Route,
+    res: &Arc<Resource>,
+    plan: &InsertPlan,
+    embed: &[EmbedPath],
+    values: Vec<Value>,
+    is_list: bool,
+    input: Vec<Bson>,
+) -> ApiResult<Reply> {
+    let s = &ctx.domain().settings;
+    let domain = ctx.domain();
     // The answer depends only on the documents as inserted: it is built
     // before the store takes them (without a copy), unless it embeds
     // documents (then from a copy, once they are stored).

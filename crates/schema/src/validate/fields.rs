@@ -187,7 +187,8 @@ impl<'s, 'c> V<'s, 'c> {
             },
             Ty::DbRef => matches!(v, Bson::Document(d) if pyfmt::as_dbref(d).is_some()),
             Ty::Decimal => matches!(v, Bson::Decimal128(_)),
-            Ty::Media => matches!(v, Bson::Binary(_)),
+            // A stored file's id (GridFS's ObjectId), or raw bytes.
+            Ty::Media => matches!(v, Bson::Binary(_) | Bson::ObjectId(_)),
             Ty::Geo(g) => g.accepts(v, self.sh.schema.registry.geojson_custom_fields),
             Ty::Custom(name) => self
                 .sh
