@@ -36,6 +36,7 @@ fn index(name: &str, field: &str, unique: bool) -> IndexSpec {
         keys: vec![(field.into(), IndexKey::Asc)],
         unique,
         sparse: false,
+        text: None,
     }
 }
 

@@ -68,6 +68,7 @@ mod cancel;
 mod catalog;
 mod error;
 mod find;
+mod fts;
 mod integrity;
 mod query;
 mod write;
@@ -487,6 +488,9 @@ fn page(
     query: &FindQuery,
     sort_memory: usize,
 ) -> StoreResult<Vec<Document>> {
+    if query.text.is_some() {
+        return fts::find(conn, meta, query, sort_memory).map(|(docs, _)| docs);
+    }
     let mut stats = ExecStats::default();
     let (_, docs) = find::find(
         conn,
@@ -531,6 +535,7 @@ impl DataLayer for SqliteStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             atomic_batches: true,
+            text_search: true,
             ..Capabilities::default()
         }
     }
@@ -591,6 +596,10 @@ impl DataLayer for SqliteStore {
             let Some(meta) = catalog::load_cached(conn, cache, &collection)? else {
                 return Ok((Vec::new(), count.then_some(0)));
             };
+            if query.text.is_some() {
+                let (docs, total) = fts::find(conn, &meta, &query, sort_memory)?;
+                return Ok((docs, count.then_some(total)));
+            }
             let docs = page(conn, &meta, &query, sort_memory)?;
             let total = if count {
                 Some(query::count(conn, &meta, &query.filter)?)

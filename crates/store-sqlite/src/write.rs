@@ -13,6 +13,7 @@ use eve_store::{IndexSpec, StoreError, StoreResult};
 use rusqlite::Connection;
 
 use crate::catalog::{self, CollMeta, IndexMeta, ID_INDEX};
+use crate::fts;
 use crate::error::{is_constraint, sql_err};
 use crate::query::{self, ExecStats};
 use eve_store_keys::keys::index_entries;
@@ -48,6 +49,10 @@ fn add_entries(
 ) -> Result<(), EntryError> {
     let cid = meta.cid;
     for index in &mut meta.indexes {
+        if let Some(text) = catalog::text_of(index) {
+            fts::add(conn, cid, index, &text, rowid, doc).map_err(EntryError::Other)?;
+            continue;
+        }
         if !index.has_side_table() {
             continue;
         }
@@ -94,6 +99,10 @@ fn remove_entries(
     doc: &Document,
 ) -> StoreResult<()> {
     for index in &meta.indexes {
+        if catalog::text_of(index).is_some() {
+            fts::remove(conn, meta.cid, index, rowid)?;
+            continue;
+        }
         if !index.has_side_table() {
             continue;
         }
@@ -303,7 +312,7 @@ pub(crate) fn prepare_collection(
 
 /// Fills a new index from the existing documents.
 fn build_index(conn: &Connection, cid: i64, index: IndexMeta) -> StoreResult<()> {
-    if !index.has_side_table() {
+    if !index.has_side_table() && catalog::text_of(&index).is_none() {
         return Ok(());
     }
     let mut one = CollMeta {

@@ -36,6 +36,7 @@ mod read;
 mod resource;
 mod schema_checks;
 mod server;
+mod text_index;
 mod url;
 mod versioning;
 

@@ -11,6 +11,7 @@ fn spec(name: &str, keys: &[(&str, IndexKey)], unique: bool, sparse: bool) -> In
             .collect(),
         unique,
         sparse,
+        text: None,
     }
 }
 
