@@ -135,7 +135,7 @@ pub(crate) fn fts_table(cid: i64, ixid: i64) -> String {
 pub(crate) fn create_fts(conn: &Connection, cid: i64, ixid: i64, text: &eve_query::text::TextIndex) -> StoreResult<()> {
     let columns: Vec<String> = (0..text.fields.len()).map(|i| format!("f{i}")).collect();
     conn.execute_batch(&format!(
-        "CREATE VIRTUAL TABLE {}({}, content='', contentless_delete=1, \
+        "CREATE VIRTUAL TABLE {} USING fts5({}, content='', contentless_delete=1, \
          tokenize='unicode61 remove_diacritics 0');",
         fts_table(cid, ixid),
         columns.join(", ")

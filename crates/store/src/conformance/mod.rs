@@ -44,6 +44,7 @@ mod indexes;
 mod operators;
 mod pages;
 mod reads;
+mod text;
 mod writes;
 
 pub use aggregate::*;
@@ -53,6 +54,7 @@ pub use indexes::*;
 pub use operators::bitwise_operators_follow_mongodb;
 pub use pages::*;
 pub use reads::*;
+pub use text::*;
 pub use writes::*;
 
 /// A store under test, and what must outlive it.
@@ -158,6 +160,9 @@ macro_rules! conformance_suite {
             expr_filters_compare_fields,
             watch_is_unsupported_or_delivers,
             searches_are_refused_without_the_capability,
+            text_search_matches_ranks_and_counts,
+            text_index_follows_every_write,
+            text_search_needs_one_text_index,
         );
     };
 }
