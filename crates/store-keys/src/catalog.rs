@@ -3,8 +3,8 @@
 //! as bytes, and the checks an index set passes before it is built.
 
 use bson::{doc, Bson, Document};
-use eve_query::Filter;
 use eve_query::text::Language;
+use eve_query::Filter;
 use eve_store::{IndexKey, IndexSpec, StoreError, StoreResult, TextIndex, WriteOp};
 
 /// Name of the implicit unique index on `_id`.
@@ -35,7 +35,8 @@ pub fn spec_to_bytes(spec: &IndexSpec) -> StoreResult<Vec<u8>> {
             Bson::Array(vec![Bson::String(f.clone()), dir])
         })
         .collect();
-    let mut d = doc! {"name": &spec.name, "keys": keys, "unique": spec.unique, "sparse": spec.sparse};
+    let mut d =
+        doc! {"name": &spec.name, "keys": keys, "unique": spec.unique, "sparse": spec.sparse};
     if let Some(text) = &spec.text {
         let weights: Vec<Bson> = text
             .fields

@@ -59,9 +59,9 @@ where
         total += 1;
         doc.insert(TEXT_SCORE_KEY, Bson::Double(score));
         match &mut top {
-            Some(top) => top.push(doc, size).map_err(|e| {
-                StoreError::InvalidQuery(e.to_string())
-            })?,
+            Some(top) => top
+                .push(doc, size)
+                .map_err(|e| StoreError::InvalidQuery(e.to_string()))?,
             None if want.is_none_or(|w| natural.len() < w) => natural.push(doc),
             None => {}
         }

@@ -132,7 +132,12 @@ pub(crate) fn fts_table(cid: i64, ixid: i64) -> String {
 }
 
 /// Creates the (empty) FTS5 table of a text index. Writer only.
-pub(crate) fn create_fts(conn: &Connection, cid: i64, ixid: i64, text: &eve_query::text::TextIndex) -> StoreResult<()> {
+pub(crate) fn create_fts(
+    conn: &Connection,
+    cid: i64,
+    ixid: i64,
+    text: &eve_query::text::TextIndex,
+) -> StoreResult<()> {
     let columns: Vec<String> = (0..text.fields.len()).map(|i| format!("f{i}")).collect();
     conn.execute_batch(&format!(
         "CREATE VIRTUAL TABLE {} USING fts5({}, content='', contentless_delete=1, \
@@ -145,9 +150,7 @@ pub(crate) fn create_fts(conn: &Connection, cid: i64, ixid: i64, text: &eve_quer
 
 /// The text index of `index`, if it is one.
 pub(crate) fn text_of(index: &IndexMeta) -> Option<eve_query::text::TextIndex> {
-    let is_text = |(_, k): &(String, eve_store::IndexKey)| {
-        matches!(k, eve_store::IndexKey::Special(s) if s == "text")
-    };
+    let is_text = |(_, k): &(String, eve_store::IndexKey)| matches!(k, eve_store::IndexKey::Special(s) if s == "text");
     if index.spec.keys.iter().any(is_text) {
         index.spec.text_index()
     } else {

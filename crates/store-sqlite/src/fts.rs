@@ -54,7 +54,12 @@ pub(crate) fn add(
 }
 
 /// Removes the document at `rowid` from the text index `index`.
-pub(crate) fn remove(conn: &Connection, cid: i64, index: &IndexMeta, rowid: i64) -> StoreResult<()> {
+pub(crate) fn remove(
+    conn: &Connection,
+    cid: i64,
+    index: &IndexMeta,
+    rowid: i64,
+) -> StoreResult<()> {
     let sql = format!("DELETE FROM {} WHERE rowid = ?1", table(cid, index.ixid));
     conn.prepare_cached(&sql)
         .and_then(|mut st| st.execute([rowid]))
@@ -83,11 +88,19 @@ pub(crate) fn match_expression(m: &TextMatcher) -> Option<String> {
             // document may hold them; the exact check decides.
             return None;
         }
-        m.phrases.iter().map(|p| phrase(p)).collect::<Vec<_>>().join(" AND ")
+        m.phrases
+            .iter()
+            .map(|p| phrase(p))
+            .collect::<Vec<_>>()
+            .join(" AND ")
     } else if m.words.is_empty() {
         return None;
     } else {
-        m.words.iter().map(|w| quoted(w)).collect::<Vec<_>>().join(" OR ")
+        m.words
+            .iter()
+            .map(|w| quoted(w))
+            .collect::<Vec<_>>()
+            .join(" OR ")
     };
     let mut expr = format!("({positive})");
     for w in &m.negated_words {
@@ -127,13 +140,13 @@ pub(crate) fn find(
         .map_err(sql_err)?
         .collect::<Result<_, _>>()
         .map_err(sql_err)?;
-    let candidates = hits.into_iter().filter_map(|(rowid, bm25)| {
-        match load_doc(conn, meta, rowid) {
-            Ok(Some((doc, size))) => Some(Ok((doc, size, -bm25))),
-            Ok(None) => None,
-            Err(e) => Some(Err(e)),
-        }
-    });
+    let candidates =
+        hits.into_iter()
+            .filter_map(|(rowid, bm25)| match load_doc(conn, meta, rowid) {
+                Ok(Some((doc, size))) => Some(Ok((doc, size, -bm25))),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
+            });
     eve_store_keys::text::rank_page(candidates, query, &text, &matcher, memory)
 }
 
@@ -154,12 +167,18 @@ mod tests {
                 .ok()
                 .and_then(|m| match_expression(&m))
         };
-        assert_eq!(m("coffee shops").as_deref(), Some("(\"coffe\" OR \"shop\")"));
+        assert_eq!(
+            m("coffee shops").as_deref(),
+            Some("(\"coffe\" OR \"shop\")")
+        );
         assert_eq!(
             m("\"fair trade\" -decaf -\"instant mix\"").as_deref(),
             Some("(\"fair trade\") NOT \"decaf\" NOT \"instant mix\"")
         );
-        assert_eq!(m("NEAR(a b) OR * ^x:y").as_deref(), Some("(\"near\" OR \"b\" OR \"x\" OR \"y\")"));
+        assert_eq!(
+            m("NEAR(a b) OR * ^x:y").as_deref(),
+            Some("(\"near\" OR \"b\" OR \"x\" OR \"y\")")
+        );
         assert_eq!(m("-only"), None);
     }
 }

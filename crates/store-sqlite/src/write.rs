@@ -13,8 +13,8 @@ use eve_store::{IndexSpec, StoreError, StoreResult};
 use rusqlite::Connection;
 
 use crate::catalog::{self, CollMeta, IndexMeta, ID_INDEX};
-use crate::fts;
 use crate::error::{is_constraint, sql_err};
+use crate::fts;
 use crate::query::{self, ExecStats};
 use eve_store_keys::keys::index_entries;
 use eve_store_keys::update::{apply_update, check_id, with_id_first};

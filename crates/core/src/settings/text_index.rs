@@ -68,7 +68,10 @@ pub(crate) fn parse(
         let Value::Object(weights) = w else {
             ctx.problem(
                 format!("{at}.options.weights"),
-                format!("expected a mapping of field to weight, found {}", kind_of(w)),
+                format!(
+                    "expected a mapping of field to weight, found {}",
+                    kind_of(w)
+                ),
             );
             return None;
         };

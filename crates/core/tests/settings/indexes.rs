@@ -282,3 +282,76 @@ DOMAIN:
         "{e}"
     );
 }
+
+#[test]
+fn text_indexes_take_weights_and_languages() {
+    let d = ok(r#"
+DOMAIN:
+  articles:
+    text_query: true
+    schema:
+      title: {type: string}
+      body: {type: string}
+    mongo_indexes:
+      search:
+        keys: [[title, text], [body, text]]
+        options: {weights: {title: 10}, default_language: fr, language_override: lang}
+"#);
+    let r = res(&d, "articles");
+    assert!(r.text_query);
+    let text = r
+        .indexes
+        .iter()
+        .find_map(|i| i.text.clone())
+        .expect("a text index");
+    assert_eq!(
+        text.fields,
+        vec![("title".to_string(), 10), ("body".to_string(), 1)]
+    );
+    assert_eq!(text.default_language, eve_query::text::Language::French);
+    assert_eq!(text.language_override, "lang");
+    assert_eq!(d.settings.params.text, "q");
+}
+
+#[test]
+fn invalid_text_index_definitions_are_refused_at_their_key_paths() {
+    for (def, path) in [
+        (
+            "a: [[title, text]]\n      b: [[body, text]]",
+            "DOMAIN.articles.mongo_indexes.b",
+        ),
+        (
+            "a: [[title, text], [n, 1]]",
+            "DOMAIN.articles.mongo_indexes.a",
+        ),
+        ("a: [[\"$**\", text]]", "DOMAIN.articles.mongo_indexes.a"),
+        (
+            "a: [[[title, text]], {weights: {body: 2}}]",
+            "DOMAIN.articles.mongo_indexes.a.options.weights.body",
+        ),
+        (
+            "a: [[[title, text]], {weights: {title: 0}}]",
+            "DOMAIN.articles.mongo_indexes.a.options.weights.title",
+        ),
+        (
+            "a: [[[title, text]], {default_language: klingon}]",
+            "DOMAIN.articles.mongo_indexes.a.options.default_language",
+        ),
+        (
+            "a: [[[title, text]], {language_override: \"\"}]",
+            "DOMAIN.articles.mongo_indexes.a.options.language_override",
+        ),
+        (
+            "a: [[[title, 1]], {weights: {title: 2}}]",
+            "DOMAIN.articles.mongo_indexes.a.options.weights",
+        ),
+    ] {
+        let e = err(&format!(
+            "DOMAIN:\n  articles:\n    schema: {{title: {{type: string}}, body: {{type: string}}}}\n    mongo_indexes:\n      {def}\n"
+        ));
+        assert_problem(&e, path);
+    }
+    let e =
+        err("DOMAIN:\n  articles:\n    text_query: true\n    schema: {title: {type: string}}\n");
+    assert_problem(&e, "DOMAIN.articles.text_query");
+}

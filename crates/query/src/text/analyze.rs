@@ -32,7 +32,10 @@ pub fn fold(text: &str, case_sensitive: bool, diacritic_sensitive: bool) -> Stri
     let stripped: String = if diacritic_sensitive {
         text.nfc().collect()
     } else {
-        text.nfd().filter(|c| !is_combining_mark(*c)).nfc().collect()
+        text.nfd()
+            .filter(|c| !is_combining_mark(*c))
+            .nfc()
+            .collect()
     };
     if case_sensitive {
         stripped

@@ -414,7 +414,10 @@ mod tests {
         let d = doc! {"title": "Café", "tags": ["a", {"x": 1}, "b"], "language": "fr"};
         assert_eq!(index().field_texts(&d), ["Café", "a\nb"]);
         assert_eq!(index().language_of(&d), Language::French);
-        assert_eq!(index().language_of(&doc! {"language": "xx"}), Language::English);
+        assert_eq!(
+            index().language_of(&doc! {"language": "xx"}),
+            Language::English
+        );
     }
 
     #[test]
@@ -424,7 +427,9 @@ mod tests {
             let mut t = TextSearch::new(s);
             t.case_sensitive = case;
             t.diacritic_sensitive = dia;
-            TextMatcher::new(&t, &index()).map(|m| m.check(&index(), &d)).unwrap_or(false)
+            TextMatcher::new(&t, &index())
+                .map(|m| m.check(&index(), &d))
+                .unwrap_or(false)
         };
         assert!(m("\"blue cafe\"", false, false));
         assert!(!m("\"cafe blue\"", false, false));
@@ -438,8 +443,12 @@ mod tests {
 
     #[test]
     fn stop_words_only_match_nothing() {
-        let m = TextMatcher::new(&TextSearch::new("the and -x"), &index()).unwrap_or_else(|e| panic!("{e}"));
+        let m = TextMatcher::new(&TextSearch::new("the and -x"), &index())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(!m.can_match());
-        assert!(TextSearch::from_operand(&Bson::Document(doc! {"$search": "x", "$language": "zz"})).is_err());
+        assert!(TextSearch::from_operand(&Bson::Document(
+            doc! {"$search": "x", "$language": "zz"}
+        ))
+        .is_err());
     }
 }

@@ -35,7 +35,10 @@ impl SearchTerms {
     }
 
     fn count(&self) -> usize {
-        self.words.len() + self.phrases.len() + self.negated_words.len() + self.negated_phrases.len()
+        self.words.len()
+            + self.phrases.len()
+            + self.negated_words.len()
+            + self.negated_phrases.len()
     }
 }
 

@@ -86,19 +86,40 @@ pub async fn text_search_matches_ranks_and_counts(store: Arc<dyn DataLayer>) {
     }
     prepare(&store, "articles", &[text_index()]).await;
     insert(&store, "articles", articles()).await;
-    assert_eq!(sorted_ids(&store, "articles", "COFFEE").await, int_ids(&[1, 2, 3]));
-    assert_eq!(sorted_ids(&store, "articles", "shop roses").await, int_ids(&[1, 5]));
-    assert_eq!(sorted_ids(&store, "articles", "coffee -decaf").await, int_ids(&[1, 2]));
-    assert_eq!(sorted_ids(&store, "articles", "\"fair trade\" coffee").await, int_ids(&[3]));
-    assert_eq!(sorted_ids(&store, "articles", "coffee -\"fair trade\"").await, int_ids(&[1, 2]));
+    assert_eq!(
+        sorted_ids(&store, "articles", "COFFEE").await,
+        int_ids(&[1, 2, 3])
+    );
+    assert_eq!(
+        sorted_ids(&store, "articles", "shop roses").await,
+        int_ids(&[1, 5])
+    );
+    assert_eq!(
+        sorted_ids(&store, "articles", "coffee -decaf").await,
+        int_ids(&[1, 2])
+    );
+    assert_eq!(
+        sorted_ids(&store, "articles", "\"fair trade\" coffee").await,
+        int_ids(&[3])
+    );
+    assert_eq!(
+        sorted_ids(&store, "articles", "coffee -\"fair trade\"").await,
+        int_ids(&[1, 2])
+    );
     // A document in its own language (`language`), searched in it.
     let mut french = search("CAFE");
     if let Some(t) = french.text.as_mut() {
         t.language = Some("fr".into());
     }
     assert_eq!(found(&store, "articles", &french).await, int_ids(&[4]));
-    assert_eq!(sorted_ids(&store, "articles", "-coffee").await, int_ids(&[]));
-    assert_eq!(sorted_ids(&store, "articles", "the and of").await, int_ids(&[]));
+    assert_eq!(
+        sorted_ids(&store, "articles", "-coffee").await,
+        int_ids(&[])
+    );
+    assert_eq!(
+        sorted_ids(&store, "articles", "the and of").await,
+        int_ids(&[])
+    );
     // Title (weight 10) before body (weight 1).
     let ranked = found(&store, "articles", &by_score(search("coffee"))).await;
     assert_eq!(ranked.first(), Some(&Bson::Int32(1)), "{ranked:?}");
@@ -119,7 +140,9 @@ pub async fn text_search_matches_ranks_and_counts(store: Arc<dyn DataLayer>) {
         .collect();
     assert!(scores.iter().all(|s| *s > 0.0), "{docs:?}");
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
-    assert!(docs.iter().all(|d| !d.contains_key("body") && d.contains_key("title")));
+    assert!(docs
+        .iter()
+        .all(|d| !d.contains_key("body") && d.contains_key("title")));
     // With a filter, a window and the total.
     let mut query = by_score(search("coffee fair"));
     query.filter = q(doc! {"tag": "a"});
@@ -145,13 +168,41 @@ pub async fn text_index_follows_every_write(store: Arc<dyn DataLayer>) {
         return;
     }
     prepare(&store, "notes", &[text_index()]).await;
-    insert(&store, "notes", vec![doc! {"_id": 1, "title": "apple"}, doc! {"_id": 2, "title": "banana"}]).await;
-    assert!(matches!(store.replace_one("notes", &q(doc! {"_id": 1}), doc! {"_id": 1, "title": "cherry"}).await, Ok(true)));
+    insert(
+        &store,
+        "notes",
+        vec![
+            doc! {"_id": 1, "title": "apple"},
+            doc! {"_id": 2, "title": "banana"},
+        ],
+    )
+    .await;
+    assert!(matches!(
+        store
+            .replace_one(
+                "notes",
+                &q(doc! {"_id": 1}),
+                doc! {"_id": 1, "title": "cherry"}
+            )
+            .await,
+        Ok(true)
+    ));
     assert_eq!(sorted_ids(&store, "notes", "apple").await, int_ids(&[]));
     assert_eq!(sorted_ids(&store, "notes", "cherry").await, int_ids(&[1]));
-    assert!(matches!(store.update_one("notes", &q(doc! {"_id": 2}), doc! {"body": "cherries"}).await, Ok(true)));
-    assert_eq!(sorted_ids(&store, "notes", "cherry").await, int_ids(&[1, 2]));
-    assert!(matches!(store.delete_many("notes", &q(doc! {"_id": 1})).await, Ok(1)));
+    assert!(matches!(
+        store
+            .update_one("notes", &q(doc! {"_id": 2}), doc! {"body": "cherries"})
+            .await,
+        Ok(true)
+    ));
+    assert_eq!(
+        sorted_ids(&store, "notes", "cherry").await,
+        int_ids(&[1, 2])
+    );
+    assert!(matches!(
+        store.delete_many("notes", &q(doc! {"_id": 1})).await,
+        Ok(1)
+    ));
     assert_eq!(sorted_ids(&store, "notes", "cherry").await, int_ids(&[2]));
     // A failed batch leaves the index as it was.
     let batch = crate::WriteBatch::new()
@@ -182,6 +233,11 @@ pub async fn text_search_needs_one_text_index(store: Arc<dyn DataLayer>) {
     assert!(matches!(got, Err(StoreError::InvalidQuery(_))), "{got:?}");
     let mut second = text_index();
     second.name = "other".into();
-    let got = store.prepare_collection("two", &[text_index(), second]).await;
-    assert!(matches!(got, Err(StoreError::InvalidIndex { .. })), "{got:?}");
+    let got = store
+        .prepare_collection("two", &[text_index(), second])
+        .await;
+    assert!(
+        matches!(got, Err(StoreError::InvalidIndex { .. })),
+        "{got:?}"
+    );
 }
