@@ -30,10 +30,103 @@ pub fn matcher(query: &FindQuery, index: &TextIndex) -> StoreResult<TextMatcher>
     TextMatcher::new(search, index).map_err(|e| StoreError::InvalidQuery(e.to_string()))
 }
 
-/// Ranks candidates: `candidates` yields each document the index found
-/// (in natural order), its stored size and its score. Returns the page
-/// (sorted, windowed, projected, with the score where the projection asks
-/// for it) and how many documents match.
+/// Ranks candidates as they come: [`Ranker::push`] each document the
+/// index found (in natural order) with its stored size and score, then
+/// [`Ranker::finish`] gives the page (sorted, windowed, projected, with the
+/// score where the projection asks for it) and how many documents match.
+pub struct Ranker<'a> {
+    query: &'a FindQuery,
+    index: &'a TextIndex,
+    matcher: &'a TextMatcher,
+    skip: usize,
+    want: Option<usize>,
+    top: Option<TopK>,
+    natural: Vec<Document>,
+    total: u64,
+}
+
+impl<'a> Ranker<'a> {
+    /// A ranker for `query`, holding at most `memory` bytes of documents
+    /// when it sorts.
+    pub fn new(
+        query: &'a FindQuery,
+        index: &'a TextIndex,
+        matcher: &'a TextMatcher,
+        memory: usize,
+    ) -> Self {
+        let skip = usize::try_from(query.skip).unwrap_or(usize::MAX);
+        let want = query
+            .limit
+            .map(|l| skip.saturating_add(usize::try_from(l).unwrap_or(usize::MAX)));
+        let top = (!query.sort.is_empty()).then(|| TopK::new(query.sort.clone(), want, memory));
+        Ranker {
+            query,
+            index,
+            matcher,
+            skip,
+            want,
+            top,
+            natural: Vec::new(),
+            total: 0,
+        }
+    }
+
+    /// One candidate: kept when it passes the filter and the exact checks.
+    pub fn push(&mut self, mut doc: Document, size: usize, score: f64) -> StoreResult<()> {
+        if !self.query.filter.matches(&doc) || !self.matcher.check(self.index, &doc) {
+            return Ok(());
+        }
+        self.total += 1;
+        doc.insert(TEXT_SCORE_KEY, Bson::Double(score));
+        match &mut self.top {
+            Some(top) => top
+                .push(doc, size)
+                .map_err(|e| StoreError::InvalidQuery(e.to_string())),
+            None => {
+                if self.want.is_none_or(|w| self.natural.len() < w) {
+                    self.natural.push(doc);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The page and the number of matches.
+    pub fn finish(self) -> (Vec<Document>, u64) {
+        let mut docs = match self.top {
+            Some(top) => top.into_sorted(),
+            None => self.natural,
+        };
+        docs.truncate(self.want.unwrap_or(usize::MAX));
+        let docs = if self.skip >= docs.len() {
+            Vec::new()
+        } else {
+            docs.split_off(self.skip)
+        };
+        let score_field = self
+            .query
+            .text
+            .as_ref()
+            .and_then(|t| t.score_field.as_deref());
+        let page = docs
+            .into_iter()
+            .map(|mut doc| {
+                let score = doc.remove(TEXT_SCORE_KEY);
+                let mut doc = match &self.query.projection {
+                    Some(p) => eve_store::project(doc, p),
+                    None => doc,
+                };
+                if let (Some(field), Some(score)) = (score_field, score) {
+                    doc.insert(field, score);
+                }
+                doc
+            })
+            .collect();
+        (page, self.total)
+    }
+}
+
+/// [`Ranker`] over an iterator of candidates.
 pub fn rank_page<I>(
     candidates: I,
     query: &FindQuery,
@@ -44,52 +137,10 @@ pub fn rank_page<I>(
 where
     I: Iterator<Item = StoreResult<(Document, usize, f64)>>,
 {
-    let skip = usize::try_from(query.skip).unwrap_or(usize::MAX);
-    let want = query
-        .limit
-        .map(|l| skip.saturating_add(usize::try_from(l).unwrap_or(usize::MAX)));
-    let mut top = (!query.sort.is_empty()).then(|| TopK::new(query.sort.clone(), want, memory));
-    let mut natural = Vec::new();
-    let mut total = 0u64;
+    let mut ranker = Ranker::new(query, index, matcher, memory);
     for candidate in candidates {
-        let (mut doc, size, score) = candidate?;
-        if !query.filter.matches(&doc) || !matcher.check(index, &doc) {
-            continue;
-        }
-        total += 1;
-        doc.insert(TEXT_SCORE_KEY, Bson::Double(score));
-        match &mut top {
-            Some(top) => top
-                .push(doc, size)
-                .map_err(|e| StoreError::InvalidQuery(e.to_string()))?,
-            None if want.is_none_or(|w| natural.len() < w) => natural.push(doc),
-            None => {}
-        }
+        let (doc, size, score) = candidate?;
+        ranker.push(doc, size, score)?;
     }
-    let mut docs = match top {
-        Some(top) => top.into_sorted(),
-        None => natural,
-    };
-    docs.truncate(want.unwrap_or(usize::MAX));
-    let docs = if skip >= docs.len() {
-        Vec::new()
-    } else {
-        docs.split_off(skip)
-    };
-    let score_field = query.text.as_ref().and_then(|t| t.score_field.as_deref());
-    let page = docs
-        .into_iter()
-        .map(|mut doc| {
-            let score = doc.remove(TEXT_SCORE_KEY);
-            let mut doc = match &query.projection {
-                Some(p) => eve_store::project(doc, p),
-                None => doc,
-            };
-            if let (Some(field), Some(score)) = (score_field, score) {
-                doc.insert(field, score);
-            }
-            doc
-        })
-        .collect();
-    Ok((page, total))
+    Ok(ranker.finish())
 }

@@ -56,6 +56,7 @@ mod error;
 mod integrity;
 mod read;
 mod temp;
+mod text;
 mod write;
 
 use std::collections::HashSet;
@@ -493,6 +494,7 @@ impl DataLayer for PostgresStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             atomic_batches: true,
+            text_search: true,
             ..Capabilities::default()
         }
     }
@@ -523,8 +525,8 @@ impl DataLayer for PostgresStore {
         query: &FindQuery,
         count: bool,
     ) -> StoreResult<(Vec<Document>, Option<u64>)> {
-        // Geo and text searches are not translated: refuse them, never
-        // drop them (`find` comes through here too).
+        // Geo searches are not translated: refuse them, never drop them
+        // (`find` comes through here too).
         query.check_supported(self.capabilities())?;
         let mut client = self.client().await?;
         // One REPEATABLE READ transaction: page and total, one snapshot.
@@ -534,6 +536,17 @@ impl DataLayer for PostgresStore {
             let Some(meta) = catalog::load(&tx, &self.names, collection).await? else {
                 return Ok((Vec::new(), count.then_some(0)));
             };
+            if query.text.is_some() {
+                let specs: Vec<&eve_store::IndexSpec> =
+                    meta.indexes.iter().map(|i| &i.spec).collect();
+                let ixid = |spec: &eve_store::IndexSpec| {
+                    let found = meta.indexes.iter().find(|i| i.spec.name == spec.name);
+                    self.names.index(meta.cid, found.map_or(0, |i| i.ixid))
+                };
+                let tables = (specs.as_slice(), ixid, self.names.docs(meta.cid));
+                let (docs, total) = text::find(&tx, tables, query, memory).await?;
+                return Ok((docs, count.then_some(total)));
+            }
             let mut stats = ReadStats::default();
             let (_, docs) =
                 read::find(&tx, &self.names, &meta, (query, memory), &mut stats).await?;
