@@ -28,6 +28,7 @@ mod batch;
 mod config;
 mod error;
 mod indexes;
+mod text;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -290,7 +291,7 @@ impl MongoStore {
             return Ok(Vec::new());
         }
         let coll = self.coll(collection);
-        let filter = query.filter.to_document();
+        let filter = text::filter_document(query);
         let mut options = find_options(query);
         if query.sort.is_empty() && !self.selects_one(collection, &query.filter) {
             // The contract's "natural (insertion) order": MongoDB returns
@@ -322,11 +323,11 @@ impl MongoStore {
     async fn run_count(
         &self,
         collection: &str,
-        filter: &Filter,
+        filter: Document,
         session: Option<&mut ClientSession>,
     ) -> StoreResult<u64> {
         let coll = self.coll(collection);
-        let action = coll.count_documents(filter.to_document());
+        let action = coll.count_documents(filter);
         match session {
             Some(s) => action.session(s).await,
             None => action.await,
@@ -355,7 +356,7 @@ impl MongoStore {
         let read = async {
             let docs = self.run_find(collection, query, Some(&mut session)).await?;
             let total = self
-                .run_count(collection, &query.filter, Some(&mut session))
+                .run_count(collection, text::filter_document(query), Some(&mut session))
                 .await?;
             Ok::<_, StoreError>((docs, total))
         }
@@ -433,6 +434,10 @@ fn find_options(query: &FindQuery) -> FindOptions {
     if !query.sort.is_empty() {
         let mut sort = Document::new();
         for (field, dir) in &query.sort {
+            if field == eve_store::TEXT_SCORE_KEY {
+                sort.insert(text::score_name(query), text::meta());
+                continue;
+            }
             let d = match dir {
                 SortDir::Asc => 1,
                 SortDir::Desc => -1,
@@ -445,7 +450,8 @@ fn find_options(query: &FindQuery) -> FindOptions {
         options.skip = Some(query.skip);
     }
     options.limit = query.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
-    options.projection = query.projection.as_ref().map(normalize_projection);
+    options.projection =
+        text::with_score(query, query.projection.as_ref().map(normalize_projection));
     options
 }
 
@@ -507,6 +513,7 @@ impl DataLayer for MongoStore {
                 .get()
                 .is_some_and(|t| t.has_transactions()),
             geo: true,
+            text_search: true,
             native_aggregation: true,
             ..Capabilities::default()
         }
@@ -524,13 +531,13 @@ impl DataLayer for MongoStore {
     }
 
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
-        // `near`/`text` are not translated yet: refuse them, never drop them.
-        query.check_supported(Capabilities::default())?;
+        // `near` is not translated yet: refuse it, never drop it.
+        query.check_supported(text::CAPABILITIES)?;
         self.run_find(collection, query, None).await
     }
 
     async fn count(&self, collection: &str, filter: &Filter) -> StoreResult<u64> {
-        self.run_count(collection, filter, None).await
+        self.run_count(collection, filter.to_document(), None).await
     }
 
     async fn find_page(
@@ -539,7 +546,7 @@ impl DataLayer for MongoStore {
         query: &FindQuery,
         count: bool,
     ) -> StoreResult<(Vec<Document>, Option<u64>)> {
-        query.check_supported(Capabilities::default())?;
+        query.check_supported(text::CAPABILITIES)?;
         if count
             && self.topology().await?.has_transactions()
             && self.inner.snapshots.load(Ordering::Relaxed)
@@ -557,7 +564,10 @@ impl DataLayer for MongoStore {
         }
         let docs = self.run_find(collection, query, None).await?;
         let total = if count {
-            Some(self.run_count(collection, &query.filter, None).await?)
+            Some(
+                self.run_count(collection, text::filter_document(query), None)
+                    .await?,
+            )
         } else {
             None
         };

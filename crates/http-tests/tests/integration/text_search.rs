@@ -336,3 +336,32 @@ async fn hostile_searches_are_client_errors() {
     let r = t.get("/articles?q=coffee").await;
     assert_eq!(r.json()["_error"], json!(null));
 }
+
+/// Runs on every layer, MongoDB's test server included: there the `$text`
+/// reaches the server, whose refusal is a 400 like on the other layers.
+#[tokio::test]
+async fn a_text_search_without_a_text_index_is_a_client_error() {
+    let t = TestApp::new(
+        "DEBUG: true\nRESOURCE_METHODS: [GET, POST]\nDOMAIN:\n  plain:\n    schema:\n      title: {type: string}\n",
+    )
+    .await;
+    t.create("/plain", r#"{"title": "coffee"}"#).await;
+    let r = t
+        .get(&format!(
+            "/plain?where={}",
+            enc(r#"{"$text": {"$search": "coffee"}}"#)
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let message = r.json()["_error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    // SecantusDB knows no `$text` at all ("unknown top level operator:
+    // $text"): the operator was sent to it.
+    let mongo = std::env::var("EVE_TEST_BACKEND").is_ok_and(|b| b.starts_with("mongo"));
+    assert!(
+        message.contains("text index required") || (mongo && message.contains("$text")),
+        "{message}"
+    );
+}
