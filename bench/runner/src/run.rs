@@ -30,7 +30,7 @@ pub(crate) struct Results {
     pub(crate) load_at_start: String,
 }
 
-pub(crate) const SCENARIOS: [(&str, &str, &str); 8] = [
+pub(crate) const SCENARIOS: [(&str, &str, &str); 10] = [
     ("S1", "GET one item by id", "req/s"),
     ("S2", "GET page, where on indexed field + sort", "req/s"),
     ("S3", "POST one document", "inserts/s"),
@@ -39,6 +39,16 @@ pub(crate) const SCENARIOS: [(&str, &str, &str); 8] = [
     ("S6", "GET page, where on unindexed field", "req/s"),
     ("S7", "S2 at the large store", "req/s"),
     ("S8", "GET page of 25, two embedded relations", "req/s"),
+    (
+        "S9",
+        "GET ?q= search, a few matches, 100k documents",
+        "req/s",
+    ),
+    (
+        "S10",
+        "GET ?q= search, every document matches, 100k",
+        "req/s",
+    ),
 ];
 
 /// Documents of `links` for S8 (40 pages of 25).
@@ -384,6 +394,44 @@ fn run_servers(cfg: &Config, paths: &Paths, builds: &[Build], results: &mut Resu
             seed_links(o, &oracle_ids, LINKS)?;
             run_one(cfg, results, "S8", o, &s8, &[pages], 0.0)?;
         }
+    }
+
+    // ---- S9, S10: full-text search (`?q=`, docs/search.md) over 100k
+    // documents of `articles`. eve-rs only (mongomock has no `$text`), and
+    // not in a paired run: a baseline without text search ignores `q`.
+    if cfg.baseline.is_none() && cfg.n_medium > 0 {
+        println!("== seeding {} articles (text index)", cfg.n_medium);
+        for s in &subjects {
+            let (_, secs) = timed(s.build.name, || {
+                seed(&s.server, "articles", 0, cfg.n_medium, 100, 4)
+            })?;
+            results.seeding.push(format!(
+                "{}: {} articles (text index) in {secs:.1} s",
+                s.build.name, cfg.n_medium
+            ));
+        }
+        let s9 = script(paths, "s9_text_search.lua")?;
+        let n = cfg.n_medium.to_string();
+        println!("== S9 GET ?q= matching a few documents");
+        run_builds(
+            cfg,
+            results,
+            "S9",
+            &subjects,
+            &s9,
+            &|_| vec![n.clone(), "few".into()],
+            0.0,
+        )?;
+        println!("== S10 GET ?q= matching every document");
+        run_builds(
+            cfg,
+            results,
+            "S10",
+            &subjects,
+            &s9,
+            &|_| vec![n.clone(), "all".into()],
+            0.0,
+        )?;
     }
 
     // ---- writes
