@@ -25,14 +25,9 @@ use crate::error::TxError;
 
 const LABELS: [char; 4] = ['A', 'B', 'C', 'D'];
 
-/// The text index of `index`, if it is one.
+/// The text index of `spec`, if it is one.
 pub(crate) fn text_of(spec: &IndexSpec) -> Option<TextIndex> {
-    let is_text = |(_, k): &(String, eve_store::IndexKey)| matches!(k, eve_store::IndexKey::Special(s) if s == "text");
-    if spec.keys.iter().any(is_text) {
-        spec.text_index()
-    } else {
-        None
-    }
+    spec.text_index()
 }
 
 /// The distinct weights of `text`, largest first; more than four cannot
@@ -187,9 +182,9 @@ fn tsquery(m: &eve_query::text::TextMatcher) -> Option<(String, Vec<String>)> {
 /// Runs a `$text` query: the page and the number of matches.
 /// `tables(spec)` names the table of a text index; `docs` is the
 /// documents table.
-pub(crate) async fn find<'s>(
+pub(crate) async fn find(
     tx: &Transaction<'_>,
-    (specs, tables, docs): (&[&'s IndexSpec], impl Fn(&IndexSpec) -> String, String),
+    (specs, tables, docs): (&[&IndexSpec], impl Fn(&IndexSpec) -> String, String),
     query: &FindQuery,
     memory: usize,
 ) -> Result<(Vec<Document>, u64), TxError> {

@@ -150,12 +150,7 @@ pub(crate) fn create_fts(
 
 /// The text index of `index`, if it is one.
 pub(crate) fn text_of(index: &IndexMeta) -> Option<eve_query::text::TextIndex> {
-    let is_text = |(_, k): &(String, eve_store::IndexKey)| matches!(k, eve_store::IndexKey::Special(s) if s == "text");
-    if index.spec.keys.iter().any(is_text) {
-        index.spec.text_index()
-    } else {
-        None
-    }
+    index.spec.text_index()
 }
 
 /// What one reader connection knows of the catalog.

@@ -141,15 +141,19 @@ pub struct IndexSpec {
 }
 
 impl IndexSpec {
-    /// The text index this is: its [`IndexSpec::text`] options, or for an
-    /// index whose keys are all `text` and that has none, MongoDB's
-    /// defaults (weight 1, English, `language`). `None` for other indexes.
+    /// The text index this is (an index with `text` keys): its
+    /// [`IndexSpec::text`] options, or for an index whose keys are all
+    /// `text` and that has none, MongoDB's defaults (weight 1, English,
+    /// `language`). `None` for other indexes.
     pub fn text_index(&self) -> Option<TextIndex> {
         let is_text = |k: &IndexKey| matches!(k, IndexKey::Special(s) if s == "text");
+        if !self.keys.iter().any(|(_, k)| is_text(k)) {
+            return None;
+        }
         if let Some(t) = &self.text {
             return Some(t.clone());
         }
-        if self.keys.is_empty() || !self.keys.iter().all(|(_, k)| is_text(k)) {
+        if !self.keys.iter().all(|(_, k)| is_text(k)) {
             return None;
         }
         Some(TextIndex {
