@@ -30,7 +30,8 @@ DOMAIN:
       born_idx: [[[born, -1]], {sparse: true, unique: true}]
       obj_idx: {keys: [[born, -1], [name, 1]], options: {unique: true}}
       geo: [[location, "2dsphere"]]
-      txt: [[bio, text], [h, hashed], [p, 2d]]
+      other: [[h, hashed], [p, 2d]]
+      txt: [[bio, text]]
 "#);
     let got = &res(&d, "people").indexes;
     let want = vec![
@@ -51,15 +52,27 @@ DOMAIN:
             false,
         ),
         spec(
-            "txt",
+            "other",
             &[
-                ("bio", IndexKey::Special("text".into())),
                 ("h", IndexKey::Special("hashed".into())),
                 ("p", IndexKey::Special("2d".into())),
             ],
             false,
             false,
         ),
+        IndexSpec {
+            text: Some(eve_query::text::TextIndex {
+                fields: vec![("bio".into(), 1)],
+                default_language: eve_query::text::Language::English,
+                language_override: "language".into(),
+            }),
+            ..spec(
+                "txt",
+                &[("bio", IndexKey::Special("text".into()))],
+                false,
+                false,
+            )
+        },
     ];
     assert_eq!(got, &want);
 }
