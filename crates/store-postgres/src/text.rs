@@ -25,6 +25,20 @@ use crate::error::TxError;
 
 const LABELS: [char; 4] = ['A', 'B', 'C', 'D'];
 
+/// The most text of one document a text index takes, in bytes, shared
+/// among its fields: a `tsvector` holds at most 1 MiB, and a document may
+/// hold 16 MiB of text. What is beyond is not indexed (docs/search.md).
+const MAX_INDEXED_BYTES: usize = 256 * 1024;
+
+/// `text` folded, cut to at most `max` bytes (at a character boundary).
+fn folded_prefix(text: &str, max: usize) -> String {
+    let mut cut = text.len().min(max);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    fold(&text[..cut], false, false)
+}
+
 /// The text index of `spec`, if it is one.
 pub(crate) fn text_of(spec: &IndexSpec) -> Option<TextIndex> {
     spec.text_index()
@@ -82,7 +96,7 @@ pub(crate) async fn add(
         rids.push(*rid);
         configs.push(text.language_of(doc).pg_config().to_string());
         for (i, t) in text.field_texts(doc).iter().enumerate() {
-            columns[i].push(fold(t, false, false));
+            columns[i].push(folded_prefix(t, MAX_INDEXED_BYTES / n.max(1)));
         }
     }
     let vector: Vec<String> = text

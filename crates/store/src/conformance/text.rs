@@ -216,6 +216,18 @@ pub async fn text_index_follows_every_write(store: Arc<dyn DataLayer>) {
         });
     assert!(store.apply(batch).await.is_err());
     assert_eq!(sorted_ids(&store, "notes", "cherry").await, int_ids(&[2]));
+    // A document with megabytes of text is stored and found.
+    let long = "tangerine ".repeat(300_000);
+    insert(
+        &store,
+        "notes",
+        vec![doc! {"_id": 4, "title": "kiwi", "body": long}],
+    )
+    .await;
+    assert_eq!(
+        sorted_ids(&store, "notes", "kiwi tangerines").await,
+        int_ids(&[4])
+    );
     // An index created over existing documents covers them.
     insert(&store, "late", vec![doc! {"_id": 1, "title": "plum"}]).await;
     prepare(&store, "late", &[text_index()]).await;
