@@ -30,7 +30,7 @@ pub(crate) struct Results {
     pub(crate) load_at_start: String,
 }
 
-pub(crate) const SCENARIOS: [(&str, &str, &str); 9] = [
+pub(crate) const SCENARIOS: [(&str, &str, &str); 11] = [
     ("S1", "GET one item by id", "req/s"),
     ("S2", "GET page, where on indexed field + sort", "req/s"),
     ("S3", "POST one document", "inserts/s"),
@@ -42,6 +42,16 @@ pub(crate) const SCENARIOS: [(&str, &str, &str); 9] = [
     (
         "S9",
         "GET $near within 20 km, 25 nearest (medium store of points)",
+        "req/s",
+    ),
+    (
+        "S10",
+        "GET ?q= search, a few matches, 100k documents",
+        "req/s",
+    ),
+    (
+        "S11",
+        "GET ?q= search, every document matches, 100k",
         "req/s",
     ),
 ];
@@ -401,6 +411,44 @@ fn run_servers(cfg: &Config, paths: &Paths, builds: &[Build], results: &mut Resu
         }
         let s9 = script(paths, "s9_geo_near.lua")?;
         run_builds(cfg, results, "S9", &subjects, &s9, &|_| Vec::new(), 0.0)?;
+    }
+
+    // ---- S10, S11: full-text search (`?q=`, docs/search.md) over 100k
+    // documents of `articles`. eve-rs only (mongomock has no `$text`), and
+    // not in a paired run: a baseline without text search ignores `q`.
+    if cfg.baseline.is_none() && cfg.n_medium > 0 {
+        println!("== seeding {} articles (text index)", cfg.n_medium);
+        for s in &subjects {
+            let (_, secs) = timed(s.build.name, || {
+                seed(&s.server, "articles", 0, cfg.n_medium, 100, 4)
+            })?;
+            results.seeding.push(format!(
+                "{}: {} articles (text index) in {secs:.1} s",
+                s.build.name, cfg.n_medium
+            ));
+        }
+        let s10 = script(paths, "s10_text_search.lua")?;
+        let n = cfg.n_medium.to_string();
+        println!("== S10 GET ?q= matching a few documents");
+        run_builds(
+            cfg,
+            results,
+            "S10",
+            &subjects,
+            &s10,
+            &|_| vec![n.clone(), "few".into()],
+            0.0,
+        )?;
+        println!("== S11 GET ?q= matching every document");
+        run_builds(
+            cfg,
+            results,
+            "S11",
+            &subjects,
+            &s10,
+            &|_| vec![n.clone(), "all".into()],
+            0.0,
+        )?;
     }
 
     // ---- writes

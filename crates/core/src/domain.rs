@@ -118,6 +118,9 @@ pub struct QueryParams {
     pub version: String,
     /// `SHOW_DELETED_PARAM`, default `show_deleted`.
     pub show_deleted: String,
+    /// `QUERY_TEXT`, default `q`: the full-text search of resources with
+    /// `text_query` (docs/search.md).
+    pub text: String,
 }
 
 /// CORS settings (`X_*`).
@@ -597,6 +600,9 @@ pub struct Resource {
     /// Indexes: the unique ones implied by the schema (`unique` fields and a
     /// custom `id_field`) followed by `mongo_indexes`.
     pub indexes: Vec<IndexSpec>,
+    /// `text_query`: the `QUERY_TEXT` parameter (`?q=`) searches the
+    /// resource's text index (docs/search.md). Default `false`.
+    pub text_query: bool,
     /// `auth_field`.
     pub auth_field: Option<String>,
     /// `authentication`: the provider protecting this resource.

@@ -28,6 +28,7 @@ pub mod plan;
 pub mod proxy;
 pub mod request;
 pub mod soft_delete;
+mod text_query;
 
 pub use access::Access;
 pub use error::{ApiError, ApiResult, WriteKind};

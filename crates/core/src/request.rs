@@ -321,9 +321,19 @@ impl ApiRequest {
                 if let Some(raw) = arg(&p.sort).filter(|s| res.sorting && !s.trim().is_empty()) {
                     query.sort = Some(parse_sort(raw)?);
                 }
+                if let Some(raw) = arg(&p.text) {
+                    crate::text_query::apply_q(res, raw, &mut query)?;
+                }
             }
             if let Some(raw) = arg(&p.projection).filter(|_| res.projection) {
-                query.projection = Some(parse_client_projection(raw)?);
+                let mut projection = parse_projection(raw)?;
+                let score = crate::text_query::take_score_field(&mut projection)?;
+                if let Some(field) = score {
+                    crate::text_query::set_score_field(&mut query, field)?;
+                }
+                if !projection.is_empty() || score_free(raw) {
+                    query.projection = Some(checked_projection(projection)?);
+                }
             }
         }
         Ok(ApiRequest {
@@ -454,7 +464,16 @@ fn count_terms(query: &Document, limit: usize) -> usize {
 /// with 400, as issue #2 asks and MongoDB does (Eve silently lets the
 /// inclusions win).
 pub fn parse_client_projection(raw: &str) -> ApiResult<Document> {
-    let projection = parse_projection(raw)?;
+    checked_projection(parse_projection(raw)?)
+}
+
+/// A projection without `$meta` entries: an empty one still counts as
+/// given (`{}`), one that only held the text score does not.
+fn score_free(raw: &str) -> bool {
+    !raw.contains("$meta")
+}
+
+fn checked_projection(projection: Document) -> ApiResult<Document> {
     let (inc, exc) = split_projection(&projection);
     if !inc.is_empty() && !exc.is_empty() {
         return Err(ApiError::ProjectionMixesInclusionAndExclusion);

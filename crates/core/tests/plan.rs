@@ -148,12 +148,7 @@ fn near_and_text_are_lifted_out_of_the_where_into_the_query() {
     assert_eq!(plan.query.filter, Filter::eq("active", true));
     assert_eq!(
         plan.query.text,
-        Some(eve_query::TextSearch {
-            search: "rust eve".into(),
-            language: None,
-            case_sensitive: false,
-            diacritic_sensitive: false,
-        })
+        Some(eve_query::TextSearch::new("rust eve"))
     );
     assert_eq!(plan.query.near, None);
     // Misplaced searches, malformed geo operands and a $near on a field

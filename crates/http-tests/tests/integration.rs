@@ -29,6 +29,7 @@ mod integration {
     mod searches;
     mod soft_delete;
     mod storage;
+    mod text_search;
     mod user_restricted;
     mod validation;
     mod versioning;

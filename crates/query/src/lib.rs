@@ -128,6 +128,7 @@ mod pylex;
 mod regex_budget;
 mod search;
 mod sort;
+pub mod text;
 mod topk;
 mod where_json;
 mod where_python;

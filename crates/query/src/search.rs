@@ -7,6 +7,7 @@
 
 use bson::{Bson, Document};
 
+pub use crate::text::TextSearch;
 use crate::QueryError;
 
 /// A proximity search: documents whose `field` is near `point`, nearest
@@ -187,21 +188,6 @@ fn for_each_location(doc: &Document, field: &str, mut f: impl FnMut(&geo::Geomet
             }
         }
     }
-}
-
-/// A `$text` search.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TextSearch {
-    /// The terms (`$search`), in MongoDB's syntax (phrases in quotes,
-    /// negations with `-`).
-    pub search: String,
-    /// The language for stemming and stop words (`$language`), `None` for
-    /// the index's default.
-    pub language: Option<String>,
-    /// `$caseSensitive` (default false).
-    pub case_sensitive: bool,
-    /// `$diacriticSensitive` (default false).
-    pub diacritic_sensitive: bool,
 }
 
 /// What [`lift_searches`] took out of a query document.
@@ -393,33 +379,7 @@ fn parse_near(field: String, cond: &Document) -> Result<Near, QueryError> {
 }
 
 fn parse_text(v: &Bson) -> Result<TextSearch, QueryError> {
-    let Bson::Document(d) = v else {
-        return Err(invalid("$text needs an object"));
-    };
-    let mut text = TextSearch {
-        search: String::new(),
-        language: None,
-        case_sensitive: false,
-        diacritic_sensitive: false,
-    };
-    let mut search = None;
-    for (k, v) in d {
-        match (k.as_str(), v) {
-            ("$search", Bson::String(s)) => search = Some(s.clone()),
-            ("$language", Bson::String(s)) => text.language = Some(s.clone()),
-            ("$caseSensitive", Bson::Boolean(b)) => text.case_sensitive = *b,
-            ("$diacriticSensitive", Bson::Boolean(b)) => text.diacritic_sensitive = *b,
-            ("$search" | "$language", _) => {
-                return Err(invalid(format!("$text: {k} must be a string")))
-            }
-            ("$caseSensitive" | "$diacriticSensitive", _) => {
-                return Err(invalid(format!("$text: {k} must be a boolean")))
-            }
-            _ => return Err(invalid(format!("$text: unknown parameter {k}"))),
-        }
-    }
-    text.search = search.ok_or_else(|| invalid("$text needs a $search string"))?;
-    Ok(text)
+    TextSearch::from_operand(v)
 }
 
 #[cfg(test)]
@@ -439,6 +399,7 @@ mod tests {
                 language: Some("es".into()),
                 case_sensitive: true,
                 diacritic_sensitive: false,
+                score_field: None,
             })
         );
         assert_eq!(s.near, None);

@@ -104,6 +104,24 @@ fn direction(lit: &Lit) -> Result<SortDir, String> {
     }
 }
 
+/// One sort key: a field and its direction, or `{"$meta": "textScore"}`
+/// (the text search's score, best first), which sorts on
+/// [`TEXT_SCORE_KEY`](crate::text::TEXT_SCORE_KEY) whatever the field is
+/// called.
+fn literal_sort_key(field: &str, dir: &Lit) -> Result<(String, SortDir), String> {
+    if let Lit::Dict(entries) = dir {
+        return match entries.as_slice() {
+            [(Lit::Str(k), Lit::Str(v))] if k == "$meta" && v == "textScore" => {
+                Ok((crate::text::TEXT_SCORE_KEY.to_string(), SortDir::Desc))
+            }
+            _ => Err(format!(
+                "bad sort direction for '{field}': expected 1, -1 or {{\"$meta\": \"textScore\"}}"
+            )),
+        };
+    }
+    Ok((field.to_string(), direction(dir)?))
+}
+
 fn literal_to_spec(lit: Lit) -> Result<SortSpec, String> {
     match lit {
         Lit::List(items) | Lit::Tuple(items) => {
@@ -111,9 +129,7 @@ fn literal_to_spec(lit: Lit) -> Result<SortSpec, String> {
                 .into_iter()
                 .map(|item| match item {
                     Lit::Tuple(pair) | Lit::List(pair) => match pair.as_slice() {
-                        [Lit::Str(field), dir] if !field.is_empty() => {
-                            Ok((field.clone(), direction(dir)?))
-                        }
+                        [Lit::Str(field), dir] if !field.is_empty() => literal_sort_key(field, dir),
                         _ => Err("each sort item must be a (non-empty field, direction) pair"
                             .to_string()),
                     },
@@ -124,7 +140,7 @@ fn literal_to_spec(lit: Lit) -> Result<SortSpec, String> {
         Lit::Dict(entries) => entries
             .into_iter()
             .map(|(k, v)| match k {
-                Lit::Str(field) if !field.is_empty() => Ok((field, direction(&v)?)),
+                Lit::Str(field) if !field.is_empty() => literal_sort_key(&field, &v),
                 _ => Err("sort keys must be non-empty strings".to_string()),
             })
             .collect(),

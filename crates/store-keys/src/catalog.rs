@@ -3,8 +3,9 @@
 //! as bytes, and the checks an index set passes before it is built.
 
 use bson::{doc, Bson, Document};
+use eve_query::text::Language;
 use eve_query::Filter;
-use eve_store::{IndexKey, IndexSpec, StoreError, StoreResult, WriteOp};
+use eve_store::{IndexKey, IndexSpec, StoreError, StoreResult, TextIndex, WriteOp};
 
 /// Name of the implicit unique index on `_id`.
 pub const ID_INDEX: &str = "_id_";
@@ -16,6 +17,7 @@ pub fn id_index_spec() -> IndexSpec {
         keys: vec![("_id".into(), IndexKey::Asc)],
         unique: true,
         sparse: false,
+        text: None,
     }
 }
 
@@ -43,7 +45,23 @@ pub fn spec_to_bytes(spec: &IndexSpec) -> StoreResult<Vec<u8>> {
             Bson::Array(vec![Bson::String(f.clone()), dir])
         })
         .collect();
-    let d = doc! {"name": &spec.name, "keys": keys, "unique": spec.unique, "sparse": spec.sparse};
+    let mut d =
+        doc! {"name": &spec.name, "keys": keys, "unique": spec.unique, "sparse": spec.sparse};
+    if let Some(text) = &spec.text {
+        let weights: Vec<Bson> = text
+            .fields
+            .iter()
+            .map(|(f, w)| Bson::Array(vec![Bson::String(f.clone()), Bson::Int64(i64::from(*w))]))
+            .collect();
+        d.insert(
+            "text",
+            doc! {
+                "weights": weights,
+                "default_language": text.default_language.name(),
+                "language_override": &text.language_override,
+            },
+        );
+    }
     d.to_vec()
         .map_err(|e| StoreError::Internal(format!("cannot encode index definition: {e}")))
 }
@@ -75,6 +93,26 @@ pub fn spec_from_bytes(bytes: &[u8]) -> StoreResult<IndexSpec> {
         keys,
         unique: d.get_bool("unique").unwrap_or(false),
         sparse: d.get_bool("sparse").unwrap_or(false),
+        text: match d.get_document("text") {
+            Ok(t) => Some(text_from_doc(t).ok_or_else(|| bad("text"))?),
+            Err(_) => None,
+        },
+    })
+}
+
+fn text_from_doc(t: &Document) -> Option<TextIndex> {
+    let mut fields = Vec::new();
+    for pair in t.get_array("weights").ok()? {
+        let Bson::Array(pair) = pair else { return None };
+        let (Some(Bson::String(f)), Some(Bson::Int64(w))) = (pair.first(), pair.get(1)) else {
+            return None;
+        };
+        fields.push((f.clone(), u32::try_from(*w).ok()?));
+    }
+    Some(TextIndex {
+        fields,
+        default_language: Language::parse(t.get_str("default_language").ok()?)?,
+        language_override: t.get_str("language_override").ok()?.to_string(),
     })
 }
 
@@ -112,6 +150,11 @@ pub fn check_index_specs(wanted: &[IndexSpec]) -> StoreResult<()> {
         }
         if wanted[..i].iter().any(|other| other.name == spec.name) {
             return Err(invalid("two indexes share this name"));
+        }
+        if spec.text_index().is_some()
+            && wanted[..i].iter().any(|other| other.text_index().is_some())
+        {
+            return Err(invalid("a collection has at most one text index"));
         }
     }
     Ok(())
@@ -155,6 +198,11 @@ mod tests {
             ],
             unique: true,
             sparse: true,
+            text: Some(TextIndex {
+                fields: vec![("c".into(), 3)],
+                default_language: Language::French,
+                language_override: "lang".into(),
+            }),
         };
         let bytes = spec_to_bytes(&spec).unwrap_or_default();
         assert_eq!(spec_from_bytes(&bytes).ok(), Some(spec));

@@ -18,4 +18,5 @@ pub mod catalog;
 pub mod keys;
 pub mod plan;
 pub mod storable;
+pub mod text;
 pub mod update;

@@ -104,11 +104,12 @@ fn model(spec: &IndexSpec) -> StoreResult<IndexModel> {
         };
         keys.insert(field.clone(), value);
     }
-    let options = IndexOptions::builder()
+    let mut options = IndexOptions::builder()
         .name(spec.name.clone())
         .unique(spec.unique.then_some(true))
         .sparse(spec.sparse.then_some(true))
         .build();
+    crate::text::index_options(spec, &mut options);
     Ok(IndexModel::builder().keys(keys).options(options).build())
 }
 
@@ -118,7 +119,11 @@ fn same_definition(old: &IndexModel, new: &IndexModel) -> bool {
     let flag = |m: &IndexModel, f: fn(&IndexOptions) -> Option<bool>| {
         m.options.as_ref().and_then(f).unwrap_or(false)
     };
-    same_keys(&old.keys, &new.keys)
+    let text = match (&old.options, &new.options) {
+        (Some(o), Some(n)) if n.weights.is_some() => crate::text::same_text_index(&old.keys, o, n),
+        _ => false,
+    };
+    (text || same_keys(&old.keys, &new.keys))
         && flag(old, |o| o.unique) == flag(new, |o| o.unique)
         && flag(old, |o| o.sparse) == flag(new, |o| o.sparse)
 }

@@ -29,6 +29,7 @@ mod config;
 mod error;
 mod gridfs;
 mod indexes;
+mod text;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -442,7 +443,7 @@ impl MongoStore {
 /// the top level where MongoDB wants it (the rest under `$and` when the
 /// filter names the same field).
 fn find_filter(query: &FindQuery) -> Document {
-    let filter = query.filter.to_document();
+    let filter = text::filter_document(query);
     let Some(near) = &query.near else {
         return filter;
     };
@@ -458,7 +459,7 @@ fn find_filter(query: &FindQuery) -> Document {
 /// search counts as the `$geoWithin` circle it amounts to
 /// (`Near::count_filter_document`, docs/geo.md "Counts").
 fn count_filter(query: &FindQuery) -> Document {
-    let filter = query.filter.to_document();
+    let filter = text::filter_document(query);
     match &query.near {
         None => filter,
         Some(near) if filter.is_empty() => near.count_filter_document(),
@@ -471,6 +472,10 @@ fn find_options(query: &FindQuery) -> FindOptions {
     if !query.sort.is_empty() {
         let mut sort = Document::new();
         for (field, dir) in &query.sort {
+            if field == eve_store::TEXT_SCORE_KEY {
+                sort.insert(text::score_name(query), text::meta());
+                continue;
+            }
             let d = match dir {
                 SortDir::Asc => 1,
                 SortDir::Desc => -1,
@@ -483,7 +488,8 @@ fn find_options(query: &FindQuery) -> FindOptions {
         options.skip = Some(query.skip);
     }
     options.limit = query.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
-    options.projection = query.projection.as_ref().map(normalize_projection);
+    options.projection =
+        text::with_score(query, query.projection.as_ref().map(normalize_projection));
     options
 }
 
@@ -545,6 +551,7 @@ impl DataLayer for MongoStore {
                 .get()
                 .is_some_and(|t| t.has_transactions()),
             geo: true,
+            text_search: true,
             native_aggregation: true,
             ..Capabilities::default()
         }
@@ -562,7 +569,7 @@ impl DataLayer for MongoStore {
     }
 
     async fn find(&self, collection: &str, query: &FindQuery) -> StoreResult<Vec<Document>> {
-        // `text` is not translated yet: refuse it, never drop it.
+        // What the layer cannot translate is refused, never dropped.
         query.check_supported(self.capabilities())?;
         self.run_find(collection, query, None).await
     }

@@ -24,6 +24,7 @@ fn index(name: &str, fields: &[&str]) -> IndexSpec {
             .collect(),
         unique: false,
         sparse: false,
+        text: None,
     }
 }
 

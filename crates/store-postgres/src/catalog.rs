@@ -226,7 +226,9 @@ pub(crate) async fn create_index_entry(
         )
         .await?;
     let ixid: i64 = row.try_get(0)?;
-    if has_key_entries(spec) {
+    if spec.text_index().is_some() {
+        crate::text::create(tx, &names.index(cid, ixid), spec).await?;
+    } else if has_key_entries(spec) {
         let key = if spec.unique { "key" } else { "key, rid" };
         tx.batch_execute(&format!(
             "CREATE TABLE {}(key bytea NOT NULL, rid bigint NOT NULL, PRIMARY KEY ({key}))",
@@ -327,7 +329,10 @@ async fn build_index(
     cid: i64,
     index: IndexMeta,
 ) -> Result<(), TxError> {
-    if !index.has_side_table() && crate::geoindex::geo_field(&index.spec).is_none() {
+    if !index.has_side_table()
+        && crate::geoindex::geo_field(&index.spec).is_none()
+        && crate::text::text_of(&index.spec).is_none()
+    {
         return Ok(());
     }
     let name = index.spec.name.clone();

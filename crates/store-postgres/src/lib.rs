@@ -58,6 +58,7 @@ mod integrity;
 mod media;
 mod read;
 mod temp;
+mod text;
 mod write;
 
 use std::collections::HashSet;
@@ -503,6 +504,7 @@ impl DataLayer for PostgresStore {
         Capabilities {
             atomic_batches: true,
             geo: true,
+            text_search: true,
             ..Capabilities::default()
         }
     }
@@ -533,9 +535,10 @@ impl DataLayer for PostgresStore {
         query: &FindQuery,
         count: bool,
     ) -> StoreResult<(Vec<Document>, Option<u64>)> {
-        // Text searches are not translated: refuse them, never drop them
-        // (`find` comes through here too). `$near` is measured here by
-        // `eve_store::near` over the candidates (docs/geo.md).
+        // `$near` is measured here by `eve_store::near` over the
+        // candidates (docs/geo.md); `$text` runs on the tsvector side
+        // tables. Anything else not translated is refused, never dropped
+        // (`find` comes through here too).
         query.check_supported(self.capabilities())?;
         let mut client = self.client().await?;
         // One REPEATABLE READ transaction: page and total, one snapshot.
@@ -545,6 +548,17 @@ impl DataLayer for PostgresStore {
             let Some(meta) = catalog::load(&tx, &self.names, collection).await? else {
                 return Ok((Vec::new(), count.then_some(0)));
             };
+            if query.text.is_some() {
+                let specs: Vec<&eve_store::IndexSpec> =
+                    meta.indexes.iter().map(|i| &i.spec).collect();
+                let ixid = |spec: &eve_store::IndexSpec| {
+                    let found = meta.indexes.iter().find(|i| i.spec.name == spec.name);
+                    self.names.index(meta.cid, found.map_or(0, |i| i.ixid))
+                };
+                let tables = (specs.as_slice(), ixid, self.names.docs(meta.cid));
+                let (docs, total) = text::find(&tx, tables, query, memory).await?;
+                return Ok((docs, count.then_some(total)));
+            }
             let mut stats = ReadStats::default();
             if let Some(near) = &query.near {
                 let candidates = eve_store::near::candidate_query(query, near);

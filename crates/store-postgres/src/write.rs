@@ -58,6 +58,17 @@ pub(crate) async fn add_entries(
 ) -> Result<(), EntryError> {
     let cid = meta.cid;
     for index in &mut meta.indexes {
+        if crate::text::text_of(&index.spec).is_some() {
+            crate::text::add(
+                tx,
+                &names.index(cid, index.ixid),
+                &index.spec,
+                &[(rid, doc)],
+            )
+            .await
+            .map_err(EntryError::Other)?;
+            continue;
+        }
         if !eve_store_keys::plan::has_key_entries(&index.spec) {
             crate::geoindex::add(tx, names, cid, index, rid, doc)
                 .await
@@ -113,6 +124,10 @@ async fn remove_entries(
     doc: &Document,
 ) -> Result<(), TxError> {
     for index in &meta.indexes {
+        if crate::text::text_of(&index.spec).is_some() {
+            crate::text::remove(tx, &names.index(meta.cid, index.ixid), rid).await?;
+            continue;
+        }
         if !eve_store_keys::plan::has_key_entries(&index.spec) {
             if crate::geoindex::geo_field(&index.spec).is_some() {
                 crate::geoindex::remove(tx, names, meta.cid, index, rid).await?;
@@ -346,6 +361,12 @@ async fn insert_bulk(
     let st = tx.prepare_cached(&sql).await?;
     tx.execute(&st, &[&rids, &bytes]).await?;
     for index in &meta.indexes {
+        if crate::text::text_of(&index.spec).is_some() {
+            let rows: Vec<(i64, &Document)> = rids.iter().copied().zip(stored.iter()).collect();
+            let table = names.index(meta.cid, index.ixid);
+            crate::text::add(tx, &table, &index.spec, &rows).await?;
+            continue;
+        }
         if !eve_store_keys::plan::has_key_entries(&index.spec) {
             for (doc, rid) in stored.iter().zip(&rids) {
                 crate::geoindex::add(tx, names, meta.cid, index, *rid, doc).await?;

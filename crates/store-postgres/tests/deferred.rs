@@ -51,6 +51,7 @@ async fn preparation_deferred_while_down_completes_before_the_first_write() {
         keys: vec![("u".into(), IndexKey::Asc)],
         unique: true,
         sparse: false,
+        text: None,
     };
     store
         .prepare_collection("c", &[unique])

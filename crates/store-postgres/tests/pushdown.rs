@@ -36,6 +36,7 @@ fn index(name: &str, field: &str, unique: bool) -> IndexSpec {
         keys: vec![(field.into(), IndexKey::Asc)],
         unique,
         sparse: false,
+        text: None,
     }
 }
 
@@ -378,6 +379,7 @@ async fn geo_indexes_keep_a_box_per_located_document() {
         keys: vec![("loc".into(), IndexKey::Special("2dsphere".into()))],
         unique: false,
         sparse: false,
+        text: None,
     };
     store
         .prepare_collection("places", &[geo])

@@ -126,6 +126,33 @@ pub(crate) fn index_table(cid: i64, ixid: i64) -> String {
     format!("c{cid}_ix{ixid}")
 }
 
+/// The FTS5 table of a text index.
+pub(crate) fn fts_table(cid: i64, ixid: i64) -> String {
+    format!("c{cid}_fts{ixid}")
+}
+
+/// Creates the (empty) FTS5 table of a text index. Writer only.
+pub(crate) fn create_fts(
+    conn: &Connection,
+    cid: i64,
+    ixid: i64,
+    text: &eve_query::text::TextIndex,
+) -> StoreResult<()> {
+    let columns: Vec<String> = (0..text.fields.len()).map(|i| format!("f{i}")).collect();
+    conn.execute_batch(&format!(
+        "CREATE VIRTUAL TABLE {} USING fts5({}, content='', contentless_delete=1, \
+         tokenize='unicode61 remove_diacritics 0');",
+        fts_table(cid, ixid),
+        columns.join(", ")
+    ))
+    .map_err(sql_err)
+}
+
+/// The text index of `index`, if it is one.
+pub(crate) fn text_of(index: &IndexMeta) -> Option<eve_query::text::TextIndex> {
+    index.spec.text_index()
+}
+
 /// What one reader connection knows of the catalog.
 #[derive(Debug, Default)]
 pub(crate) struct CatalogCache {
@@ -280,7 +307,9 @@ pub(crate) fn create_index_entry(
         spec: spec.clone(),
         multikey: false,
     };
-    if meta.has_side_table() {
+    if let Some(text) = text_of(&meta) {
+        create_fts(conn, cid, ixid, &text)?;
+    } else if meta.has_side_table() {
         let table = meta.table(cid);
         // Unique: the key alone is the primary key, so SQLite itself refuses
         // a second document with the same key (no check-then-insert race).
@@ -302,8 +331,12 @@ pub(crate) fn create_index_entry(
 pub(crate) fn drop_index(conn: &Connection, cid: i64, index: &IndexMeta) -> StoreResult<()> {
     conn.execute("DELETE FROM eve_indexes WHERE ixid = ?1", [index.ixid])
         .map_err(sql_err)?;
-    conn.execute_batch(&format!("DROP TABLE IF EXISTS {};", index.table(cid)))
-        .map_err(sql_err)
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {};",
+        index.table(cid),
+        fts_table(cid, index.ixid)
+    ))
+    .map_err(sql_err)
 }
 
 /// Records that an index met an array. Writer only.

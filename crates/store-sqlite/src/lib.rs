@@ -68,6 +68,7 @@ mod cancel;
 mod catalog;
 mod error;
 mod find;
+mod fts;
 mod geoindex;
 mod integrity;
 mod query;
@@ -491,6 +492,9 @@ fn page(
     if let Some(near) = &query.near {
         return Ok(near_page(conn, meta, query, near, sort_memory)?.0);
     }
+    if query.text.is_some() {
+        return fts::find(conn, meta, query, sort_memory).map(|(docs, _)| docs);
+    }
     let mut stats = ExecStats::default();
     let (_, docs) = find::find(
         conn,
@@ -563,6 +567,7 @@ impl DataLayer for SqliteStore {
         Capabilities {
             atomic_batches: true,
             geo: true,
+            text_search: true,
             ..Capabilities::default()
         }
     }
@@ -625,6 +630,10 @@ impl DataLayer for SqliteStore {
             };
             if let Some(near) = &query.near {
                 let (docs, total) = near_page(conn, &meta, &query, near, sort_memory)?;
+                return Ok((docs, count.then_some(total)));
+            }
+            if query.text.is_some() {
+                let (docs, total) = fts::find(conn, &meta, &query, sort_memory)?;
                 return Ok((docs, count.then_some(total)));
             }
             let docs = page(conn, &meta, &query, sort_memory)?;

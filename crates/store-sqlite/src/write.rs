@@ -14,6 +14,7 @@ use rusqlite::Connection;
 
 use crate::catalog::{self, CollMeta, IndexMeta, ID_INDEX};
 use crate::error::{is_constraint, sql_err};
+use crate::fts;
 use crate::geoindex;
 use crate::query::{self, ExecStats};
 use eve_store_keys::keys::index_entries;
@@ -49,6 +50,10 @@ fn add_entries(
 ) -> Result<(), EntryError> {
     let cid = meta.cid;
     for index in &mut meta.indexes {
+        if let Some(text) = catalog::text_of(index) {
+            fts::add(conn, cid, index, &text, rowid, doc).map_err(EntryError::Other)?;
+            continue;
+        }
         if !index.has_side_table() {
             if geoindex::geo_field(&index.spec).is_some() {
                 geoindex::add(conn, cid, index, rowid, doc).map_err(EntryError::Other)?;
@@ -98,6 +103,10 @@ fn remove_entries(
     doc: &Document,
 ) -> StoreResult<()> {
     for index in &meta.indexes {
+        if catalog::text_of(index).is_some() {
+            fts::remove(conn, meta.cid, index, rowid)?;
+            continue;
+        }
         if !index.has_side_table() {
             if geoindex::geo_field(&index.spec).is_some() {
                 geoindex::remove(conn, meta.cid, index, rowid)?;
@@ -321,7 +330,10 @@ pub(crate) fn prepare_collection(
 
 /// Fills a new index from the existing documents.
 fn build_index(conn: &Connection, cid: i64, index: IndexMeta) -> StoreResult<()> {
-    if !index.has_side_table() && geoindex::geo_field(&index.spec).is_none() {
+    if !index.has_side_table()
+        && geoindex::geo_field(&index.spec).is_none()
+        && catalog::text_of(&index).is_none()
+    {
         return Ok(());
     }
     let mut one = CollMeta {

@@ -163,6 +163,7 @@ fn indexes() -> Vec<IndexSpec> {
             .collect(),
         unique: false,
         sparse,
+        text: None,
     };
     vec![
         spec("a", &["a"], false),

@@ -31,6 +31,7 @@ mod change;
 pub mod near;
 pub use batch::{BatchResult, Capabilities, OpResult, WriteBatch, WriteOp, WriteStep};
 pub use change::{ChangeEvent, ChangeOperation, ChangeStream};
+pub use eve_query::text::{TextIndex, TEXT_SCORE_KEY};
 pub use eve_query::{AggregateLimits, Near, Pipeline, TextSearch};
 
 #[cfg(feature = "conformance")]
@@ -135,6 +136,33 @@ pub struct IndexSpec {
     pub unique: bool,
     /// Skip documents that lack the first key field.
     pub sparse: bool,
+    /// For a text index (keys of kind `text`): the fields with their
+    /// weights and the languages. A collection has at most one.
+    pub text: Option<TextIndex>,
+}
+
+impl IndexSpec {
+    /// The text index this is (an index with `text` keys): its
+    /// [`IndexSpec::text`] options, or for an index whose keys are all
+    /// `text` and that has none, MongoDB's defaults (weight 1, English,
+    /// `language`). `None` for other indexes.
+    pub fn text_index(&self) -> Option<TextIndex> {
+        let is_text = |k: &IndexKey| matches!(k, IndexKey::Special(s) if s == "text");
+        if !self.keys.iter().any(|(_, k)| is_text(k)) {
+            return None;
+        }
+        if let Some(t) = &self.text {
+            return Some(t.clone());
+        }
+        if !self.keys.iter().all(|(_, k)| is_text(k)) {
+            return None;
+        }
+        Some(TextIndex {
+            fields: self.keys.iter().map(|(f, _)| (f.clone(), 1)).collect(),
+            default_language: eve_query::text::Language::English,
+            language_override: "language".into(),
+        })
+    }
 }
 
 /// A read: filter, order, window.
@@ -185,12 +213,7 @@ impl FindQuery {
     /// use eve_store::{Capabilities, Filter, FindQuery, StoreError, TextSearch};
     /// let mut q = FindQuery::new(Filter::All);
     /// assert!(q.check_supported(Capabilities::default()).is_ok());
-    /// q.text = Some(TextSearch {
-    ///     search: "coffee".into(),
-    ///     language: None,
-    ///     case_sensitive: false,
-    ///     diacritic_sensitive: false,
-    /// });
+    /// q.text = Some(TextSearch::new("coffee"));
     /// let err = q.check_supported(Capabilities::default()).unwrap_err();
     /// assert_eq!(err.to_string(), "not supported by this data layer: text search ($text)");
     /// ```
@@ -202,6 +225,11 @@ impl FindQuery {
         }
         if self.text.is_some() && !capabilities.text_search {
             return Err(StoreError::Unsupported("text search ($text)".into()));
+        }
+        if self.text.is_none() && self.sort.iter().any(|(k, _)| k == TEXT_SCORE_KEY) {
+            return Err(StoreError::InvalidQuery(
+                "sorting on {\"$meta\": \"textScore\"} needs a $text search".into(),
+            ));
         }
         Ok(())
     }

@@ -71,6 +71,7 @@ const MODELLED: &[&str] = &[
     "QUERY_PROJECTION",
     "QUERY_EMBEDDED",
     "QUERY_AGGREGATION",
+    "QUERY_TEXT",
     "VERSION_PARAM",
     "SHOW_DELETED_PARAM",
     "DATE_FORMAT",
@@ -451,6 +452,7 @@ pub(crate) fn check_globals(
         aggregation: g.string(ctx, "QUERY_AGGREGATION", "aggregate"),
         version: g.string(ctx, "VERSION_PARAM", "version"),
         show_deleted: g.string(ctx, "SHOW_DELETED_PARAM", "show_deleted"),
+        text: g.string(ctx, "QUERY_TEXT", "q"),
     };
 
     let date_format = match g.get("DATE_FORMAT") {

@@ -14,6 +14,9 @@ use eve_store::{IndexKey, IndexSpec};
 /// meaningless here; other MongoDB options are dropped with a warning.
 const KEPT_OPTIONS: &[&str] = &["unique", "sparse", "background"];
 
+/// Options of text indexes only.
+const TEXT_OPTIONS: &[&str] = &["weights", "default_language", "language_override"];
+
 /// The unique indexes implied by the schema: one per top-level field with
 /// `unique: true`, and one on a custom `id_field` (not `_id`, which every
 /// store keys on anyway). Named `unique_<field>`. Schema-implied indexes
@@ -38,6 +41,7 @@ pub(crate) fn implied(
             keys: vec![(id_field.to_string(), IndexKey::Asc)],
             unique: true,
             sparse: false,
+            text: None,
         });
     }
     for (field, rules) in schema {
@@ -50,6 +54,7 @@ pub(crate) fn implied(
                 keys: vec![(field.clone(), IndexKey::Asc)],
                 unique: !soft_delete,
                 sparse: true,
+                text: None,
             });
         }
     }
@@ -125,12 +130,21 @@ pub(crate) fn parse_mongo_indexes(ctx: &mut Ctx, path: &str, v: &Value) -> Vec<I
             continue;
         };
         let (unique, sparse) = parse_options(ctx, &at, name, options);
+        let text = super::text_index::parse(ctx, &at, &keys, options);
         out.push(IndexSpec {
             name: name.clone(),
             keys,
             unique,
             sparse,
+            text,
         });
+    }
+    let texts: Vec<&IndexSpec> = out.iter().filter(|s| s.text.is_some()).collect();
+    if let [_, second, ..] = texts.as_slice() {
+        ctx.problem(
+            format!("{path}.{}", second.name),
+            "a collection has at most one text index (as in MongoDB): put every text field in one index",
+        );
     }
     out
 }
@@ -198,7 +212,7 @@ fn parse_options(ctx: &mut Ctx, at: &str, name: &str, options: Option<&Value>) -
                     }
                     "unique" => unique = flag.unwrap_or(false),
                     "sparse" => sparse = flag.unwrap_or(false),
-                    _ if KEPT_OPTIONS.contains(&k.as_str()) => {}
+                    _ if KEPT_OPTIONS.contains(&k.as_str()) || TEXT_OPTIONS.contains(&k.as_str()) => {}
                     _ => ctx.warn(format!("mongo_indexes '{name}': index option '{k}' is not supported and is ignored")),
                 }
             }
@@ -244,6 +258,19 @@ pub(crate) fn per_collection(
                     );
                 }
             }
+        }
+    }
+    for (collection, indexes) in &out {
+        let texts: Vec<&(IndexSpec, &Resource)> =
+            indexes.values().filter(|(s, _)| s.text.is_some()).collect();
+        if let [_, (spec, res), ..] = texts.as_slice() {
+            ctx.problem(
+                origin(raw_domain, res, spec),
+                format!(
+                    "collection '{collection}' would get a second text index (a collection has at \
+                     most one, as in MongoDB; resources sharing a collection share its indexes)"
+                ),
+            );
         }
     }
     out.into_iter()

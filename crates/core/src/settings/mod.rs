@@ -37,6 +37,7 @@ mod read;
 mod resource;
 mod schema_checks;
 mod server;
+mod text_index;
 mod url;
 mod versioning;
 

@@ -75,6 +75,7 @@ const MODELLED: &[&str] = &[
     "query_objectid_as_string",
     "mongo_query_whitelist",
     "mongo_indexes",
+    "text_query",
 ];
 
 /// Keys of `datasource`.
@@ -289,6 +290,13 @@ pub(crate) fn check_resource(
     let mut all_indexes = indexes::implied(&written, &id_field, soft_delete);
     all_indexes.retain(|i| !mongo_indexes.iter().any(|m| m.name == i.name));
     all_indexes.extend(mongo_indexes);
+    let text_query = r.bool(ctx, "text_query", false);
+    if text_query && !all_indexes.iter().any(|i| i.text.is_some()) {
+        ctx.problem(
+            r.path("text_query"),
+            "needs a text index in mongo_indexes (keys of kind \"text\")",
+        );
+    }
 
     let mut mongo_query_whitelist = d.mongo_query_whitelist.clone();
     for op in r.str_list(ctx, "mongo_query_whitelist", &[], true) {
@@ -346,6 +354,7 @@ pub(crate) fn check_resource(
         query_objectid_as_string: r.bool(ctx, "query_objectid_as_string", false),
         mongo_query_whitelist,
         indexes: all_indexes,
+        text_query,
         auth_field,
         // Read by `settings::auth` once the resource is checked.
         authentication: Default::default(),

@@ -90,6 +90,7 @@ pub(crate) fn add_shadow_collections(
             ],
             unique: false,
             sparse: false,
+            text: None,
         };
         for spec in std::iter::once(own).chain(res.indexes.iter().filter(|i| !i.unique).cloned()) {
             if !indexes.iter().any(|i| i.name == spec.name) {

@@ -11,6 +11,7 @@ fn spec(name: &str, keys: &[(&str, IndexKey)], unique: bool, sparse: bool) -> In
             .collect(),
         unique,
         sparse,
+        text: None,
     }
 }
 
@@ -29,7 +30,8 @@ DOMAIN:
       born_idx: [[[born, -1]], {sparse: true, unique: true}]
       obj_idx: {keys: [[born, -1], [name, 1]], options: {unique: true}}
       geo: [[location, "2dsphere"]]
-      txt: [[bio, text], [h, hashed], [p, 2d]]
+      other: [[h, hashed], [p, 2d]]
+      txt: [[bio, text]]
 "#);
     let got = &res(&d, "people").indexes;
     let want = vec![
@@ -50,15 +52,27 @@ DOMAIN:
             false,
         ),
         spec(
-            "txt",
+            "other",
             &[
-                ("bio", IndexKey::Special("text".into())),
                 ("h", IndexKey::Special("hashed".into())),
                 ("p", IndexKey::Special("2d".into())),
             ],
             false,
             false,
         ),
+        IndexSpec {
+            text: Some(eve_query::text::TextIndex {
+                fields: vec![("bio".into(), 1)],
+                default_language: eve_query::text::Language::English,
+                language_override: "language".into(),
+            }),
+            ..spec(
+                "txt",
+                &[("bio", IndexKey::Special("text".into()))],
+                false,
+                false,
+            )
+        },
     ];
     assert_eq!(got, &want);
 }
@@ -280,4 +294,77 @@ DOMAIN:
         e.to_string().contains("DOMAIN.a.schema.email.unique"),
         "{e}"
     );
+}
+
+#[test]
+fn text_indexes_take_weights_and_languages() {
+    let d = ok(r#"
+DOMAIN:
+  articles:
+    text_query: true
+    schema:
+      title: {type: string}
+      body: {type: string}
+    mongo_indexes:
+      search:
+        keys: [[title, text], [body, text]]
+        options: {weights: {title: 10}, default_language: fr, language_override: lang}
+"#);
+    let r = res(&d, "articles");
+    assert!(r.text_query);
+    let text = r
+        .indexes
+        .iter()
+        .find_map(|i| i.text.clone())
+        .expect("a text index");
+    assert_eq!(
+        text.fields,
+        vec![("title".to_string(), 10), ("body".to_string(), 1)]
+    );
+    assert_eq!(text.default_language, eve_query::text::Language::French);
+    assert_eq!(text.language_override, "lang");
+    assert_eq!(d.settings.params.text, "q");
+}
+
+#[test]
+fn invalid_text_index_definitions_are_refused_at_their_key_paths() {
+    for (def, path) in [
+        (
+            "a: [[title, text]]\n      b: [[body, text]]",
+            "DOMAIN.articles.mongo_indexes.b",
+        ),
+        (
+            "a: [[title, text], [n, 1]]",
+            "DOMAIN.articles.mongo_indexes.a",
+        ),
+        ("a: [[\"$**\", text]]", "DOMAIN.articles.mongo_indexes.a"),
+        (
+            "a: [[[title, text]], {weights: {body: 2}}]",
+            "DOMAIN.articles.mongo_indexes.a.options.weights.body",
+        ),
+        (
+            "a: [[[title, text]], {weights: {title: 0}}]",
+            "DOMAIN.articles.mongo_indexes.a.options.weights.title",
+        ),
+        (
+            "a: [[[title, text]], {default_language: klingon}]",
+            "DOMAIN.articles.mongo_indexes.a.options.default_language",
+        ),
+        (
+            "a: [[[title, text]], {language_override: \"\"}]",
+            "DOMAIN.articles.mongo_indexes.a.options.language_override",
+        ),
+        (
+            "a: [[[title, 1]], {weights: {title: 2}}]",
+            "DOMAIN.articles.mongo_indexes.a.options.weights",
+        ),
+    ] {
+        let e = err(&format!(
+            "DOMAIN:\n  articles:\n    schema: {{title: {{type: string}}, body: {{type: string}}}}\n    mongo_indexes:\n      {def}\n"
+        ));
+        assert_problem(&e, path);
+    }
+    let e =
+        err("DOMAIN:\n  articles:\n    text_query: true\n    schema: {title: {type: string}}\n");
+    assert_problem(&e, "DOMAIN.articles.text_query");
 }

@@ -80,6 +80,7 @@ async fn an_index_walk_counts_ties_against_the_sort_budget() {
         keys: vec![("k".into(), eve_store::IndexKey::Asc)],
         unique: false,
         sparse: false,
+        text: None,
     };
     if let Err(e) = store.prepare_collection("c", &[spec]).await {
         panic!("{e}");

@@ -16,6 +16,7 @@ fn unique(name: &str, field: &str) -> IndexSpec {
         keys: vec![(field.into(), IndexKey::Asc)],
         unique: true,
         sparse: false,
+        text: None,
     }
 }
 

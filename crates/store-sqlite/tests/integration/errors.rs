@@ -15,6 +15,7 @@ fn spec(name: &str, keys: &[&str]) -> IndexSpec {
             .collect(),
         unique: false,
         sparse: false,
+        text: None,
     }
 }
 

@@ -16,6 +16,7 @@ fn index(name: &str, fields: &[&str], unique: bool, sparse: bool) -> IndexSpec {
             .collect(),
         unique,
         sparse,
+        text: None,
     }
 }
 
@@ -41,6 +42,7 @@ async fn populated() -> (tempfile::TempDir, SqliteStore) {
             keys: vec![("loc".into(), IndexKey::Special("2dsphere".into()))],
             unique: false,
             sparse: false,
+            text: None,
         },
     ];
     assert!(store.prepare_collection("c", &indexes).await.is_ok());

@@ -14,6 +14,7 @@ fn geo_index() -> IndexSpec {
         keys: vec![("loc".into(), IndexKey::Special("2dsphere".into()))],
         unique: false,
         sparse: false,
+        text: None,
     }
 }
 

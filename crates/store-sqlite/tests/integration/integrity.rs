@@ -12,6 +12,7 @@ async fn store_with_index(dir: &std::path::Path) {
         keys: vec![("email".into(), IndexKey::Asc)],
         unique: true,
         sparse: false,
+        text: None,
     };
     assert!(store.prepare_collection("c", &[spec]).await.is_ok());
     let docs = (0..10)

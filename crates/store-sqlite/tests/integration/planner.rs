@@ -96,6 +96,7 @@ fn indexes() -> Vec<IndexSpec> {
             .collect(),
         unique: false,
         sparse,
+        text: None,
     };
     vec![
         spec("v", &["v"], false),
@@ -205,6 +206,7 @@ fn compound_index() -> impl Strategy<Value = IndexSpec> {
                 .collect(),
             unique: false,
             sparse,
+            text: None,
         })
 }
 

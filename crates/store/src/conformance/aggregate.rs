@@ -257,12 +257,7 @@ pub async fn searches_are_refused_without_the_capability(store: Arc<dyn DataLaye
         geojson: false,
     });
     let mut text = FindQuery::new(Filter::All);
-    text.text = Some(TextSearch {
-        search: "cafe".into(),
-        language: None,
-        case_sensitive: false,
-        diacritic_sensitive: false,
-    });
+    text.text = Some(TextSearch::new("cafe"));
     for (query, supported, what) in [(near, caps.geo, "geo"), (text, caps.text_search, "text")] {
         if supported {
             eprintln!("searches_are_refused_without_the_capability: {} has {what} search; not checked here", store.name());

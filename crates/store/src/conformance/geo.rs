@@ -30,6 +30,7 @@ async fn cities(store: &Arc<dyn DataLayer>, coll: &str) -> bool {
             keys: vec![("loc".into(), IndexKey::Special("2dsphere".into()))],
             unique: false,
             sparse: false,
+            text: None,
         }],
     )
     .await;

@@ -89,6 +89,7 @@ pub(crate) fn index(name: &str, fields: &[&str], unique: bool, sparse: bool) -> 
             .collect(),
         unique,
         sparse,
+        text: None,
     }
 }
 

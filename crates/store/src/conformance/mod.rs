@@ -45,6 +45,7 @@ mod indexes;
 mod operators;
 mod pages;
 mod reads;
+mod text;
 mod writes;
 
 pub use aggregate::*;
@@ -55,6 +56,7 @@ pub use indexes::*;
 pub use operators::bitwise_operators_follow_mongodb;
 pub use pages::*;
 pub use reads::*;
+pub use text::*;
 pub use writes::*;
 
 /// A store under test, and what must outlive it.
@@ -162,6 +164,9 @@ macro_rules! conformance_suite {
             searches_are_refused_without_the_capability,
             geo_filters_select_by_shape,
             near_orders_by_distance_and_counts_the_matches,
+            text_search_matches_ranks_and_counts,
+            text_index_follows_every_write,
+            text_search_needs_one_text_index,
         );
     };
 }
