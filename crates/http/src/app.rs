@@ -446,25 +446,8 @@ async fn run(state: Arc<AppState>, mut req: Request<Body>) -> Response {
     if !route.allows(method.as_str()) {
         return finish(&ctx, Some(&route), Err(ApiError::MethodNotAllowed), format);
     }
-    if matches!(
-        method,
-        HttpMethod::Post | HttpMethod::Patch | HttpMethod::Put
-    ) && crate::multipart::is_multipart(&ctx)
-    {
-        // Streamed by the write handler into the media storage, after
-        // authentication (multipart.rs).
-        if let Err(e) = crate::multipart::check_declared_length(&ctx) {
-            return finish(&ctx, Some(&route), Err(e), format);
-        }
-        ctx.upload = std::sync::Mutex::new(Some(body));
-    } else if matches!(
-        method,
-        HttpMethod::Post | HttpMethod::Patch | HttpMethod::Put
-    ) {
-        match crate::limits::read_body(body, &ctx.headers, &state.limits).await {
-            Ok(bytes) => ctx.body = bytes,
-            Err(e) => return finish(&ctx, Some(&route), Err(e), format),
-        }
+    if let Err(e) = crate::multipart::accept_body(&mut ctx, &method, body, &state.limits).await {
+        return finish(&ctx, Some(&route), Err(e), format);
     }
     // IDENTIFY, then (rate limits, keyed on `ctx.access.user`, else the
     // client IP), then DECIDE: 401/403 before any hook runs.

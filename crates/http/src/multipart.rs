@@ -13,14 +13,16 @@
 
 use std::sync::Mutex;
 
+use axum::body::Body;
 use bson::oid::ObjectId;
 use bson::{Bson, Document};
+use eve_core::request::HttpMethod;
 use eve_core::{ApiError, ApiResult, Resource};
 use eve_media::{ByteStream, MediaError, NewFile};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::context::Ctx;
+use crate::context::{Ctx, Limits};
 
 /// A parsed multipart body: the document and the files stored for it.
 pub(crate) struct Upload {
@@ -28,6 +30,31 @@ pub(crate) struct Upload {
     pub doc: Document,
     /// The files stored: removed by the caller when the write fails.
     pub stored: Vec<ObjectId>,
+}
+
+/// Takes the request body of a POST, PATCH or PUT: a multipart body is
+/// left unread in `ctx.upload` (streamed by the write handler into the
+/// media storage, after authentication) once its declared length passes;
+/// any other body is read whole within the request limits into `ctx.body`.
+pub(crate) async fn accept_body(
+    ctx: &mut Ctx,
+    method: &HttpMethod,
+    body: Body,
+    limits: &Limits,
+) -> ApiResult<()> {
+    if !matches!(
+        method,
+        HttpMethod::Post | HttpMethod::Patch | HttpMethod::Put
+    ) {
+        return Ok(());
+    }
+    if is_multipart(ctx) {
+        check_declared_length(ctx)?;
+        ctx.upload = Mutex::new(Some(body));
+    } else {
+        ctx.body = crate::limits::read_body(body, &ctx.headers, limits).await?;
+    }
+    Ok(())
 }
 
 /// Whether the request body is `multipart/form-data`.
@@ -43,7 +70,7 @@ pub(crate) fn is_multipart(ctx: &Ctx) -> bool {
 
 /// Refuses a declared `Content-Length` over `MEDIA_MAX_REQUEST_SIZE`
 /// before a byte of the body is read (`413`).
-pub(crate) fn check_declared_length(ctx: &Ctx) -> ApiResult<()> {
+fn check_declared_length(ctx: &Ctx) -> ApiResult<()> {
     let declared = ctx
         .header("content-length")
         .and_then(|v| v.trim().parse::<u64>().ok());
