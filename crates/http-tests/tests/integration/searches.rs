@@ -27,27 +27,15 @@ async fn near_with_text_or_below_the_top_level_is_a_client_error() {
         r#"{"name": "cafe", "loc": {"type": "Point", "coordinates": [2.35, 48.85]}}"#,
     )
     .await;
-    for (w, message) in [
-        (
-            r#"{"$text": {"$search": "cafe"}, "loc": {"$near": [2.35, 48.85]}}"#,
-            "$text and $near cannot be used in one query",
-        ),
-        (
-            r#"{"$or": [{"loc": {"$near": [2.35, 48.85]}}, {"name": "x"}]}"#,
-            "$near is only allowed at the top level",
-        ),
-        (
-            r#"{"$and": [{"$text": {"$search": "cafe"}}]}"#,
-            "$text is only allowed at the top level",
-        ),
+    for w in [
+        r#"{"$text": {"$search": "cafe"}, "loc": {"$near": [2.35, 48.85]}}"#,
+        r#"{"$or": [{"loc": {"$near": [2.35, 48.85]}}, {"name": "x"}]}"#,
+        r#"{"$and": [{"$text": {"$search": "cafe"}}]}"#,
     ] {
         let r = t.get(&format!("/places?where={}", enc(w))).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{w}: {}", r.text);
-        let got = r.json()["_error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        assert!(got.contains(message), "{w}: {got}");
+        assert_eq!(r.json()["_status"], "ERR", "{w}: {}", r.text);
+        assert_eq!(r.json()["_error"]["code"], 400, "{w}: {}", r.text);
     }
     // A plain where still reads.
     let r = t
