@@ -12,8 +12,10 @@
 //! scores the matches (the score is `-bm25`: higher is better).
 
 use bson::Document;
-use eve_query::text::{analyze, TextIndex, TextMatcher};
+use eve_query::text::{analyze, TextIndex, TextMatcher, TEXT_SCORE_KEY};
+use eve_query::{Filter, SortDir};
 use eve_store::{FindQuery, StoreResult};
+use eve_store_keys::text::Ranker;
 use rusqlite::Connection;
 
 use crate::catalog::{fts_table as table, CollMeta, IndexMeta};
@@ -130,6 +132,16 @@ pub(crate) fn find(
     };
     let weights: Vec<String> = text.fields.iter().map(|(_, w)| w.to_string()).collect();
     let t = table(meta.cid, index.ixid);
+    if let Some(order) = index_order(query, &matcher) {
+        return index_page(
+            conn,
+            meta,
+            query,
+            (&t, &weights, order),
+            (&text, &matcher, &expr),
+            memory,
+        );
+    }
     let sql = format!(
         "SELECT rowid, bm25({t}, {}) FROM {t} WHERE {t} MATCH ?1 ORDER BY rowid",
         weights.join(", ")
@@ -148,6 +160,73 @@ pub(crate) fn find(
                 Err(e) => Some(Err(e)),
             });
     eve_store_keys::text::rank_page(candidates, query, &text, &matcher, memory)
+}
+
+/// The order of a search the FTS5 table answers alone, `None` when
+/// documents must be read to decide: there is no other filter, the
+/// matcher needs no exact check, and the order is the score's or none.
+fn index_order(query: &FindQuery, matcher: &TextMatcher) -> Option<&'static str> {
+    if !matches!(query.filter, Filter::All) || !matcher.index_decides() {
+        return None;
+    }
+    match query.sort.as_slice() {
+        // Natural order, as the ranker keeps it.
+        [] => Some("rowid"),
+        // Best score first, ties in natural order (the ranker's top-k is
+        // stable); the score is -bm25.
+        [(key, SortDir::Desc)] if key == TEXT_SCORE_KEY => Some("bm25({t}, {w}), rowid"),
+        _ => None,
+    }
+}
+
+/// A page read through the FTS5 table alone: the window in the index's
+/// order, the count from the index, and only the page's documents loaded
+/// (a word every document holds costs a page, not the collection).
+fn index_page(
+    conn: &Connection,
+    meta: &CollMeta,
+    query: &FindQuery,
+    (t, weights, order): (&str, &[String], &str),
+    (text, matcher, expr): (&TextIndex, &TextMatcher, &str),
+    memory: usize,
+) -> StoreResult<(Vec<Document>, u64)> {
+    let docs = meta.docs_table();
+    let count_sql =
+        format!("SELECT count(*) FROM {t} JOIN {docs} d ON d.rowid = {t}.rowid WHERE {t} MATCH ?1");
+    let total: i64 = conn
+        .prepare_cached(&count_sql)
+        .and_then(|mut st| st.query_row([expr], |r| r.get(0)))
+        .map_err(sql_err)?;
+    let limit = query
+        .limit
+        .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let skip = i64::try_from(query.skip).unwrap_or(i64::MAX);
+    let order = order.replace("{t}", t).replace("{w}", &weights.join(", "));
+    let sql = format!(
+        "SELECT rowid, bm25({t}, {}) FROM {t} WHERE {t} MATCH ?1 ORDER BY {order} LIMIT ?2 OFFSET ?3",
+        weights.join(", ")
+    );
+    let mut st = conn.prepare_cached(&sql).map_err(sql_err)?;
+    let hits: Vec<(i64, f64)> = st
+        .query_map(rusqlite::params![expr, limit, skip], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(sql_err)?
+        .collect::<Result<_, _>>()
+        .map_err(sql_err)?;
+    // The ranker projects the page and adds the score; the window is
+    // already taken.
+    let mut window = query.clone();
+    window.skip = 0;
+    window.limit = None;
+    let mut ranker = Ranker::new(&window, text, matcher, memory);
+    for (rowid, bm25) in hits {
+        if let Some((doc, size)) = load_doc(conn, meta, rowid)? {
+            ranker.push(doc, size, -bm25)?;
+        }
+    }
+    let (page, _) = ranker.finish();
+    Ok((page, u64::try_from(total).unwrap_or(0)))
 }
 
 #[cfg(test)]

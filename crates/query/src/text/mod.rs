@@ -349,17 +349,26 @@ impl TextMatcher {
         }
     }
 
+    /// Whether an index of terms alone decides the matches: no phrase,
+    /// no negated phrase, no case or diacritic sensitivity, so
+    /// [`check`](Self::check) passes every document the index finds.
+    pub fn index_decides(&self) -> bool {
+        self.raw.phrases.is_empty()
+            && self.raw.negated_phrases.is_empty()
+            && !self.case_sensitive
+            && !self.diacritic_sensitive
+    }
+
     /// The checks an index of terms cannot make, on a document the index
     /// found: every phrase appears as typed (case and diacritics folded
     /// unless the search is sensitive to them), no negated phrase does,
     /// and with `$caseSensitive` or `$diacriticSensitive` a word matches
     /// with its case and diacritics.
     pub fn check(&self, index: &TextIndex, doc: &Document) -> bool {
-        let needs_phrases = !self.raw.phrases.is_empty() || !self.raw.negated_phrases.is_empty();
-        let sensitive = self.case_sensitive || self.diacritic_sensitive;
-        if !needs_phrases && !sensitive {
+        if self.index_decides() {
             return true;
         }
+        let sensitive = self.case_sensitive || self.diacritic_sensitive;
         let texts: Vec<String> = index
             .field_texts(doc)
             .iter()

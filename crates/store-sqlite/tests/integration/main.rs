@@ -11,6 +11,7 @@ mod explain;
 mod geo;
 mod integrity;
 mod planner;
+mod text;
 
 use std::path::Path;
 use std::sync::Arc;
