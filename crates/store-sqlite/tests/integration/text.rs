@@ -5,28 +5,12 @@
 //! (forced here by a filter every document passes).
 
 use bson::{doc, Bson, Document};
-use eve_query::text::{Language, TextSearch, TEXT_SCORE_KEY};
+use eve_query::text::{TextSearch, TEXT_SCORE_KEY};
 use eve_query::{Filter, SortDir};
-use eve_store::{DataLayer, FindQuery, IndexKey, IndexSpec, TextIndex};
+use eve_store::conformance::text_index;
+use eve_store::{DataLayer, FindQuery};
 
 use crate::{open, tempdir};
-
-fn text_index() -> IndexSpec {
-    IndexSpec {
-        name: "search".into(),
-        keys: vec![
-            ("title".into(), IndexKey::Special("text".into())),
-            ("body".into(), IndexKey::Special("text".into())),
-        ],
-        unique: false,
-        sparse: false,
-        text: Some(TextIndex {
-            fields: vec![("title".into(), 5), ("body".into(), 1)],
-            default_language: Language::English,
-            language_override: "language".into(),
-        }),
-    }
-}
 
 fn query(filter: Filter, words: &str, by_score: bool, skip: u64, limit: u64) -> FindQuery {
     let mut q = FindQuery::new(filter);

@@ -46,6 +46,7 @@ mod operators;
 mod pages;
 mod reads;
 mod text;
+pub use text::text_index;
 mod writes;
 
 pub use aggregate::*;

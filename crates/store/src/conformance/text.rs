@@ -17,7 +17,9 @@ use crate::{
 use eve_query::text::Language;
 use eve_query::Filter;
 
-fn text_index() -> IndexSpec {
+/// The text index of the text cases: `title` (weight 10) and `body` (1),
+/// English by default, `language` naming a document's own.
+pub fn text_index() -> IndexSpec {
     IndexSpec {
         name: "search".into(),
         keys: vec![
