@@ -23,11 +23,13 @@ pub use bytes::Bytes;
 use futures_core::Stream;
 
 mod attributes;
+mod chunker;
 mod embedded;
 #[cfg(feature = "s3")]
 mod s3;
 mod sniff;
 
+pub use chunker::{Chunked, Chunker};
 pub use embedded::EmbeddedStorage;
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Storage};

@@ -15,11 +15,10 @@ use std::ops::Range;
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Bson, Document};
-use eve_media::{ByteStream, MediaError, MediaInfo, MediaResult, MediaStorage, NewFile};
+use eve_media::{ByteStream, Chunker, MediaError, MediaInfo, MediaResult, MediaStorage, NewFile};
 use futures_util::StreamExt;
 use mongodb::options::FindOptions;
 use mongodb::{Collection, Database};
-use sha2::{Digest, Sha256};
 
 /// pymongo's default chunk size.
 const CHUNK_SIZE: usize = 255 * 1024;
@@ -49,40 +48,30 @@ impl GridFsStorage {
         id: ObjectId,
         mut data: ByteStream<'_>,
     ) -> MediaResult<(u64, String)> {
-        let mut hasher = Sha256::new();
-        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_SIZE);
-        let mut n = 0i32;
-        let mut length = 0u64;
-        let flush = |buf: &mut Vec<u8>, n: &mut i32| {
-            let chunk = doc! {
+        let chunk = |n: i32, bytes: Vec<u8>| {
+            doc! {
                 "files_id": id,
-                "n": *n,
-                "data": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: std::mem::take(buf) },
-            };
-            *n += 1;
-            chunk
+                "n": n,
+                "data": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes },
+            }
         };
+        let mut chunker = Chunker::new(CHUNK_SIZE);
         while let Some(piece) = data.next().await {
-            let piece = piece?;
-            hasher.update(&piece);
-            length += piece.len() as u64;
-            let mut rest: &[u8] = &piece;
-            while !rest.is_empty() {
-                let take = (CHUNK_SIZE - buf.len()).min(rest.len());
-                buf.extend_from_slice(&rest[..take]);
-                rest = &rest[take..];
-                if buf.len() == CHUNK_SIZE {
-                    let chunk = flush(&mut buf, &mut n);
-                    self.chunks.insert_one(chunk).await.map_err(unavailable)?;
-                    buf.reserve(CHUNK_SIZE);
-                }
+            for (n, bytes) in chunker.push(&piece?) {
+                self.chunks
+                    .insert_one(chunk(n, bytes))
+                    .await
+                    .map_err(unavailable)?;
             }
         }
-        if !buf.is_empty() {
-            let chunk = flush(&mut buf, &mut n);
-            self.chunks.insert_one(chunk).await.map_err(unavailable)?;
+        let end = chunker.finish();
+        if let Some((n, bytes)) = end.last {
+            self.chunks
+                .insert_one(chunk(n, bytes))
+                .await
+                .map_err(unavailable)?;
         }
-        Ok((length, hex::encode(hasher.finalize())))
+        Ok((end.length, end.sha256))
     }
 }
 

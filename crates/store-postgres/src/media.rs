@@ -18,9 +18,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use deadpool_postgres::Pool;
-use eve_media::{ByteStream, Bytes, MediaError, MediaInfo, MediaResult, MediaStorage, NewFile};
+use eve_media::{
+    ByteStream, Bytes, Chunked, Chunker, MediaError, MediaInfo, MediaResult, MediaStorage, NewFile,
+};
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 /// Size of the stored chunks.
@@ -107,34 +108,24 @@ impl PgMediaStorage {
             "INSERT INTO {} (file_id, n, data) VALUES ($1, $2, $3)",
             self.chunks()
         );
-        let mut hasher = Sha256::new();
-        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_SIZE);
-        let mut n = 0i32;
-        let mut length = 0u64;
+        let mut chunker = Chunker::new(CHUNK_SIZE);
         while let Some(piece) = data.next().await {
-            let piece = piece?;
-            hasher.update(&piece);
-            length += piece.len() as u64;
-            let mut rest: &[u8] = &piece;
-            while !rest.is_empty() {
-                let take = (CHUNK_SIZE - buf.len()).min(rest.len());
-                buf.extend_from_slice(&rest[..take]);
-                rest = &rest[take..];
-                if buf.len() == CHUNK_SIZE {
-                    client
-                        .execute(&insert_chunk, &[&id, &n, &buf])
-                        .await
-                        .map_err(unavailable)?;
-                    n += 1;
-                    buf.clear();
-                }
+            for (n, bytes) in chunker.push(&piece?) {
+                client
+                    .execute(&insert_chunk, &[&id, &n, &bytes])
+                    .await
+                    .map_err(unavailable)?;
             }
         }
-        let sha256 = hex::encode(hasher.finalize());
+        let Chunked {
+            last,
+            length,
+            sha256,
+        } = chunker.finish();
         let upload_date = bson::DateTime::now().timestamp_millis();
         let tx = client.transaction().await.map_err(unavailable)?;
-        if !buf.is_empty() {
-            tx.execute(&insert_chunk, &[&id, &n, &buf])
+        if let Some((n, bytes)) = last {
+            tx.execute(&insert_chunk, &[&id, &n, &bytes])
                 .await
                 .map_err(unavailable)?;
         }
